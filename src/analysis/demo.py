@@ -1,0 +1,385 @@
+"""A fictional Nanyang jurisdiction (示例数据) for demonstrations and tests.
+
+Deterministic (fixed seed): 45 banks of every category the notice addresses and 15 insurers,
+monthly from January to December of three years, written as the Excel workbooks analysts
+receive. Every name carries "（示例）": none is a real institution.
+
+A few institutions are given fixed outcomes in the last year (:data:`SCENARIOS`) so that every
+rule of the notice is exercised; the others are healthy with margins wide enough that noise
+cannot flip their verdicts. Tests and the README rely on these planted outcomes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.contract import (
+    BRANCH,
+    CITY_COMMERCIAL_BANK,
+    COUNTIES,
+    INSTITUTIONS,
+    JOINT_STOCK_BANK,
+    LARGE_BANK,
+    LEGAL_ENTITY,
+    LIFE_INSURER,
+    MONTHLY,
+    ONLENDING,
+    PLANS,
+    POLICY_BANK,
+    PROPERTY_INSURER,
+    RURAL_COMMERCIAL_BANK,
+    RURAL_CREDIT_COOP,
+    VILLAGE_BANK,
+    Table,
+)
+
+SEED = 20230508  # the notice's print date
+FIRST_YEAR = 2021
+YEARS = 3
+
+#: Planted outcomes in the last demo year (2023), by institution id.
+SCENARIOS: dict[str, str] = {
+    "B002": "plan_missed",              # large-bank branch: completes ~60% of its plan
+    "B008": "plan_missed",              # joint-stock branch
+    "B009": "first_loan_falling",       # first-loan borrowers 30% below last year, credit share falls
+    "B017": "growth_leg_missed",        # legal: inclusive growth far below all-loan growth (2022 too)
+    "B018": "borrowers_leg_missed",     # legal: borrowers fall below the start of the year
+    "B019": "rate_up",                  # new-loan rate ~45 bp above the prior year
+    "B020": "plan_missed",              # legal: 两增 met but plan missed
+    "B021": "first_loan_falling",
+    "B030": "npl_breach",               # credit cooperative: inclusive NPL far above all loans
+    "B033": "high_rate",                # village bank: rate ~350 bp above its peers, cutting slowly
+    "B034": "balance_falling",          # inclusive balance falls in 2022 and 2023
+    "B035": "differentiated_plan_met",  # differentiated: growth below all loans but plan completed
+    "B036": "differentiated_plan_missed",
+    "B040": "indiv_business_falling",   # individual-business loans and borrowers fall
+    "I003": "premium_falling",
+    "I010": "sum_insured_falling",
+}
+
+_SHORT = {code: name.removesuffix("区").removesuffix("县").removesuffix("市") for code, name in COUNTIES.items()}
+_CITY = ("411303", "411302")  # branches sit in the two urban districts
+
+
+@dataclass(frozen=True)
+class _Profile:
+    total_loans: tuple[float, float]  # 万元, range at the start
+    inclusive_share: tuple[float, float]
+    avg_loan: float  # 万元 per borrower
+    rate: float  # % a year, 2021
+    total_growth: tuple[float, float]
+    inclusive_growth: tuple[float, float]
+    npl_total: tuple[float, float]  # %
+    credit_share: float
+    indiv_share: float
+    above10m_share: float
+    turnover: float
+
+
+_PROFILES = {
+    POLICY_BANK: _Profile((2_500_000, 3_000_000), (0.010, 0.015), 300, 3.9, (0.06, 0.08), (0.10, 0.14),
+                          (0.3, 0.6), 0.05, 0.0, 0.40, 0.6),
+    LARGE_BANK: _Profile((1_500_000, 4_000_000), (0.10, 0.15), 80, 4.6, (0.06, 0.09), (0.16, 0.24),
+                         (0.9, 1.6), 0.32, 0.20, 0.35, 1.0),
+    JOINT_STOCK_BANK: _Profile((300_000, 800_000), (0.08, 0.12), 100, 5.4, (0.05, 0.08), (0.15, 0.22),
+                               (1.2, 1.9), 0.25, 0.15, 0.40, 1.0),
+    CITY_COMMERCIAL_BANK: _Profile((400_000, 1_500_000), (0.15, 0.20), 60, 6.0, (0.06, 0.09), (0.13, 0.18),
+                                   (1.5, 2.2), 0.20, 0.25, 0.20, 1.1),
+    RURAL_COMMERCIAL_BANK: _Profile((800_000, 2_500_000), (0.25, 0.35), 25, 6.9, (0.06, 0.09), (0.12, 0.16),
+                                    (2.0, 3.0), 0.15, 0.40, 0.05, 1.2),
+    RURAL_CREDIT_COOP: _Profile((300_000, 600_000), (0.25, 0.35), 20, 7.3, (0.05, 0.08), (0.11, 0.15),
+                                (2.5, 3.2), 0.12, 0.45, 0.03, 1.2),
+    VILLAGE_BANK: _Profile((50_000, 200_000), (0.40, 0.60), 15, 8.0, (0.05, 0.08), (0.12, 0.17),
+                           (2.2, 3.2), 0.10, 0.50, 0.0, 1.3),
+}
+
+# Month weights of new lending and of balance growth: strong first quarter (开门红).
+_DISBURSE_SHAPE = np.array([1.3, 0.8, 1.4, 1.0, 0.95, 1.2, 0.9, 0.85, 1.05, 0.85, 0.85, 0.85])
+_GROWTH_SHAPE = np.array([1.6, 0.9, 1.5, 1.0, 0.9, 1.1, 0.8, 0.8, 1.0, 0.8, 0.8, 0.8])
+
+
+def institutions_frame() -> pd.DataFrame:
+    """The fictional institutions: id, name, category, entity type, county, division."""
+    rows: list[tuple] = []
+
+    def add(category, name, entity, county, division, differentiated=""):
+        rows.append((f"B{len([r for r in rows if r[0].startswith('B')]) + 1:03d}", name, category, entity,
+                     county, division, differentiated))
+
+    add(POLICY_BANK, "宛农发展银行南阳市分行（示例）", BRANCH, "411303", "大型银行监管科")
+    for i, brand in enumerate(["华中工商", "中原农业", "宛中", "宛州建设", "伏牛交通", "白河邮政储蓄"]):
+        add(LARGE_BANK, f"{brand}银行南阳分行（示例）", BRANCH, _CITY[i % 2], "大型银行监管科")
+    for i, brand in enumerate(["星河", "海岳", "锦程", "恒信", "鸿远", "嘉禾"]):
+        add(JOINT_STOCK_BANK, f"{brand}银行南阳分行（示例）", BRANCH, _CITY[i % 2], "中小商业银行监管科")
+    add(CITY_COMMERCIAL_BANK, "宛都银行（示例）", LEGAL_ENTITY, "411303", "城市商业银行监管科")
+    add(CITY_COMMERCIAL_BANK, "中州城商银行南阳分行（示例）", BRANCH, "411302", "城市商业银行监管科")
+    add(CITY_COMMERCIAL_BANK, "洛川银行南阳分行（示例）", BRANCH, "411303", "城市商业银行监管科")
+    for code in COUNTIES:
+        add(RURAL_COMMERCIAL_BANK, f"{_SHORT[code]}农村商业银行（示例）", LEGAL_ENTITY, code, "农村银行机构监管科")
+    for code in ("411321", "411326", "411330"):
+        add(RURAL_CREDIT_COOP, f"{_SHORT[code]}县农村信用合作联社（示例）", LEGAL_ENTITY, code, "农村银行机构监管科")
+    for code in COUNTIES:
+        add(VILLAGE_BANK, f"{_SHORT[code]}丰源村镇银行（示例）", LEGAL_ENTITY, code, "农村银行机构监管科")
+    banks = len(rows)
+    property_brands = ["宛安", "中原信达", "伏牛", "鼎诚", "汇泰", "瑞丰", "永安达", "兴宛"]
+    life_brands = ["康宁", "福佑", "长青", "安康", "和泰", "宛寿", "中原颐年"]
+    for i, brand in enumerate(property_brands + life_brands):
+        category = PROPERTY_INSURER if i < len(property_brands) else LIFE_INSURER
+        kind = "财产保险" if category == PROPERTY_INSURER else "人寿保险"
+        division = "财产险科" if category == PROPERTY_INSURER else "人身险科"
+        rows.append((f"I{i + 1:03d}", f"{brand}{kind}股份有限公司南阳中心支公司（示例）", category, BRANCH,
+                     _CITY[i % 2], division, ""))
+    frame = pd.DataFrame(rows, columns=[c.name for c in INSTITUTIONS.columns])
+    assert len(frame) - banks == 15
+    last_year = FIRST_YEAR + YEARS - 1
+    frame.loc[frame["institution_id"].isin(["B035", "B036"]), "differentiated_years"] = \
+        f"{last_year - 1};{last_year}"
+    return frame
+
+
+def _cumulative_shape(rng: np.random.Generator, shape: np.ndarray, noise: float = 0.15) -> np.ndarray:
+    weights = shape * rng.lognormal(0.0, noise, 12)
+    return np.cumsum(weights) / weights.sum()
+
+
+def _generate(rng: np.random.Generator, institutions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly figures and annual plans for every institution."""
+    years = list(range(FIRST_YEAR, FIRST_YEAR + YEARS))
+    last = years[-1]
+    monthly: list[dict] = []
+    plans: list[dict] = []
+    for inst in institutions.itertuples(index=False):
+        scenario = SCENARIOS.get(inst.institution_id, "")
+        periods = [pd.Timestamp(year=y, month=m, day=1) + pd.offsets.MonthEnd(0) for y in years for m in range(1, 13)]
+        if inst.category in (PROPERTY_INSURER, LIFE_INSURER):
+            monthly += _insurer_rows(rng, inst, scenario, years, periods)
+            continue
+        prof = _PROFILES[inst.category]
+        total = rng.uniform(*prof.total_loans)
+        inclusive = total * rng.uniform(*prof.inclusive_share)
+        borrowers = inclusive / prof.avg_loan * rng.uniform(0.85, 1.15)
+        npl_total = rng.uniform(*prof.npl_total)
+        npl_gap = rng.uniform(0.2, 1.2)
+        rate = prof.rate + rng.normal(0, 0.2)
+        credit_share = prof.credit_share * rng.uniform(0.8, 1.2)
+        indiv_balance = inclusive * prof.indiv_share * rng.uniform(0.8, 1.2)
+        indiv_borrowers = indiv_balance / (prof.avg_loan * 0.4)
+        first_rate = rng.uniform(0.07, 0.10)  # first-loan borrowers a year ÷ borrowers
+        renewal_share = rng.uniform(0.10, 0.20)
+        mfg_share, guar_share, sci_share = rng.uniform(0.05, 0.10), rng.uniform(0.02, 0.05), rng.uniform(0.03, 0.08)
+        above10m = inclusive * prof.above10m_share * rng.uniform(0.8, 1.2)
+        first_loans_prev_year = None
+        for year in years:
+            is_last = year == last
+            g_total = rng.uniform(*prof.total_growth)
+            g_incl = rng.uniform(*prof.inclusive_growth)
+            g_borrowers = rng.uniform(0.05, 0.09)
+            rate_change = rng.uniform(-0.40, -0.25) if year == years[1] else rng.uniform(-0.30, -0.10)
+            plan_factor = rng.uniform(0.80, 0.92)  # plan ÷ planned-for increase: completion 109–125%
+            if scenario == "growth_leg_missed" and year >= last - 1:
+                g_total, g_incl = 0.11, 0.03
+            if scenario == "borrowers_leg_missed" and is_last:
+                g_borrowers = -0.06
+            if scenario == "rate_up" and is_last:
+                rate_change = 0.45
+            if scenario == "high_rate" and year == years[0]:
+                rate = 11.8
+            if scenario == "plan_missed" and is_last:
+                plan_factor = 1.65
+            if scenario == "balance_falling" and year >= last - 1:
+                g_incl, g_borrowers = -0.04, -0.03
+            if scenario.startswith("differentiated") and year >= last - 1:
+                g_total, g_incl = 0.10, 0.05
+                plan_factor = 0.85 if scenario == "differentiated_plan_met" else 1.6
+            rate += rate_change
+            npl_incl = npl_total + npl_gap + (6.0 if scenario == "npl_breach" and is_last else 0.0)
+            credit_step = rng.uniform(0.01, 0.03)
+            indiv_growth = -0.08 if scenario == "indiv_business_falling" and is_last else rng.uniform(0.06, 0.12)
+            first_loans = borrowers * first_rate * rng.uniform(1.02, 1.10)
+            if scenario == "first_loan_falling" and is_last and first_loans_prev_year is not None:
+                first_loans = first_loans_prev_year * 0.7
+            first_loans_prev_year = first_loans
+
+            s_total = _cumulative_shape(rng, _GROWTH_SHAPE)
+            s_incl = _cumulative_shape(rng, _GROWTH_SHAPE)
+            s_borr = _cumulative_shape(rng, _GROWTH_SHAPE)
+            s_disb = _cumulative_shape(rng, _DISBURSE_SHAPE)
+            s_first = _cumulative_shape(rng, _DISBURSE_SHAPE, noise=0.04)
+            total_path = total * (1 + g_total * s_total)
+            incl_path = inclusive * (1 + g_incl * s_incl)
+            borr_path = borrowers * (1 + g_borrowers * s_borr)
+            planned_growth = 0.08 if scenario == "balance_falling" else g_incl  # its plan still expects growth
+            plans.append({"institution_id": inst.institution_id, "year": year,
+                          "planned_increase": round(inclusive * planned_growth * plan_factor, -2)})
+            annual_disbursed = incl_path.mean() * prof.turnover
+            month_disbursed = np.diff(np.concatenate([[0.0], s_disb])) * annual_disbursed
+            month_rate = rate + rng.normal(0, 0.08, 12) + np.linspace(0.05, -0.05, 12)
+            ytd_disbursed = np.cumsum(month_disbursed)
+            ytd_interest = np.cumsum(month_disbursed * month_rate / 100)
+            ytd_borrowers_disbursed = np.round(np.cumsum(np.diff(np.concatenate([[0.0], s_disb]))
+                                                         * borrowers * 0.9))
+            ytd_first = np.round(s_first * first_loans)
+            month = np.arange(1, 13)
+            for m in range(12):
+                share_progress = (m + 1) / 12
+                inc = incl_path[m]
+                row = {
+                    "institution_id": inst.institution_id,
+                    "period": periods[(year - FIRST_YEAR) * 12 + m],
+                    "inclusive_balance": round(inc, 2),
+                    "inclusive_borrowers": round(borr_path[m]),
+                    "inclusive_npl": round(inc * npl_incl / 100 * (1 + 0.02 * np.sin(month[m])), 2),
+                    "inclusive_ytd_disbursed": round(ytd_disbursed[m], 2),
+                    "inclusive_ytd_borrowers_disbursed": ytd_borrowers_disbursed[m],
+                    "inclusive_ytd_interest": round(ytd_interest[m], 2),
+                    "bill_discount_balance": round(inc * 0.08 * (1 + 0.1 * np.cos(month[m])), 2),
+                    "total_loans": round(total_path[m], 2),
+                    "total_npl": round(total_path[m] * npl_total / 100, 2),
+                    "credit_loan_balance": round(inc * (credit_share + (
+                        -credit_step if scenario == "first_loan_falling" and is_last else credit_step)
+                        * share_progress), 2),
+                    "first_loan_ytd_borrowers": ytd_first[m],
+                    "first_loan_ytd_amount": round(ytd_first[m] * prof.avg_loan * 0.6, 2),
+                    "renewal_ytd_amount": round(ytd_disbursed[m] * renewal_share, 2),
+                    "mfg_midlong_balance": round(inc * mfg_share * (1 + 0.05 * share_progress), 2),
+                    "indiv_business_balance": round(indiv_balance * (1 + indiv_growth * s_incl[m]), 2),
+                    "indiv_business_borrowers": round(indiv_borrowers * (1 + indiv_growth * s_borr[m])),
+                    "above10m_balance": round(above10m * (1 + 0.06 * s_total[m]), 2),
+                    "guaranteed_balance": round(inc * guar_share * (1 + 0.1 * share_progress), 2),
+                    "scitech_balance": round(inc * sci_share * (1 + 0.1 * share_progress), 2),
+                }
+                if inst.category == VILLAGE_BANK:
+                    row["bill_discount_balance"] = 0.0  # village banks do no bill business
+                monthly.append(row)
+            total, inclusive, borrowers = total_path[-1], incl_path[-1], borr_path[-1]
+            credit_share += credit_step if not (scenario == "first_loan_falling" and is_last) else -credit_step
+            indiv_balance *= 1 + indiv_growth
+            indiv_borrowers *= 1 + indiv_growth
+            renewal_share += rng.uniform(0.005, 0.015)
+            mfg_share *= 1.05
+            guar_share *= 1.1
+            sci_share *= 1.1
+            above10m *= 1.06
+    return pd.DataFrame(monthly), pd.DataFrame(plans)
+
+
+def _insurer_rows(rng, inst, scenario: str, years: list[int], periods: list[pd.Timestamp]) -> list[dict]:
+    life = inst.category == LIFE_INSURER
+    premium = rng.uniform(500, 5_000) if life else rng.uniform(2_000, 15_000)
+    policies_per_premium = rng.uniform(2, 5) if life else rng.uniform(3, 8)  # 件 per 万元
+    insured_per_premium = rng.uniform(30, 80) if life else rng.uniform(300, 800)
+    loss_ratio = rng.uniform(0.15, 0.30) if life else rng.uniform(0.45, 0.65)
+    shape = np.array([2.2, 1.0, 1.3, 0.9, 0.8, 1.0, 0.8, 0.8, 0.9, 0.8, 0.7, 0.8]) if life else _DISBURSE_SHAPE
+    rows = []
+    for year in years:
+        growth = rng.uniform(0.06, 0.12)
+        insured_growth = growth
+        if scenario == "premium_falling" and year == years[-1]:
+            growth = insured_growth = -0.12
+        if scenario == "sum_insured_falling" and year == years[-1]:
+            insured_growth = -0.15
+        if year > years[0]:
+            premium *= 1 + growth
+            insured_per_premium *= (1 + insured_growth) / (1 + growth)
+        s = _cumulative_shape(rng, shape, noise=0.1)
+        s_claims = _cumulative_shape(rng, np.ones(12), noise=0.2)
+        for m in range(12):
+            rows.append({
+                "institution_id": inst.institution_id,
+                "period": periods[(year - years[0]) * 12 + m],
+                "premium_ytd": round(premium * s[m], 2),
+                "policies_ytd": round(premium * s[m] * policies_per_premium),
+                "sum_insured_ytd": round(premium * s[m] * insured_per_premium, 2),
+                "claims_paid_ytd": round(premium * loss_ratio * s_claims[m], 2),
+            })
+    return rows
+
+
+def _onlending_frame(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for year in range(FIRST_YEAR, FIRST_YEAR + YEARS):
+        for quarter in range(1, 5):
+            rate = 5.6 - 0.25 * (year - FIRST_YEAR) + rng.normal(0, 0.08)
+            if year == FIRST_YEAR + YEARS - 1 and quarter == 3:
+                rate = 8.9  # planted: end borrowers paid more than local village and rural banks
+            rows.append({"institution_id": "B001", "quarter": f"{year}Q{quarter}",
+                         "onlending_amount": round(rng.uniform(8_000, 20_000), 2),
+                         "end_borrower_rate": round(rate, 2)})
+    return pd.DataFrame(rows)
+
+
+def demo_tables(seed: int = SEED) -> dict[str, pd.DataFrame]:
+    """The demo tables with English column names, in memory."""
+    rng = np.random.default_rng(seed)
+    institutions = institutions_frame()
+    monthly, plans = _generate(rng, institutions)
+    columns = [c.name for c in MONTHLY.columns]
+    monthly = monthly.reindex(columns=columns)
+    return {"institutions": institutions, "monthly": monthly, "plans": plans, "onlending": _onlending_frame(rng)}
+
+
+def _to_chinese(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    return frame.rename(columns={c.name: c.label_zh for c in table.columns})
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name=sheet, index=False)
+        ws = writer.sheets[sheet]
+        ws.freeze_panes = "C2" if frame.shape[1] > 4 else "A2"
+        for idx, col in enumerate(frame.columns, start=1):
+            letter = ws.cell(row=1, column=idx).column_letter
+            ws.column_dimensions[letter].width = max(10, min(40, len(str(col)) * 2 + 2))
+            values = frame[col]
+            if pd.api.types.is_datetime64_any_dtype(values):
+                for cell in ws[letter][1:]:
+                    cell.number_format = "yyyy-mm-dd"
+            elif pd.api.types.is_float_dtype(values):
+                for cell in ws[letter][1:]:
+                    cell.number_format = "#,##0.00"
+
+
+def write_demo_data(out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx") -> Path:
+    """Write the demo jurisdiction to ``out_dir`` atomically (a finished folder or nothing).
+
+    ``fmt`` is ``xlsx`` (Chinese headers, as analysts receive them), ``csv`` or ``parquet``.
+    """
+    out_dir = Path(out_dir)
+    tables = demo_tables(seed)
+    specs = {"institutions": INSTITUTIONS, "monthly": MONTHLY, "plans": PLANS, "onlending": ONLENDING}
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        for name, frame in tables.items():
+            table = specs[name]
+            if fmt == "xlsx":
+                _write_xlsx(_to_chinese(frame, table), staging / f"{table.label_zh}.xlsx", table.label_zh)
+            elif fmt == "csv":
+                _to_chinese(frame, table).to_csv(staging / f"{table.label_zh}.csv", index=False,
+                                                 encoding="utf-8-sig")
+            elif fmt == "parquet":
+                frame.to_parquet(staging / f"{name}.parquet", index=False)
+            else:
+                raise ValueError(f"unknown format {fmt!r}; use xlsx, csv or parquet")
+        (staging / "README.txt").write_text(
+            "示例数据：虚构的南阳辖区银行保险机构，仅供演示与测试，非真实机构数据。\n"
+            "Fictional demo data generated by `analysis demo-data`; not real institutions.\n",
+            encoding="utf-8")
+        if out_dir.exists():
+            trash = out_dir.with_name(f".{out_dir.name}-old")
+            shutil.rmtree(trash, ignore_errors=True)
+            out_dir.rename(trash)
+            staging.rename(out_dir)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir

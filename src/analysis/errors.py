@@ -1,0 +1,107 @@
+"""Problems found in input data or parameters, reported in Chinese and English.
+
+Every problem names the file, the row (as the analyst sees it in Excel: the header is row 1),
+the column and the rule. Problems are collected, never raised one at a time, so an analyst
+fixes a workbook in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: rule code -> (Chinese, English). The data contract document lists this table.
+RULES: dict[str, tuple[str, str]] = {
+    "file_unreadable": ("文件无法读取", "file cannot be read"),
+    "missing_table": ("缺少必需的数据表", "required table not found"),
+    "ambiguous_table": ("同一数据表出现在多个文件中", "the same table is found in more than one file"),
+    "missing_column": ("缺少必需列", "required column is missing"),
+    "duplicate_column": ("同一列出现多次（中英文表头重复）", "column appears more than once (English and Chinese header)"),
+    "empty_id": ("机构编码为空", "institution id is empty"),
+    "required_empty": ("必填项为空", "required value is empty"),
+    "not_applicable_filled": ("该列不适用于此类机构，应留空（不得填0）",
+                              "column does not apply to this category: leave it empty (not zero)"),
+    "not_a_number": ("不是有效数值", "not a number"),
+    "not_whole_number": ("户数、件数必须为非负整数", "counts must be whole numbers"),
+    "negative": ("不得为负数", "must not be negative"),
+    "out_of_range": ("数值超出合理范围", "value outside the plausible range"),
+    "invalid_choice": ("取值不在允许范围内", "value is not one of the allowed values"),
+    "invalid_period": ("数据期不是有效的年月", "period is not a valid year-month"),
+    "period_not_month_end": ("数据期应为月末日期", "period must be a month-end date"),
+    "invalid_quarter": ("季度格式应为 2023Q1", "quarter must look like 2023Q1"),
+    "invalid_year": ("年度无效", "year is not valid"),
+    "duplicate_key": ("记录重复", "duplicate record"),
+    "unknown_institution": ("机构编码不在机构名录中", "institution id is not in the institutions table"),
+    "npl_exceeds_balance": ("不良贷款大于贷款余额", "non-performing loans exceed the balance"),
+    "inclusive_exceeds_total": ("普惠型小微企业贷款余额大于各项贷款余额", "inclusive loans exceed all loans"),
+    "ytd_decreased": ("当年累计数较上月下降", "year-to-date figure fell within the year"),
+    "implied_rate_out_of_range": ("累放利息收益÷累放金额得出的利率不在0–36%之间，请检查单位",
+                                  "interest ÷ amount disbursed gives a rate outside 0–36%: check units"),
+    "missing_base_december": ("缺少上年12月基期数据，无法计算较年初指标",
+                              "prior December (start-of-year base) is missing"),
+    "missing_plan": ("缺少该年度信贷计划", "no credit plan for this year"),
+    "onlending_not_policy_bank": ("转贷款数据只能由政策性银行报送", "on-lending rows must belong to a policy bank"),
+    "invalid_params": ("参数文件不符合要求", "parameter file is not valid"),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in one cell (or one record, or one file)."""
+
+    file: str
+    row: int | None
+    column: str | None
+    rule: str
+    detail: str = ""
+
+    @property
+    def message_zh(self) -> str:
+        return RULES[self.rule][0]
+
+    @property
+    def message_en(self) -> str:
+        return RULES[self.rule][1]
+
+    def format(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" 第{self.row}行/row {self.row}"
+        if self.column:
+            where += f" 列/column {self.column}"
+        detail = f" — {self.detail}" if self.detail else ""
+        return f"{where}: [{self.rule}] {self.message_zh} / {self.message_en}{detail}"
+
+
+class DataValidationError(Exception):
+    """Raised with every problem found; nothing has been written when it is raised."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = issues
+        super().__init__(format_report(issues))
+
+
+class ParamsError(Exception):
+    """A parameter file (params/*.yaml) failed its validation."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        lines = [f"参数文件无效 / invalid parameter file: {path}"]
+        lines += [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def format_report(issues: list[Issue]) -> str:
+    """The report printed by ``analysis validate``: a summary by rule, then every problem."""
+    if not issues:
+        return "数据校验通过 / validation passed"
+    counts: dict[str, int] = {}
+    for issue in issues:
+        counts[issue.rule] = counts.get(issue.rule, 0) + 1
+    lines = [f"数据校验未通过：共 {len(issues)} 个问题 / validation failed: {len(issues)} problem(s)"]
+    for rule, n in counts.items():
+        zh, en = RULES[rule]
+        lines.append(f"  {n:>5} × [{rule}] {zh} / {en}")
+    lines.append("")
+    lines += [issue.format() for issue in issues]
+    return "\n".join(lines)

@@ -1,0 +1,449 @@
+"""The indicator engine (指标计算): every indicator of a policy year's notice, for every
+institution and every month-end at once.
+
+Pure functions over DataFrames. Comparisons with the start of the year use the prior December
+(上年末); comparisons with the same period last year use the same month a year earlier.
+Ratios are NaN, never zero, when their denominator is missing or not positive; a status is
+``"n/a"`` when the rule does not apply or cannot be judged.
+
+Status values: ``met`` (达标), ``not_met`` (未达标), ``watch`` (关注), ``n/a`` (不适用).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from analysis.contract import BANK_CATEGORIES, INSURER_CATEGORIES, MONTHLY
+from analysis.policy import Policy
+from analysis.validation import Dataset
+
+MET, NOT_MET, WATCH, NA = "met", "not_met", "watch", "n/a"
+STATUS_LABELS = {MET: "达标", NOT_MET: "未达标", WATCH: "关注", NA: "不适用"}
+
+#: Indicator columns produced by :func:`compute_indicators`: name -> (Chinese label, unit).
+INDICATOR_COLUMNS: dict[str, tuple[str, str]] = {
+    "differentiated": ("差异化考核", ""),
+    "inclusive_balance_assessed": ("普惠型小微企业贷款余额（考核口径）", "万元"),
+    "inclusive_balance_base": ("普惠型小微企业贷款年初余额", "万元"),
+    "inclusive_ytd_increase": ("普惠型小微企业贷款较年初增量", "万元"),
+    "inclusive_ytd_growth_pct": ("普惠型小微企业贷款较年初增速", "%"),
+    "total_loans_base": ("各项贷款年初余额", "万元"),
+    "total_loans_ytd_growth_pct": ("各项贷款较年初增速", "%"),
+    "growth_margin_pp": ("普惠增速与各项贷款增速之差", "个百分点"),
+    "inclusive_borrowers_base": ("普惠型小微企业贷款年初户数", "户"),
+    "borrowers_change": ("有贷款余额户数较年初变化", "户"),
+    "inclusive_balance_yoy_pct": ("普惠型小微企业贷款同比增速", "%"),
+    "planned_increase": ("年度信贷计划新增额", "万元"),
+    "plan_completion_pct": ("信贷计划完成率", "%"),
+    "time_progress_pct": ("时序进度", "%"),
+    "ytd_new_loan_rate_pct": ("当年累放贷款加权平均利率", "%"),
+    "prior_year_rate_pct": ("上年全年累放贷款加权平均利率", "%"),
+    "rate_change_bp": ("利率较上年变化", "BP"),
+    "month_new_loan_rate_pct": ("当月新发放贷款加权平均利率", "%"),
+    "category_rate_median_pct": ("同类机构利率中位数", "%"),
+    "category_rate_p25_pct": ("同类机构利率下四分位数", "%"),
+    "category_rate_p75_pct": ("同类机构利率上四分位数", "%"),
+    "rate_rank_in_category": ("利率在同类机构中由低到高排名", "名"),
+    "rate_peer_count": ("同类机构家数", "家"),
+    "rate_percentile_in_category": ("利率在同类机构中的百分位", "%"),
+    "high_rate": ("利率明显高于同类机构", ""),
+    "inclusive_npl_ratio_pct": ("普惠型小微企业贷款不良率", "%"),
+    "total_npl_ratio_pct": ("各项贷款不良率", "%"),
+    "npl_gap_pp": ("普惠不良率高于各项贷款不良率", "个百分点"),
+    "credit_loan_share_pct": ("信用贷款占比", "%"),
+    "credit_loan_share_change_pp": ("信用贷款占比较年初变化", "个百分点"),
+    "first_loan_ytd_borrowers": ("当年首贷户数", "户"),
+    "first_loan_borrowers_yoy_change": ("首贷户数较上年同期变化", "户"),
+    "first_loan_borrowers_yoy_pct": ("首贷户数同比增速", "%"),
+    "renewal_share_pct": ("续贷占当年累放比重", "%"),
+    "renewal_share_yoy_change_pp": ("续贷占累放比重较上年同期变化", "个百分点"),
+    "mfg_midlong_ytd_growth_pct": ("制造业小微企业中长期贷款较年初增速", "%"),
+    "indiv_business_balance_change": ("个体工商户贷款余额较年初变化", "万元"),
+    "indiv_business_balance_growth_pct": ("个体工商户贷款较年初增速", "%"),
+    "indiv_business_borrowers_change": ("个体工商户贷款户数较年初变化", "户"),
+    "above10m_balance_change": ("单户授信1000万元以上小微企业贷款较年初变化", "万元"),
+    "guaranteed_balance_change": ("政府性融资担保贷款较年初变化", "万元"),
+    "scitech_balance_change": ("科技型及专精特新小微企业贷款较年初变化", "万元"),
+    "inclusive_share_pct": ("普惠型小微企业贷款占各项贷款比重", "%"),
+    "inclusive_share_change_pp": ("普惠型小微企业贷款占比较年初变化", "个百分点"),
+    "premium_yoy_pct": ("小微企业保险保费收入同比增速", "%"),
+    "policies_yoy_pct": ("小微企业保险保单件数同比增速", "%"),
+    "sum_insured_yoy_pct": ("小微企业保险保额同比增速", "%"),
+    "claims_paid_yoy_pct": ("小微企业保险赔款同比增速", "%"),
+    "claims_to_premium_pct": ("小微企业保险简单赔付率", "%"),
+}
+
+#: The verdict statuses produced for every row.
+STATUS_COLUMNS: dict[str, str] = {
+    "status_growth_leg": "两增：贷款增速",
+    "status_borrowers_leg": "两增：贷款户数",
+    "status_two_increases": "两增",
+    "status_plan": "信贷计划完成",
+    "status_rate_change": "利率较上年平稳",
+    "status_high_rate": "高利率机构压降",
+    "status_npl": "不良率在容忍度内",
+}
+
+IDENTITY_COLUMNS = ["institution_id", "name", "category", "entity_type", "county_code", "division",
+                    "sector", "period", "year", "month"]
+
+_BASE_COLUMNS = ["inclusive_balance", "bill_discount_balance", "inclusive_borrowers", "total_loans", "credit_loan_balance",
+                 "mfg_midlong_balance", "indiv_business_balance", "indiv_business_borrowers", "above10m_balance",
+                 "guaranteed_balance", "scitech_balance", "inclusive_ytd_interest", "inclusive_ytd_disbursed"]
+_LAST_YEAR_COLUMNS = ["inclusive_balance", "bill_discount_balance", "first_loan_ytd_borrowers", "renewal_ytd_amount",
+                      "inclusive_ytd_disbursed", "premium_ytd", "policies_ytd", "sum_insured_ytd", "claims_paid_ytd"]
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series, scale: float = 100.0) -> pd.Series:
+    """numerator ÷ denominator × scale; NaN where the denominator is missing or not positive."""
+    den = denominator.where(denominator > 0)
+    return numerator / den * scale
+
+
+def _growth_pct(current: pd.Series, base: pd.Series) -> pd.Series:
+    return _ratio(current - base, base)
+
+
+def _as_policies(policies: Policy | Mapping[int, Policy]) -> dict[int, Policy]:
+    if isinstance(policies, Policy):
+        return {policies.year: policies}
+    return dict(policies)
+
+
+def build_panel(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> pd.DataFrame:
+    """Monthly rows joined with institution attributes, plans and the assessed inclusive balance."""
+    policies = _as_policies(policies)
+    inst = ds.institutions.set_index("institution_id")
+    panel = ds.monthly.copy()
+    for col in ("name", "category", "entity_type", "county_code", "division"):
+        panel[col] = panel["institution_id"].map(inst[col])
+    panel["sector"] = np.where(panel["category"].isin(INSURER_CATEGORIES), "insurer", "bank")
+    panel["year"] = panel["period"].dt.year.astype(int)
+    panel["month"] = panel["period"].dt.month.astype(int)
+    panel["_mi"] = panel["year"] * 12 + panel["month"]
+    diff_years = panel["institution_id"].map(inst["differentiated_years"])
+    panel["differentiated"] = [year in (years or ()) for year, years in zip(panel["year"], diff_years)]
+    include_bills = panel["year"].map({y: p.two_increases.include_bills for y, p in policies.items()})
+    panel["_include_bills"] = include_bills.fillna(False).astype(bool)
+    panel["inclusive_balance_assessed"] = _assessed(panel, "")
+    plans = ds.plans[["institution_id", "year", "planned_increase"]]
+    panel = panel.merge(plans, on=["institution_id", "year"], how="left")
+    return panel
+
+
+def _assessed(panel: pd.DataFrame, suffix: str) -> pd.Series:
+    """Inclusive balance on the assessed basis of the row's own policy year (bills in or out).
+
+    The start-of-year and last-year references use the evaluated year's basis, not their own.
+    """
+    bills = panel[f"bill_discount_balance{suffix}"].fillna(0.0)
+    return panel[f"inclusive_balance{suffix}"] + np.where(panel["_include_bills"], bills, 0.0)
+
+
+def _attach_references(panel: pd.DataFrame) -> pd.DataFrame:
+    """Add ``*_base`` (prior December), ``*_ly`` (same month last year), ``*_prev`` (prior month)."""
+    keys = ["institution_id", "_mi"]
+    base = panel.loc[panel["month"] == 12, keys + _BASE_COLUMNS].copy()
+    base = base.rename(columns={c: f"{c}_base" for c in _BASE_COLUMNS})
+    base["_mi"] = base["_mi"] + 12  # December of year y-1 is the base of every month of year y
+    base["year"] = (base["_mi"] - 1) // 12
+    panel = panel.merge(base.drop(columns="_mi"), on=["institution_id", "year"], how="left")
+
+    last_year = panel[keys + _LAST_YEAR_COLUMNS].copy()
+    last_year["_mi"] = last_year["_mi"] + 12
+    panel = panel.merge(last_year.rename(columns={c: f"{c}_ly" for c in _LAST_YEAR_COLUMNS}), on=keys, how="left")
+
+    flows = ["inclusive_ytd_interest", "inclusive_ytd_disbursed"]
+    prev = panel[keys + flows].copy()
+    prev["_mi"] = prev["_mi"] + 1
+    panel = panel.merge(prev.rename(columns={c: f"{c}_prev" for c in flows}), on=keys, how="left")
+    january = panel["month"] == 1
+    for col in flows:  # in January the year-to-date figure is the month's flow
+        panel.loc[january, f"{col}_prev"] = 0.0
+    panel["inclusive_balance_assessed_base"] = _assessed(panel, "_base")
+    panel["inclusive_balance_assessed_ly"] = _assessed(panel, "_ly")
+    return panel
+
+
+def _status(applies: pd.Series, judged: pd.Series, met: pd.Series, failing: str = NOT_MET,
+            watch: pd.Series | None = None) -> np.ndarray:
+    """n/a where the rule does not apply or cannot be judged; else met / watch / failing."""
+    conditions = [~applies | ~judged, met]
+    choices = [NA, MET]
+    if watch is not None:
+        conditions.append(watch)
+        choices.append(WATCH)
+    return np.select(conditions, choices, default=failing)
+
+
+def _peer_rate_statistics(out: pd.DataFrame, subject: pd.Series) -> pd.DataFrame:
+    """Per period and category: quartiles of the YTD rate, each bank's rank and percentile."""
+    rate = out["ytd_new_loan_rate_pct"].where(subject)
+    groups = rate.groupby([out["period"], out["category"]])
+    out["category_rate_median_pct"] = groups.transform("median")
+    quartiles = groups.quantile([0.25, 0.75]).unstack()
+    keyed = pd.MultiIndex.from_arrays([out["period"], out["category"]])
+    out["category_rate_p25_pct"] = quartiles[0.25].reindex(keyed).to_numpy()
+    out["category_rate_p75_pct"] = quartiles[0.75].reindex(keyed).to_numpy()
+    out["rate_peer_count"] = groups.transform("count")
+    out["rate_rank_in_category"] = groups.rank(method="min", ascending=True)
+    # percentile: share of peers with a rate at or below this bank's (100 = highest)
+    out["rate_percentile_in_category"] = groups.rank(method="max", pct=True) * 100
+    return out
+
+
+def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
+    """Write the verdicts of one policy year into ``out`` for the rows of that year."""
+    p = out.loc[rows]
+    ti, plan, cost, quality = policy.two_increases, policy.plan, policy.cost, policy.quality
+    december = p["month"] == 12
+
+    # credit plan (信贷计划): completion against the year's plan, time progress before December
+    plan_subject = p["category"].isin(plan.categories)
+    plan_judged = p["plan_completion_pct"].notna()
+    plan_met = p["plan_completion_pct"] >= plan.completion_min_pct
+    if plan.time_progress_watch:
+        on_track = p["plan_completion_pct"] >= p["time_progress_pct"] * plan.completion_min_pct / 100
+        plan_status = _status(plan_subject, plan_judged, plan_met | (~december & on_track),
+                              watch=~december)
+    else:
+        plan_status = _status(plan_subject, plan_judged, plan_met)
+    out.loc[rows, "status_plan"] = plan_status
+
+    # 两增: legal entities (per the policy); differentiated banks' growth leg judged on the plan
+    ti_subject = p["entity_type"].isin(ti.entity_types) & p["category"].isin(ti.categories)
+    differentiated = p["differentiated"] & ti.differentiated_on_plan
+    growth_met = p["growth_margin_pp"] >= ti.growth_margin_min_pp
+    growth_status = _status(ti_subject, p["growth_margin_pp"].notna(), growth_met)
+    growth_status = np.where(ti_subject & differentiated, plan_status, growth_status)
+    borrowers_status = _status(ti_subject, p["borrowers_change"].notna(),
+                               p["borrowers_change"] >= ti.borrowers_change_min)
+    both = np.select(
+        [(growth_status == NA) | (borrowers_status == NA),
+         (growth_status == NOT_MET) | (borrowers_status == NOT_MET),
+         (growth_status == WATCH) | (borrowers_status == WATCH)],
+        [NA, NOT_MET, WATCH], default=MET)
+    out.loc[rows, "status_growth_leg"] = growth_status
+    out.loc[rows, "status_borrowers_leg"] = borrowers_status
+    out.loc[rows, "status_two_increases"] = both
+
+    # cost (利率): stable against the prior year; high-rate banks must cut
+    cost_subject = p["category"].isin(cost.categories)
+    out.loc[rows, "status_rate_change"] = _status(cost_subject, p["rate_change_bp"].notna(),
+                                                  p["rate_change_bp"] <= cost.max_rate_change_bp)
+    threshold = _category_percentile(out, rows, cost_subject, cost.high_rate_percentile)
+    high = (
+        cost_subject
+        & (p["rate_peer_count"] >= cost.high_rate_min_peers)
+        & (p["ytd_new_loan_rate_pct"] > threshold)
+        & ((p["ytd_new_loan_rate_pct"] - p["category_rate_median_pct"]) * 100 >= cost.high_rate_min_excess_bp)
+    )
+    out.loc[rows, "high_rate"] = high
+    cut = p["rate_change_bp"] < 0
+    out.loc[rows, "status_high_rate"] = np.select(
+        [~cost_subject | p["ytd_new_loan_rate_pct"].isna() | (p["rate_peer_count"] < cost.high_rate_min_peers),
+         ~high, high & cut], [NA, MET, WATCH], default=NOT_MET)
+
+    # asset quality (不良容忍度)
+    bank = p["sector"] == "bank"
+    out.loc[rows, "npl_tolerance_pp"] = quality.npl_tolerance_pp
+    out.loc[rows, "status_npl"] = _status(bank, p["npl_gap_pp"].notna(), p["npl_gap_pp"] <= quality.npl_tolerance_pp)
+
+    # structure and coverage (关注类指标)
+    for check in policy.watch_checks:
+        applies = p["sector"].isin(check.sectors)
+        if check.entity_types is not None:
+            applies &= p["entity_type"].isin(check.entity_types)
+        value = p[check.indicator]
+        out.loc[rows, f"status_{check.indicator}"] = _status(applies, value.notna(), value >= check.min,
+                                                             failing=WATCH)
+
+
+def _category_percentile(out: pd.DataFrame, rows: pd.Series, subject: pd.Series, percentile: float) -> pd.Series:
+    p = out.loc[rows]
+    rate = p["ytd_new_loan_rate_pct"].where(subject)
+    quant = rate.groupby([p["period"], p["category"]]).quantile(percentile / 100)
+    keyed = pd.MultiIndex.from_arrays([p["period"], p["category"]])
+    return pd.Series(quant.reindex(keyed).to_numpy(), index=p.index)
+
+
+def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> pd.DataFrame:
+    """Every indicator and verdict for every institution and month-end in ``ds``.
+
+    ``policies`` is one :class:`Policy` or a mapping year -> Policy; rows of a year with no
+    policy get the numbers but ``n/a`` verdicts. One row per institution-month, sorted.
+    """
+    policies = _as_policies(policies)
+    panel = _attach_references(build_panel(ds, policies))
+    out = panel
+
+    # 两增 and growth
+    out["inclusive_ytd_increase"] = out["inclusive_balance_assessed"] - out["inclusive_balance_assessed_base"]
+    out["inclusive_balance_base"] = out["inclusive_balance_assessed_base"]
+    out["inclusive_ytd_growth_pct"] = _growth_pct(out["inclusive_balance_assessed"], out["inclusive_balance_base"])
+    out["total_loans_ytd_growth_pct"] = _growth_pct(out["total_loans"], out["total_loans_base"])
+    out["growth_margin_pp"] = out["inclusive_ytd_growth_pct"] - out["total_loans_ytd_growth_pct"]
+    out["borrowers_change"] = out["inclusive_borrowers"] - out["inclusive_borrowers_base"]
+    out["inclusive_balance_yoy_pct"] = _growth_pct(out["inclusive_balance_assessed"],
+                                                   out["inclusive_balance_assessed_ly"])
+
+    # plan
+    out["plan_completion_pct"] = _ratio(out["inclusive_ytd_increase"], out["planned_increase"])
+    out["time_progress_pct"] = out["month"] / 12 * 100
+
+    # cost
+    out["ytd_new_loan_rate_pct"] = _ratio(out["inclusive_ytd_interest"], out["inclusive_ytd_disbursed"])
+    out["prior_year_rate_pct"] = _ratio(out["inclusive_ytd_interest_base"], out["inclusive_ytd_disbursed_base"])
+    out["rate_change_bp"] = (out["ytd_new_loan_rate_pct"] - out["prior_year_rate_pct"]) * 100
+    out["month_new_loan_rate_pct"] = _ratio(out["inclusive_ytd_interest"] - out["inclusive_ytd_interest_prev"],
+                                            out["inclusive_ytd_disbursed"] - out["inclusive_ytd_disbursed_prev"])
+    cost_categories = set().union(*(p.cost.categories for p in policies.values())) if policies else set(
+        BANK_CATEGORIES)
+    out = _peer_rate_statistics(out, out["category"].isin(cost_categories))
+
+    # quality
+    out["inclusive_npl_ratio_pct"] = _ratio(out["inclusive_npl"], out["inclusive_balance"])
+    out["total_npl_ratio_pct"] = _ratio(out["total_npl"], out["total_loans"])
+    out["npl_gap_pp"] = out["inclusive_npl_ratio_pct"] - out["total_npl_ratio_pct"]
+
+    # structure
+    out["credit_loan_share_pct"] = _ratio(out["credit_loan_balance"], out["inclusive_balance"])
+    credit_share_base = _ratio(out["credit_loan_balance_base"], out["inclusive_balance_base"])
+    out["credit_loan_share_change_pp"] = out["credit_loan_share_pct"] - credit_share_base
+    out["first_loan_borrowers_yoy_change"] = out["first_loan_ytd_borrowers"] - out["first_loan_ytd_borrowers_ly"]
+    out["first_loan_borrowers_yoy_pct"] = _growth_pct(out["first_loan_ytd_borrowers"],
+                                                      out["first_loan_ytd_borrowers_ly"])
+    out["renewal_share_pct"] = _ratio(out["renewal_ytd_amount"], out["inclusive_ytd_disbursed"])
+    renewal_share_ly = _ratio(out["renewal_ytd_amount_ly"], out["inclusive_ytd_disbursed_ly"])
+    out["renewal_share_yoy_change_pp"] = out["renewal_share_pct"] - renewal_share_ly
+    out["mfg_midlong_ytd_growth_pct"] = _growth_pct(out["mfg_midlong_balance"], out["mfg_midlong_balance_base"])
+    out["indiv_business_balance_change"] = out["indiv_business_balance"] - out["indiv_business_balance_base"]
+    out["indiv_business_balance_growth_pct"] = _growth_pct(out["indiv_business_balance"],
+                                                           out["indiv_business_balance_base"])
+    out["indiv_business_borrowers_change"] = out["indiv_business_borrowers"] - out["indiv_business_borrowers_base"]
+    for name in ("above10m", "guaranteed", "scitech"):
+        out[f"{name}_balance_change"] = out[f"{name}_balance"] - out[f"{name}_balance_base"]
+    out["inclusive_share_pct"] = _ratio(out["inclusive_balance"], out["total_loans"])
+    share_base = _ratio(out["inclusive_balance_base"], out["total_loans_base"])
+    out["inclusive_share_change_pp"] = out["inclusive_share_pct"] - share_base
+
+    # insurers
+    for name in ("premium", "policies", "sum_insured", "claims_paid"):
+        out[f"{name}_yoy_pct"] = _growth_pct(out[f"{name}_ytd"], out[f"{name}_ytd_ly"])
+    out["claims_to_premium_pct"] = _ratio(out["claims_paid_ytd"], out["premium_ytd"])
+
+    # verdicts, one policy year at a time
+    out["high_rate"] = False
+    out["npl_tolerance_pp"] = np.nan
+    watch_names = sorted({c.indicator for p in policies.values() for c in p.watch_checks})
+    for col in [*STATUS_COLUMNS, *(f"status_{w}" for w in watch_names)]:
+        out[col] = NA
+    for year, policy in policies.items():
+        rows = out["year"] == year
+        if rows.any():
+            _apply_policy(out, rows, policy)
+
+    data_columns = [c.name for c in MONTHLY.columns if c.name not in ("institution_id", "period")]
+    status_columns = [c for c in out.columns if c.startswith("status_")]
+    ordered = IDENTITY_COLUMNS + data_columns + list(INDICATOR_COLUMNS) + ["npl_tolerance_pp"] + status_columns
+    return out[ordered].sort_values(["institution_id", "period"]).reset_index(drop=True)
+
+
+def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, Policy]) -> pd.DataFrame:
+    """The three city-wide figures the notice publishes, for every period, from summed balances.
+
+    1. legal-entity banks' overall 两增 (辖内法人银行总体“两增”);
+    2. legal-entity banks' overall plan completion (法人银行总体信贷计划完成率);
+    3. branch banks' overall plan completion (分支银行总体信贷计划完成率).
+    A bank enters a sum only where both its current and start-of-year figures exist.
+    """
+    policies = _as_policies(policies)
+    frames = []
+    for year, policy in policies.items():
+        ind = indicators[indicators["year"] == year]
+        if ind.empty:
+            continue
+        ti = policy.two_increases
+        legal = ind["entity_type"].isin(ti.entity_types) & ind["category"].isin(ti.categories)
+        legal &= ind[["inclusive_balance_assessed", "inclusive_balance_base", "total_loans", "total_loans_base",
+                      "inclusive_borrowers", "inclusive_borrowers_base"]].notna().all(axis=1)
+        with_plan = ind["category"].isin(policy.plan.categories) & ind["planned_increase"].notna() & \
+            ind["inclusive_ytd_increase"].notna()
+        legal_entity = ind["entity_type"].isin(ti.entity_types)
+        sums = pd.DataFrame({
+            "period": ind["period"],
+            "legal_inclusive_balance": ind["inclusive_balance_assessed"].where(legal),
+            "legal_inclusive_base": ind["inclusive_balance_base"].where(legal),
+            "legal_total_loans": ind["total_loans"].where(legal),
+            "legal_total_loans_base": ind["total_loans_base"].where(legal),
+            "legal_borrowers": ind["inclusive_borrowers"].where(legal),
+            "legal_borrowers_base": ind["inclusive_borrowers_base"].where(legal),
+            "legal_count": legal.astype(int),
+            "legal_plan_increase": ind["inclusive_ytd_increase"].where(with_plan & legal_entity),
+            "legal_planned_increase": ind["planned_increase"].where(with_plan & legal_entity),
+            "legal_plan_count": (with_plan & legal_entity).astype(int),
+            "branch_plan_increase": ind["inclusive_ytd_increase"].where(with_plan & ~legal_entity),
+            "branch_planned_increase": ind["planned_increase"].where(with_plan & ~legal_entity),
+            "branch_plan_count": (with_plan & ~legal_entity).astype(int),
+        }).groupby("period").sum(min_count=1)
+        frames.append(sums)
+    if not frames:
+        return pd.DataFrame()
+    city = pd.concat(frames).sort_index()
+    for col in ("legal_count", "legal_plan_count", "branch_plan_count"):
+        city[col] = city[col].fillna(0).astype(int)
+    city["legal_inclusive_growth_pct"] = _growth_pct(city["legal_inclusive_balance"], city["legal_inclusive_base"])
+    city["legal_total_loans_growth_pct"] = _growth_pct(city["legal_total_loans"], city["legal_total_loans_base"])
+    city["legal_growth_margin_pp"] = city["legal_inclusive_growth_pct"] - city["legal_total_loans_growth_pct"]
+    city["legal_borrowers_change"] = city["legal_borrowers"] - city["legal_borrowers_base"]
+    city["legal_two_increases_met"] = (city["legal_growth_margin_pp"] >= 0) & (city["legal_borrowers_change"] >= 0)
+    city["legal_plan_completion_pct"] = _ratio(city["legal_plan_increase"], city["legal_planned_increase"])
+    city["branch_plan_completion_pct"] = _ratio(city["branch_plan_increase"], city["branch_planned_increase"])
+    return city
+
+
+def onlending_indicators(ds: Dataset, indicators: pd.DataFrame,
+                         policies: Policy | Mapping[int, Policy]) -> pd.DataFrame:
+    """Policy-bank on-lending: end-borrower rate vs the prior quarter's local benchmark.
+
+    The benchmark is the amount-weighted rate of inclusive loans newly disbursed during the
+    prior quarter by local institutions of the policy's benchmark categories (quarterly flows
+    from the year-to-date S71 figures).
+    """
+    policies = _as_policies(policies)
+    ol = ds.onlending.copy()
+    if ol.empty:
+        return ol.assign(benchmark_quarter=pd.Series(dtype=object), benchmark_rate_pct=pd.Series(dtype=float),
+                         rate_gap_bp=pd.Series(dtype=float), status_onlending=pd.Series(dtype=object))
+    q_end = indicators[indicators["month"].isin([3, 6, 9, 12])].copy()
+    q_end["quarter"] = q_end["year"].astype(str) + "Q" + (q_end["month"] // 3).astype(str)
+    # the quarter's flow: YTD at quarter end minus YTD three months earlier (0 in Q1)
+    q_end["_mi"] = q_end["year"] * 12 + q_end["month"]
+    earlier = indicators.assign(_mi=indicators["year"] * 12 + indicators["month"] + 3)[
+        ["institution_id", "_mi", "inclusive_ytd_interest", "inclusive_ytd_disbursed"]]
+    q_end = q_end.merge(earlier, on=["institution_id", "_mi"], how="left", suffixes=("", "_earlier"))
+    first_quarter = q_end["month"] == 3
+    for col in ("inclusive_ytd_interest", "inclusive_ytd_disbursed"):
+        q_end.loc[first_quarter, f"{col}_earlier"] = 0.0
+        q_end[f"{col}_flow"] = q_end[col] - q_end[f"{col}_earlier"]
+    # quarterly flows by category; each on-lending row sums the categories its year's policy names
+    flows = q_end.groupby(["quarter", "category"])[["inclusive_ytd_interest_flow",
+                                                     "inclusive_ytd_disbursed_flow"]].sum(min_count=1)
+    quarter = pd.PeriodIndex(ol["quarter"], freq="Q")
+    ol["benchmark_quarter"] = (quarter - 1).astype(str)
+    ol["benchmark_rate_pct"] = np.nan
+    for year, policy in policies.items():
+        rows = quarter.year == year
+        if not rows.any():
+            continue
+        chosen = flows[flows.index.get_level_values("category").isin(policy.onlending.benchmark_categories)]
+        by_quarter = chosen.groupby(level="quarter").sum(min_count=1)
+        rate = _ratio(by_quarter["inclusive_ytd_interest_flow"], by_quarter["inclusive_ytd_disbursed_flow"])
+        ol.loc[rows, "benchmark_rate_pct"] = ol.loc[rows, "benchmark_quarter"].map(rate)
+    ol["rate_gap_bp"] = (ol["end_borrower_rate"] - ol["benchmark_rate_pct"]) * 100
+    has_policy = pd.Series(quarter.year, index=ol.index).isin(list(policies))
+    ol["status_onlending"] = _status(has_policy, ol["benchmark_rate_pct"].notna(), ol["rate_gap_bp"] <= 0)
+    return ol.sort_values(["institution_id", "quarter"]).reset_index(drop=True)

@@ -1,0 +1,165 @@
+"""Policy-year parameters (params/policy-YYYY.yaml), validated on load.
+
+A policy file holds every threshold and rule of one year's notice. The indicator engine takes
+a :class:`Policy`; nothing in code names a year.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from analysis.contract import BANK_CATEGORIES, CATEGORIES, ENTITY_TYPES
+from analysis.errors import ParamsError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_categories(values: list[str]) -> list[str]:
+    unknown = [v for v in values if v not in CATEGORIES]
+    if unknown:
+        raise ValueError(f"unknown categories 未知机构类型: {unknown}; allowed: {list(CATEGORIES)}")
+    return values
+
+
+class TwoIncreasesRule(_Strict):
+    entity_types: list[str]
+    categories: list[str]
+    include_bills: bool = False
+    growth_margin_min_pp: float = 0.0
+    borrowers_change_min: float = 0.0
+    differentiated_on_plan: bool = True
+    clause: str
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, v: list[str]) -> list[str]:
+        return _check_categories(v)
+
+    @field_validator("entity_types")
+    @classmethod
+    def _entity_types(cls, v: list[str]) -> list[str]:
+        bad = [e for e in v if e not in ENTITY_TYPES]
+        if bad:
+            raise ValueError(f"unknown entity types 未知法人/分支类型: {bad}; allowed: {list(ENTITY_TYPES)}")
+        return v
+
+
+class PlanRule(_Strict):
+    categories: list[str]
+    completion_min_pct: float = Field(100.0, gt=0)
+    time_progress_watch: bool = True
+    clause: str
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, v: list[str]) -> list[str]:
+        return _check_categories(v)
+
+
+class CostRule(_Strict):
+    categories: list[str]
+    max_rate_change_bp: float = 0.0
+    high_rate_percentile: float = Field(75, gt=0, lt=100)
+    high_rate_min_excess_bp: float = Field(0.0, ge=0)
+    high_rate_min_peers: int = Field(3, ge=2)
+    clause: str
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, v: list[str]) -> list[str]:
+        return _check_categories(v)
+
+
+class OnLendingRule(_Strict):
+    benchmark_categories: list[str]
+    clause: str
+
+    @field_validator("benchmark_categories")
+    @classmethod
+    def _categories(cls, v: list[str]) -> list[str]:
+        bad = [c for c in _check_categories(v) if c not in BANK_CATEGORIES]
+        if bad:
+            raise ValueError(f"benchmark categories must be banks 基准须为银行类别: {bad}")
+        return v
+
+
+class QualityRule(_Strict):
+    npl_tolerance_pp: float = Field(ge=0, le=100)
+    clause: str
+
+
+class WatchCheck(_Strict):
+    indicator: str
+    label: str
+    min: float
+    clause: str
+    sectors: list[Literal["bank", "insurer"]]
+    entity_types: list[str] | None = None
+
+
+class Policy(_Strict):
+    year: int = Field(ge=2000, le=2100)
+    notice: str
+    title: str
+    issuing_office: str
+    two_increases: TwoIncreasesRule
+    plan: PlanRule
+    cost: CostRule
+    onlending: OnLendingRule
+    quality: QualityRule
+    watch_checks: list[WatchCheck] = []
+
+
+def load_policy(path: Path | str) -> Policy:
+    """Load and validate one policy file; a bad file raises :class:`ParamsError`."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParamsError(str(path), [str(exc)]) from None
+    if not isinstance(raw, dict):
+        raise ParamsError(str(path), ["top level must be a mapping / 顶层必须是键值映射"])
+    try:
+        policy = Policy.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        ]
+        raise ParamsError(str(path), problems) from None
+    match = re.search(r"(\d{4})", path.stem)
+    if match and int(match.group(1)) != policy.year:
+        raise ParamsError(str(path), [f"year: file name says {match.group(1)} but year is {policy.year}"])
+    # watch checks must name real indicator columns
+    from analysis.indicators import INDICATOR_COLUMNS
+
+    unknown = [c.indicator for c in policy.watch_checks if c.indicator not in INDICATOR_COLUMNS]
+    if unknown:
+        raise ParamsError(str(path), [f"watch_checks: unknown indicators 未知指标: {unknown}"])
+    return policy
+
+
+def policy_path(params_dir: Path | str, year: int) -> Path:
+    return Path(params_dir) / f"policy-{year}.yaml"
+
+
+def load_policies(params_dir: Path | str) -> dict[int, Policy]:
+    """Every policy year found in ``params_dir``, by year."""
+    out: dict[int, Policy] = {}
+    for path in sorted(Path(params_dir).glob("policy-*.yaml")):
+        policy = load_policy(path)
+        out[policy.year] = policy
+    return out
+
+
+def policy_for_year(params_dir: Path | str, year: int) -> Policy:
+    path = policy_path(params_dir, year)
+    if not path.exists():
+        raise ParamsError(str(path), [f"no policy parameters for {year} / 缺少{year}年度考核参数文件"])
+    return load_policy(path)

@@ -1,0 +1,321 @@
+"""Convert raw tables to typed frames and check every rule of the data contract.
+
+All problems are collected (vectorised, column by column) and raised together as one
+:class:`~analysis.errors.DataValidationError`; a dataset is returned only when there are none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.contract import POLICY_BANK, Column, Table
+from analysis.errors import DataValidationError, Issue
+from analysis.loading import RawTable, read_tables
+from analysis.policy import Policy, load_policies
+
+
+@dataclass
+class Dataset:
+    """Validated, typed input tables.
+
+    ``monthly.period`` is a month-end ``datetime64``; amounts, counts and rates are floats
+    (empty cells are NaN); ``institutions.differentiated_years`` holds tuples of ints.
+    """
+
+    institutions: pd.DataFrame
+    monthly: pd.DataFrame
+    plans: pd.DataFrame
+    onlending: pd.DataFrame
+    source: str = ""
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+
+# --- cell conversion --------------------------------------------------------------------
+
+_YM = re.compile(r"^\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})|(\d{2}))\s*月?\s*$")
+_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
+
+
+def _parse_period(value) -> tuple[pd.Timestamp | None, str | None]:
+    """Month-end timestamp, or the rule broken. Accepts 2023-06, 202306, 2023年6月, dates."""
+    if isinstance(value, str):
+        match = _YM.match(value)
+        if match:
+            year = int(match.group(1))
+            month = int(match.group(2) or match.group(3))
+            if not 1 <= month <= 12:
+                return None, "invalid_period"
+            return pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0), None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None, "invalid_period"
+    if pd.isna(stamp):
+        return None, "invalid_period"
+    # Excel stores a typed year-month (2023-06) as the 1st of the month: accept it as well.
+    if not (stamp.is_month_end or stamp.day == 1) or stamp != stamp.normalize():
+        return None, "period_not_month_end"
+    return stamp.normalize() + pd.offsets.MonthEnd(0), None
+
+
+def _parse_years(value) -> tuple[tuple[int, ...] | None, bool]:
+    if value is None:
+        return (), True
+    if isinstance(value, (int, float, np.integer, np.floating)) and float(value).is_integer():
+        parts = [str(int(value))]
+    else:
+        parts = [p for p in re.split(r"[;,，、；\s]+", str(value).strip()) if p]
+    years = []
+    for part in parts:
+        if not re.fullmatch(r"\d{4}", part):
+            return None, False
+        years.append(int(part))
+    return tuple(sorted(years)), True
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)  # 411302 read from Excel as a number
+    return str(value).strip()
+
+
+def _to_number(values: pd.Series) -> pd.Series:
+    def clean(v):
+        if isinstance(v, str):
+            return v.replace(",", "").replace("，", "").strip()
+        return v
+
+    return pd.to_numeric(values.map(clean), errors="coerce").astype(float)
+
+
+def _convert_column(raw: RawTable, col: Column, issues: list[Issue]) -> pd.Series:
+    values = raw.frame[col.name]
+    present = values.notna()
+
+    def report(mask: pd.Series, rule: str, shown: pd.Series | None = None) -> None:
+        shown = values if shown is None else shown
+        for pos in np.flatnonzero(mask.to_numpy()):
+            issues.append(Issue(raw.source, raw.row_number(pos), col.name, rule, f"值/value: {shown.iloc[pos]!r}"))
+
+    if col.kind in ("amount", "count", "rate"):
+        numbers = _to_number(values)
+        bad = present & numbers.isna()
+        report(bad, "not_a_number")
+        ok = numbers.notna()
+        if not col.allow_negative:
+            report(ok & (numbers < 0), "negative")
+        if col.kind == "count":
+            report(ok & (numbers >= 0) & (numbers != np.round(numbers)), "not_whole_number")
+        if col.max_value is not None:
+            report(ok & (numbers > col.max_value), "out_of_range")
+        return numbers
+    if col.kind == "year":
+        numbers = _to_number(values)
+        bad = present & ~(numbers.between(1990, 2100) & (numbers == np.round(numbers)))
+        report(bad, "invalid_year")
+        return numbers.where(~bad).astype("Int64")
+    if col.kind == "years":
+        parsed = values.map(_parse_years)
+        bad = ~parsed.map(lambda p: p[1])
+        report(bad, "invalid_year")
+        return parsed.map(lambda p: p[0] if p[1] else ())
+    if col.kind == "period":
+        parsed = values.map(lambda v: _parse_period(v) if v is not None else (None, None))
+        rules = parsed.map(lambda p: p[1])
+        for rule in ("invalid_period", "period_not_month_end"):
+            report(rules == rule, rule)
+        return pd.to_datetime(parsed.map(lambda p: p[0]))
+    if col.kind == "quarter":
+        text = values.map(_as_text)
+        matches = text.map(lambda v: _QUARTER.match(v) if v else None)
+        report(present & matches.isna(), "invalid_quarter")
+        return matches.map(lambda m: f"{m.group(1)}Q{m.group(2)}" if m else None)
+    text = values.map(_as_text).replace("", None)
+    if col.kind == "id":
+        report(text.isna(), "empty_id")
+    if col.choices is not None:
+        report(text.notna() & ~text.isin(col.choices), "invalid_choice")
+    return text
+
+
+def _convert(raw: RawTable, issues: list[Issue], categories: pd.Series | None = None) -> pd.DataFrame:
+    """Typed frame for one table; ``categories`` maps institution id to category."""
+    frame = pd.DataFrame(index=raw.frame.index)
+    for col in raw.table.columns:
+        frame[col.name] = _convert_column(raw, col, issues)
+    row_category = None
+    if categories is not None and "institution_id" in frame:
+        row_category = frame["institution_id"].map(categories)
+    for col in raw.table.columns:
+        if col.name in raw.missing_columns or col.kind == "id":
+            continue
+        empty = raw.frame[col.name].isna()
+        if col.applies_to is None:
+            if col.required:
+                _report_rows(raw, empty, col.name, "required_empty", issues)
+            continue
+        if row_category is None:
+            continue
+        known = row_category.notna()
+        applies = row_category.isin(col.applies_to)
+        if col.required:
+            _report_rows(raw, known & applies & empty, col.name, "required_empty", issues,
+                         detail=row_category)
+        _report_rows(raw, known & ~applies & ~empty, col.name, "not_applicable_filled", issues,
+                     detail=row_category)
+    return frame
+
+
+def _report_rows(raw: RawTable, mask: pd.Series, column: str | None, rule: str, issues: list[Issue],
+                 detail: pd.Series | str | None = None) -> None:
+    for pos in np.flatnonzero(mask.to_numpy()):
+        text = detail.iloc[pos] if isinstance(detail, pd.Series) else (detail or "")
+        issues.append(Issue(raw.source, raw.row_number(pos), column, rule, str(text)))
+
+
+def _check_duplicates(raw: RawTable, frame: pd.DataFrame, issues: list[Issue]) -> None:
+    key = list(raw.table.key)
+    complete = frame[key].notna().all(axis=1)
+    dup = frame.duplicated(key, keep="first") & complete
+    if not dup.any():
+        return
+    first_row = frame[complete].reset_index().groupby(key, sort=False)["index"].first()
+    for pos in np.flatnonzero(dup.to_numpy()):
+        values = tuple(frame.iloc[pos][k] for k in key)
+        first = first_row.loc[values if len(key) > 1 else values[0]]
+        shown = ", ".join(str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in values)
+        issues.append(Issue(raw.source, raw.row_number(pos), ",".join(key), "duplicate_key",
+                            f"{shown}；与第{raw.row_number(first)}行重复 / same as row {raw.row_number(first)}"))
+
+
+def _check_known_ids(raw: RawTable, frame: pd.DataFrame, known: pd.Index, issues: list[Issue]) -> None:
+    unknown = frame["institution_id"].notna() & ~frame["institution_id"].isin(known)
+    _report_rows(raw, unknown, "institution_id", "unknown_institution", issues, detail=frame["institution_id"])
+
+
+def _check_monthly_rules(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> None:
+    m = monthly
+    _report_rows(raw, m["inclusive_npl"] > m["inclusive_balance"], "inclusive_npl", "npl_exceeds_balance",
+                 issues, detail=m["inclusive_npl"].astype(str) + " > " + m["inclusive_balance"].astype(str))
+    _report_rows(raw, m["total_npl"] > m["total_loans"], "total_npl", "npl_exceeds_balance",
+                 issues, detail=m["total_npl"].astype(str) + " > " + m["total_loans"].astype(str))
+    _report_rows(raw, m["inclusive_balance"] > m["total_loans"], "inclusive_balance", "inclusive_exceeds_total",
+                 issues, detail=m["inclusive_balance"].astype(str) + " > " + m["total_loans"].astype(str))
+    rate = m["inclusive_ytd_interest"] / m["inclusive_ytd_disbursed"] * 100
+    bad_rate = (m["inclusive_ytd_disbursed"] > 0) & ((rate < 0) | (rate > 36))
+    _report_rows(raw, bad_rate, "inclusive_ytd_interest", "implied_rate_out_of_range", issues,
+                 detail=rate.round(2).astype(str) + "%")
+
+    # year-to-date columns never fall within a year
+    usable = m["institution_id"].notna() & m["period"].notna()
+    ordered = m[usable].assign(_year=m["period"].dt.year).sort_values(["institution_id", "period"])
+    ytd_cols = [c.name for c in raw.table.columns if c.year_to_date]
+    previous = ordered.groupby(["institution_id", "_year"], sort=False)[ytd_cols].shift(1)
+    fell = ordered[ytd_cols] < previous  # NaN compares False
+    for col in ytd_cols:
+        mask = pd.Series(False, index=m.index)
+        mask.loc[fell.index[fell[col].to_numpy()]] = True
+        _report_rows(raw, mask, col, "ytd_decreased", issues,
+                     detail=previous[col].reindex(m.index).astype(str).radd("上月/previous ").str.cat(
+                         m[col].astype(str), sep=" → "))
+
+
+def _check_bases_and_plans(raw_monthly: RawTable, monthly: pd.DataFrame, institutions: pd.DataFrame,
+                           plans: pd.DataFrame, plans_source: str, policies: dict[int, Policy],
+                           issues: list[Issue]) -> None:
+    m = monthly[monthly["institution_id"].isin(institutions.index) & monthly["period"].notna()]
+    if m.empty:
+        return
+    years = m["period"].dt.year
+    first_year = int(years.min())
+    inst_years = (m.assign(year=years).reset_index().groupby(["institution_id", "year"])["index"].min())
+    # every evaluated year (all but the first year of the data) needs the prior December as base
+    decembers = set(zip(m.loc[m["period"].dt.month == 12, "institution_id"],
+                        m.loc[m["period"].dt.month == 12, "period"].dt.year))
+    for (inst, year), first_pos in inst_years.items():
+        if year > first_year and (inst, year - 1) not in decembers:
+            issues.append(Issue(raw_monthly.source, raw_monthly.row_number(first_pos), "period",
+                                "missing_base_december", f"{inst}: {year - 1}-12"))
+    # every bank evaluated on a plan (per that year's policy) has one
+    have_plan = set(zip(plans["institution_id"], plans["year"].astype("float")))
+    for (inst, year), first_pos in inst_years.items():
+        policy = policies.get(int(year))
+        if policy is None:
+            continue
+        if institutions.at[inst, "category"] in policy.plan.categories and (inst, float(year)) not in have_plan:
+            issues.append(Issue(plans_source, None, "planned_increase", "missing_plan",
+                                f"{inst} {institutions.at[inst, 'name']}: {year}"))
+
+
+def validate_tables(raw: dict[str, RawTable], policies: dict[int, Policy] | None = None,
+                    source: str = "", file_hashes: dict[str, str] | None = None,
+                    issues: list[Issue] | None = None) -> Dataset:
+    """Check every rule; return the typed dataset or raise with every problem found."""
+    issues = list(issues or [])
+    policies = policies or {}
+    institutions = pd.DataFrame(columns=["institution_id", "category"])
+    if "institutions" in raw:
+        institutions = _convert(raw["institutions"], issues)
+        _check_duplicates(raw["institutions"], institutions, issues)
+    inst = institutions.dropna(subset=["institution_id"]).drop_duplicates("institution_id").set_index(
+        "institution_id", drop=False)
+    categories = inst["category"]
+
+    frames: dict[str, pd.DataFrame] = {}
+    for name in ("monthly", "plans", "onlending"):
+        if name not in raw:
+            continue
+        frame = _convert(raw[name], issues, categories)
+        _check_duplicates(raw[name], frame, issues)
+        _check_known_ids(raw[name], frame, inst.index, issues)
+        frames[name] = frame
+    if "monthly" in frames:
+        _check_monthly_rules(raw["monthly"], frames["monthly"], issues)
+    if "onlending" in frames:
+        ol = frames["onlending"]
+        not_policy = ol["institution_id"].map(categories).notna() & (ol["institution_id"].map(categories) != POLICY_BANK)
+        _report_rows(raw["onlending"], not_policy, "institution_id", "onlending_not_policy_bank", issues,
+                     detail=ol["institution_id"])
+    if "monthly" in frames and "plans" in frames and "institutions" in raw:
+        _check_bases_and_plans(raw["monthly"], frames["monthly"], inst, frames["plans"], raw["plans"].source,
+                               policies, issues)
+    if issues:
+        raise DataValidationError(issues)
+
+    onlending = frames.get("onlending")
+    if onlending is None:
+        from analysis.contract import ONLENDING
+
+        onlending = pd.DataFrame({c.name: pd.Series(dtype=float if c.kind in ("amount", "rate") else object)
+                                  for c in ONLENDING.columns})
+    monthly = frames["monthly"].sort_values(["institution_id", "period"]).reset_index(drop=True)
+    plans = frames["plans"].astype({"year": int})
+    return Dataset(
+        institutions=institutions.reset_index(drop=True),
+        monthly=monthly,
+        plans=plans.reset_index(drop=True),
+        onlending=onlending.reset_index(drop=True),
+        source=source,
+        file_hashes=dict(file_hashes or {}),
+    )
+
+
+def load_dataset(path: Path | str, params_dir: Path | str | None = "params") -> Dataset:
+    """Read and validate the tables under ``path`` (a folder or one .xlsx workbook).
+
+    The policy files in ``params_dir`` say which banks each year must hold a credit plan.
+    Raises :class:`DataValidationError` listing every problem.
+    """
+    raw, hashes, issues = read_tables(path)
+    policies = load_policies(params_dir) if params_dir and Path(params_dir).exists() else {}
+    missing_required = any(i.rule in ("missing_table", "file_unreadable") for i in issues)
+    if missing_required:
+        raise DataValidationError(issues)
+    return validate_tables(raw, policies, source=str(path), file_hashes=hashes, issues=issues)
