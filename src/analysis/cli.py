@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis.errors import DataValidationError, ParamsError
+from analysis.errors import DataValidationError, ParamsError, ReportInputError
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -40,6 +40,19 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     out = export_indicators(args.data, args.period, args.out, params_dir=args.params)
     print(f"指标已导出 / indicators written: {out}")
     return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis.batch import format_summary, run_batch, write_indicator_workbook
+
+    def after(state, summary):
+        write_indicator_workbook(state, args.period, summary.out_dir)
+
+    summary = run_batch(args.period, data_dir=args.data, params_dir=args.params, reports_dir=args.reports,
+                        institutions=args.institution or None, division=args.division, workers=args.workers,
+                        force=args.force, progress=not args.quiet, after_jobs=after)
+    print(format_summary(summary))
+    return 1 if summary.failed else 0
 
 
 def _cmd_contract_doc(args: argparse.Namespace) -> int:
@@ -81,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="default reports/<period>/indicators.xlsx")
     p.set_defaults(func=_cmd_indicators)
 
+    p = sub.add_parser("run", help="run every report of a period (institutions + city overview) and export HTML")
+    p.add_argument("--period", required=True, help="month-end, e.g. 2023-12 or 2023-06")
+    p.add_argument("--institution", action="append", metavar="ID", help="only these institutions (repeatable)")
+    p.add_argument("--division", help="only institutions of this supervising division (监管科室)")
+    p.add_argument("--workers", type=int, default=None, help="parallel notebooks (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="re-run reports that are up to date")
+    p.add_argument("--data", type=Path, default=Path("data/demo"))
+    p.add_argument("--params", type=Path, default=Path("params"))
+    p.add_argument("--reports", type=Path, default=Path("reports"))
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
     p = sub.add_parser("contract-doc", help="write docs/data-contract.md from the contract definitions")
     p.add_argument("--out", default="docs/data-contract.md")
     p.add_argument("--check", action="store_true", help="exit 1 if the document is out of date")
@@ -103,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     except ParamsError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except ReportInputError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

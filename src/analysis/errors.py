@@ -91,6 +91,10 @@ class ParamsError(Exception):
         super().__init__("\n".join(lines))
 
 
+class ReportInputError(ValueError):
+    """A report cannot be made for these parameters (unknown id, no data for the period)."""
+
+
 def format_report(issues: list[Issue]) -> str:
     """The report printed by ``analysis validate``: a summary by rule, then every problem."""
     if not issues:

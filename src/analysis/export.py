@@ -8,16 +8,7 @@ import pandas as pd
 
 from analysis.contract import MONTHLY
 from analysis.files import atomic_path
-from analysis.indicators import (
-    INDICATOR_COLUMNS,
-    STATUS_COLUMNS,
-    STATUS_LABELS,
-    citywide_figures,
-    compute_indicators,
-    onlending_indicators,
-)
-from analysis.policy import load_policies
-from analysis.validation import load_dataset
+from analysis.indicators import INDICATOR_COLUMNS, STATUS_COLUMNS, STATUS_LABELS
 
 IDENTITY_LABELS = {
     "institution_id": "机构编码", "name": "机构名称", "category": "机构类型", "entity_type": "法人或分支",
@@ -58,17 +49,21 @@ def column_labels() -> dict[str, str]:
     return labels
 
 
-def parse_period(text: str) -> pd.Timestamp:
-    """'2023-12' or '2023-12-31' -> the month-end timestamp."""
-    return pd.Timestamp(str(text)[:7] + "-01") + pd.offsets.MonthEnd(0)
-
-
 def export_indicators(data: Path | str, period: str, out: Path | str | None = None,
                       params_dir: Path | str = "params") -> Path:
+    """Validate, compute and write the indicator workbook of ``period`` (default reports/<period>/)."""
+    from analysis.report import parse_period
+    from analysis.state import load_state
+
     period_end = parse_period(period)
-    policies = load_policies(params_dir)
-    ds = load_dataset(data, params_dir)
-    ind = compute_indicators(ds, policies)
+    state = load_state(data, params_dir)
+    out = Path(out) if out else Path("reports") / f"{period_end:%Y-%m}" / "indicators.xlsx"
+    return write_indicator_workbook(state, period_end, out)
+
+
+def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -> Path:
+    """Sheets: every institution's indicators (Chinese headers), the three city-wide figures, on-lending."""
+    ind = state.indicators
     selected = ind[ind["period"] == period_end]
     if selected.empty:
         raise ValueError(f"no data for period {period_end:%Y-%m} / 无该期数据")
@@ -79,14 +74,12 @@ def export_indicators(data: Path | str, period: str, out: Path | str | None = No
     status_cols = [c for c in table.columns if c.startswith("status_")]
     table[status_cols] = table[status_cols].replace(STATUS_LABELS)
     table["period"] = table["period"].dt.strftime("%Y-%m")
-    city = citywide_figures(ind, policies)
+    city = state.citywide
     city = city.loc[[period_end]] if period_end in city.index else city.iloc[0:0]
-    onlending = onlending_indicators(ds, ind, policies)
-    out = Path(out) if out else Path("reports") / f"{period_end:%Y-%m}" / "indicators.xlsx"
     with atomic_path(out) as tmp:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             table.rename(columns=labels).to_excel(writer, sheet_name="机构指标", index=False)
             city.reset_index().rename(columns={"period": "数据期", **CITYWIDE_LABELS}).to_excel(
                 writer, sheet_name="全市三项通报指标", index=False)
-            onlending.to_excel(writer, sheet_name="转贷款", index=False)
-    return out
+            state.onlending.to_excel(writer, sheet_name="转贷款", index=False)
+    return Path(out)

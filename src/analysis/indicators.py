@@ -55,7 +55,6 @@ INDICATOR_COLUMNS: dict[str, tuple[str, str]] = {
     "npl_gap_pp": ("普惠不良率高于各项贷款不良率", "个百分点"),
     "credit_loan_share_pct": ("信用贷款占比", "%"),
     "credit_loan_share_change_pp": ("信用贷款占比较年初变化", "个百分点"),
-    "first_loan_ytd_borrowers": ("当年首贷户数", "户"),
     "first_loan_borrowers_yoy_change": ("首贷户数较上年同期变化", "户"),
     "first_loan_borrowers_yoy_pct": ("首贷户数同比增速", "%"),
     "renewal_share_pct": ("续贷占当年累放比重", "%"),

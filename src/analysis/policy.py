@@ -115,6 +115,14 @@ class Policy(_Strict):
     onlending: OnLendingRule
     quality: QualityRule
     watch_checks: list[WatchCheck] = []
+    #: rule or watch-check indicator -> recommendation text (整改建议) used in the reports
+    recommendations: dict[str, str] = {}
+
+    def recommendation(self, key: str) -> str:
+        return self.recommendations.get(key, "")
+
+
+CORE_RULES = ("growth_leg", "borrowers_leg", "plan", "rate_change", "high_rate", "npl", "onlending")
 
 
 def load_policy(path: Path | str) -> Policy:
@@ -142,6 +150,10 @@ def load_policy(path: Path | str) -> Policy:
     unknown = [c.indicator for c in policy.watch_checks if c.indicator not in INDICATOR_COLUMNS]
     if unknown:
         raise ParamsError(str(path), [f"watch_checks: unknown indicators 未知指标: {unknown}"])
+    known = set(CORE_RULES) | {c.indicator for c in policy.watch_checks}
+    stray = sorted(set(policy.recommendations) - known)
+    if stray:
+        raise ParamsError(str(path), [f"recommendations: unknown keys 未知条目: {stray}; allowed: {sorted(known)}"])
     return policy
 
 

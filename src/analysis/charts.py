@@ -1,0 +1,291 @@
+"""Charts of the evaluation reports (seaborn style, Chinese labels).
+
+Each function returns a matplotlib ``Figure`` built without pyplot, so a notebook shows it once,
+as the cell's value. Peers appear only as category aggregates (the interquartile band), and
+only when the category has enough institutions.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from analysis.fonts import use_cjk_font
+from analysis.report import MIN_PEERS, InstitutionContext
+
+MAIN = "#1f4e9a"
+SECOND = "#c0392b"
+GREY = "#8a8f98"
+BAND = "#c9d3e3"
+
+
+DPI = 120
+
+
+def figure_png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    return buffer.getvalue()
+
+
+def setup() -> str:
+    """Seaborn theme with a CJK font, and notebook display of figures as PNG (the charts are
+    built without pyplot, so each shows exactly once, as its cell's value). Returns the font family."""
+    family = use_cjk_font()
+    sns.set_theme(style="whitegrid", context="notebook", font=family,
+                  rc={"axes.unicode_minus": False, "figure.dpi": DPI, "savefig.dpi": DPI,
+                      "axes.titleweight": "bold", "axes.titlesize": 12, "legend.frameon": False})
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the notebooks' dependencies
+        return family
+    shell = get_ipython()
+    if shell is not None:
+        formatters = shell.display_formatter.formatters
+        formatters["image/png"].for_type(Figure, figure_png)
+        formatters["text/plain"].for_type(Figure, lambda fig, p, cycle: p.text(""))
+    return family
+
+
+def _figure(ncols: int = 1, nrows: int = 1, height: float = 3.4, width: float = 8.0):
+    fig = Figure(figsize=(width, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def _year_rows(ctx: InstitutionContext, year: int | None = None) -> pd.DataFrame:
+    year = year or ctx.year
+    h = ctx.history
+    rows = h[(h["year"] == year) & (h["period"] <= ctx.period)]
+    return rows.sort_values("period")
+
+
+def _months_axis(ax, with_base: bool = True) -> None:
+    ticks = list(range(0, 13)) if with_base else list(range(1, 13))
+    labels = (["年初"] if with_base else []) + [f"{m}月" for m in range(1, 13)]
+    ax.set_xticks(ticks, labels, fontsize=8)
+    ax.set_xlim(ticks[0] - 0.3, 12.3)
+
+
+def _no_data(ax, text: str = "无可用数据") -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _thousands(ax) -> None:
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def inclusive_vs_plan(ctx: InstitutionContext) -> Figure:
+    """Inclusive balance month by month against the plan's straight path through the year."""
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    rows = _year_rows(ctx)
+    base = ctx.row["inclusive_balance_base"]
+    if rows.empty or np.isnan(base):
+        _no_data(ax, "缺少年初余额，无法绘制")
+        return fig
+    months = [0, *rows["month"].tolist()]
+    ax.plot(months, [base, *rows["inclusive_balance_assessed"].tolist()], marker="o", color=MAIN, lw=2,
+            label="普惠型小微企业贷款余额")
+    plan = ctx.row["planned_increase"]
+    if not np.isnan(plan):
+        ax.plot([0, 12], [base, base + plan], ls="--", color=SECOND, lw=1.5, label="计划进度线（按时序均匀完成）")
+        ax.scatter([12], [base + plan], color=SECOND, zorder=3)
+        ax.annotate(f"全年目标 {base + plan:,.0f}", (12, base + plan), textcoords="offset points",
+                    xytext=(-10, 8), ha="right", fontsize=8, color=SECOND)
+    last_year = ctx.history[(ctx.history["year"] == ctx.year - 1)].sort_values("period")
+    if not last_year.empty:
+        ax.plot(last_year["month"], last_year["inclusive_balance_assessed"], color=GREY, lw=1, alpha=0.7,
+                label="上年同期")
+    _months_axis(ax)
+    _thousands(ax)
+    ax.set_ylabel("万元")
+    ax.set_title(f"{ctx.year}年普惠型小微企业贷款余额与信贷计划进度")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def ytd_growth(ctx: InstitutionContext) -> Figure:
+    """Year-to-date growth of inclusive loans against all loans (两增 growth leg)."""
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    rows = _year_rows(ctx)
+    if rows["inclusive_ytd_growth_pct"].notna().sum() == 0:
+        _no_data(ax, "缺少年初余额，无法计算较年初增速")
+        return fig
+    months = [0, *rows["month"]]
+    ax.plot(months, [0, *rows["inclusive_ytd_growth_pct"]], marker="o", color=MAIN, lw=2, label="普惠型小微企业贷款")
+    ax.plot(months, [0, *rows["total_loans_ytd_growth_pct"]], marker="s", color=GREY, lw=1.5, label="各项贷款")
+    ax.fill_between(months, [0, *rows["inclusive_ytd_growth_pct"]], [0, *rows["total_loans_ytd_growth_pct"]],
+                    where=[True, *(rows["growth_margin_pp"] >= 0)], color="#2e8b57", alpha=0.12, interpolate=True)
+    ax.fill_between(months, [0, *rows["inclusive_ytd_growth_pct"]], [0, *rows["total_loans_ytd_growth_pct"]],
+                    where=[False, *(rows["growth_margin_pp"] < 0)], color=SECOND, alpha=0.15, interpolate=True)
+    ax.axhline(0, color="black", lw=0.6)
+    _months_axis(ax)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    ax.set_title("较年初增速：普惠型小微企业贷款与各项贷款")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def borrowers(ctx: InstitutionContext) -> Figure:
+    """Borrowers with an outstanding balance against the start of the year (两增 borrowers leg)."""
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    rows = _year_rows(ctx)
+    base = ctx.row["inclusive_borrowers_base"]
+    if rows.empty or np.isnan(base):
+        _no_data(ax, "缺少年初户数")
+        return fig
+    colors = [MAIN if v >= base else SECOND for v in rows["inclusive_borrowers"]]
+    ax.bar(rows["month"], rows["inclusive_borrowers"], color=colors, width=0.6, label="有贷款余额户数")
+    ax.axhline(base, color=GREY, ls="--", lw=1.2, label=f"年初水平 {base:,.0f} 户")
+    low = min(rows["inclusive_borrowers"].min(), base)
+    high = max(rows["inclusive_borrowers"].max(), base)
+    pad = max((high - low) * 0.3, high * 0.01, 1)
+    ax.set_ylim(max(low - pad, 0), high + pad)
+    _months_axis(ax, with_base=False)
+    _thousands(ax)
+    ax.yaxis.set_major_locator(MaxNLocator(6, integer=True))
+    ax.set_ylabel("户")
+    ax.set_title("普惠型小微企业贷款有贷款余额户数")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def category_band(ctx: InstitutionContext, column: str) -> pd.DataFrame:
+    """Per period: the category's 25th, 50th and 75th percentile of ``column`` and its count."""
+    ind = ctx.state.indicators
+    peers = ind[ind["category"] == ctx.row["category"]]
+    grouped = peers.groupby("period")[column]
+    band = grouped.quantile([0.25, 0.5, 0.75]).unstack()
+    band["count"] = grouped.count()
+    return band
+
+
+def rate_against_peers(ctx: InstitutionContext) -> Figure:
+    """Monthly new-loan rate against the category's interquartile band."""
+    fig, axes = _figure(height=3.6)
+    ax = axes[0, 0]
+    h = ctx.history[ctx.history["period"] <= ctx.period].sort_values("period")
+    if h["month_new_loan_rate_pct"].notna().sum() == 0:
+        _no_data(ax)
+        return fig
+    band = category_band(ctx, "month_new_loan_rate_pct")
+    band = band[(band.index <= ctx.period) & (band["count"] >= MIN_PEERS)]
+    if not band.empty:
+        ax.fill_between(band.index, band[0.25], band[0.75], color=BAND, alpha=0.8,
+                        label=f"同类机构利率四分位区间（{ctx.row['category']}）")
+        ax.plot(band.index, band[0.5], color=GREY, lw=1, ls="--", label="同类机构中位数")
+    ax.plot(h["period"], h["month_new_loan_rate_pct"], color=MAIN, lw=2, marker="o", ms=3, label="本机构当月新发放利率")
+    for year in sorted(h["year"].unique()):
+        rate = h.loc[h["year"] == year, "ytd_new_loan_rate_pct"].dropna()
+        if not rate.empty:
+            start, end = pd.Timestamp(f"{year}-01-01"), h.loc[h["year"] == year, "period"].max()
+            ax.hlines(rate.iloc[-1], start, end, color=SECOND, lw=1.2, alpha=0.8)
+    ax.plot([], [], color=SECOND, lw=1.2, label="当年累放加权平均利率")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1f}%"))
+    ax.set_title("新发放普惠型小微企业贷款利率与同类机构比较")
+    ax.legend(loc="upper right", fontsize=7, ncols=2)
+    return fig
+
+
+def npl_against_tolerance(ctx: InstitutionContext) -> Figure:
+    """Inclusive NPL ratio against the all-loan ratio plus the tolerance."""
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    h = ctx.history[ctx.history["period"] <= ctx.period].sort_values("period").tail(24)
+    if h["inclusive_npl_ratio_pct"].notna().sum() == 0:
+        _no_data(ax)
+        return fig
+    ax.plot(h["period"], h["inclusive_npl_ratio_pct"], color=MAIN, lw=2, marker="o", ms=3, label="普惠型小微企业贷款不良率")
+    ax.plot(h["period"], h["total_npl_ratio_pct"], color=GREY, lw=1.5, label="各项贷款不良率")
+    tolerance = ctx.row["npl_tolerance_pp"]
+    if not np.isnan(tolerance):
+        ax.plot(h["period"], h["total_npl_ratio_pct"] + tolerance, color=SECOND, ls="--", lw=1.2,
+                label=f"容忍度上限（各项贷款不良率 + {tolerance:g} 个百分点）")
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1f}%"))
+    ax.set_title("资产质量：普惠型小微企业贷款不良率与容忍度")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def structure(ctx: InstitutionContext) -> Figure:
+    """Credit-loan share, first-loan borrowers, renewal share, individual-business lending."""
+    fig, axes = _figure(ncols=2, nrows=2, height=2.6, width=8.5)
+    panels = [
+        ("credit_loan_share_pct", "信用贷款占普惠贷款比重（%）"),
+        ("first_loan_ytd_borrowers", "当年首贷户数（户，累计）"),
+        ("renewal_share_pct", "续贷占当年累放比重（%）"),
+        ("indiv_business_balance", "个体工商户贷款余额（万元）"),
+    ]
+    for ax, (column, title) in zip(axes.flat, panels):
+        drawn = False
+        for year, color, label in ((ctx.year - 1, GREY, f"{ctx.year - 1}年"), (ctx.year, MAIN, f"{ctx.year}年")):
+            rows = ctx.history[ctx.history["year"] == year]
+            if year == ctx.year:
+                rows = rows[rows["period"] <= ctx.period]
+            if rows[column].notna().any():
+                ax.plot(rows["month"], rows[column], color=color, lw=2 if year == ctx.year else 1.2,
+                        marker="o" if year == ctx.year else None, ms=3, label=label)
+                drawn = True
+        if not drawn:
+            _no_data(ax)
+        else:
+            ax.set_xticks(range(1, 13), [f"{m}" for m in range(1, 13)], fontsize=7)
+            ax.tick_params(axis="y", labelsize=7)
+            _thousands(ax) if column in ("first_loan_ytd_borrowers", "indiv_business_balance") else None
+            ax.legend(fontsize=7, loc="best")
+        ax.set_title(title, fontsize=10)
+    fig.suptitle("结构指标：信用贷款、首贷、续贷、个体工商户（横轴为月份）", fontsize=11, fontweight="bold")
+    return fig
+
+
+def insurance_premium(ctx: InstitutionContext) -> Figure:
+    """Small-micro premium income, year to date, against last year."""
+    fig, axes = _figure(ncols=2, height=3.2, width=8.5)
+    for ax, (column, title, unit) in zip(axes.flat, (("premium_ytd", "小微企业保险保费收入（当年累计）", "万元"),
+                                                     ("sum_insured_ytd", "小微企业保险保额（当年累计）", "万元"))):
+        for year, color, label in ((ctx.year - 1, GREY, f"{ctx.year - 1}年"), (ctx.year, MAIN, f"{ctx.year}年")):
+            rows = ctx.history[ctx.history["year"] == year]
+            if year == ctx.year:
+                rows = rows[rows["period"] <= ctx.period]
+            if rows[column].notna().any():
+                ax.plot(rows["month"], rows[column], color=color, lw=2 if year == ctx.year else 1.2,
+                        marker="o" if year == ctx.year else None, ms=3, label=label)
+        ax.set_xticks(range(1, 13), [f"{m}月" for m in range(1, 13)], fontsize=7)
+        _thousands(ax)
+        ax.set_ylabel(unit)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def insurance_yoy(ctx: InstitutionContext) -> Figure:
+    """Year-on-year change of premium, policies, sums insured and claims."""
+    fig, axes = _figure(height=3.0)
+    ax = axes[0, 0]
+    items = [("premium_yoy_pct", "保费收入"), ("policies_yoy_pct", "保单件数"), ("sum_insured_yoy_pct", "保险金额"),
+             ("claims_paid_yoy_pct", "赔款支出")]
+    values = [ctx.row[c] for c, _ in items]
+    if all(np.isnan(v) for v in values):
+        _no_data(ax, "缺少上年同期数据")
+        return fig
+    colors = [MAIN if (not np.isnan(v) and v >= 0) else SECOND for v in values]
+    ax.bar([label for _, label in items], values, color=colors, width=0.55)
+    for i, v in enumerate(values):
+        if not np.isnan(v):
+            ax.annotate(f"{v:+.1f}%", (i, v), textcoords="offset points", xytext=(0, 4 if v >= 0 else -12),
+                        ha="center", fontsize=9)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    ax.set_title(f"{ctx.period:%Y年%m月}末小微企业保险业务同比变化")
+    return fig
