@@ -8,7 +8,7 @@ PERIOD ?= 2023-12
 WORKERS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps kernel demo-data demo test test-fast benchmark lab contract-doc clean
+.PHONY: help venv system-deps kernel demo-data demo run test test-fast benchmark lab contract-doc clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -40,16 +40,20 @@ demo-data: venv ## Write the fictional demo jurisdiction to data/demo
 
 demo: venv system-deps kernel demo-data ## Set up everything and run the main job on the demo data
 	$(BIN)/analysis validate $(DATA)
-	$(BIN)/analysis indicators --data $(DATA) --period $(PERIOD)
+	$(BIN)/analysis run --period $(PERIOD) --data $(DATA) $(if $(WORKERS),--workers $(WORKERS))
 
-test: venv system-deps kernel ## Run the whole test suite
-	$(BIN)/python -m pytest -n auto
+run: venv ## Run the reports of PERIOD on DATA (make run PERIOD=2023-06 DATA=path/to/data)
+	$(BIN)/analysis run --period $(PERIOD) --data $(DATA) $(if $(WORKERS),--workers $(WORKERS))
+
+test: venv system-deps kernel demo-data ## Run the whole test suite (unit, notebooks via nbval, end to end)
+	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax tests notebooks
 
 test-fast: venv ## Unit tests only (no notebooks, no browser)
 	$(BIN)/python -m pytest -m "not slow"
 
-benchmark: venv demo-data ## Time the indicator engine (and the batch, once it exists)
+benchmark: venv demo-data kernel ## Time the indicator engine and the batch against a plain papermill loop
 	$(BIN)/python benchmarks/bench_indicators.py --data $(DATA)
+	$(BIN)/python benchmarks/bench_batch.py --data $(DATA) --period $(PERIOD)
 
 contract-doc: venv ## Regenerate docs/data-contract.md from the contract definitions
 	$(BIN)/analysis contract-doc

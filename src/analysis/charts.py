@@ -33,6 +33,14 @@ def figure_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def figure_title(fig: Figure) -> str:
+    """The chart's title (for the image's alt text): the suptitle, else the first axes title."""
+    title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    if not title:
+        title = next((ax.get_title() for ax in fig.axes if ax.get_title()), "图表")
+    return title
+
+
 def setup() -> str:
     """Seaborn theme with a CJK font, and notebook display of figures as PNG (the charts are
     built without pyplot, so each shows exactly once, as its cell's value). Returns the font family."""
@@ -47,7 +55,7 @@ def setup() -> str:
     shell = get_ipython()
     if shell is not None:
         formatters = shell.display_formatter.formatters
-        formatters["image/png"].for_type(Figure, figure_png)
+        formatters["image/png"].for_type(Figure, lambda fig: (figure_png(fig), {"alt": figure_title(fig)}))
         formatters["text/plain"].for_type(Figure, lambda fig, p, cycle: p.text(""))
     return family
 

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from analysis.contract import COUNTIES, INSURER_CATEGORIES
+from analysis.contract import CATEGORIES, COUNTIES, DIVISIONS, INSURER_CATEGORIES
 from analysis.display import HTML, esc, fmt_number, frame_table, status_badge
 from analysis.indicators import NOT_MET, WATCH
 from analysis.policy import Policy
@@ -82,8 +82,10 @@ def citywide_section(ctx: CityContext) -> HTML:
 
 
 def _group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
-    banks = rows[rows["sector"] == "bank"]
-    sums = banks.groupby(by).agg(
+    banks = rows[rows["sector"] == "bank"].copy()
+    order = CATEGORIES if by == "category" else DIVISIONS  # the notice's order, not the alphabet's
+    banks[by] = pd.Categorical(banks[by], categories=[c for c in order if c in set(banks[by])], ordered=True)
+    sums = banks.groupby(by, observed=True).agg(
         机构数=("institution_id", "count"),
         普惠贷款余额=("inclusive_balance", "sum"),
         年初余额=("inclusive_balance_base", "sum"),
@@ -100,7 +102,7 @@ def _group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
         利率上升=("status_rate_change", lambda s: int((s == NOT_MET).sum())),
         不良超容忍度=("status_npl", lambda s: int((s == NOT_MET).sum())),
     )
-    planned = banks[banks["planned_increase"].notna()].groupby(by)["inclusive_ytd_increase"].sum()
+    planned = banks[banks["planned_increase"].notna()].groupby(by, observed=True)["inclusive_ytd_increase"].sum()
     out = pd.DataFrame({
         "机构数": sums["机构数"],
         "普惠贷款余额（万元）": sums["普惠贷款余额"],
@@ -114,7 +116,9 @@ def _group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
         "利率上升": sums["利率上升"],
         "不良超容忍度": sums["不良超容忍度"],
     })
-    return out.reset_index().rename(columns={"category": "机构类型", "division": "监管科室"})
+    out = out.reset_index()
+    out[by] = out[by].astype(str)
+    return out.rename(columns={"category": "机构类型", "division": "监管科室"})
 
 
 def by_group(ctx: CityContext, by: str) -> HTML:
