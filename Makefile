@@ -8,7 +8,7 @@ PERIOD ?= 2023-12
 WORKERS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps kernel demo-data demo run test test-fast benchmark lab contract-doc clean
+.PHONY: help venv system-deps system-deps-test kernel serve publish demo-data demo run test test-fast benchmark lab contract-doc clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -22,15 +22,24 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 venv: $(BIN)/.installed ## Create .venv and install the pinned packages (constraints.txt)
 
-system-deps: ## Install Debian packages the reports need (a CJK font) when missing
-	@if command -v fc-list >/dev/null && fc-list :lang=zh family | grep -q .; then \
-	  echo "CJK font present / 已安装中文字体"; \
+# Debian packages: a CJK font and Pango for charts and PDFs; poppler and Chromium for the tests.
+DEB_RUNTIME := fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b
+DEB_TEST := poppler-utils chromium
+
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "Debian packages present / 系统依赖已安装: $(1)"; \
 	elif command -v apt-get >/dev/null; then \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null; \
-	else \
-	  echo "No CJK font and no apt-get: install Noto Sans CJK SC (or Source Han Sans / WenQuanYi) by hand"; exit 1; \
-	fi
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); echo "installing $$missing"; \
+	  $$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "Please install: $$missing (CJK font: Noto Sans CJK SC, Source Han Sans or WenQuanYi)"; exit 1; fi
+endef
+
+system-deps: ## Install the Debian packages reports need (CJK font, Pango) when missing
+	$(call apt_install,$(DEB_RUNTIME))
+
+system-deps-test: system-deps ## ... and those the tests need (poppler-utils, chromium)
+	$(call apt_install,$(DEB_TEST))
 
 kernel: venv ## Register the project's Jupyter kernel inside .venv
 	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (analysis)" >/dev/null
@@ -45,11 +54,14 @@ demo: venv system-deps kernel demo-data ## Set up everything and run the main jo
 run: venv ## Run the reports of PERIOD on DATA (make run PERIOD=2023-06 DATA=path/to/data)
 	$(BIN)/analysis run --period $(PERIOD) --data $(DATA) $(if $(WORKERS),--workers $(WORKERS))
 
-test: venv system-deps kernel demo-data ## Run the whole test suite (unit, notebooks via nbval, end to end)
+test: venv system-deps-test kernel demo-data ## Run the whole test suite (unit, notebooks via nbval, end to end)
 	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax tests notebooks
 
 test-fast: venv ## Unit tests only (no notebooks, no browser)
 	$(BIN)/python -m pytest -m "not slow"
+
+serve: venv ## Preview the published report site on http://127.0.0.1:8000/
+	$(BIN)/analysis serve
 
 benchmark: venv demo-data kernel ## Time the indicator engine and the batch against a plain papermill loop
 	$(BIN)/python benchmarks/bench_indicators.py --data $(DATA)

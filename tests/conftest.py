@@ -97,3 +97,26 @@ def demo_xlsx_dir(tmp_path_factory) -> Path:
     from analysis.demo import write_demo_data
 
     return write_demo_data(tmp_path_factory.mktemp("demo") / "xlsx", fmt="xlsx")
+
+
+#: institutions whose reports the end-to-end tests render: a legal bank missing 两增, a credit
+#: cooperative over the NPL tolerance, the policy bank, an insurer
+E2E_INSTITUTIONS = ["B017", "B030", "B001", "I003"]
+
+
+@pytest.fixture(scope="session")
+def demo_reports(tmp_path_factory, demo_csv_dir):
+    """A real batch (HTML + PDF + site) for a few institutions of the demo data."""
+    import os
+
+    from analysis.batch import run_batch
+    from analysis.site import build_site
+
+    root = tmp_path_factory.mktemp("site")
+    os.environ.setdefault("ANALYSIS_CACHE_DIR", str(root / "cache"))
+    reports = root / "reports"
+    summary = run_batch("2023-12", data_dir=demo_csv_dir, params_dir=ROOT / "params", reports_dir=reports,
+                        institutions=E2E_INSTITUTIONS, workers=2, progress=False)
+    assert not summary.failed, summary.failed
+    build_site(reports, "2023-12", "南阳银保监分局")
+    return reports

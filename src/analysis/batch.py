@@ -44,6 +44,8 @@ class Job:
     notebook_path: str
     fingerprint: str
     meta: dict = field(default_factory=dict)
+    pdf_path: str = ""
+    cover: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -145,8 +147,8 @@ def _quiet_kernels() -> None:
     os.close(devnull)
 
 
-def run_job(job: Job, cwd: str, footer: str) -> JobResult:
-    """Execute one notebook and export its HTML (runs in a worker process)."""
+def run_job(job: Job, cwd: str, footer: str, formats: tuple[str, ...] = ("html", "pdf")) -> JobResult:
+    """Execute one notebook and export its HTML and/or PDF (runs in a worker process)."""
     import nbformat
     import papermill
 
@@ -162,7 +164,12 @@ def run_job(job: Job, cwd: str, footer: str) -> JobResult:
                                    cwd=cwd, progress_bar=False, log_output=False,
                                    request_save_on_cell_execute=False)
         html = notebook_to_html(nbformat.read(str(tmp_nb), as_version=4), title=job.title, footer=footer)
-        atomic_write_text(html_path, html)
+        if "pdf" in formats and job.pdf_path:
+            from analysis.pdf import report_pdf
+
+            report_pdf(html, job.pdf_path, **job.cover)
+        if "html" in formats:
+            atomic_write_text(html_path, html)
         os.replace(tmp_nb, nb_path)
         return JobResult(job.key, "done", time.perf_counter() - start)
     except Exception as exc:  # one institution's failure is reported, never raised
@@ -171,8 +178,8 @@ def run_job(job: Job, cwd: str, footer: str) -> JobResult:
             failed.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_nb, failed)
         # an older report must not pass for this run's result
-        for stale in (html_path, nb_path):
-            if stale.exists():
+        for stale in (html_path, nb_path, Path(job.pdf_path) if job.pdf_path else None):
+            if stale is not None and stale.exists():
                 stale.unlink()
         return JobResult(job.key, "failed", time.perf_counter() - start, _error_text(exc),
                          str(failed) if failed.exists() else "")
@@ -190,10 +197,11 @@ def _load_manifest(path: Path) -> dict:
     return {"jobs": {}}
 
 
-def _up_to_date(job: Job, manifest: dict) -> bool:
+def _up_to_date(job: Job, manifest: dict, formats: tuple[str, ...]) -> bool:
     entry = manifest.get("jobs", {}).get(job.key)
+    outputs = [Path(job.html_path)] * ("html" in formats) + [Path(job.pdf_path)] * ("pdf" in formats)
     return bool(entry and entry.get("status") == "done" and entry.get("fingerprint") == job.fingerprint
-                and Path(job.html_path).exists())
+                and all(p.exists() for p in outputs))
 
 
 def default_workers() -> int:
@@ -204,7 +212,8 @@ def run_batch(period: str, *, data_dir: Path | str = "data/demo", params_dir: Pa
               reports_dir: Path | str = "reports", institutions: list[str] | None = None,
               division: str | None = None, workers: int | None = None, force: bool = False,
               notebooks_dir: Path | str | None = None, progress: bool = True,
-              include_overview: bool = True, after_jobs=None) -> BatchSummary:
+              include_overview: bool = True, formats: tuple[str, ...] = ("html", "pdf"),
+              after_jobs=None) -> BatchSummary:
     """Run the reports of ``period``; see the module docstring for the guarantees."""
     started = time.perf_counter()
     data_dir, params_dir = resolve(data_dir), resolve(params_dir)
@@ -220,9 +229,16 @@ def run_batch(period: str, *, data_dir: Path | str = "data/demo", params_dir: Pa
     jobs = plan_jobs(state, period, ids, out_dir, data_dir, params_dir, notebooks_dir, include_overview)
     manifest_path = out_dir / "manifest.json"
     manifest = _load_manifest(manifest_path)
-    todo = [j for j in jobs if force or not _up_to_date(j, manifest)]
-    results = [JobResult(j.key, "skipped") for j in jobs if j not in todo]
     generated = datetime.now(CHINA_TZ)
+    policy = state.policy(period_end.year)
+    for job in jobs:
+        job.pdf_path = str(Path(job.html_path).with_suffix(".pdf"))
+        job.cover = {"title": "全市小微企业金融服务情况总览" if job.key == OVERVIEW_KEY else "小微企业金融服务监管评价报告",
+                     "name": "南阳市银行保险机构" if job.key == OVERVIEW_KEY else job.title,
+                     "period_label": f"{period_end:%Y年%m月}", "office": policy.issuing_office,
+                     "issued": f"{generated:%Y年%m月%d日}", "notice": policy.notice}
+    todo = [j for j in jobs if force or not _up_to_date(j, manifest, formats)]
+    results = [JobResult(j.key, "skipped") for j in jobs if j not in todo]
     footer = (f"{state.policy(period_end.year).issuing_office} · 小微企业金融服务监管评价 · {period_end:%Y年%m月} · "
               f"生成于 {generated:%Y-%m-%d %H:%M}")
 
@@ -235,7 +251,7 @@ def run_batch(period: str, *, data_dir: Path | str = "data/demo", params_dir: Pa
                    file=sys.stderr, dynamic_ncols=True)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(run_job, job, str(root), footer): job for job in todo}
+            futures = {pool.submit(run_job, job, str(root), footer, formats): job for job in todo}
             for future in as_completed(futures):
                 job = futures[future]
                 try:
@@ -250,13 +266,19 @@ def run_batch(period: str, *, data_dir: Path | str = "data/demo", params_dir: Pa
 
     by_key = {r.key: r for r in results}
     manifest["period"] = f"{period_end:%Y-%m}"
+    if period_end in state.citywide.index:
+        city = state.citywide.loc[period_end]
+        manifest["citywide"] = {k: (None if v != v else (bool(v) if k.endswith("_met") else float(v)))
+                                for k, v in city.items()}
     manifest["updated"] = generated.isoformat(timespec="seconds")
     manifest.setdefault("jobs", {})
     for job in jobs:
         result = by_key[job.key]
         if result.status == "skipped":
             continue
-        entry = {**job.meta, "title": job.title, "html": Path(job.html_path).name,
+        entry = {**job.meta, "title": job.title,
+                 "html": Path(job.html_path).name if "html" in formats else "",
+                 "pdf": Path(job.pdf_path).name if "pdf" in formats else "",
                  "notebook": f"notebooks/{Path(job.notebook_path).name}", "fingerprint": job.fingerprint,
                  "status": result.status, "seconds": round(result.seconds, 2),
                  "generated": generated.isoformat(timespec="seconds")}

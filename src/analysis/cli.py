@@ -45,14 +45,46 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from analysis.batch import format_summary, run_batch, write_indicator_workbook
 
+    formats = tuple(f for f, off in (("html", args.no_html), ("pdf", args.no_pdf)) if not off)
+
     def after(state, summary):
         write_indicator_workbook(state, args.period, summary.out_dir)
+        if not args.no_publish:
+            from analysis.site import build_site
+
+            build_site(summary.out_dir.parent, summary.period, state.policy(int(summary.period[:4])).issuing_office)
 
     summary = run_batch(args.period, data_dir=args.data, params_dir=args.params, reports_dir=args.reports,
                         institutions=args.institution or None, division=args.division, workers=args.workers,
-                        force=args.force, progress=not args.quiet, after_jobs=after)
+                        force=args.force, progress=not args.quiet, formats=formats, after_jobs=after)
     print(format_summary(summary))
+    if not args.no_publish:
+        print(f"站点 / site: {summary.out_dir / 'index.html'}")
     return 1 if summary.failed else 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from analysis.policy import load_policies
+    from analysis.report import parse_period
+    from analysis.site import build_site
+
+    period = f"{parse_period(args.period):%Y-%m}"
+    policies = load_policies(args.params) if args.params.exists() else {}
+    office = policies[int(period[:4])].issuing_office if int(period[:4]) in policies else ""
+    try:
+        written = build_site(args.reports, period, office)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"站点已发布 / site built: {args.reports / period / 'index.html'} ({len(written)} files)")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from analysis.site import serve
+
+    serve(args.reports, args.port)
+    return 0
 
 
 def _cmd_contract_doc(args: argparse.Namespace) -> int:
@@ -104,7 +136,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=Path, default=Path("params"))
     p.add_argument("--reports", type=Path, default=Path("reports"))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-pdf", action="store_true", help="HTML only")
+    p.add_argument("--no-html", action="store_true", help="PDF only")
+    p.add_argument("--no-publish", action="store_true", help="do not rebuild the site index")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("publish", help="build the report site index of a period (reports/<period>/index.html)")
+    p.add_argument("--period", required=True)
+    p.add_argument("--reports", type=Path, default=Path("reports"))
+    p.add_argument("--params", type=Path, default=Path("params"))
+    p.set_defaults(func=_cmd_publish)
+
+    p = sub.add_parser("serve", help="preview the report site on localhost")
+    p.add_argument("--reports", type=Path, default=Path("reports"))
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("contract-doc", help="write docs/data-contract.md from the contract definitions")
     p.add_argument("--out", default="docs/data-contract.md")

@@ -1,0 +1,97 @@
+"""The site in headless Chromium (Debian's chromium driven by Playwright): filter, sort, search,
+follow a link, no console errors; screenshots are saved under test-artifacts/."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def server(demo_reports):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(demo_reports))
+    handler.log_message = lambda *a, **k: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "chromium is missing: run `make system-deps-test`"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 900})
+        pg.console_errors = []
+        pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+        yield pg
+        browser.close()
+
+
+def visible_ids(pg) -> list[str]:
+    return pg.eval_on_selector_all("#institutions tbody tr:not([hidden])", "rows => rows.map(r => r.dataset.id)")
+
+
+def test_index_filter_sort_search_and_follow(server, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(f"{server}/2023-12/index.html")
+    assert "2023年12月" in page.title()
+    assert sorted(visible_ids(page)) == ["B001", "B017", "B030", "I003"]
+    page.screenshot(path=str(ARTIFACTS / "site-index.png"), full_page=True)
+
+    page.select_option("#f-category", "农村商业银行")
+    assert visible_ids(page) == ["B017"]
+    page.select_option("#f-category", "")
+    page.select_option("#f-verdict", "npl-not_met")
+    assert visible_ids(page) == ["B030"]
+    page.select_option("#f-verdict", "any-not_met")
+    assert sorted(visible_ids(page)) == ["B017", "B030"]
+    assert page.inner_text("#visible-count") == "2"
+    page.select_option("#f-verdict", "")
+    page.select_option("#f-division", "财产险科")
+    assert visible_ids(page) == ["I003"]
+    page.select_option("#f-division", "")
+    page.fill("#q", "信用合作")
+    assert visible_ids(page) == ["B030"]
+    page.fill("#q", "")
+
+    page.click("th:nth-child(1) button")  # 机构编码 ascending
+    assert visible_ids(page) == ["B001", "B017", "B030", "I003"]
+    page.click("th:nth-child(1) button")  # descending
+    assert visible_ids(page) == ["I003", "B030", "B017", "B001"]
+    page.click("th:nth-child(6) button")  # 两增: not met first
+    assert visible_ids(page)[0] == "B017"
+    page.screenshot(path=str(ARTIFACTS / "site-index-sorted.png"), full_page=True)
+
+    page.click("a[href='B017.html']")
+    page.wait_for_load_state()
+    assert "宛城农村商业银行（示例）" in page.title()
+    assert page.locator(".verdict-not_met").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "report-B017.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_index_works_from_disk(demo_reports, page):
+    page.goto((demo_reports / "2023-12" / "index.html").as_uri())
+    page.fill("#q", "宛城")
+    assert visible_ids(page) == ["B017"]
+    page.goto((demo_reports / "index.html").as_uri())
+    page.wait_for_url("**/2023-12/index.html")
+    assert page.console_errors == []

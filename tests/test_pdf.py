@@ -1,0 +1,63 @@
+"""PDF reports: embedded Simplified Chinese font, the institution's name, page footers, a sensible
+page count (checked with poppler's pdffonts, pdftotext and pdfinfo)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from analysis.pdf import cover_html, html_for_print
+
+pytestmark = pytest.mark.slow
+
+
+def run(*cmd) -> str:
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+def pages(pdf) -> int:
+    return int(re.search(r"Pages:\s+(\d+)", run("pdfinfo", str(pdf))).group(1))
+
+
+def test_cjk_font_embedded(demo_reports):
+    fonts = run("pdffonts", str(demo_reports / "2023-12" / "B017.pdf")).splitlines()[2:]
+    cjk = [line for line in fonts if "CJK" in line and "SC" in line]
+    assert cjk, fonts
+    assert all(line.split()[-5] == "yes" for line in cjk)  # the "emb" column
+
+
+@pytest.mark.parametrize("iid,name,min_pages,max_pages", [
+    ("B017", "宛城农村商业银行（示例）", 5, 12),
+    ("I003", "伏牛财产保险股份有限公司南阳中心支公司（示例）", 3, 8),
+    ("overview", "南阳市银行保险机构", 4, 14),
+])
+def test_text_footer_and_page_count(demo_reports, iid, name, min_pages, max_pages):
+    pdf = demo_reports / "2023-12" / f"{iid}.pdf"
+    n = pages(pdf)
+    assert min_pages <= n <= max_pages
+    cover = run("pdftotext", "-f", "1", "-l", "1", str(pdf), "-")
+    assert name in cover and "2023年12月" in cover and "南阳银保监分局" in cover
+    assert "第 1 页" not in cover  # the cover carries no footer
+    second = re.sub(r"\s+", "", run("pdftotext", "-f", "2", "-l", "2", str(pdf), "-"))
+    assert f"第2页/共{n}页" in second  # pdftotext drops the spaces of "第 2 页 / 共 N 页"
+    if iid != "overview":
+        assert f"{name}·2023年12月" in second  # running header
+    for page in range(1, n + 1):  # no blank page: the count is what the content needs
+        assert run("pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-").strip()
+
+
+def test_pdf_and_html_tell_the_same_verdict(demo_reports):
+    text = run("pdftotext", str(demo_reports / "2023-12" / "B030.pdf"), "-")
+    assert "资产质量（不良容忍度）" in text and "未达标" in text
+
+
+def test_cover_escapes_values():
+    cover = cover_html("报告", "<b>x</b>", "2023年12月", "分局", "2024年1月1日")
+    assert "<b>x</b>" not in cover and "&lt;b&gt;x&lt;/b&gt;" in cover
+
+
+def test_print_html_needs_a_report():
+    with pytest.raises(ValueError):
+        html_for_print("<html><head></head><body></body></html>", "<section></section>")
