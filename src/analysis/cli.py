@@ -17,8 +17,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from analysis.policy import load_policies
     from analysis.validation import load_dataset
 
+    from analysis.state import load_scoring_inputs
+
     load_policies(args.params)  # a broken params file is reported before the data
     ds = load_dataset(args.path, args.params)
+    load_scoring_inputs(args.path, args.params, ds)  # the qualitative scoring workbook, if present
     n_inst = len(ds.institutions)
     periods = ds.monthly["period"]
     print(f"数据校验通过 / validation passed: {args.path} — {n_inst} 家机构 institutions, "

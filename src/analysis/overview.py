@@ -253,6 +253,50 @@ def onlending_table(ctx: CityContext) -> HTML:
                  raw_columns=[5], numeric_columns=[2, 4])
 
 
+def _scores(ctx: CityContext):
+    from analysis.scoring import score_cards
+
+    table = ctx.state.scoring.get(ctx.period.year)
+    if table is None:
+        return None, None, None
+    items, totals = score_cards(ctx.state.indicators, table, ctx.period, ctx.state.qualitative)
+    return table, items, totals
+
+
+def score_ranking(ctx: CityContext) -> HTML:
+    """Every evaluated bank by total score (监管评价排名), with grade and any missing items."""
+    table, _, totals = _scores(ctx)
+    if table is None:
+        return HTML('<p class="note">本年度无监管评价评分表（params/scoring-YYYY.yaml）。</p>')
+    t = totals.sort_values(["complete", "total"], ascending=[False, False])
+    rows = [("—" if r.rank != r.rank else int(r.rank), r.institution_id, r.name, r.category, r.division,
+             fmt_number(r.quantitative, 2), fmt_number(r.qualitative, 2), fmt_number(r.total, 2), r.grade,
+             "、".join(r.missing) if r.missing else "") for r in t.itertuples()]
+    from analysis.display import table as html_table
+
+    note = "" if ctx.period.month == 12 else '<p class="note">按本期累计数据测算，年度评价以12月末数据为准。</p>'
+    return HTML(note) + html_table(rows, ["排名", "机构编码", "机构名称", "机构类型", "监管科室", "定量得分", "定性得分",
+                                          "总分", "等级", "缺少的定性评分"], numeric_columns=[5, 6, 7])
+
+
+def grade_distribution(ctx: CityContext, by: str) -> HTML:
+    """How many banks of each category (or division) fall in each grade."""
+    table, _, totals = _scores(ctx)
+    if table is None:
+        return HTML("")
+    grades = [g.grade for g in table.grades] + (["待定"] if (~totals["complete"]).any() else [])
+    counts = pd.crosstab(totals[by], pd.Categorical(totals["grade"], categories=grades)).reindex(
+        columns=grades, fill_value=0)
+    order = CATEGORIES if by == "category" else DIVISIONS
+    counts = counts.reindex([c for c in order if c in counts.index])
+    counts["平均分"] = totals.groupby(by)["total"].mean().reindex(counts.index)
+    frame = counts.reset_index().rename(columns={"category": "机构类型", "division": "监管科室", "row_0": ""})
+    frame.columns = [str(c) for c in frame.columns]
+    for g in grades:
+        frame[g] = frame[g].astype(int).astype(str)
+    return frame_table(frame)
+
+
 def counts_by_status(ctx: CityContext) -> pd.DataFrame:
     """How many banks are met / not met / watch / n/a on each headline status (for tests and the site)."""
     cols = ["status_two_increases", "status_plan", "status_rate_change", "status_npl"]
@@ -261,4 +305,4 @@ def counts_by_status(ctx: CityContext) -> pd.DataFrame:
 
 __all__ = ["CityContext", "city_context", "header", "citywide_section", "by_group", "missing_targets",
            "county_table", "county_chart", "rate_chart", "insurance_table", "onlending_table", "provenance",
-           "counts_by_status"]
+           "counts_by_status", "score_ranking", "grade_distribution"]

@@ -18,6 +18,7 @@ import pandas as pd
 from analysis.contract import COUNTIES, MONTHLY
 from analysis.errors import ReportInputError
 from analysis.display import HTML, bullet_list, esc, fmt_number, frame_table, status_badge, table
+from analysis.display import table as table_html
 from analysis.indicators import INDICATOR_COLUMNS, MET, NA, NOT_MET, WATCH
 from analysis.policy import Policy
 from analysis.state import State, git_commit, load_state, package_version
@@ -457,3 +458,39 @@ def provenance(ctx, parameters: dict) -> HTML:
     rows += [(f"输入文件 {name}", f"sha256 {digest}") for name, digest in state.hashes.items()]
     return HTML('<section class="provenance"><h3>报告来源信息（Provenance）</h3>') + table(
         rows, ["项目", "内容"], css_class="data provenance-table") + HTML("</section>")
+
+
+# --- supervisory evaluation score (监管评价) ---------------------------------------------------
+
+def score_card_data(ctx: InstitutionContext):
+    """(items, totals row, number of evaluated banks) for this bank, or None when not evaluated."""
+    from analysis.scoring import score_cards
+
+    table = ctx.state.scoring.get(ctx.year)
+    if table is None or ctx.row["category"] not in table.categories:
+        return None
+    items, totals = score_cards(ctx.state.indicators, table, ctx.period, ctx.state.qualitative)
+    mine = items[items["institution_id"] == ctx.institution_id]
+    total = totals.set_index("institution_id").loc[ctx.institution_id]
+    return table, mine, total, int(totals["complete"].sum())
+
+
+def score_card(ctx: InstitutionContext) -> HTML:
+    data = score_card_data(ctx)
+    if data is None:
+        return HTML('<p class="note">本机构不参加商业银行小微企业金融服务监管评价（或本年度无评分表）。</p>')
+    table, items, total, n_complete = data
+    rows = [(r.area, r.item, r.kind, fmt_number(r.points, 2) if r.scored else "未评分",
+             f"{r.min:g} ~ {r.max:g}", r.reason) for r in items.itertuples()]
+    html = table_html(rows, ["评价领域", "评分项目", "类型", "得分", "分值范围", "评分说明"], numeric_columns=[3])
+    provisional = "" if ctx.period.month == 12 else "（按本期累计数据测算，年度评价以12月末数据为准）"
+    if total["complete"]:
+        summary = (f"总分 {fmt_number(total['total'], 2)} 分（定量 {fmt_number(total['quantitative'], 2)} 分，"
+                   f"定性 {fmt_number(total['qualitative'], 2)} 分），评价等级：{total['grade']}；"
+                   f"在全市 {n_complete} 家参评银行中排第 {int(total['rank'])} 名{provisional}。")
+    else:
+        summary = (f"定性评分缺少 {len(total['missing'])} 项（{'、'.join(total['missing'])}），总分与等级待定；"
+                   f"已计得分 {fmt_number(total['total'], 2)} 分{provisional}。")
+    return HTML(f'<p class="score-summary"><strong>{esc(summary)}</strong></p>') + html + HTML(
+        f'<p class="note">评分表：{esc(table.title)}；总分范围 {table.total.min:g} ~ {table.total.max:g} 分；等级：'
+        + esc("，".join(f"{g.grade} ≥ {g.min:g}" for g in table.grades)) + "。</p>")

@@ -86,7 +86,7 @@ def input_hashes(data_dir: Path, params_dir: Path) -> dict[str, str]:
     hashes: dict[str, str] = {}
     files = sorted(data_dir.iterdir()) if data_dir.is_dir() else [data_dir]
     for file in files:
-        if file.is_file() and file.suffix in (".xlsx", ".csv", ".parquet"):
+        if file.is_file() and file.suffix in (".xlsx", ".csv", ".parquet") and not file.name.startswith(("~$", ".")):
             hashes[f"data/{file.name}"] = file_sha256(file)
     for file in sorted(params_dir.glob("*.yaml")):
         hashes[f"params/{file.name}"] = file_sha256(file)
@@ -103,6 +103,9 @@ class State:
     data_dir: Path
     params_dir: Path
     hashes: dict[str, str] = field(default_factory=dict)
+    #: scoring tables by year (params/scoring-YYYY.yaml) and the analysts' qualitative scores
+    scoring: dict = field(default_factory=dict)
+    qualitative: pd.DataFrame | None = None
 
     def policy(self, year: int) -> Policy:
         if year not in self.policies:
@@ -118,15 +121,40 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ANALYSIS_CACHE_DIR") or project_root() / "reports" / ".cache")
 
 
+def load_scoring_inputs(data_dir: Path, params_dir: Path, dataset: Dataset) -> tuple[dict, pd.DataFrame]:
+    """Scoring tables of every year and the qualitative workbooks found for them; bad entries raise."""
+    from analysis.errors import DataValidationError
+    from analysis.scoring import QUALITATIVE_COLUMNS, find_qualitative, load_scoring, read_qualitative
+
+    tables = {}
+    for path in sorted(Path(params_dir).glob("scoring-*.yaml")):
+        table = load_scoring(path)
+        tables[table.year] = table
+    frames, issues = [], []
+    known = set(dataset.institutions["institution_id"])
+    for year, table in tables.items():
+        path = find_qualitative(Path(data_dir), year)
+        if path is not None:
+            frame, found = read_qualitative(path, table, known)
+            frames.append(frame[frame["year"] == year])
+            issues += found
+    if issues:
+        raise DataValidationError(issues)
+    qualitative = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(QUALITATIVE_COLUMNS))
+    return tables, qualitative
+
+
 def compute_state(data_dir: Path, params_dir: Path, hashes: dict[str, str] | None = None) -> State:
     policies = load_policies(params_dir)
     dataset = load_dataset(data_dir, params_dir)
+    scoring, qualitative = load_scoring_inputs(data_dir, params_dir, dataset)
     indicators = compute_indicators(dataset, policies)
     return State(dataset=dataset, policies=policies, indicators=indicators,
                  citywide=citywide_figures(indicators, policies),
                  onlending=onlending_indicators(dataset, indicators, policies),
                  data_dir=data_dir, params_dir=params_dir,
-                 hashes=hashes if hashes is not None else input_hashes(data_dir, params_dir))
+                 hashes=hashes if hashes is not None else input_hashes(data_dir, params_dir),
+                 scoring=scoring, qualitative=qualitative)
 
 
 def load_state(data_dir: Path | str = "data/demo", params_dir: Path | str = "params",
