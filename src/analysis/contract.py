@@ -320,6 +320,15 @@ def render_markdown() -> str:
             )
         lines.append("")
     lines += [
+        "## `定性评分-YYYY` / qualitative scores (optional)",
+        "",
+        "Analysts' scores of the qualitative items of `params/scoring-YYYY.yaml` (监管评价定性评分), one row per",
+        "institution and item: `.xlsx` or `.csv` named `定性评分-2023.xlsx` (or `qualitative-2023.xlsx`) in the data",
+        "folder. Columns: 机构编码 `institution_id`, 年度 `year`, 评分项目编码 `item_id` (a qualitative item id of the",
+        "scoring table), 得分 `score` (within the item's min…max), 评分依据 `evidence` (required text). Unknown",
+        "institutions or items, scores out of range, empty evidence and duplicates are refused like any bad input;",
+        "items with no row are reported on the score card as 未评分 and leave the total and grade 待定.",
+        "",
         "## Rules checked on every load / 校验规则",
         "",
     ]

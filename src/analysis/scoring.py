@@ -313,6 +313,11 @@ QUALITATIVE_COLUMNS = {"institution_id": "机构编码", "year": "年度", "item
                        "evidence": "评分依据"}
 
 
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
 def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str]) -> tuple[pd.DataFrame, list[Issue]]:
     """Read and check the analysts' qualitative scores; every problem is returned as an Issue."""
     path = Path(path)
@@ -329,8 +334,8 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
     if missing:
         return pd.DataFrame(columns=list(QUALITATIVE_COLUMNS)), [
             Issue(source, None, c, "missing_column", QUALITATIVE_COLUMNS[c]) for c in missing]
-    raw = raw[list(QUALITATIVE_COLUMNS)].astype(object)
-    raw = raw.where(raw.notna(), None).map(lambda v: None if isinstance(v, str) and not v.strip() else v)
+    raw = pd.DataFrame({c: [None if _blank(v) else v for v in raw[c].tolist()] for c in QUALITATIVE_COLUMNS},
+                       dtype=object)
     items = {i.id: i for i in table.items if i.kind == "qualitative"}
     rows = []
     for pos, r in enumerate(raw.itertuples(index=False)):
