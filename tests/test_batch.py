@@ -52,7 +52,7 @@ def test_batch_writes_html_with_the_engine_verdicts(tmp_path, demo_csv_dir, cach
     # self-contained, no code, no parameters, provenance at the end
     assert "<script" not in b017 and "http://" not in b017 and "https://" not in b017
     assert "institution_id = " not in b017 and "report.header(ctx)" not in b017
-    assert b017.count('src="data:image/png;base64,') == 6
+    assert b017.count('src="data:image/png;base64,') == 8  # 6 indicator charts + forecast + rate trend
     assert 'alt="2023年普惠型小微企业贷款余额与信贷计划进度"' in b017
     assert "报告来源信息" in b017 and "sha256" in b017
     assert '<html lang="zh-CN">' in b017

@@ -23,8 +23,11 @@ def ctx(state, iid, period="2023-12"):
 
 
 def all_html(c) -> str:
+    from analysis import modelreport
+
     parts = [report.header(c), report.verdict_panel(c), report.indicator_table(c), report.peer_table(c),
-             report.findings_section(c), report.data_appendix(c)]
+             report.findings_section(c), report.data_appendix(c), report.score_card(c),
+             modelreport.model_section(c), modelreport.diagnostics(c)]
     return "".join(str(p) for p in parts)
 
 

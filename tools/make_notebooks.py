@@ -30,7 +30,7 @@ PARAMS_NOTE = ("**使用说明 / How to use** (this cell is not shown in reports
                "Paths are relative to the project folder. All logic lives in `src/analysis/`; this notebook "
                "only calls it and shows the results.")
 
-SETUP = ("from analysis import charts, report\n\nctx = report.institution_context(institution_id, period, data_dir, "
+SETUP = ("from analysis import charts, modelreport, report\n\nctx = report.institution_context(institution_id, period, data_dir, "
          "params_dir, sector={sector!r})\ncharts.setup();")
 PROVENANCE = ('report.provenance(ctx, {"institution_id": institution_id, "period": period, '
               '"data_dir": data_dir, "params_dir": params_dir})')
@@ -61,13 +61,21 @@ def bank_report():
         code("charts.npl_against_tolerance(ctx)"),
         md("### （六）结构指标"),
         code("charts.structure(ctx)"),
-        md("## 五、监管评价评分"),
+        md("## 五、趋势模型与年末预警"),
+        code("modelreport.model_section(ctx)"),
+        md("### （一）普惠型小微企业贷款年末预测"),
+        code("modelreport.forecast_chart(ctx)"),
+        md("### （二）新发放贷款利率趋势"),
+        code("modelreport.rate_trend_chart(ctx)"),
+        md("## 六、监管评价评分"),
         code("report.score_card(ctx)"),
-        md("## 六、主要问题与监管建议"),
+        md("## 七、主要问题与监管建议"),
         code("report.findings_section(ctx)"),
         md("## 附录一 报送数据明细（本机构当年各月）"),
         code("report.data_appendix(ctx)"),
-        md("## 附录二 报告来源信息"),
+        md("## 附录二 模型诊断"),
+        code("modelreport.diagnostics(ctx)"),
+        md("## 附录三 报告来源信息"),
         code(PROVENANCE),
     ]
     return new_notebook(cells=cells, metadata=KERNEL)
@@ -104,7 +112,7 @@ def city_overview():
     cells = [
         md("# 全市小微企业金融服务情况总览\n\n" + PARAMS_NOTE, hidden=True),
         code('period = "2023-12"\ndata_dir = "data/demo"\nparams_dir = "params"', tags=["parameters"]),
-        code("from analysis import charts, overview\n\nctx = overview.city_context(period, data_dir, params_dir)\n"
+        code("from analysis import charts, modelreport, overview\n\nctx = overview.city_context(period, data_dir, params_dir)\n"
              "charts.setup();", tags=["remove_cell"]),
         code("overview.header(ctx)"),
         md("## 一、全市重点通报指标"),
@@ -120,11 +128,14 @@ def city_overview():
         code("overview.county_chart(ctx)"),
         md("## 六、新发放贷款利率（分机构类型）"),
         code("overview.rate_chart(ctx)"),
+        code("modelreport.peer_flags(ctx)"),
         md("## 七、保险机构小微企业保险"),
         code("overview.insurance_table(ctx)"),
         md("## 八、政策性银行转贷款"),
         code("overview.onlending_table(ctx)"),
-        md("## 九、监管评价评分排名"),
+        md("## 九、年末预警：需重点关注的机构"),
+        code("modelreport.early_warning_table(ctx)"),
+        md("## 十、监管评价评分排名"),
         code("overview.score_ranking(ctx)"),
         md("### 评价等级分布（分机构类型）"),
         code("overview.grade_distribution(ctx, 'category')"),
@@ -136,8 +147,29 @@ def city_overview():
     return new_notebook(cells=cells, metadata=KERNEL)
 
 
+def model_validation():
+    cells = [
+        md("# 模型回测（Model validation）\n\nForecasts made at each month from March to September against the "
+           "December outcome. Edit the parameters to backtest other years or months.", hidden=True),
+        code('years = [2022, 2023]\nmonths = [3, 4, 5, 6, 7, 8, 9]\ndata_dir = "data/demo"\nparams_dir = "params"',
+             tags=["parameters"]),
+        code("from analysis import charts, modelreport, models\nfrom analysis.state import load_state\n\n"
+             "state = load_state(data_dir, params_dir)\ncharts.setup()\n"
+             "bt = models.backtest(state, years, months)\nsummary = models.backtest_summary(bt)", tags=["remove_cell"]),
+        md("# 年末预警模型回测\n\n在 3—9 月各月末，仅用当时已有的数据预测当年 12 月末结果，与实际结果比较。"
+           "Brier 分数越低越好；基准为“基础比率”预测（对每家机构都给出当年实际达标机构的比例），"
+           "技巧分数大于 0 表示模型优于基准。区间覆盖率为 12 月末实际值落在 90% 预测区间内的比例。"),
+        code("modelreport.backtest_table(summary)"),
+        md("## 校准图"),
+        code("modelreport.calibration_chart(bt)"),
+        md("## 分预测月份（“两增”）"),
+        code("modelreport.backtest_by_month(bt)"),
+    ]
+    return new_notebook(cells=cells, metadata=KERNEL)
+
+
 if __name__ == "__main__":
     for name, nb in (("institution_report", bank_report()), ("insurer_report", insurer_report()),
-                     ("city_overview", city_overview())):
+                     ("city_overview", city_overview()), ("model_validation", model_validation())):
         nbformat.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
         print("wrote", name)

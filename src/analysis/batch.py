@@ -225,6 +225,10 @@ def run_batch(period: str, *, data_dir: Path | str = "data/demo", params_dir: Pa
     period_end = parse_period(period)
     state.policy(period_end.year)
     ids = select_institutions(state, period, institutions, division)
+    if (Path(params_dir) / "models.yaml").exists():
+        from analysis.models import load_models
+
+        load_models(state, period_end)  # fitted once here; every notebook reads the cached results
     out_dir = reports_dir / f"{period_end:%Y-%m}"
     jobs = plan_jobs(state, period, ids, out_dir, data_dir, params_dir, notebooks_dir, include_overview)
     manifest_path = out_dir / "manifest.json"

@@ -1,0 +1,494 @@
+"""Rate and growth trend models (statsmodels) and the year-end early warning (年末预警).
+
+- Rate trend per institution: OLS of the monthly weighted new-loan rate on time with
+  month-of-year effects, Newey–West (HAC) standard errors; slope in bp a month with its interval;
+  the current year's level against the prior year with a test.
+- Rate against peers: MixedLM across all banks (category fixed effects, institution random
+  intercepts and slopes); each bank's deviation from its category at the report period, with an
+  interval; banks clearly above their peers are flagged.
+- Growth forecast: ETS on log values for inclusive balance, all loans and borrowers, chosen by
+  AICc among the candidates of params/models.yaml; prediction intervals by simulation.
+- Early warning: from jointly simulated year-end values (errors correlated across the three
+  series), the probability that each leg of 两增 and the credit plan will be met in December.
+
+Short series, gaps and new institutions get a simpler model or an explicit "not enough history"
+(历史数据不足) status, never a crash or a silent number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from analysis.errors import ParamsError
+from analysis.files import atomic_path
+
+OK, FALLBACK, INSUFFICIENT, FAILED = "ok", "fallback", "insufficient", "failed"
+STATUS_TEXT = {OK: "正常", FALLBACK: "简化模型", INSUFFICIENT: "历史数据不足", FAILED: "模型未收敛"}
+
+
+# --- specification (params/models.yaml) -------------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateTrendSpec(_Strict):
+    formula: str
+    fallback_formula: str
+    level_formula: str
+    hac_maxlags: int = Field(3, ge=0)
+    min_months: int = Field(8, ge=3)
+    min_months_seasonal: int = Field(18, ge=13)
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
+class PeerSpec(_Strict):
+    formula: str
+    re_formula: str
+    fallback_re_formula: str
+    window_months: int = Field(24, ge=6)
+    min_institutions: int = Field(8, ge=3)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    flag_min_bp: float = Field(50, ge=0)
+
+
+class Candidate(_Strict):
+    name: str
+    error: str = "add"
+    trend: str | None = None
+    damped_trend: bool = False
+    seasonal: str | None = None
+    seasonal_periods: int | None = None
+    min_months: int = 0
+
+
+class ForecastSpec(_Strict):
+    series: list[str]
+    candidates: list[Candidate] = Field(min_length=1)
+    min_months: int = Field(8, ge=4)
+    simulations: int = Field(1000, ge=100)
+    interval: float = Field(0.9, gt=0, lt=1)
+    error_scale: float = Field(1.0, gt=0)
+    seed: int = 0
+
+
+class WarningSpec(_Strict):
+    probability_threshold: float = Field(0.5, gt=0, lt=1)
+
+
+class ModelSpec(_Strict):
+    rate_trend: RateTrendSpec
+    peer_model: PeerSpec
+    forecast: ForecastSpec
+    early_warning: WarningSpec
+
+
+def load_model_spec(path: Path | str) -> ModelSpec:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return ModelSpec.model_validate(raw)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParamsError(str(path), [str(exc)]) from None
+    except ValidationError as exc:
+        raise ParamsError(str(path), [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]) from None
+
+
+# --- rate trend -------------------------------------------------------------------------------
+
+def _month_index(periods: pd.Series) -> np.ndarray:
+    return (periods.dt.year * 12 + periods.dt.month).to_numpy()
+
+
+def rate_frame(history: pd.DataFrame, period: pd.Timestamp) -> pd.DataFrame:
+    """One institution's monthly rates up to ``period`` with the model columns."""
+    h = history[(history["period"] <= period)].dropna(subset=["month_new_loan_rate_pct"])
+    t = _month_index(h["period"]) - (period.year * 12 + period.month)
+    return pd.DataFrame({"period": h["period"].to_numpy(), "rate": h["month_new_loan_rate_pct"].to_numpy(), "t": t,
+                         "month": h["period"].dt.month.to_numpy(),
+                         "current": (h["period"].dt.year == period.year).astype(int).to_numpy()})
+
+
+def fit_rate_trend(frame: pd.DataFrame, spec: RateTrendSpec) -> tuple[dict, pd.DataFrame]:
+    """Trend slope (bp/month) and current-year level change (bp) with HAC intervals and tests."""
+    import statsmodels.formula.api as smf
+
+    n = len(frame)
+    out = {"n": n, "status": INSUFFICIENT, "formula": "", "slope_bp": np.nan, "slope_lo": np.nan, "slope_hi": np.nan,
+           "slope_p": np.nan, "level_bp": np.nan, "level_lo": np.nan, "level_hi": np.nan, "level_p": np.nan,
+           "r2": np.nan}
+    if n < spec.min_months:
+        return out, pd.DataFrame(columns=["period", "trend", "trend_lo", "trend_hi"])
+    seasonal = n >= spec.min_months_seasonal and frame["month"].nunique() == 12
+    formula = spec.formula if seasonal else spec.fallback_formula
+    alpha = 1 - spec.confidence
+    lags = min(spec.hac_maxlags, max(n // 4, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = smf.ols(formula, frame).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True},
+                                          use_t=True)
+    ci = res.conf_int(alpha)
+    out.update(status=OK if seasonal else FALLBACK, formula=formula, slope_bp=res.params["t"] * 100,
+               slope_lo=ci.loc["t", 0] * 100, slope_hi=ci.loc["t", 1] * 100, slope_p=res.pvalues["t"],
+               r2=res.rsquared)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pred = res.get_prediction(frame).summary_frame(alpha)
+    fitted = pd.DataFrame({"period": frame["period"].to_numpy(), "trend": pred["mean"].to_numpy(),
+                           "trend_lo": pred["mean_ci_lower"].to_numpy(), "trend_hi": pred["mean_ci_upper"].to_numpy()})
+    # level of the current year against the prior year, on the months both years share
+    two = frame[frame["t"] > -24].copy()
+    current_months = set(two.loc[two["current"] == 1, "month"])
+    two = two[two["month"].isin(current_months)]
+    if two["current"].sum() >= 2 and (two["current"] == 0).sum() >= 2:
+        level_formula = spec.level_formula if len(current_months) > 1 else "rate ~ current"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lev = smf.ols(level_formula, two).fit(cov_type="HAC", use_t=True, cov_kwds={
+                "maxlags": min(lags, max(len(two) // 4, 1)), "use_correction": True})
+        lci = lev.conf_int(alpha)
+        out.update(level_bp=lev.params["current"] * 100, level_lo=lci.loc["current", 0] * 100,
+                   level_hi=lci.loc["current", 1] * 100, level_p=lev.pvalues["current"])
+    return out, fitted
+
+
+# --- peers: mixed model -----------------------------------------------------------------------
+
+def fit_peer_model(indicators: pd.DataFrame, period: pd.Timestamp, categories: list[str], spec: PeerSpec
+                   ) -> tuple[pd.DataFrame, dict]:
+    """Each bank's deviation from its category (bp) at the report period, from MixedLM."""
+    import statsmodels.formula.api as smf
+    from scipy.stats import norm
+
+    ind = indicators[indicators["category"].isin(categories) & (indicators["period"] <= period)]
+    ind = ind.dropna(subset=["month_new_loan_rate_pct"])
+    start = period - pd.DateOffset(months=spec.window_months - 1) - pd.offsets.MonthEnd(1)
+    ind = ind[ind["period"] > start]
+    data = pd.DataFrame({"institution_id": ind["institution_id"].to_numpy(), "category": ind["category"].to_numpy(),
+                         "rate": ind["month_new_loan_rate_pct"].to_numpy(),
+                         "t": _month_index(ind["period"]) - (period.year * 12 + period.month)})
+    info = {"status": INSUFFICIENT, "re_formula": "", "n_groups": int(data["institution_id"].nunique()),
+            "n_obs": len(data), "converged": False}
+    empty = pd.DataFrame(columns=["institution_id", "deviation_bp", "deviation_lo", "deviation_hi", "flagged"])
+    if info["n_groups"] < spec.min_institutions:
+        return empty, info
+    z = norm.ppf(0.5 + spec.confidence / 2)
+    for re_formula, status in ((spec.re_formula, OK), (spec.fallback_re_formula, FALLBACK)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = smf.mixedlm(spec.formula, data, groups=data["institution_id"], re_formula=re_formula)
+                res = model.fit(reml=True, method=["lbfgs", "powell"])
+        except (np.linalg.LinAlgError, ValueError):
+            continue
+        if not res.converged:
+            continue
+        rows = []
+        for iid, effects in res.random_effects.items():
+            cov = res.random_effects_cov[iid]
+            dev = float(effects.iloc[0]) * 100
+            se = float(np.sqrt(max(cov.iloc[0, 0], 0))) * 100
+            rows.append((iid, dev, dev - z * se, dev + z * se))
+        out = pd.DataFrame(rows, columns=["institution_id", "deviation_bp", "deviation_lo", "deviation_hi"])
+        out["flagged"] = (out["deviation_bp"] >= spec.flag_min_bp) & (out["deviation_lo"] > 0)
+        info.update(status=status, re_formula=re_formula, converged=True,
+                    group_variance=float(res.cov_re.iloc[0, 0]), residual_variance=float(res.scale),
+                    slope_bp=float(res.fe_params.get("t", np.nan)) * 100)
+        return out, info
+    info["status"] = FAILED
+    return empty, info
+
+
+# --- forecasts and early warning --------------------------------------------------------------
+
+def _trailing_run(series: pd.Series) -> pd.Series:
+    """The longest run of consecutive months ending at the last observation (gaps cut the history)."""
+    s = series.dropna()
+    s = s[s > 0]
+    if s.empty:
+        return s
+    idx = _month_index(pd.Series(s.index))
+    breaks = np.flatnonzero(np.diff(idx) != 1)
+    return s.iloc[breaks[-1] + 1:] if len(breaks) else s
+
+
+def _fit_ets(y: pd.Series, spec: ForecastSpec):
+    """Best ETS candidate by AICc on log values, or (None, reason)."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    n = len(y)
+    logged = pd.Series(np.log(y.to_numpy()), index=pd.period_range(y.index[0], periods=n, freq="M"))
+    best, best_name = None, ""
+    for cand in spec.candidates:
+        if n < max(cand.min_months, spec.min_months):
+            continue
+        kwargs = cand.model_dump(exclude={"name", "min_months"})
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = ETSModel(logged, **{k: v for k, v in kwargs.items() if v is not None}).fit(disp=False)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if np.isfinite(res.aicc) and (best is None or res.aicc < best.aicc):
+            best, best_name = res, cand.name
+    return best, best_name
+
+
+@dataclass
+class ModelResults:
+    period: pd.Timestamp
+    rate_trends: pd.DataFrame
+    rate_fits: pd.DataFrame
+    peer_effects: pd.DataFrame
+    peer_info: dict
+    forecasts: pd.DataFrame
+    forecast_paths: pd.DataFrame
+    warnings: pd.DataFrame
+    spec: ModelSpec
+    notes: dict = field(default_factory=dict)
+
+
+def _policy_for(state, year: int):
+    """The policy of ``year``, or the nearest year's when the data year has none (backtests of earlier years)."""
+    if year in state.policies:
+        return state.policies[year]
+    nearest = min(state.policies, key=lambda y: abs(y - year))
+    return state.policies[nearest]
+
+
+def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpec, rng: np.random.Generator
+                  ) -> tuple[list[dict], list[dict], dict | None]:
+    """Forecast each series of one bank to December; returns rows, path rows and the joint draws."""
+    h_steps = 12 - period.month
+    hist = history[history["period"] <= period].set_index("period")
+    rows, paths, fits = [], [], {}
+    for column in spec.series:
+        y = _trailing_run(hist[column]) if column in hist else pd.Series(dtype=float)
+        row = {"series": column, "n": len(y), "status": INSUFFICIENT, "model": "", "aicc": np.nan,
+               "ljung_box_p": np.nan, "last": hist[column].iloc[-1] if column in hist and len(hist) else np.nan}
+        if len(y) and y.index[-1] != period:
+            row["status"] = INSUFFICIENT  # no figure for the report period itself
+        elif len(y) >= spec.min_months:
+            res, name = _fit_ets(y, spec)
+            if res is not None:
+                row.update(status=OK if "季节" in name or len(y) >= 26 else FALLBACK, model=name, aicc=res.aicc)
+                try:
+                    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+                    lb = acorr_ljungbox(res.resid, lags=[max(1, min(6, len(y) // 4))], return_df=True)
+                    row["ljung_box_p"] = float(lb["lb_pvalue"].iloc[0])
+                except Exception:  # diagnostics never stop a forecast
+                    pass
+                fits[column] = res
+        rows.append(row)
+    if h_steps == 0 or not fits:
+        return rows, paths, ({"h": 0} if h_steps == 0 else None)
+    # correlated errors across the series (residual correlation), scaled by each model's sigma
+    names = list(fits)
+    resid = pd.DataFrame({c: np.asarray(fits[c].resid)[-24:] for c in names if len(fits[c].resid) >= 24}) \
+        if all(len(fits[c].resid) >= 24 for c in names) else None
+    corr = np.eye(len(names))
+    if resid is not None and len(resid) >= 8:
+        corr = np.nan_to_num(resid.corr().to_numpy(), nan=0.0)
+        np.fill_diagonal(corr, 1.0)
+    corr = corr + np.eye(len(names)) * 1e-6
+    try:
+        chol = np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError:
+        chol = np.eye(len(names))
+    z = rng.standard_normal((h_steps, spec.simulations, len(names))) @ chol.T
+    draws = {}
+    q_lo, q_hi = (1 - spec.interval) / 2, 1 - (1 - spec.interval) / 2
+    for k, column in enumerate(names):
+        res = fits[column]
+        errors = z[:, :, k] * np.sqrt(res.scale) * spec.error_scale
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sim = np.asarray(res.simulate(h_steps, repetitions=spec.simulations, anchor="end",
+                                          random_errors=errors))
+        values = np.exp(sim.reshape(h_steps, spec.simulations))
+        draws[column] = values[-1]
+        for step in range(h_steps):
+            month_end = period + pd.offsets.MonthEnd(step + 1)
+            paths.append({"series": column, "period": month_end, "mean": float(np.median(values[step])),
+                          "lo": float(np.quantile(values[step], q_lo)), "hi": float(np.quantile(values[step], q_hi))})
+        row = next(r for r in rows if r["series"] == column)
+        row.update(forecast=float(np.median(values[-1])), lo=float(np.quantile(values[-1], q_lo)),
+                   hi=float(np.quantile(values[-1], q_hi)))
+    draws["h"] = h_steps
+    return rows, paths, draws
+
+
+def _probabilities(row: pd.Series, draws: dict | None, policy) -> dict:
+    """P(each leg of 两增 and the plan met in December) for one bank."""
+    ti, plan = policy.two_increases, policy.plan
+    out = {"p_growth_leg": np.nan, "p_borrowers_leg": np.nan, "p_two_increases": np.nan, "p_plan": np.nan}
+    subject = row["entity_type"] in ti.entity_types and row["category"] in ti.categories
+    plan_subject = row["category"] in plan.categories and row["planned_increase"] == row["planned_increase"] \
+        and row["planned_increase"] > 0
+    if draws is None:
+        return out
+    base_inc, base_tot, base_bor = row["inclusive_balance_base"], row["total_loans_base"], row["inclusive_borrowers_base"]
+    if draws.get("h") == 0:  # December: the outcome is known
+        inc = np.array([row["inclusive_balance_assessed"]])
+        tot = np.array([row["total_loans"]])
+        bor = np.array([row["inclusive_borrowers"]])
+    else:
+        inc = draws.get("inclusive_balance_assessed")
+        tot = draws.get("total_loans")
+        bor = draws.get("inclusive_borrowers")
+    plan_ok = None
+    if plan_subject and inc is not None and base_inc == base_inc:
+        plan_ok = (inc - base_inc) / row["planned_increase"] * 100 >= plan.completion_min_pct
+        out["p_plan"] = float(np.mean(plan_ok))
+    if subject:
+        growth_ok = None
+        if row["differentiated"] and ti.differentiated_on_plan:
+            growth_ok = plan_ok
+        elif inc is not None and tot is not None and base_inc > 0 and base_tot > 0:
+            growth_ok = (inc / base_inc - tot / base_tot) * 100 >= ti.growth_margin_min_pp
+        bor_ok = (bor - base_bor) >= ti.borrowers_change_min if bor is not None and base_bor == base_bor else None
+        if growth_ok is not None:
+            out["p_growth_leg"] = float(np.mean(growth_ok))
+        if bor_ok is not None:
+            out["p_borrowers_leg"] = float(np.mean(bor_ok))
+        if growth_ok is not None and bor_ok is not None:
+            out["p_two_increases"] = float(np.mean(growth_ok & bor_ok))
+    return out
+
+
+def compute_models(state, period: pd.Timestamp, spec: ModelSpec | None = None,
+                   institutions: list[str] | None = None) -> ModelResults:
+    """Every model for every bank (or the listed ones) at ``period``."""
+    spec = spec or load_model_spec(Path(state.params_dir) / "models.yaml")
+    policy = _policy_for(state, period.year)
+    ind = state.indicators
+    banks = ind[(ind["sector"] == "bank") & (ind["period"] <= period)]
+    current = banks[banks["period"] == period].set_index("institution_id")
+    ids = [i for i in current.index if institutions is None or i in institutions]
+    rng = np.random.default_rng(spec.forecast.seed + period.year * 12 + period.month)
+
+    trend_rows, fit_frames, fc_rows, path_rows, warn_rows = [], [], [], [], []
+    grouped = dict(tuple(banks.groupby("institution_id")))
+    for iid in ids:
+        history = grouped[iid].sort_values("period")
+        stats, fitted = fit_rate_trend(rate_frame(history, period), spec.rate_trend)
+        trend_rows.append({"institution_id": iid, **stats})
+        if not fitted.empty:
+            fit_frames.append(fitted.assign(institution_id=iid))
+        rows, paths, draws = forecast_bank(history, period, spec.forecast, rng)
+        fc_rows += [{"institution_id": iid, **r} for r in rows]
+        path_rows += [{"institution_id": iid, **p} for p in paths]
+        warn_rows.append({"institution_id": iid, **_probabilities(current.loc[iid], draws, policy)})
+    cost_categories = list(policy.cost.categories)
+    peers, peer_info = fit_peer_model(ind, period, cost_categories, spec.peer_model)
+    warnings_frame = pd.DataFrame(warn_rows)
+    if not warnings_frame.empty:
+        meta = current.loc[warnings_frame["institution_id"], ["name", "category", "division", "entity_type"]]
+        warnings_frame = pd.concat([warnings_frame.reset_index(drop=True), meta.reset_index(drop=True)], axis=1)
+        probs = warnings_frame[["p_two_increases", "p_plan"]]
+        warnings_frame["attention"] = (probs < spec.early_warning.probability_threshold).any(axis=1)
+    return ModelResults(
+        period=period, rate_trends=pd.DataFrame(trend_rows),
+        rate_fits=pd.concat(fit_frames, ignore_index=True) if fit_frames else pd.DataFrame(),
+        peer_effects=peers, peer_info=peer_info, forecasts=pd.DataFrame(fc_rows),
+        forecast_paths=pd.DataFrame(path_rows), warnings=warnings_frame, spec=spec)
+
+
+def load_models(state, period: pd.Timestamp) -> ModelResults:
+    """:func:`compute_models` for all banks, cached on disk by inputs, params, code and period."""
+    from analysis.state import cache_dir, code_fingerprint
+
+    key = hashlib.sha256(json.dumps([state.hashes, code_fingerprint(), str(period)], sort_keys=True)
+                         .encode()).hexdigest()[:24]
+    path = cache_dir() / f"models-{key}.pkl"
+    if path.exists():
+        try:
+            with open(path, "rb") as handle:
+                return pickle.load(handle)
+        except Exception:
+            pass
+    results = compute_models(state, period)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            pickle.dump(results, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError:
+        pass
+    return results
+
+
+# --- backtest ---------------------------------------------------------------------------------
+
+def backtest(state, years: list[int], months: list[int]) -> pd.DataFrame:
+    """Probabilities forecast at each month against the December outcome, and interval coverage."""
+    rows = []
+    ind = state.indicators
+    for year in years:
+        december = pd.Timestamp(year=year, month=12, day=31)
+        outcome = ind[ind["period"] == december].set_index("institution_id")
+        if outcome.empty:
+            continue
+        policy = _policy_for(state, year)
+        ti = policy.two_increases
+        for month in months:
+            period = pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)
+            res = compute_models(state, period)
+            fc = res.forecasts.set_index(["institution_id", "series"])
+            for w in res.warnings.itertuples():
+                o = outcome.loc[w.institution_id]
+                growth = (o["growth_margin_pp"] >= ti.growth_margin_min_pp) if not (
+                    o["differentiated"] and ti.differentiated_on_plan) else (
+                    o["plan_completion_pct"] >= policy.plan.completion_min_pct)
+                actual = {
+                    "p_growth_leg": growth,
+                    "p_borrowers_leg": o["borrowers_change"] >= ti.borrowers_change_min,
+                    "p_plan": o["plan_completion_pct"] >= policy.plan.completion_min_pct,
+                }
+                actual["p_two_increases"] = actual["p_growth_leg"] and actual["p_borrowers_leg"]
+                for target, happened in actual.items():
+                    p = getattr(w, target)
+                    if p == p:
+                        rows.append({"year": year, "month": month, "institution_id": w.institution_id,
+                                     "target": target, "probability": p, "outcome": bool(happened)})
+                for column, value in (("inclusive_balance_assessed", o["inclusive_balance_assessed"]),
+                                      ("total_loans", o["total_loans"]),
+                                      ("inclusive_borrowers", o["inclusive_borrowers"])):
+                    if (w.institution_id, column) in fc.index:
+                        f = fc.loc[(w.institution_id, column)]
+                        if f.get("lo") == f.get("lo") and f.get("lo") is not None:
+                            rows.append({"year": year, "month": month, "institution_id": w.institution_id,
+                                         "target": f"interval:{column}", "probability": np.nan,
+                                         "outcome": bool(f["lo"] <= value <= f["hi"])})
+    return pd.DataFrame(rows)
+
+
+def backtest_summary(bt: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    """Per target: n, hit rate, Brier score, base-rate Brier score (skill), interval coverage.
+
+    The base-rate forecast gives every bank the share of banks that met the target in the same
+    year: the reference a model must beat to be worth reading.
+    """
+    out = []
+    probs = bt[~bt["target"].str.startswith("interval:")]
+    for target, g in probs.groupby("target"):
+        o = g["outcome"].astype(float)
+        base = g.groupby("year")["outcome"].transform("mean").astype(float)
+        brier = float(np.mean((g["probability"] - o) ** 2))
+        brier_base = float(np.mean((base - o) ** 2))
+        out.append({"target": target, "n": len(g), "hit_rate": float(np.mean((g["probability"] >= threshold) == g["outcome"])),
+                    "brier": brier, "brier_base_rate": brier_base,
+                    "skill": 1 - brier / brier_base if brier_base > 0 else np.nan, "coverage": np.nan})
+    for target, g in bt[bt["target"].str.startswith("interval:")].groupby("target"):
+        out.append({"target": target, "n": len(g), "hit_rate": np.nan, "brier": np.nan, "brier_base_rate": np.nan,
+                    "skill": np.nan, "coverage": float(g["outcome"].mean())})
+    return pd.DataFrame(out)

@@ -1,0 +1,178 @@
+"""Models recover known structure from synthetic series and fall back honestly on short ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.models import (
+    FALLBACK,
+    INSUFFICIENT,
+    OK,
+    _probabilities,
+    fit_peer_model,
+    fit_rate_trend,
+    forecast_bank,
+    load_model_spec,
+    rate_frame,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = load_model_spec(ROOT / "params" / "models.yaml")
+SEASONAL = np.array([0.15, -0.05, 0.10, 0.0, -0.05, 0.05, -0.10, -0.05, 0.0, -0.05, -0.05, 0.05])
+
+
+def periods(start: str, n: int) -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="ME")
+
+
+def history(rates, start="2021-01") -> pd.DataFrame:
+    p = periods(start, len(rates))
+    return pd.DataFrame({"period": p, "month_new_loan_rate_pct": rates})
+
+
+def test_trend_and_seasonality_recovered():
+    rng = np.random.default_rng(1)
+    n = 36
+    t = np.arange(n)
+    rates = 6.0 - 0.03 * t + SEASONAL[t % 12] + rng.normal(0, 0.02, n)  # -3 bp a month
+    h = history(rates)
+    stats, fitted = fit_rate_trend(rate_frame(h, h["period"].iloc[-1]), SPEC.rate_trend)
+    assert stats["status"] == OK and stats["formula"] == SPEC.rate_trend.formula
+    assert stats["slope_bp"] == pytest.approx(-3.0, abs=0.3)
+    assert stats["slope_lo"] < -3.0 < stats["slope_hi"]
+    assert stats["slope_p"] < 0.01
+    # the fitted values follow the seasonal pattern: January above February by ~0.2 + 0.03
+    jan = fitted[fitted["period"].dt.month == 1]["trend"].iloc[-1]
+    feb = fitted[fitted["period"].dt.month == 2]["trend"].iloc[-1]
+    assert jan - feb == pytest.approx(0.2 + 0.03, abs=0.05)
+
+
+def test_level_change_of_the_current_year():
+    rng = np.random.default_rng(2)
+    level = np.r_[np.full(12, 6.0), np.full(12, 6.0), np.full(6, 5.6)]  # current year 40 bp lower
+    rates = level + SEASONAL[np.arange(30) % 12] + rng.normal(0, 0.03, 30)
+    h = history(rates)
+    stats, _ = fit_rate_trend(rate_frame(h, h["period"].iloc[-1]), SPEC.rate_trend)
+    assert stats["level_bp"] == pytest.approx(-40, abs=8)
+    assert stats["level_p"] < 0.01
+
+
+def test_no_trend_is_rarely_called_significant():
+    """Size of the HAC test on 30 months of white noise: near the nominal 5% (measured 8%; with
+    AR(1) errors of 0.5 it rises to about 20%, which the README reports)."""
+    rejections = 0
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        h = history(6.0 + rng.normal(0, 0.05, 30))
+        stats, _ = fit_rate_trend(rate_frame(h, h["period"].iloc[-1]), SPEC.rate_trend)
+        rejections += stats["slope_p"] < 0.05
+    assert rejections <= 14
+
+
+def test_short_series_fall_back_or_refuse():
+    h = history(np.linspace(6, 5.8, 12))
+    stats, _ = fit_rate_trend(rate_frame(h, h["period"].iloc[-1]), SPEC.rate_trend)
+    assert stats["status"] == FALLBACK and stats["formula"] == SPEC.rate_trend.fallback_formula
+    h = history(np.linspace(6, 5.8, 5))
+    stats, fitted = fit_rate_trend(rate_frame(h, h["period"].iloc[-1]), SPEC.rate_trend)
+    assert stats["status"] == INSUFFICIENT and np.isnan(stats["slope_bp"]) and fitted.empty
+
+
+def _peer_panel(planted: dict[str, float], n_per_category: int = 10, months: int = 24, seed: int = 4):
+    rng = np.random.default_rng(seed)
+    rows = []
+    p = periods("2022-01", months)
+    for category, base in (("农村商业银行", 6.5), ("村镇银行", 7.8)):
+        for i in range(n_per_category):
+            iid = f"{category[:2]}{i}"
+            offset = planted.get(iid, rng.normal(0, 0.15))
+            slope = rng.normal(-0.02, 0.005)
+            for k, period in enumerate(p):
+                rows.append({"institution_id": iid, "category": category, "period": period,
+                             "month_new_loan_rate_pct": base + offset + slope * (k - months + 1) + rng.normal(0, 0.08)})
+    return pd.DataFrame(rows), p[-1]
+
+
+def test_mixed_model_flags_a_bank_80bp_above_peers_and_not_one_at_the_mean():
+    panel, period = _peer_panel({"农村0": 0.80, "农村1": 0.0})
+    peers, info = fit_peer_model(panel, period, ["农村商业银行", "村镇银行"], SPEC.peer_model)
+    assert info["converged"]
+    effects = peers.set_index("institution_id")
+    assert effects.loc["农村0", "flagged"]
+    assert effects.loc["农村0", "deviation_bp"] == pytest.approx(80, abs=20)
+    assert not effects.loc["农村1", "flagged"]
+    assert effects.loc["农村1", "deviation_lo"] < 0 < effects.loc["农村1", "deviation_hi"] + 25
+
+
+def test_mixed_model_needs_enough_banks():
+    panel, period = _peer_panel({}, n_per_category=3)
+    peers, info = fit_peer_model(panel, period, ["农村商业银行", "村镇银行"], SPEC.peer_model)
+    assert info["status"] == INSUFFICIENT and peers.empty
+
+
+def bank_history(n: int, start="2021-01", growth=0.01, gaps=()) -> pd.DataFrame:
+    p = periods(start, n)
+    k = np.arange(n)
+    frame = pd.DataFrame({"period": p,
+                          "inclusive_balance_assessed": 1000 * (1 + growth) ** k,
+                          "total_loans": 5000 * 1.005 ** k,
+                          "inclusive_borrowers": 100 + k})
+    frame.loc[list(gaps), "inclusive_balance_assessed"] = np.nan
+    return frame
+
+
+def test_forecast_of_steady_growth_contains_the_truth():
+    h = bank_history(30)  # to 2023-06
+    period = h["period"].iloc[-1]
+    rows, paths, draws = forecast_bank(h, period, SPEC.forecast, np.random.default_rng(0))
+    inc = next(r for r in rows if r["series"] == "inclusive_balance_assessed")
+    truth = 1000 * 1.01 ** 35
+    assert inc["status"] in (OK, FALLBACK)
+    assert inc["lo"] <= truth <= inc["hi"]
+    assert inc["forecast"] == pytest.approx(truth, rel=0.02)
+    assert len(paths) == 3 * 6 and draws["h"] == 6
+
+
+def test_gaps_cut_the_history_and_short_series_are_refused():
+    h = bank_history(30, gaps=[25])  # a missing month leaves 4 consecutive months at the end
+    period = h["period"].iloc[-1]
+    rows, _, _ = forecast_bank(h, period, SPEC.forecast, np.random.default_rng(0))
+    inc = next(r for r in rows if r["series"] == "inclusive_balance_assessed")
+    assert inc["status"] == INSUFFICIENT and inc["n"] == 4
+    new = bank_history(5, start="2023-02")  # a new institution
+    rows, paths, draws = forecast_bank(new, new["period"].iloc[-1], SPEC.forecast, np.random.default_rng(0))
+    assert all(r["status"] == INSUFFICIENT for r in rows) and draws is None and not paths
+
+
+def test_probabilities(policy):
+    row = pd.Series({"entity_type": "法人机构", "category": "农村商业银行", "planned_increase": 100.0,
+                     "differentiated": False, "inclusive_balance_base": 1000.0, "total_loans_base": 5000.0,
+                     "inclusive_borrowers_base": 100.0, "inclusive_balance_assessed": 1120.0,
+                     "total_loans": 5400.0, "inclusive_borrowers": 99.0})
+    known = _probabilities(row, {"h": 0}, policy)  # December: 12% vs 8%, borrowers -1, plan 120%
+    assert known == {"p_growth_leg": 1.0, "p_borrowers_leg": 0.0, "p_two_increases": 0.0, "p_plan": 1.0}
+    draws = {"h": 3, "inclusive_balance_assessed": np.array([1050.0, 1120.0, 1200.0, 1090.0]),
+             "total_loans": np.array([5400.0, 5400.0, 5400.0, 5400.0]),
+             "inclusive_borrowers": np.array([101.0, 99.0, 120.0, 100.0])}
+    p = _probabilities(row, draws, policy)
+    # growth: 5%, 12%, 20%, 9% vs 8% -> 3 of 4; borrowers: 3 of 4; both: draws 3 and 4 -> 2 of 4
+    assert p["p_growth_leg"] == 0.75 and p["p_borrowers_leg"] == 0.75 and p["p_two_increases"] == 0.5
+    assert p["p_plan"] == 0.5  # increases 50, 120, 200, 90 against 100
+
+
+def test_demo_mid_year_early_warning(demo_csv_dir):
+    from analysis.models import compute_models
+    from analysis.state import compute_state
+
+    state = compute_state(demo_csv_dir, ROOT / "params")
+    res = compute_models(state, pd.Timestamp("2023-06-30"))
+    w = res.warnings.set_index("institution_id")
+    assert w.loc["B017", "p_growth_leg"] < 0.2 and w.loc["B017", "attention"]  # planted: growth leg missed
+    assert w.loc["B034", "p_two_increases"] < 0.2
+    healthy = w.loc[["B022", "B023", "B024", "B029"], "p_two_increases"]
+    assert (healthy > 0.8).all()
+    assert res.peer_effects.set_index("institution_id").loc["B033", "flagged"]  # the planted high-rate bank
