@@ -7,6 +7,12 @@ DATA ?= data/demo
 PERIOD ?= 2023-12
 WORKERS ?=
 
+# One BLAS thread per process: the batch and the tests run several processes on 2 cores, and
+# OpenBLAS threads competing across them made model fitting 17x slower (benchmarks/README.md).
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
 .DEFAULT_GOAL := help
 .PHONY: help venv system-deps system-deps-test kernel serve publish demo-data demo run test test-fast benchmark lab contract-doc clean
 

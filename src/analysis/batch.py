@@ -221,6 +221,8 @@ def run_batch(period: str, *, data_dir: Path | str = "data/demo", params_dir: Pa
     reports_dir = Path(reports_dir) if Path(reports_dir).is_absolute() else root / reports_dir
     notebooks_dir = resolve(notebooks_dir) if notebooks_dir else root / "notebooks"
     os.environ.setdefault("ANALYSIS_CACHE_DIR", str(reports_dir / ".cache"))
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # kernels run side by side: one BLAS thread each
     state = load_state(data_dir, params_dir)  # validates: bad input stops here, before any report is written
     period_end = parse_period(period)
     state.policy(period_end.year)

@@ -6,11 +6,17 @@ report, 2 usage errors.
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
+import os
 
-from analysis.errors import DataValidationError, ParamsError, ReportInputError
+# one BLAS thread per process (set before numpy loads): batch workers and kernels share the cores
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from analysis.errors import DataValidationError, ParamsError, ReportInputError  # noqa: E402
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

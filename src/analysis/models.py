@@ -368,8 +368,9 @@ def _probabilities(row: pd.Series, draws: dict | None, policy) -> dict:
 
 
 def compute_models(state, period: pd.Timestamp, spec: ModelSpec | None = None,
-                   institutions: list[str] | None = None) -> ModelResults:
-    """Every model for every bank (or the listed ones) at ``period``."""
+                   institutions: list[str] | None = None, rates: bool = True) -> ModelResults:
+    """Every model for every bank (or the listed ones) at ``period``; ``rates=False`` skips the
+    rate models (the backtest needs only the forecasts)."""
     spec = spec or load_model_spec(Path(state.params_dir) / "models.yaml")
     policy = _policy_for(state, period.year)
     ind = state.indicators
@@ -382,16 +383,18 @@ def compute_models(state, period: pd.Timestamp, spec: ModelSpec | None = None,
     grouped = dict(tuple(banks.groupby("institution_id")))
     for iid in ids:
         history = grouped[iid].sort_values("period")
-        stats, fitted = fit_rate_trend(rate_frame(history, period), spec.rate_trend)
-        trend_rows.append({"institution_id": iid, **stats})
-        if not fitted.empty:
-            fit_frames.append(fitted.assign(institution_id=iid))
+        if rates:
+            stats, fitted = fit_rate_trend(rate_frame(history, period), spec.rate_trend)
+            trend_rows.append({"institution_id": iid, **stats})
+            if not fitted.empty:
+                fit_frames.append(fitted.assign(institution_id=iid))
         rows, paths, draws = forecast_bank(history, period, spec.forecast, rng)
         fc_rows += [{"institution_id": iid, **r} for r in rows]
         path_rows += [{"institution_id": iid, **p} for p in paths]
         warn_rows.append({"institution_id": iid, **_probabilities(current.loc[iid], draws, policy)})
     cost_categories = list(policy.cost.categories)
-    peers, peer_info = fit_peer_model(ind, period, cost_categories, spec.peer_model)
+    peers, peer_info = (fit_peer_model(ind, period, cost_categories, spec.peer_model) if rates
+                        else (pd.DataFrame(), {"status": "skipped"}))
     warnings_frame = pd.DataFrame(warn_rows)
     if not warnings_frame.empty:
         meta = current.loc[warnings_frame["institution_id"], ["name", "category", "division", "entity_type"]]
@@ -442,7 +445,7 @@ def backtest(state, years: list[int], months: list[int]) -> pd.DataFrame:
         ti = policy.two_increases
         for month in months:
             period = pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)
-            res = compute_models(state, period)
+            res = compute_models(state, period, rates=False)
             fc = res.forecasts.set_index(["institution_id", "series"])
             for w in res.warnings.itertuples():
                 o = outcome.loc[w.institution_id]
