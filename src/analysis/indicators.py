@@ -123,8 +123,12 @@ def build_panel(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> pd.Data
     panel["year"] = panel["period"].dt.year.astype(int)
     panel["month"] = panel["period"].dt.month.astype(int)
     panel["_mi"] = panel["year"] * 12 + panel["month"]
-    diff_years = panel["institution_id"].map(inst["differentiated_years"])
-    panel["differentiated"] = [year in (years or ()) for year, years in zip(panel["year"], diff_years)]
+    # 差异化考核 years as (institution, year) pairs, joined rather than looked up row by row
+    diff = inst["differentiated_years"].explode().dropna()
+    diff = pd.DataFrame({"institution_id": diff.index.to_numpy(), "year": diff.astype(int).to_numpy(),
+                         "differentiated": True})
+    panel = panel.merge(diff, on=["institution_id", "year"], how="left")
+    panel["differentiated"] = panel["differentiated"].astype("boolean").fillna(False).astype(bool)
     include_bills = panel["year"].map({y: p.two_increases.include_bills for y, p in policies.items()})
     panel["_include_bills"] = include_bills.fillna(False).astype(bool)
     panel["inclusive_balance_assessed"] = _assessed(panel, "")
