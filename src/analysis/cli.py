@@ -21,9 +21,8 @@ from analysis.errors import DataValidationError, ParamsError, ReportInputError  
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from analysis.policy import load_policies
-    from analysis.validation import load_dataset
-
     from analysis.state import load_scoring_inputs
+    from analysis.validation import load_dataset
 
     load_policies(args.params)  # a broken params file is reported before the data
     ds = load_dataset(args.path, args.params)

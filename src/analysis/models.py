@@ -26,11 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from analysis.errors import ParamsError
 from analysis.files import atomic_path
+from analysis.policy import read_params
 
 OK, FALLBACK, INSUFFICIENT, FAILED = "ok", "fallback", "insufficient", "failed"
 STATUS_TEXT = {OK: "正常", FALLBACK: "简化模型", INSUFFICIENT: "历史数据不足", FAILED: "模型未收敛"}
@@ -94,14 +93,8 @@ class ModelSpec(_Strict):
 
 
 def load_model_spec(path: Path | str) -> ModelSpec:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return ModelSpec.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParamsError(str(path), [str(exc)]) from None
-    except ValidationError as exc:
-        raise ParamsError(str(path), [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]) from None
+    """Load and validate params/models.yaml; a bad file raises :class:`ParamsError`."""
+    return read_params(path, ModelSpec)
 
 
 # --- rate trend -------------------------------------------------------------------------------

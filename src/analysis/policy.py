@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from analysis.contract import BANK_CATEGORIES, CATEGORIES, ENTITY_TYPES
 from analysis.errors import ParamsError
@@ -28,19 +28,42 @@ def _check_categories(values: list[str]) -> list[str]:
     return values
 
 
+#: a list of institution categories (机构类型), checked against the data contract
+CategoryList = Annotated[list[str], AfterValidator(_check_categories)]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_params(path: Path | str, model: type[Model]) -> Model:
+    """Read a params YAML file into ``model``; any problem raises :class:`ParamsError` naming the
+    file and every key at fault. Shared by the policy, scoring and model specification files."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParamsError(str(path), [str(exc)]) from None
+    if not isinstance(raw, dict):
+        raise ParamsError(str(path), ["top level must be a mapping / 顶层必须是键值映射"])
+    try:
+        result = model.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(str(path), [f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}"
+                                      for err in exc.errors()]) from None
+    year = getattr(result, "year", None)
+    match = re.search(r"(\d{4})", path.stem)
+    if year is not None and match and int(match.group(1)) != year:
+        raise ParamsError(str(path), [f"year: file name says {match.group(1)} but year is {year}"])
+    return result
+
+
 class TwoIncreasesRule(_Strict):
     entity_types: list[str]
-    categories: list[str]
+    categories: CategoryList
     include_bills: bool = False
     growth_margin_min_pp: float = 0.0
     borrowers_change_min: float = 0.0
     differentiated_on_plan: bool = True
     clause: str
-
-    @field_validator("categories")
-    @classmethod
-    def _categories(cls, v: list[str]) -> list[str]:
-        return _check_categories(v)
 
     @field_validator("entity_types")
     @classmethod
@@ -52,39 +75,29 @@ class TwoIncreasesRule(_Strict):
 
 
 class PlanRule(_Strict):
-    categories: list[str]
+    categories: CategoryList
     completion_min_pct: float = Field(100.0, gt=0)
     time_progress_watch: bool = True
     clause: str
 
-    @field_validator("categories")
-    @classmethod
-    def _categories(cls, v: list[str]) -> list[str]:
-        return _check_categories(v)
-
 
 class CostRule(_Strict):
-    categories: list[str]
+    categories: CategoryList
     max_rate_change_bp: float = 0.0
     high_rate_percentile: float = Field(75, gt=0, lt=100)
     high_rate_min_excess_bp: float = Field(0.0, ge=0)
     high_rate_min_peers: int = Field(3, ge=2)
     clause: str
 
-    @field_validator("categories")
-    @classmethod
-    def _categories(cls, v: list[str]) -> list[str]:
-        return _check_categories(v)
-
 
 class OnLendingRule(_Strict):
-    benchmark_categories: list[str]
+    benchmark_categories: CategoryList
     clause: str
 
     @field_validator("benchmark_categories")
     @classmethod
-    def _categories(cls, v: list[str]) -> list[str]:
-        bad = [c for c in _check_categories(v) if c not in BANK_CATEGORIES]
+    def _banks_only(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if c not in BANK_CATEGORIES]
         if bad:
             raise ValueError(f"benchmark categories must be banks 基准须为银行类别: {bad}")
         return v
@@ -127,23 +140,7 @@ CORE_RULES = ("growth_leg", "borrowers_leg", "plan", "rate_change", "high_rate",
 
 def load_policy(path: Path | str) -> Policy:
     """Load and validate one policy file; a bad file raises :class:`ParamsError`."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParamsError(str(path), [str(exc)]) from None
-    if not isinstance(raw, dict):
-        raise ParamsError(str(path), ["top level must be a mapping / 顶层必须是键值映射"])
-    try:
-        policy = Policy.model_validate(raw)
-    except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        ]
-        raise ParamsError(str(path), problems) from None
-    match = re.search(r"(\d{4})", path.stem)
-    if match and int(match.group(1)) != policy.year:
-        raise ParamsError(str(path), [f"year: file name says {match.group(1)} but year is {policy.year}"])
+    policy = read_params(path, Policy)
     # watch checks must name real indicator columns
     from analysis.indicators import INDICATOR_COLUMNS
 

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.contract import COUNTIES, MONTHLY
-from analysis.errors import ReportInputError
 from analysis.display import HTML, bullet_list, esc, fmt_number, frame_table, status_badge, table
 from analysis.display import table as table_html
+from analysis.errors import ReportInputError
 from analysis.indicators import INDICATOR_COLUMNS, MET, NA, NOT_MET, WATCH
 from analysis.policy import Policy
 from analysis.state import State, git_commit, load_state, package_version

@@ -8,19 +8,17 @@ gets its quantitative points and a clearly marked incomplete total, never a sile
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from analysis.contract import CATEGORIES
-from analysis.errors import Issue, ParamsError
+from analysis.errors import Issue
 from analysis.indicators import INDICATOR_COLUMNS
+from analysis.policy import CategoryList, read_params
 
 
 class _Strict(BaseModel):
@@ -73,18 +71,10 @@ class Bounds(_Strict):
 class ScoringTable(_Strict):
     year: int
     title: str
-    categories: list[str]
+    categories: CategoryList
     total: Bounds
     grades: list[Grade]
     areas: list[Area]
-
-    @field_validator("categories")
-    @classmethod
-    def _categories(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if c not in CATEGORIES]
-        if bad:
-            raise ValueError(f"unknown categories 未知机构类型: {bad}")
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "ScoringTable":
@@ -121,22 +111,8 @@ class ScoringTable(_Strict):
 
 
 def load_scoring(path: Path | str) -> ScoringTable:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParamsError(str(path), [str(exc)]) from None
-    if not isinstance(raw, dict):
-        raise ParamsError(str(path), ["top level must be a mapping / 顶层必须是键值映射"])
-    try:
-        table = ScoringTable.model_validate(raw)
-    except ValidationError as exc:
-        raise ParamsError(str(path), [f"{'.'.join(str(p) for p in e['loc']) or '(table)'}: {e['msg']}"
-                                      for e in exc.errors()]) from None
-    match = re.search(r"(\d{4})", path.stem)
-    if match and int(match.group(1)) != table.year:
-        raise ParamsError(str(path), [f"year: file name says {match.group(1)} but year is {table.year}"])
-    return table
+    """Load and validate a scoring table; a bad file raises :class:`ParamsError`."""
+    return read_params(path, ScoringTable)
 
 
 def scoring_path(params_dir: Path | str, year: int) -> Path:

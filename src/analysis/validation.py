@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.contract import POLICY_BANK, Column, Table
+from analysis.contract import POLICY_BANK, Column
 from analysis.errors import DataValidationError, Issue
 from analysis.loading import RawTable, read_tables
 from analysis.policy import Policy, load_policies
