@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= data/demo
 PERIOD ?= 2023-12
+DEMO_PERIODS ?= 2023-06 2023-12
 WORKERS ?=
 
 # One BLAS thread per process: the batch and the tests run several processes on 2 cores, and
@@ -53,9 +54,11 @@ kernel: venv ## Register the project's Jupyter kernel inside .venv
 demo-data: venv ## Write the fictional demo jurisdiction to data/demo
 	$(BIN)/analysis demo-data --out $(DATA)
 
-demo: venv system-deps kernel demo-data ## Set up everything and run the main job on the demo data
+demo: venv system-deps kernel demo-data ## Set up everything and run the main job on the demo data (mid-year and year-end)
 	$(BIN)/analysis validate $(DATA)
-	$(BIN)/analysis run --period $(PERIOD) --data $(DATA) $(if $(WORKERS),--workers $(WORKERS))
+	@for p in $(DEMO_PERIODS); do \
+	  $(BIN)/analysis run --period $$p --data $(DATA) $(if $(WORKERS),--workers $(WORKERS)) || exit $$?; \
+	done
 
 run: venv ## Run the reports of PERIOD on DATA (make run PERIOD=2023-06 DATA=path/to/data)
 	$(BIN)/analysis run --period $(PERIOD) --data $(DATA) $(if $(WORKERS),--workers $(WORKERS))

@@ -130,6 +130,21 @@ def plan_jobs(state: State, period: str, institution_ids: list[str], out_dir: Pa
     return jobs
 
 
+def _attach_scores(state: State, period_end, jobs: list[Job]) -> None:
+    """Total score and grade (监管评价) of each evaluated bank, for the site index."""
+    table = state.scoring.get(period_end.year)
+    if table is None:
+        return
+    from analysis.scoring import score_cards
+
+    _, totals = score_cards(state.indicators, table, period_end, state.qualitative)
+    totals = totals.set_index("institution_id")
+    for job in jobs:
+        if job.key in totals.index:
+            job.meta["score"] = round(float(totals.at[job.key, "total"]), 2)
+            job.meta["grade"] = str(totals.at[job.key, "grade"])
+
+
 def _error_text(exc: BaseException) -> str:
     ename = getattr(exc, "ename", None)
     if ename:
@@ -233,6 +248,7 @@ def run_batch(period: str, *, data_dir: Path | str = "data/demo", params_dir: Pa
         load_models(state, period_end)  # fitted once here; every notebook reads the cached results
     out_dir = reports_dir / f"{period_end:%Y-%m}"
     jobs = plan_jobs(state, period, ids, out_dir, data_dir, params_dir, notebooks_dir, include_overview)
+    _attach_scores(state, period_end, jobs)
     manifest_path = out_dir / "manifest.json"
     manifest = _load_manifest(manifest_path)
     generated = datetime.now(CHINA_TZ)

@@ -226,6 +226,21 @@ def npl_against_tolerance(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+def _this_and_last_year(ax, ctx: InstitutionContext, column: str) -> bool:
+    """Draw ``column`` by month for the report year (to the period) over last year; False if no data."""
+    drawn = False
+    for year, color, label in ((ctx.year - 1, GREY, f"{ctx.year - 1}年"), (ctx.year, MAIN, f"{ctx.year}年")):
+        rows = ctx.history[ctx.history["year"] == year]
+        if year == ctx.year:
+            rows = rows[rows["period"] <= ctx.period]
+        if rows[column].notna().any():
+            current = year == ctx.year
+            ax.plot(rows["month"], rows[column], color=color, lw=2 if current else 1.2,
+                    marker="o" if current else None, ms=3, label=label)
+            drawn = True
+    return drawn
+
+
 def structure(ctx: InstitutionContext) -> Figure:
     """Credit-loan share, first-loan borrowers, renewal share, individual-business lending."""
     fig, axes = _figure(ncols=2, nrows=2, height=2.6, width=8.5)
@@ -236,16 +251,7 @@ def structure(ctx: InstitutionContext) -> Figure:
         ("indiv_business_balance", "个体工商户贷款余额（万元）"),
     ]
     for ax, (column, title) in zip(axes.flat, panels):
-        drawn = False
-        for year, color, label in ((ctx.year - 1, GREY, f"{ctx.year - 1}年"), (ctx.year, MAIN, f"{ctx.year}年")):
-            rows = ctx.history[ctx.history["year"] == year]
-            if year == ctx.year:
-                rows = rows[rows["period"] <= ctx.period]
-            if rows[column].notna().any():
-                ax.plot(rows["month"], rows[column], color=color, lw=2 if year == ctx.year else 1.2,
-                        marker="o" if year == ctx.year else None, ms=3, label=label)
-                drawn = True
-        if not drawn:
+        if not _this_and_last_year(ax, ctx, column):
             _no_data(ax)
         else:
             ax.set_xticks(range(1, 13), [f"{m}" for m in range(1, 13)], fontsize=7)
@@ -262,13 +268,7 @@ def insurance_premium(ctx: InstitutionContext) -> Figure:
     fig, axes = _figure(ncols=2, height=3.2, width=8.5)
     for ax, (column, title, unit) in zip(axes.flat, (("premium_ytd", "小微企业保险保费收入（当年累计）", "万元"),
                                                      ("sum_insured_ytd", "小微企业保险保额（当年累计）", "万元"))):
-        for year, color, label in ((ctx.year - 1, GREY, f"{ctx.year - 1}年"), (ctx.year, MAIN, f"{ctx.year}年")):
-            rows = ctx.history[ctx.history["year"] == year]
-            if year == ctx.year:
-                rows = rows[rows["period"] <= ctx.period]
-            if rows[column].notna().any():
-                ax.plot(rows["month"], rows[column], color=color, lw=2 if year == ctx.year else 1.2,
-                        marker="o" if year == ctx.year else None, ms=3, label=label)
+        _this_and_last_year(ax, ctx, column)
         ax.set_xticks(range(1, 13), [f"{m}月" for m in range(1, 13)], fontsize=7)
         _thousands(ax)
         ax.set_ylabel(unit)

@@ -183,6 +183,10 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
             status = verdicts.get(vk, "n/a")
             status = status if status in STATUS_LABELS else "n/a"
             cells.append(f'<td data-sort="{STATUS_ORDER[status]}">{status_badge(status)}</td>')
+        score = job.get("score")
+        cells.append(f'<td data-sort="{(999 - score) if isinstance(score, (int, float)) else 9999:08.2f}">'
+                     f'{escape(job.get("grade", "—"))}'
+                     f'{f" <span class=count>{score:g}</span>" if isinstance(score, (int, float)) else ""}</td>')
         if failed:
             cells.append(f'<td colspan="1">生成失败：{escape(job.get("error", ""))}</td>')
         else:
@@ -201,7 +205,8 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
     for key, label in VERDICT_COLUMNS:
         verdict_options += (f'<option value="{key}-not_met">{label}未达标</option>'
                             f'<option value="{key}-watch">{label}需关注/进度落后</option>')
-    headers = ["机构编码", "机构名称", "机构类型", "监管科室", "县区"] + [label for _, label in VERDICT_COLUMNS] + ["报告"]
+    headers = (["机构编码", "机构名称", "机构类型", "监管科室", "县区"] + [label for _, label in VERDICT_COLUMNS]
+               + ["评价等级", "报告"])
     head = "".join(f'<th scope="col"><button type="button">{escape(h)}</button></th>' if h != "报告"
                    else f'<th scope="col">{escape(h)}</th>' for h in headers)
     overview_links = " ".join(x for x in (_link(overview.get("html", ""), "HTML 版"),
