@@ -60,3 +60,17 @@ def test_failed_report_is_shown_as_failed(tmp_path):
                                            "html": "X1.html", "verdicts": {}}})
     html = render_index(tmp_path, "2023-12")
     assert "生成失败：ValueError: boom" in html and 'href="X1.html"' not in html
+
+
+def test_cli_publish(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    missing = subprocess.run([sys.executable, "-m", "analysis.cli", "publish", "--period", "2023-06", "--reports",
+                              str(tmp_path)], capture_output=True, text=True, cwd=root)
+    assert missing.returncode == 1 and "analysis run --period 2023-06" in missing.stderr
+    _manifest(tmp_path, "2023-06", {})
+    ok = subprocess.run([sys.executable, "-m", "analysis.cli", "publish", "--period", "2023-06", "--reports",
+                         str(tmp_path)], capture_output=True, text=True, cwd=root)
+    assert ok.returncode == 0 and (tmp_path / "2023-06" / "index.html").exists()
