@@ -132,12 +132,9 @@ def plan_jobs(state: State, period: str, institution_ids: list[str], out_dir: Pa
 
 def _attach_scores(state: State, period_end, jobs: list[Job]) -> None:
     """Total score and grade (监管评价) of each evaluated bank, for the site index."""
-    table = state.scoring.get(period_end.year)
+    table, _, totals = state.scores(period_end)
     if table is None:
         return
-    from analysis.scoring import score_cards
-
-    _, totals = score_cards(state.indicators, table, period_end, state.qualitative)
     totals = totals.set_index("institution_id")
     for job in jobs:
         if job.key in totals.index:

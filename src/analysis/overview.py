@@ -254,13 +254,7 @@ def onlending_table(ctx: CityContext) -> HTML:
 
 
 def _scores(ctx: CityContext):
-    from analysis.scoring import score_cards
-
-    table = ctx.state.scoring.get(ctx.period.year)
-    if table is None:
-        return None, None, None
-    items, totals = score_cards(ctx.state.indicators, table, ctx.period, ctx.state.qualitative)
-    return table, items, totals
+    return ctx.state.scores(ctx.period)
 
 
 def score_ranking(ctx: CityContext) -> HTML:

@@ -464,12 +464,9 @@ def provenance(ctx, parameters: dict) -> HTML:
 
 def score_card_data(ctx: InstitutionContext):
     """(items, totals row, number of evaluated banks) for this bank, or None when not evaluated."""
-    from analysis.scoring import score_cards
-
-    table = ctx.state.scoring.get(ctx.year)
+    table, items, totals = ctx.state.scores(ctx.period)
     if table is None or ctx.row["category"] not in table.categories:
         return None
-    items, totals = score_cards(ctx.state.indicators, table, ctx.period, ctx.state.qualitative)
     mine = items[items["institution_id"] == ctx.institution_id]
     total = totals.set_index("institution_id").loc[ctx.institution_id]
     return table, mine, total, int(totals["complete"].sum())

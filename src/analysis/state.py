@@ -106,6 +106,20 @@ class State:
     #: scoring tables by year (params/scoring-YYYY.yaml) and the analysts' qualitative scores
     scoring: dict = field(default_factory=dict)
     qualitative: pd.DataFrame | None = None
+    _score_cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def scores(self, period: pd.Timestamp):
+        """(scoring table, item points, totals) of every evaluated bank at ``period``, computed
+        once per state and period; (None, None, None) when the year has no scoring table."""
+        table = self.scoring.get(period.year)
+        if table is None:
+            return None, None, None
+        if period not in self._score_cache:
+            from analysis.scoring import score_cards
+
+            self._score_cache[period] = score_cards(self.indicators, table, period, self.qualitative)
+        items, totals = self._score_cache[period]
+        return table, items, totals
 
     def policy(self, year: int) -> Policy:
         if year not in self.policies:
