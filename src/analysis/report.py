@@ -17,7 +17,6 @@ import pandas as pd
 
 from analysis.contract import COUNTIES, MONTHLY
 from analysis.display import HTML, bullet_list, esc, fmt_number, frame_table, status_badge, table
-from analysis.display import table as table_html
 from analysis.errors import ReportInputError
 from analysis.indicators import INDICATOR_COLUMNS, MET, NA, NOT_MET, WATCH
 from analysis.policy import Policy
@@ -401,7 +400,8 @@ def findings(ctx: InstitutionContext) -> Findings:
         if text and text not in recs:
             recs.append(text)
 
-    for v in verdicts(ctx):
+    headline = verdicts(ctx)
+    for v in headline:
         if v.status == NOT_MET:
             issues.append(f"【未达标】{v.label}：{v.text}{cite(v.clause)}。")
             recommend(v.key)
@@ -411,9 +411,9 @@ def findings(ctx: InstitutionContext) -> Findings:
             recommend(v.key)
         elif v.status == MET:
             strengths.append(f"{v.label}：{v.text}。")
-    headline = {v.key for v in verdicts(ctx)}
+    headline_keys = {v.key for v in headline}
     for c in p.watch_checks:
-        if c.indicator in headline or ctx.sector not in c.sectors:
+        if c.indicator in headline_keys or ctx.sector not in c.sectors:
             continue
         if r[f"status_{c.indicator}"] == WATCH:
             issues.append(f"【需关注】{_describe(c.indicator, r[c.indicator])}，低于要求{cite(c.clause)}。")
@@ -476,10 +476,10 @@ def score_card(ctx: InstitutionContext) -> HTML:
     data = score_card_data(ctx)
     if data is None:
         return HTML('<p class="note">本机构不参加商业银行小微企业金融服务监管评价（或本年度无评分表）。</p>')
-    table, items, total, n_complete = data
+    scoring_table, items, total, n_complete = data
     rows = [(r.area, r.item, r.kind, fmt_number(r.points, 2) if r.scored else "未评分",
              f"{r.min:g} ~ {r.max:g}", r.reason) for r in items.itertuples()]
-    html = table_html(rows, ["评价领域", "评分项目", "类型", "得分", "分值范围", "评分说明"], numeric_columns=[3])
+    html = table(rows, ["评价领域", "评分项目", "类型", "得分", "分值范围", "评分说明"], numeric_columns=[3])
     provisional = "" if ctx.period.month == 12 else "（按本期累计数据测算，年度评价以12月末数据为准）"
     if total["complete"]:
         summary = (f"总分 {fmt_number(total['total'], 2)} 分（定量 {fmt_number(total['quantitative'], 2)} 分，"
@@ -489,5 +489,5 @@ def score_card(ctx: InstitutionContext) -> HTML:
         summary = (f"定性评分缺少 {len(total['missing'])} 项（{'、'.join(total['missing'])}），总分与等级待定；"
                    f"已计得分 {fmt_number(total['total'], 2)} 分{provisional}。")
     return HTML(f'<p class="score-summary"><strong>{esc(summary)}</strong></p>') + html + HTML(
-        f'<p class="note">评分表：{esc(table.title)}；总分范围 {table.total.min:g} ~ {table.total.max:g} 分；等级：'
-        + esc("，".join(f"{g.grade} ≥ {g.min:g}" for g in table.grades)) + "。</p>")
+        f'<p class="note">评分表：{esc(scoring_table.title)}；总分范围 {scoring_table.total.min:g} ~ {scoring_table.total.max:g} 分；等级：'
+        + esc("，".join(f"{g.grade} ≥ {g.min:g}" for g in scoring_table.grades)) + "。</p>")
