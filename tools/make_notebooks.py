@@ -36,12 +36,13 @@ PROVENANCE = ('report.provenance(ctx, {"institution_id": institution_id, "period
               '"data_dir": data_dir, "params_dir": params_dir})')
 
 
-def bank_report():
-    cells = [
-        md("# 机构评价报告（银行业机构）\n\n" + PARAMS_NOTE, hidden=True),
-        code('institution_id = "B017"\nperiod = "2023-12"\ndata_dir = "data/demo"\nparams_dir = "params"',
+def _opening(title: str, example_id: str, sector: str) -> list:
+    """Cells every institution report starts with: note, parameters, setup, header, verdicts, table, peers."""
+    return [
+        md(f"# {title}\n\n" + PARAMS_NOTE, hidden=True),
+        code(f'institution_id = "{example_id}"\nperiod = "2023-12"\ndata_dir = "data/demo"\nparams_dir = "params"',
              tags=["parameters"]),
-        code(SETUP.format(sector="bank"), tags=["remove_cell"]),
+        code(SETUP.format(sector=sector), tags=["remove_cell"]),
         code("report.header(ctx)"),
         md("## 一、考核结论"),
         code("report.verdict_panel(ctx)"),
@@ -49,6 +50,21 @@ def bank_report():
         code("report.indicator_table(ctx)"),
         md("## 三、同业比较\n\n同业情况仅以排名、百分位和同类汇总值反映，不列示其他机构名称及数据。"),
         code("report.peer_table(ctx)"),
+    ]
+
+
+def _closing(findings_heading: str, appendices: list[tuple[str, str]]) -> list:
+    """Findings, the institution's own data and the numbered appendices, provenance last."""
+    cells = [md(findings_heading), code("report.findings_section(ctx)"),
+             md("## 附录一 报送数据明细（本机构当年各月）"), code("report.data_appendix(ctx)")]
+    numbers = "二三四五"
+    for i, (heading, source) in enumerate([*appendices, ("报告来源信息", PROVENANCE)]):
+        cells += [md(f"## 附录{numbers[i]} {heading}"), code(source)]
+    return cells
+
+
+def bank_report():
+    cells = _opening("机构评价报告（银行业机构）", "B017", "bank") + [
         md("## 四、图表分析\n\n### （一）普惠型小微企业贷款余额与信贷计划进度"),
         code("charts.inclusive_vs_plan(ctx)"),
         md("### （二）“两增”：贷款增速"),
@@ -69,42 +85,17 @@ def bank_report():
         code("modelreport.rate_trend_chart(ctx)"),
         md("## 六、监管评价评分"),
         code("report.score_card(ctx)"),
-        md("## 七、主要问题与监管建议"),
-        code("report.findings_section(ctx)"),
-        md("## 附录一 报送数据明细（本机构当年各月）"),
-        code("report.data_appendix(ctx)"),
-        md("## 附录二 模型诊断"),
-        code("modelreport.diagnostics(ctx)"),
-        md("## 附录三 报告来源信息"),
-        code(PROVENANCE),
-    ]
+    ] + _closing("## 七、主要问题与监管建议", [("模型诊断", "modelreport.diagnostics(ctx)")])
     return new_notebook(cells=cells, metadata=KERNEL)
 
 
 def insurer_report():
-    cells = [
-        md("# 机构评价报告（保险机构）\n\n" + PARAMS_NOTE, hidden=True),
-        code('institution_id = "I003"\nperiod = "2023-12"\ndata_dir = "data/demo"\nparams_dir = "params"',
-             tags=["parameters"]),
-        code(SETUP.format(sector="insurer"), tags=["remove_cell"]),
-        code("report.header(ctx)"),
-        md("## 一、考核结论"),
-        code("report.verdict_panel(ctx)"),
-        md("## 二、指标明细"),
-        code("report.indicator_table(ctx)"),
-        md("## 三、同业比较\n\n同业情况仅以排名、百分位和同类汇总值反映，不列示其他机构名称及数据。"),
-        code("report.peer_table(ctx)"),
+    cells = _opening("机构评价报告（保险机构）", "I003", "insurer") + [
         md("## 四、图表分析\n\n### （一）小微企业保险保费收入与保额"),
         code("charts.insurance_premium(ctx)"),
         md("### （二）同比变化"),
         code("charts.insurance_yoy(ctx)"),
-        md("## 五、主要问题与监管建议"),
-        code("report.findings_section(ctx)"),
-        md("## 附录一 报送数据明细（本机构当年各月）"),
-        code("report.data_appendix(ctx)"),
-        md("## 附录二 报告来源信息"),
-        code(PROVENANCE),
-    ]
+    ] + _closing("## 五、主要问题与监管建议", [])
     return new_notebook(cells=cells, metadata=KERNEL)
 
 
