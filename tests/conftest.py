@@ -11,7 +11,7 @@ import pytest
 
 from analysis.contract import INSTITUTIONS, MONTHLY, ONLENDING, PLANS
 from analysis.policy import Policy
-from analysis.validation import Dataset
+from analysis.dataset import Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

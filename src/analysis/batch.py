@@ -24,7 +24,8 @@ from pathlib import Path
 
 from analysis.contract import COUNTIES, DIVISIONS
 from analysis.files import atomic_write_text
-from analysis.report import CHINA_TZ, ReportInputError, parse_period
+from analysis.errors import ReportInputError
+from analysis.periods import CHINA_TZ, parse_period
 from analysis.state import State, code_fingerprint, load_state, project_root, resolve
 
 OVERVIEW_KEY = "overview"

@@ -73,7 +73,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_publish(args: argparse.Namespace) -> int:
     from analysis.policy import load_policies
-    from analysis.report import parse_period
+    from analysis.periods import parse_period
     from analysis.site import build_site
 
     period = f"{parse_period(args.period):%Y-%m}"

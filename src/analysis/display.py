@@ -8,7 +8,7 @@ from html import escape
 
 import pandas as pd
 
-from analysis.indicators import MET, NA, NOT_MET, STATUS_LABELS, WATCH
+from analysis.status import MET, NA, NOT_MET, STATUS_LABELS, WATCH
 
 STATUS_ICONS = {MET: "✓", NOT_MET: "✗", WATCH: "!", NA: "—"}
 

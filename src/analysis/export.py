@@ -8,7 +8,8 @@ import pandas as pd
 
 from analysis.contract import MONTHLY
 from analysis.files import atomic_path
-from analysis.indicators import INDICATOR_COLUMNS, STATUS_COLUMNS, STATUS_LABELS
+from analysis.columns import INDICATOR_COLUMNS, STATUS_COLUMNS
+from analysis.status import STATUS_LABELS
 
 IDENTITY_LABELS = {
     "institution_id": "机构编码", "name": "机构名称", "category": "机构类型", "entity_type": "法人或分支",
@@ -52,7 +53,7 @@ def column_labels() -> dict[str, str]:
 def export_indicators(data: Path | str, period: str, out: Path | str | None = None,
                       params_dir: Path | str = "params") -> Path:
     """Validate, compute and write the indicator workbook of ``period`` (default reports/<period>/)."""
-    from analysis.report import parse_period
+    from analysis.periods import parse_period
     from analysis.state import load_state
 
     period_end = parse_period(period)

@@ -13,9 +13,10 @@ from matplotlib.ticker import FuncFormatter
 
 from analysis.contract import CATEGORIES, COUNTIES, DIVISIONS, INSURER_CATEGORIES
 from analysis.display import HTML, esc, fmt_number, frame_table, status_badge
-from analysis.indicators import NOT_MET, WATCH
+from analysis.status import NOT_MET, WATCH
 from analysis.policy import Policy
-from analysis.report import parse_period, provenance  # noqa: F401  (re-exported for the notebook)
+from analysis.periods import parse_period  # noqa: F401  (re-exported for the notebook)
+from analysis.report import provenance  # noqa: F401  (re-exported for the notebook)
 from analysis.state import State, load_state
 
 

@@ -142,7 +142,7 @@ def load_policy(path: Path | str) -> Policy:
     """Load and validate one policy file; a bad file raises :class:`ParamsError`."""
     policy = read_params(path, Policy)
     # watch checks must name real indicator columns
-    from analysis.indicators import INDICATOR_COLUMNS
+    from analysis.columns import INDICATOR_COLUMNS
 
     unknown = [c.indicator for c in policy.watch_checks if c.indicator not in INDICATOR_COLUMNS]
     if unknown:

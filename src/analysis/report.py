@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +18,12 @@ import pandas as pd
 from analysis.contract import COUNTIES, MONTHLY
 from analysis.display import HTML, bullet_list, esc, fmt_number, frame_table, status_badge, table
 from analysis.errors import ReportInputError
-from analysis.indicators import INDICATOR_COLUMNS, MET, NA, NOT_MET, WATCH
+from analysis.periods import CHINA_TZ, parse_period
+from analysis.columns import INDICATOR_COLUMNS
+from analysis.status import MET, NA, NOT_MET, WATCH
 from analysis.policy import Policy
 from analysis.state import State, git_commit, load_state, package_version
 
-CHINA_TZ = timezone(timedelta(hours=8))
 #: category aggregates (medians, bands, ranks) are shown only with at least this many institutions
 MIN_PEERS = 4
 
@@ -54,14 +55,6 @@ class InstitutionContext:
         """This period's rows of the same category (this institution included)."""
         ind = self.state.indicators
         return ind[(ind["period"] == self.period) & (ind["category"] == self.row["category"])]
-
-
-def parse_period(text: str | pd.Timestamp) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(str(text)[:7] + "-01")
-    except ValueError:
-        raise ReportInputError(f"数据期无效 / invalid period: {text!r} (use 2023-06)") from None
-    return stamp + pd.offsets.MonthEnd(0)
 
 
 NOTEBOOKS = {"bank": "notebooks/institution_report.ipynb", "insurer": "notebooks/insurer_report.ipynb"}

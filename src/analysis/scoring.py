@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analysis.errors import Issue
-from analysis.indicators import INDICATOR_COLUMNS
+from analysis.columns import INDICATOR_COLUMNS
 from analysis.policy import CategoryList, read_params
 
 

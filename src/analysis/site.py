@@ -17,7 +17,7 @@ from pathlib import Path
 from analysis.contract import CATEGORIES, DIVISIONS
 from analysis.display import status_badge
 from analysis.files import atomic_write_text
-from analysis.indicators import NOT_MET, STATUS_LABELS, WATCH
+from analysis.status import NOT_MET, STATUS_LABELS, WATCH
 
 PERIOD_DIR = re.compile(r"^\d{4}-\d{2}$")
 VERDICT_COLUMNS = [("two_increases", "两增"), ("plan", "信贷计划"), ("rate", "利率"), ("npl", "不良")]

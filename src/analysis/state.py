@@ -23,7 +23,8 @@ from analysis.files import atomic_path
 from analysis.indicators import citywide_figures, compute_indicators, onlending_indicators
 from analysis.loading import file_sha256
 from analysis.policy import Policy, load_policies
-from analysis.validation import Dataset, load_dataset
+from analysis.dataset import Dataset
+from analysis.validation import load_dataset
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 

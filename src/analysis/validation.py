@@ -7,32 +7,16 @@ All problems are collected (vectorised, column by column) and raised together as
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis.contract import POLICY_BANK, Column
+from analysis.dataset import Dataset
 from analysis.errors import DataValidationError, Issue
 from analysis.loading import RawTable, read_tables
 from analysis.policy import Policy, load_policies
-
-
-@dataclass
-class Dataset:
-    """Validated, typed input tables.
-
-    ``monthly.period`` is a month-end ``datetime64``; amounts, counts and rates are floats
-    (empty cells are NaN); ``institutions.differentiated_years`` holds tuples of ints.
-    """
-
-    institutions: pd.DataFrame
-    monthly: pd.DataFrame
-    plans: pd.DataFrame
-    onlending: pd.DataFrame
-    source: str = ""
-    file_hashes: dict[str, str] = field(default_factory=dict)
 
 
 # --- cell conversion --------------------------------------------------------------------
