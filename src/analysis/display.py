@@ -33,14 +33,33 @@ def esc(value) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
+#: units of counted things (户 borrowers, 件 policies, 家 institutions, 名 rank): whole numbers
+COUNT_UNITS = ("户", "件", "家", "名")
+
+
+def is_count_label(label) -> bool:
+    """A header or row label whose unit, in full-width or ASCII brackets, is a count: '户数较年初（户）'."""
+    text = str(label).strip()
+    return any(text.endswith((f"（{u}）", f"({u})")) for u in COUNT_UNITS)
+
+
 def fmt_number(value, digits: int = 2, signed: bool = False, unit: str = "") -> str:
-    """Chinese-report number formatting: thousands separators, NaN as '—'."""
+    """Chinese-report number formatting: thousands separators, NaN as '—'.
+
+    Counts (``unit`` one of :data:`COUNT_UNITS`) are whole numbers whatever ``digits`` says;
+    a value that rounds to zero is shown without a minus sign.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
-    sign = "+" if signed and value > 0 else ""
-    return f"{sign}{value:,.{digits}f}{unit}"
+    if unit in COUNT_UNITS:
+        digits = 0
+    text = f"{value:,.{digits}f}"
+    if text.startswith("-") and not text.strip("-0.,"):
+        text = text[1:]  # -0.00 -> 0.00
+    sign = "+" if signed and value > 0 and text.strip("0.,") else ""
+    return f"{sign}{text}{unit}"
 
 
 def status_badge(status: str) -> str:
@@ -68,19 +87,27 @@ def table(rows: Iterable[Sequence], headers: Sequence[str], *, raw_columns: Sequ
 
 
 def frame_table(frame: pd.DataFrame, *, digits: int = 2, status_columns: Sequence[str] = (),
-                css_class: str = "data") -> HTML:
-    """A DataFrame as an escaped HTML table with numbers formatted and statuses as badges."""
+                count_columns: Sequence[str] = (), css_class: str = "data") -> HTML:
+    """A DataFrame as an escaped HTML table with numbers formatted and statuses as badges.
+
+    Counts are whole numbers: columns of integer dtype, columns named in ``count_columns``, columns
+    whose header carries a count unit ('户数较年初（户）'), and — for transposed tables such as a
+    data appendix — rows whose first cell is such a label.
+    """
     rows = []
     numeric = [i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])]
+    counts = {i for i in numeric if pd.api.types.is_integer_dtype(frame.iloc[:, i])
+              or frame.columns[i] in count_columns or is_count_label(frame.columns[i])}
     raw = [i for i, c in enumerate(frame.columns) if c in status_columns]
     for values in frame.itertuples(index=False):
         row = []
+        count_row = len(values) > 0 and 0 not in numeric and isinstance(values[0], str) and is_count_label(values[0])
         for i, v in enumerate(values):
             if i in raw:
                 row.append(status_badge(v))
             elif i in numeric:
-                row.append(fmt_number(v, digits))
+                row.append(fmt_number(v, 0 if (i in counts or count_row) else digits))
             elif isinstance(v, pd.Timestamp):
                 row.append(f"{v:%Y-%m}")
             else:

@@ -1,14 +1,32 @@
-"""Export the indicator table of one period as an Excel workbook with Chinese headers."""
+"""Export the indicator table of one period as an Excel workbook with Chinese headers.
+
+Three sheets: 机构指标 (every institution's indicators and verdicts), 全市三项通报指标 (the three
+city-wide figures) and 转贷款 (policy-bank on-lending, the quarters of the period's year that have
+ended by the period). Headers, statuses and yes/no values are Chinese; counts (户, 件, 家, 名) carry
+the whole-number format ``#,##0``, amounts and rates ``#,##0.00`` (the stored value keeps its full
+precision).
+
+Text from the data is written as text, never as a formula: a name such as
+``=HYPERLINK("http://…")`` is stored as a string cell (``data_type = "s"``) and, when it starts
+with one of ``= + - @``, tab or carriage return — the characters OWASP's CSV-injection guidance
+lists — the cell also gets Excel's quote-prefix flag, the workbook form of typing a leading ``'``:
+Excel shows it as text and keeps it text if the cell is edited. The text itself is unchanged, so
+names match the source data.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.contract import MONTHLY
-from analysis.files import atomic_path
 from analysis.columns import INDICATOR_COLUMNS, STATUS_COLUMNS
+from analysis.contract import MONTHLY, ONLENDING
+from analysis.display import COUNT_UNITS
+from analysis.files import atomic_path
 from analysis.status import STATUS_LABELS
 
 IDENTITY_LABELS = {
@@ -39,6 +57,31 @@ CITYWIDE_LABELS = {
     "branch_planned_increase": "分支银行信贷计划合计（万元）",
     "branch_plan_completion_pct": "分支银行总体信贷计划完成率（%）",
 }
+#: units of the city-wide figures: the bracketed unit of the label, 家 for the institution counts
+CITYWIDE_UNITS = {k: (m.group(1) if (m := re.search(r"（(.+)）$", v)) else "") for k, v in CITYWIDE_LABELS.items()}
+CITYWIDE_UNITS.update({"legal_count": "家", "legal_plan_count": "家", "branch_plan_count": "家"})
+
+#: the on-lending sheet: contract columns by their contract label, computed columns described
+ONLENDING_LABELS = {
+    "institution_id": ONLENDING.column("institution_id").label_zh,
+    "name": "机构名称",
+    "quarter": ONLENDING.column("quarter").label_zh,
+    "onlending_amount": f"{ONLENDING.column('onlending_amount').label_zh}（万元）",
+    "end_borrower_rate": f"{ONLENDING.column('end_borrower_rate').label_zh}（%）",
+    "benchmark_quarter": "基准季度（上季度）",
+    "benchmark_rate_pct": "上季度当地同类机构新发放普惠型小微企业贷款加权平均利率（%）",
+    "rate_gap_bp": "终端平均利率与基准之差（BP）",
+    "status_onlending": "状态：终端利率不高于基准",
+}
+ONLENDING_UNITS = {"onlending_amount": "万元", "end_borrower_rate": "%", "benchmark_rate_pct": "%",
+                   "rate_gap_bp": "BP"}
+ONLENDING_NOTE = "本表列示数据期所在年度、截至数据期已结束的季度（季末不晚于数据期）。"
+
+#: first characters that make a spreadsheet treat text as a formula (OWASP CSV injection)
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+COUNT_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.00"
+YES_NO = {True: "是", False: "否"}
 
 
 def column_labels() -> dict[str, str]:
@@ -48,6 +91,28 @@ def column_labels() -> dict[str, str]:
     labels.update({k: f"{zh}（{unit}）" if unit else zh for k, (zh, unit) in INDICATOR_COLUMNS.items()})
     labels.update({k: f"状态：{v}" for k, v in STATUS_COLUMNS.items()})
     return labels
+
+
+def column_units() -> dict[str, str]:
+    """English column name -> unit (万元, 户, %, …) for the numeric columns of the indicator table."""
+    units = {"npl_tolerance_pp": "个百分点"}
+    units.update({c.name: c.unit for c in MONTHLY.columns if c.unit})
+    units.update({k: unit for k, (_, unit) in INDICATOR_COLUMNS.items() if unit})
+    return units
+
+
+def onlending_quarters_through(onlending: pd.DataFrame, period_end: pd.Timestamp) -> pd.DataFrame:
+    """On-lending rows of ``period_end``'s year whose quarter has ended on or before ``period_end``.
+
+    At 2023-06 that is 2023Q1 and 2023Q2; at 2023-05 only 2023Q1 (the second quarter's rate is
+    not complete at the end of May); earlier years are never included.
+    """
+    if onlending.empty:
+        return onlending.copy()
+    quarter = pd.PeriodIndex(onlending["quarter"], freq="Q")
+    quarter_end = quarter.end_time.normalize()
+    keep = (quarter.year == period_end.year) & (quarter_end <= period_end.normalize())
+    return onlending[keep].copy()
 
 
 def export_indicators(data: Path | str, period: str, out: Path | str | None = None,
@@ -62,8 +127,69 @@ def export_indicators(data: Path | str, period: str, out: Path | str | None = No
     return write_indicator_workbook(state, period_end, out)
 
 
+def _plain(value):
+    """A cell value: None for missing, Python scalars for NumPy ones, 是/否 for booleans."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bool):
+        return YES_NO[value]
+    return value
+
+
+def _write_sheet(book, title: str, frame: pd.DataFrame, labels: Mapping[str, str],
+                 units: Mapping[str, str], header_notes: Mapping[str, str] | None = None) -> None:
+    """One sheet: Chinese headers, numbers as numbers in the unit's format, text as text."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = book.create_sheet(title)
+    columns = list(frame.columns)
+    for j, name in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=j)
+        _set_text(cell, labels.get(name, name))
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if header_notes and name in header_notes:
+            cell.comment = Comment(header_notes[name], "analysis")
+        sheet.column_dimensions[get_column_letter(j)].width = 14 if j > 2 else 18
+    formats = {name: COUNT_FORMAT if units.get(name) in COUNT_UNITS else DECIMAL_FORMAT for name in columns}
+    for i, values in enumerate(frame.itertuples(index=False), start=2):
+        for j, (name, raw) in enumerate(zip(columns, values), start=1):
+            value = _plain(raw)
+            if value is None:
+                continue
+            cell = sheet.cell(row=i, column=j)
+            if isinstance(value, str):
+                _set_text(cell, value)
+            elif isinstance(value, (int, float)):
+                if formats[name] == COUNT_FORMAT and float(value).is_integer():
+                    value = int(value)
+                cell.value = value
+                if name in units:
+                    cell.number_format = formats[name]
+            else:
+                _set_text(cell, str(value))
+    sheet.freeze_panes = "C2" if len(columns) > 2 else "A2"
+
+
+def _set_text(cell, text: str) -> None:
+    """Store ``text`` as a string cell, never a formula (see the module docstring)."""
+    cell.value = text
+    cell.data_type = "s"  # openpyxl makes any string starting with '=' a formula
+    if text.startswith(FORMULA_TRIGGERS):
+        cell.quotePrefix = True
+
+
 def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -> Path:
-    """Sheets: every institution's indicators (Chinese headers), the three city-wide figures, on-lending."""
+    """Sheets: every institution's indicators (Chinese headers), the three city-wide figures, and
+    the on-lending quarters of the period's year ended by the period (see :func:`onlending_quarters_through`)."""
+    from openpyxl import Workbook
+
     ind = state.indicators
     selected = ind[ind["period"] == period_end]
     if selected.empty:
@@ -75,12 +201,28 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
     status_cols = [c for c in table.columns if c.startswith("status_")]
     table[status_cols] = table[status_cols].replace(STATUS_LABELS)
     table["period"] = table["period"].dt.strftime("%Y-%m")
+
     city = state.citywide
     city = city.loc[[period_end]] if period_end in city.index else city.iloc[0:0]
+    city = city.reset_index()
+    city["period"] = pd.to_datetime(city["period"]).dt.strftime("%Y-%m")
+    city = city[["period"] + [c for c in CITYWIDE_LABELS if c in city] +
+                [c for c in city.columns if c != "period" and c not in CITYWIDE_LABELS]]
+
+    onlending = onlending_quarters_through(state.onlending, period_end)
+    names = state.dataset.institutions.set_index("institution_id")["name"]
+    onlending.insert(1, "name", onlending["institution_id"].map(names))
+    if "status_onlending" in onlending:
+        onlending["status_onlending"] = onlending["status_onlending"].replace(STATUS_LABELS)
+    onlending = onlending[[c for c in ONLENDING_LABELS if c in onlending]
+                          + [c for c in onlending.columns if c not in ONLENDING_LABELS]]
+
+    book = Workbook()
+    book.remove(book.active)
+    _write_sheet(book, "机构指标", table, labels, column_units())
+    _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **CITYWIDE_LABELS}, CITYWIDE_UNITS)
+    _write_sheet(book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS,
+                 header_notes={"quarter": ONLENDING_NOTE})
     with atomic_path(out) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            table.rename(columns=labels).to_excel(writer, sheet_name="机构指标", index=False)
-            city.reset_index().rename(columns={"period": "数据期", **CITYWIDE_LABELS}).to_excel(
-                writer, sheet_name="全市三项通报指标", index=False)
-            state.onlending.to_excel(writer, sheet_name="转贷款", index=False)
+        book.save(tmp)
     return Path(out)

@@ -1,22 +1,51 @@
-"""Atomic file output: a finished file or nothing, never a half-written one."""
+"""Atomic file output: a finished file or nothing, never a half-written one.
+
+Files are created with the usual mode for new files, ``0666`` less the process umask (``0644``
+under the common umask 022) — the same as ``open(path, "w")`` — so a published report can be read
+by a colleague or a web server. :func:`tempfile.mkstemp` would create them ``0600`` instead, and
+``os.replace`` keeps that mode. The kernel applies the umask when the file is created, so the umask
+is never read or changed here (``os.umask`` is process-wide and not safe to toggle while threads
+write files). Private files (the pickle cache) pass ``mode=0o600``.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+#: mode requested for new files; the umask takes away from it (0644 under umask 022)
+DEFAULT_FILE_MODE = 0o666
+
+_CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+
+
+def _create_temporary(target: Path, mode: int) -> Path:
+    """A new, empty file beside ``target`` with a random name, created exclusively with ``mode``."""
+    for _ in range(100):
+        candidate = target.parent / f".{target.name}.{secrets.token_hex(6)}{target.suffix}.part"
+        try:
+            fd = os.open(candidate, _CREATE_FLAGS, mode)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return candidate
+    raise FileExistsError(f"no free temporary name beside {target} / 无法在输出目录创建临时文件")
+
 
 @contextmanager
-def atomic_path(target: Path | str) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it into place only if the block succeeds."""
+def atomic_path(target: Path | str, mode: int = DEFAULT_FILE_MODE) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it into place only if the block succeeds.
+
+    The file gets ``mode`` less the umask (default: the usual ``0666 & ~umask``). Writers that
+    open the yielded path for writing keep that mode.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix + ".part", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_temporary(target, mode)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -25,7 +54,8 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def atomic_write_text(target: Path | str, text: str) -> Path:
-    with atomic_path(target) as tmp:
+def atomic_write_text(target: Path | str, text: str, mode: int = DEFAULT_FILE_MODE) -> Path:
+    """Write ``text`` (UTF-8) to ``target`` atomically, with ``mode`` less the umask."""
+    with atomic_path(target, mode) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)

@@ -13,6 +13,7 @@ from matplotlib.ticker import FuncFormatter
 
 from analysis.contract import CATEGORIES, COUNTIES, DIVISIONS, INSURER_CATEGORIES
 from analysis.display import HTML, esc, fmt_number, frame_table, status_badge
+from analysis.export import onlending_quarters_through
 from analysis.status import NOT_MET, WATCH
 from analysis.policy import Policy
 from analysis.periods import parse_period  # noqa: F401  (re-exported for the notebook)
@@ -139,8 +140,40 @@ TARGETS = [
 ]
 
 
+#: which leg of 两增 failed, as the reader sees it
+GROWTH_LEG, BORROWERS_LEG, BOTH_LEGS = "贷款增速", "贷款户数", "两项"
+TWO_INCREASES_MISS_COLUMNS = {
+    "institution_id": "机构编码", "name": "机构名称", "category": "机构类型", "division": "监管科室",
+    "failed_leg": "未达标项", "growth_margin_pp": "增速差（个百分点）", "borrowers_change": "户数较年初（户）",
+}
+
+
+def two_increases_misses(rows: pd.DataFrame, differentiated_on_plan: bool = True) -> pd.DataFrame:
+    """Rows missing 两增, with the leg that failed and both legs' figures.
+
+    ``failed_leg``: 贷款增速 (growth leg), 贷款户数 (borrowers leg) or 两项 (both); a bank under
+    differentiated assessment (差异化考核) has its growth leg judged on plan completion, which
+    the label says. Both figures are kept whichever leg failed, so a bank listed with a positive
+    growth gap visibly missed on borrowers. Ordered by leg, then growth gap. ``differentiated_on_plan``
+    is the policy's ``two_increases.differentiated_on_plan``.
+    """
+    failing = rows[rows["status_two_increases"] == NOT_MET]
+    growth_failed = failing["status_growth_leg"] == NOT_MET
+    borrowers_failed = failing["status_borrowers_leg"] == NOT_MET
+    on_plan = failing["differentiated"].fillna(False).astype(bool) & differentiated_on_plan
+    growth_label = pd.Series(GROWTH_LEG, index=failing.index).where(~on_plan, f"{GROWTH_LEG}（差异化考核：信贷计划）")
+    leg = growth_label.where(growth_failed & ~borrowers_failed,
+                             pd.Series(BORROWERS_LEG, index=failing.index).where(~growth_failed, BOTH_LEGS))
+    out = failing.assign(failed_leg=leg, _order=(growth_failed.astype(int) + 2 * borrowers_failed.astype(int)))
+    out = out.sort_values(["_order", "growth_margin_pp"])
+    return out[list(TWO_INCREASES_MISS_COLUMNS)].reset_index(drop=True)
+
+
 def missing_targets(ctx: CityContext) -> HTML:
-    """Institutions missing each target, with their division (for follow-up by the right team)."""
+    """Institutions missing each target, with their division (for follow-up by the right team).
+
+    The 两增 list names the failed leg and shows both legs' figures (growth gap, borrower change).
+    """
     rows = ctx.rows
     parts = []
     for status, title, measure, measure_label in TARGETS:
@@ -149,6 +182,12 @@ def missing_targets(ctx: CityContext) -> HTML:
         parts.append(f"<h3>{esc(title)}（{len(failing)} 家）</h3>")
         if failing.empty:
             parts.append('<p class="note">无。</p>')
+        elif status == "status_two_increases":
+            misses = two_increases_misses(rows, ctx.policy.two_increases.differentiated_on_plan)
+            table = misses.rename(columns=TWO_INCREASES_MISS_COLUMNS)
+            parts.append(str(frame_table(table)))
+            parts.append('<p class="note">“两增”须贷款增速不低于各项贷款增速、有贷款余额户数不低于年初，'
+                         "两项同时达到方为达标；表中列示两项数值，“未达标项”为未达到的一项或两项。</p>")
         else:
             table = failing[["institution_id", "name", "category", "division", measure]].rename(columns={
                 "institution_id": "机构编码", "name": "机构名称", "category": "机构类型", "division": "监管科室",
@@ -242,8 +281,9 @@ def onlending_table(ctx: CityContext) -> HTML:
     ol = ctx.state.onlending
     if ol.empty:
         return HTML('<p class="note">无转贷款数据。</p>')
-    mine = ol[ol["quarter"].str.startswith(str(ctx.period.year))].copy()
-    mine = mine[mine["quarter"] <= f"{ctx.period.year}Q{(ctx.period.month - 1) // 3 + 1}"]
+    mine = onlending_quarters_through(ol, ctx.period)
+    if mine.empty:
+        return HTML('<p class="note">本年度截至本期无已结束季度的转贷款数据。</p>')
     names = ctx.state.dataset.institutions.set_index("institution_id")["name"]
     rows = [(names.get(r.institution_id, r.institution_id), r.quarter, fmt_number(r.end_borrower_rate),
              f"{r.benchmark_quarter} {fmt_number(r.benchmark_rate_pct)}", fmt_number(r.rate_gap_bp, 0, True),
@@ -300,4 +340,4 @@ def counts_by_status(ctx: CityContext) -> pd.DataFrame:
 
 __all__ = ["CityContext", "city_context", "header", "citywide_section", "by_group", "missing_targets",
            "county_table", "county_chart", "rate_chart", "insurance_table", "onlending_table", "provenance",
-           "counts_by_status", "score_ranking", "grade_distribution"]
+           "counts_by_status", "score_ranking", "grade_distribution", "two_increases_misses"]

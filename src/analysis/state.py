@@ -3,7 +3,8 @@
 Loading and validating the workbooks and computing every indicator takes about half a second;
 a batch of sixty notebooks would repeat it sixty times. :func:`load_state` keys a pickle on the
 SHA-256 of the input files, the params files and the package's own source, so any change to
-data, rules or code recomputes it, and nothing else does.
+data, rules or code recomputes it, and nothing else does. The cache lives outside the published
+``reports/`` folder and a pickle is loaded only if this user wrote it (:func:`read_cache`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import pickle
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,7 +135,74 @@ class State:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("ANALYSIS_CACHE_DIR") or project_root() / "reports" / ".cache")
+    """Folder of the pickle cache: ``ANALYSIS_CACHE_DIR`` if set, else ``<project root>/.cache``.
+
+    Never inside ``reports/``: that folder is published (``analysis serve``, a web server) and a
+    pickle runs code when loaded. Created private (0700) when missing; an existing folder is left
+    as it is, and :func:`read_cache` refuses it unless only its owner — this user — can write it.
+    """
+    folder = Path(os.environ.get("ANALYSIS_CACHE_DIR") or project_root() / ".cache")
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        pass  # read-only location: read_cache/write_cache then find nothing and skip
+    return folder
+
+
+def _owned_and_private(info: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else (no group or world write bit)."""
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        return False
+    return not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def cache_folder_trusted(folder: Path) -> bool:
+    """The cache folder is a directory owned by this user that no one else can write to."""
+    try:
+        info = os.stat(folder)  # a symlink is judged by the folder it points to
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and _owned_and_private(info)
+
+
+def read_cache(path: Path) -> object | None:
+    """The object pickled at ``path``, or None when absent, unreadable or not trusted.
+
+    Unpickling runs code chosen by whoever wrote the file, so a cache entry is loaded only when
+    this user wrote it: the file must be a regular file (not a symlink) owned by this user and not
+    writable by group or others, in a folder that passes :func:`cache_folder_trusted`. Anyone
+    able to plant a file that passes is already this user and could run code anyway, so an HMAC
+    with a key kept beside the cache would add key handling but no protection. Anything else is
+    ignored and the caller recomputes (and :func:`write_cache` replaces it).
+    """
+    path = Path(path)
+    if not cache_folder_trusted(path.parent):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())  # the file actually opened, not a name checked earlier
+        if not (stat.S_ISREG(info.st_mode) and _owned_and_private(info)):
+            return None
+        try:
+            return pickle.load(handle)
+        except Exception:  # a corrupt or incompatible cache entry is simply recomputed
+            return None
+
+
+def write_cache(path: Path, value: object) -> bool:
+    """Pickle ``value`` to ``path`` (mode 0600) if the cache folder is trusted; False when skipped."""
+    path = Path(path)
+    if not cache_folder_trusted(path.parent):
+        return False
+    try:
+        with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError:
+        return False  # a read-only location: work without the cache
+    return True
 
 
 def load_scoring_inputs(data_dir: Path, params_dir: Path, dataset: Dataset) -> tuple[dict, pd.DataFrame]:
@@ -180,19 +249,12 @@ def load_state(data_dir: Path | str = "data/demo", params_dir: Path | str = "par
     key = hashlib.sha256(json.dumps([hashes, code_fingerprint(), pd.__version__], sort_keys=True)
                          .encode()).hexdigest()[:24]
     path = cache_dir() / f"state-{key}.pkl"
-    if use_cache and path.exists():
-        try:
-            with open(path, "rb") as handle:
-                state = pickle.load(handle)
-            state.data_dir, state.params_dir = data_dir, params_dir
-            return state
-        except Exception:  # a corrupt or incompatible cache entry is simply recomputed
-            pass
+    if use_cache:
+        cached = read_cache(path)
+        if isinstance(cached, State):
+            cached.data_dir, cached.params_dir = data_dir, params_dir
+            return cached
     state = compute_state(data_dir, params_dir, hashes)
     if use_cache:
-        try:
-            with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-                pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        except OSError:
-            pass  # a read-only location: work without the cache
+        write_cache(path, state)
     return state
