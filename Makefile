@@ -34,15 +34,15 @@ DEB_RUNTIME := fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 libhar
 DEB_TEST := poppler-utils chromium
 
 define apt_install
-	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || printf '%s ' $$p; done); missing=$${missing% }; \
 	if [ -z "$$missing" ]; then echo "Debian packages present / 系统依赖已安装: $(1)"; \
 	elif command -v apt-get >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
-	  else echo "Please install as root / 请以 root 安装: apt-get install $$missing"; exit 1; fi; \
+	  else echo "Not root and no sudo: please install as root / 非 root 且无 sudo，请以 root 安装: apt-get install $$missing" >&2; exit 1; fi; \
 	  echo "installing / 安装 $$missing"; \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	else echo "Please install: $$missing (CJK font: Noto Sans CJK SC, Source Han Sans or WenQuanYi)"; exit 1; fi
+	else echo "Please install: $$missing (CJK font: Noto Sans CJK SC, Source Han Sans or WenQuanYi)" >&2; exit 1; fi
 endef
 
 system-deps: ## Install the Debian packages reports need (CJK font, Pango) when missing
