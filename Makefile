@@ -51,8 +51,8 @@ system-deps: ## Install the Debian packages reports need (CJK font, Pango) when 
 system-deps-test: system-deps ## ... and those the tests need (poppler-utils, chromium)
 	$(call apt_install,$(DEB_TEST))
 
-kernel: venv ## Register the project's Jupyter kernel inside .venv
-	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (analysis)" >/dev/null
+kernel: venv ## Register the project's Jupyter kernel inside .venv (one BLAS thread per kernel)
+	@$(BIN)/python tools/install_kernel.py --prefix $(VENV)
 
 demo-data: venv ## Write the fictional demo jurisdiction to data/demo
 	$(BIN)/analysis demo-data --out $(DATA)
