@@ -15,7 +15,7 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps system-deps-test kernel serve publish demo-data demo run test test-fast benchmark lab contract-doc clean
+.PHONY: help venv system-deps system-deps-test kernel serve publish demo-data demo run test test-fast lint hooks benchmark lab contract-doc clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -71,6 +71,13 @@ test: venv system-deps-test kernel demo-data ## Run the whole test suite (unit, 
 
 test-fast: venv ## Unit tests only (no notebooks, no browser)
 	$(BIN)/python -m pytest -m "not slow"
+
+lint: venv ## Lint, format check and type check (ruff check, ruff format --check, mypy); settings in pyproject.toml
+	@status=0; \
+	echo "ruff check"; $(BIN)/ruff check . || status=1; \
+	echo "ruff format --check"; $(BIN)/ruff format --check . || status=1; \
+	echo "mypy src/analysis"; $(BIN)/mypy src/analysis || status=1; \
+	exit $$status
 
 serve: venv ## Preview the published report site on http://127.0.0.1:8000/
 	$(BIN)/analysis serve

@@ -40,8 +40,9 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def _probe(modules: str, **extra: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", PROBE, modules], env=_clean_env(**extra), capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, modules], env=_clean_env(**extra), capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -90,14 +91,18 @@ def test_a_bad_setting_warns_and_uses_one_thread():
 
 def test_import_analysis_does_not_load_pandas():
     code = "import sys, analysis; print('pandas' in sys.modules, 'numpy' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], env=_clean_env(), capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], env=_clean_env(), capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False", "False"], result.stdout + result.stderr
 
 
 def _install_kernel(prefix: Path) -> dict:
-    subprocess.run([sys.executable, str(ROOT / "tools" / "install_kernel.py"), "--prefix", str(prefix)],
-                   env=_clean_env(), check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "install_kernel.py"), "--prefix", str(prefix)],
+        env=_clean_env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return json.loads((prefix / "share" / "jupyter" / "kernels" / "python3" / "kernel.json").read_text())
 
 
@@ -111,8 +116,13 @@ def test_kernel_spec_pins_one_blas_thread(tmp_path):
 def test_make_kernel_uses_the_same_install_code():
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     # -o: take the venv as built, so a dry run never plans a reinstall
-    result = subprocess.run(["make", "-n", "-o", ".venv/bin/.installed", "-C", str(ROOT), "kernel"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "-n", "-o", ".venv/bin/.installed", "-C", str(ROOT), "kernel"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "tools/install_kernel.py --prefix .venv" in result.stdout, result.stdout
 
@@ -142,7 +152,9 @@ def test_a_kernel_started_from_the_spec_runs_one_blas_thread(tmp_path):
         reply = kc.execute_interactive(
             "import numpy, threadpoolctl\n"
             "print(*[i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'])",
-            timeout=60, output_hook=lambda msg: lines.append(msg["content"].get("text", "")))
+            timeout=60,
+            output_hook=lambda msg: lines.append(msg["content"].get("text", "")),
+        )
         assert reply["content"]["status"] == "ok", reply
         counts = "".join(lines).split()
         assert counts and set(counts) == {"1"}, lines

@@ -27,6 +27,7 @@ def test_missing_font_names_how_to_install(monkeypatch):
 
 # --- fontconfig, the font list WeasyPrint's PDFs use -------------------------------------------
 
+
 def _stand_in_fc_list(tmp_path, monkeypatch, output: str, exit_code: int = 0):
     """An ``fc-list`` first on PATH that prints ``output`` and records its arguments."""
     stub = tmp_path / "stub"
@@ -48,8 +49,9 @@ def test_fontconfig_without_cjk_font_stops_with_the_install_hint(tmp_path, monke
 
 
 def test_fontconfig_families_are_read_once_each(tmp_path, monkeypatch):
-    args = _stand_in_fc_list(tmp_path, monkeypatch,
-                             "Noto Sans CJK SC,Noto Sans CJK TC\\nWenQuanYi Zen Hei\\nNoto Sans CJK SC\\n")
+    args = _stand_in_fc_list(
+        tmp_path, monkeypatch, "Noto Sans CJK SC,Noto Sans CJK TC\\nWenQuanYi Zen Hei\\nNoto Sans CJK SC\\n"
+    )
     assert fonts.fontconfig_cjk_families() == ["Noto Sans CJK SC", "Noto Sans CJK TC", "WenQuanYi Zen Hei"]
     assert args.read_text().split()[-1] == ":lang=zh"  # fonts that cover Chinese, not any font
     assert fonts.require_cjk_fonts() in fonts.CJK_FAMILIES
@@ -87,8 +89,10 @@ def _fontconfig_with(tmp_path, monkeypatch, font_files) -> None:
     for font in font_files:
         shutil.copy(font, folder)
     conf = tmp_path / "fonts.conf"
-    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
-                    f"<fontconfig><dir>{folder}</dir><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>\n")
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        f"<fontconfig><dir>{folder}</dir><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>\n"
+    )
     monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
 
 

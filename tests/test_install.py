@@ -64,14 +64,15 @@ def _stub_dir(tmp_path: Path, *, root: bool, sudo: bool, installed: bool = False
     return stub
 
 
-def _run_make(tmp_path: Path, target: str, stub: Path, *, path: str | None = None) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
+def _run_make(
+    tmp_path: Path, target: str, stub: Path, *, path: str | None = None
+) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
     log = tmp_path / "calls.log"
     log.touch()
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DEBIAN_FRONTEND")}
     env["PATH"] = path if path is not None else f"{stub}{os.pathsep}{os.environ.get('PATH', '')}"
     env["STUB_LOG"] = str(log)
-    result = subprocess.run([MAKE, "-s", "-C", str(ROOT), target], env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([MAKE, "-s", "-C", str(ROOT), target], env=env, capture_output=True, text=True, timeout=60)
     calls = [line.split("\t") for line in log.read_text().splitlines()]
     return result, calls
 
@@ -86,7 +87,7 @@ def _installed(calls: list[list[str]]) -> set[str]:
     for call in _apt_calls(calls):
         args = call[2:]
         if "install" in args:
-            names.update(a for a in args[args.index("install") + 1:] if not a.startswith("-"))
+            names.update(a for a in args[args.index("install") + 1 :] if not a.startswith("-"))
     return names
 
 
@@ -97,7 +98,7 @@ def test_as_root_apt_get_runs_directly(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     apt = _apt_calls(calls)
     assert [c[2] for c in apt if c[2] in ("update", "install")] == ["update", "install", "update", "install"], apt
-    assert all("install" == c[2] and "-y" in c for c in apt if "install" in c), apt
+    assert all(c[2] == "install" and "-y" in c for c in apt if "install" in c), apt
     # non-interactive, so a package's configuration questions never wait for a keyboard
     assert all(c[1] == "DEBIAN_FRONTEND=noninteractive" for c in apt), apt
     assert _installed(calls) == set(RUNTIME_PACKAGES) | set(TEST_PACKAGES)
@@ -114,7 +115,7 @@ def test_as_user_with_sudo_apt_get_runs_through_sudo(tmp_path):
         if call[0] == "apt-get":
             assert i > 0 and calls[i - 1][0] == "sudo", calls
             sudo_args = calls[i - 1][1:]
-            assert "apt-get" in sudo_args and sudo_args[sudo_args.index("apt-get") + 1:] == call[2:], calls
+            assert "apt-get" in sudo_args and sudo_args[sudo_args.index("apt-get") + 1 :] == call[2:], calls
             assert call[1] == "DEBIAN_FRONTEND=noninteractive", call
 
 
@@ -144,8 +145,9 @@ def test_nothing_installed_when_every_package_is_present(tmp_path):
 def test_install_targets_do_not_create_the_venv(tmp_path):
     """``make -n`` of the install targets lists apt work only: no venv, no pip."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    result = subprocess.run([MAKE, "-n", "-C", str(ROOT), "system-deps-test"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [MAKE, "-n", "-C", str(ROOT), "system-deps-test"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "venv" not in result.stdout and "pip" not in result.stdout, result.stdout
 

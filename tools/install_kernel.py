@@ -26,8 +26,9 @@ def install_kernel(prefix: Path | str) -> Path:
     """Write the kernel spec under ``prefix``/share/jupyter/kernels/python3; returns its kernel.json."""
     from ipykernel.kernelspec import install
 
-    directory = Path(install(kernel_name=KERNEL_NAME, display_name=DISPLAY_NAME, prefix=str(prefix),
-                             env=dict(KERNEL_ENV)))
+    directory = Path(
+        install(kernel_name=KERNEL_NAME, display_name=DISPLAY_NAME, prefix=str(prefix), env=dict(KERNEL_ENV))
+    )
     spec_file = directory / "kernel.json"
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
     if spec.get("env") != KERNEL_ENV:  # older ipykernel versions ignore ``env``: write it ourselves

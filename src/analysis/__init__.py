@@ -43,8 +43,12 @@ def blas_threads() -> int:
         return 1
     if text.isdigit() and int(text) > 0:
         return int(text)
-    warnings.warn(f"ANALYSIS_BLAS_THREADS={text!r} 不是正整数，按 1 个线程运行 / "
-                  f"is not a positive whole number: using 1 BLAS thread", RuntimeWarning, stacklevel=2)
+    warnings.warn(
+        f"ANALYSIS_BLAS_THREADS={text!r} 不是正整数，按 1 个线程运行 / "
+        f"is not a positive whole number: using 1 BLAS thread",
+        RuntimeWarning,
+        stacklevel=2,
+    )
     return 1
 
 

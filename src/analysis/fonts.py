@@ -64,7 +64,7 @@ def find_cjk_font() -> str:
     names = installed()
     if not any(f in names for f in CJK_FAMILIES):
         # the font may have been installed after matplotlib cached its font list
-        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)  # type: ignore[attr-defined]
         names = installed()
     for family in CJK_FAMILIES:
         if family in names:
@@ -92,8 +92,9 @@ def fontconfig_cjk_families() -> list[str] | None:
     fc_list = shutil.which("fc-list")
     if fc_list is None:
         return None
-    result = subprocess.run([fc_list, "--format", "%{family}\\n", ":lang=zh"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [fc_list, "--format", "%{family}\\n", ":lang=zh"], capture_output=True, text=True, timeout=60
+    )
     if result.returncode != 0:
         return []
     families: list[str] = []
