@@ -79,6 +79,19 @@ lint: venv ## Lint, format check and type check (ruff check, ruff format --check
 	echo "mypy src/analysis"; $(BIN)/mypy src/analysis || status=1; \
 	exit $$status
 
+# Notebook outputs (real bank data once an analyst has run them) never reach git: a git filter strips
+# outputs and execution counts from what is committed; the working copy keeps them. Cell ids are kept,
+# so an edit shows as a small diff. No pre-commit framework needed (.pre-commit-config.yaml does the
+# same for those who use it).
+NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id
+hooks: venv ## Strip notebook outputs from every commit (nbstripout git filter for this clone)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  $(BIN)/nbstripout --install && \
+	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+	  git config diff.ipynb.textconv '$(NBSTRIPOUT) -t' && \
+	  echo "nbstripout installed / 已安装：提交时自动清除笔记本输出"; \
+	else echo "not a git checkout: nothing to install / 非 git 仓库，无需安装"; fi
+
 serve: venv ## Preview the published report site on http://127.0.0.1:8000/
 	$(BIN)/analysis serve
 
@@ -89,7 +102,7 @@ benchmark: venv demo-data kernel ## Time the indicator engine and the batch agai
 contract-doc: venv ## Regenerate docs/data-contract.md from the contract definitions
 	$(BIN)/analysis contract-doc
 
-lab: venv kernel ## Open JupyterLab on the notebooks
+lab: venv kernel hooks ## Open JupyterLab on the notebooks (outputs are stripped from commits)
 	$(BIN)/jupyter lab notebooks/
 
 clean: ## Delete generated reports and demo data (not .venv)
