@@ -15,10 +15,10 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps system-deps-test kernel serve publish demo-data demo run test test-fast benchmark lab contract-doc clean
+.PHONY: help venv system-deps system-deps-test kernel serve publish demo-data demo run test test-fast lint hooks benchmark lab contract-doc clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required / 需要 Python 3.11 及以上")'
@@ -34,15 +34,15 @@ DEB_RUNTIME := fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 libhar
 DEB_TEST := poppler-utils chromium
 
 define apt_install
-	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || printf '%s ' $$p; done); missing=$${missing% }; \
 	if [ -z "$$missing" ]; then echo "Debian packages present / 系统依赖已安装: $(1)"; \
 	elif command -v apt-get >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
-	  else echo "Please install as root / 请以 root 安装: apt-get install $$missing"; exit 1; fi; \
+	  else echo "Not root and no sudo: please install as root / 非 root 且无 sudo，请以 root 安装: apt-get install $$missing" >&2; exit 1; fi; \
 	  echo "installing / 安装 $$missing"; \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	else echo "Please install: $$missing (CJK font: Noto Sans CJK SC, Source Han Sans or WenQuanYi)"; exit 1; fi
+	else echo "Please install: $$missing (CJK font: Noto Sans CJK SC, Source Han Sans or WenQuanYi)" >&2; exit 1; fi
 endef
 
 system-deps: ## Install the Debian packages reports need (CJK font, Pango) when missing
@@ -51,8 +51,8 @@ system-deps: ## Install the Debian packages reports need (CJK font, Pango) when 
 system-deps-test: system-deps ## ... and those the tests need (poppler-utils, chromium)
 	$(call apt_install,$(DEB_TEST))
 
-kernel: venv ## Register the project's Jupyter kernel inside .venv
-	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (analysis)" >/dev/null
+kernel: venv ## Register the project's Jupyter kernel inside .venv (one BLAS thread per kernel)
+	@$(BIN)/python tools/install_kernel.py --prefix $(VENV)
 
 demo-data: venv ## Write the fictional demo jurisdiction to data/demo
 	$(BIN)/analysis demo-data --out $(DATA)
@@ -72,6 +72,26 @@ test: venv system-deps-test kernel demo-data ## Run the whole test suite (unit, 
 test-fast: venv ## Unit tests only (no notebooks, no browser)
 	$(BIN)/python -m pytest -m "not slow"
 
+lint: venv ## Lint, format check and type check (ruff check, ruff format --check, mypy); settings in pyproject.toml
+	@status=0; \
+	echo "ruff check"; $(BIN)/ruff check . || status=1; \
+	echo "ruff format --check"; $(BIN)/ruff format --check . || status=1; \
+	echo "mypy src/analysis"; $(BIN)/mypy src/analysis || status=1; \
+	exit $$status
+
+# Notebook outputs (real bank data once an analyst has run them) never reach git: a git filter strips
+# outputs and execution counts from what is committed; the working copy keeps them. Cell ids are kept,
+# so an edit shows as a small diff. No pre-commit framework needed (.pre-commit-config.yaml does the
+# same for those who use it).
+NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id
+hooks: venv ## Strip notebook outputs from every commit (nbstripout git filter for this clone)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  $(BIN)/nbstripout --install && \
+	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+	  git config diff.ipynb.textconv '$(NBSTRIPOUT) -t' && \
+	  echo "nbstripout installed / 已安装：提交时自动清除笔记本输出"; \
+	else echo "not a git checkout: nothing to install / 非 git 仓库，无需安装"; fi
+
 serve: venv ## Preview the published report site on http://127.0.0.1:8000/
 	$(BIN)/analysis serve
 
@@ -82,7 +102,7 @@ benchmark: venv demo-data kernel ## Time the indicator engine and the batch agai
 contract-doc: venv ## Regenerate docs/data-contract.md from the contract definitions
 	$(BIN)/analysis contract-doc
 
-lab: venv kernel ## Open JupyterLab on the notebooks
+lab: venv kernel hooks ## Open JupyterLab on the notebooks (outputs are stripped from commits)
 	$(BIN)/jupyter lab notebooks/
 
 clean: ## Delete generated reports and demo data (not .venv)
