@@ -67,13 +67,39 @@ COUNTIES: dict[str, str] = {
     "411381": "邓州市",
 }
 
+# --- Identifiers, header search, plausibility (数据规范的其他约定) ---------------------------
+
+#: Institution ids (机构编码) name report files and folders: letters, digits, '_' and '-',
+#: starting with a letter or digit, at most 32 characters. Anything else is refused (invalid_id).
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
+
+#: The header row is looked for in this many rows at the top of a sheet (title rows above it and
+#: two-level merged headers are recognised); otherwise the table is refused (header_not_found).
+HEADER_SEARCH_ROWS = 10
+
+#: Years a period or plan year may fall in; Excel serial day numbers of those years are accepted
+#: as dates in period columns (44227 = 2021-01-31).
+PLAUSIBLE_YEARS: tuple[int, int] = (1990, 2100)
+
+#: Unit checks (implausible_unit) on the columns marked ``unit_check``. 亿元 and 元 differ from
+#: 万元 by a factor 10^4; a figure is refused when it is off by 10^3…10^5 (a factor within 10 of
+#: 10^4) from the institution's own typical level (median of its months) of the same column.
+UNIT_FACTOR = 1e4
+UNIT_BAND: tuple[float, float] = (1e3, 1e5)
+#: an institution's typical level this many times the median level of all institutions reporting
+#: the column: the whole institution is probably in 元.
+UNIT_PEER_RATIO = 1e3
+#: planned increase ÷ the institution's typical inclusive balance of the plan year outside these
+#: bounds: one of the two is in the wrong unit.
+PLAN_TO_BALANCE_RANGE: tuple[float, float] = (1e-4, 1e3)
+
 Kind = Literal["id", "text", "category", "period", "quarter", "year", "years", "amount", "count", "rate"]
 
 KIND_LABELS = {
     "id": "identifier / 编码",
     "text": "text / 文本",
     "category": "one of a list / 枚举",
-    "period": "month-end date / 月末日期 (2023-06 or 2023-06-30)",
+    "period": "month-end date / 月末日期 (2023-06, 2023-06-30 or an Excel date serial)",
     "quarter": "quarter / 季度 (2023Q1)",
     "year": "year / 年度 (2023)",
     "years": "list of years / 年度列表 (2022;2023)",
@@ -100,6 +126,8 @@ class Column:
     year_to_date: bool = False
     max_value: float | None = None
     allow_negative: bool = False
+    #: checked for figures given in 亿元 or 元 instead of 万元 (implausible_unit).
+    unit_check: bool = False
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -132,9 +160,10 @@ BANKS = BANK_CATEGORIES
 INSURERS = INSURER_CATEGORIES
 
 
-def _amount(name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False) -> Column:
+def _amount(name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False,
+            unit_check=False) -> Column:
     return Column(name, label, "amount", description, unit="万元", applies_to=applies_to,
-                  required=required, year_to_date=ytd)
+                  required=required, year_to_date=ytd, unit_check=unit_check)
 
 
 def _count(name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False,
@@ -150,7 +179,8 @@ INSTITUTIONS = Table(
     key=("institution_id",),
     aliases=("机构",),
     columns=(
-        Column("institution_id", "机构编码", "id", "Identifier used in every other table."),
+        Column("institution_id", "机构编码", "id", "Identifier used in every other table and in report file "
+               "names: letters, digits, '_' and '-', starting with a letter or digit, at most 32 characters."),
         Column("name", "机构名称", "text", "Full name as in the licence."),
         Column("category", "机构类型", "category", "Category the notice addresses.", choices=CATEGORIES),
         Column("entity_type", "法人或分支", "category",
@@ -180,7 +210,7 @@ MONTHLY = Table(
         Column("period", "数据期", "period", "Month-end the figures refer to."),
         _amount("inclusive_balance", "普惠型小微企业贷款余额",
                 "Inclusive small-micro loans (single credit ≤ 10M), excluding bill discounting "
-                "(S71 column A, total ≤1000万 excluding bills).", required=True),
+                "(S71 column A, total ≤1000万 excluding bills).", required=True, unit_check=True),
         _count("inclusive_borrowers", "普惠型小微企业贷款余额户数",
                "Borrowers with an outstanding inclusive loan (S71 column B).", required=True),
         _amount("inclusive_npl", "普惠型小微企业不良贷款余额",
@@ -195,7 +225,7 @@ MONTHLY = Table(
         _amount("bill_discount_balance", "小微企业票据贴现及转贴现余额",
                 "Bill discounting and rediscounting to small-micro firms (excluded from inclusive "
                 "loans by the 2023 notice)."),
-        _amount("total_loans", "各项贷款余额", "All loans of the institution.", required=True),
+        _amount("total_loans", "各项贷款余额", "All loans of the institution.", required=True, unit_check=True),
         _amount("total_npl", "各项贷款不良余额", "Non-performing loans, all loans.", required=True),
         _amount("credit_loan_balance", "普惠型小微企业信用贷款余额",
                 "Inclusive loans without collateral or guarantee (信用贷款)."),
