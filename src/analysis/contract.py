@@ -359,13 +359,60 @@ def render_markdown() -> str:
         "institutions or items, scores out of range, empty evidence and duplicates are refused like any bad input;",
         "items with no row are reported on the score card as 未评分 and leave the total and grade 待定.",
         "",
+        "## Identifiers, headers, dates and units / 编码、表头、日期与单位",
+        "",
+        f"- **Institution ids / 机构编码** name the report files, so they must match `{ID_PATTERN}`: letters,",
+        "  digits, `_` and `-`, starting with a letter or digit, at most 32 characters (`B017`, `411302-01`).",
+        "  Anything else (`../x`, `a/b`, spaces) is refused with its row (`invalid_id`).",
+        "- **Text / 文本**: no cell may hold a control character (line breaks, tabs and other invisible",
+        "  characters inside a name; `control_character`, with its position). Blanks around a value are ignored.",
+        f"- **Header row / 表头**: looked for in the first {HEADER_SEARCH_ROWS} rows of a sheet or CSV file, so",
+        "  title rows above it are skipped. A two-level merged header is read by combining the levels (a",
+        "  group label such as 普惠型小微企业 merged over 贷款余额, 贷款余额户数 … reads as 普惠型小微企业贷款余额 …).",
+        f"  When no known header is found the table is refused once (`header_not_found`). A required table",
+        "  with a header and no data rows is refused (`empty_table`).",
+        f"- **Dates / 数据期**: also accepted as Excel serial day numbers ({PLAUSIBLE_YEARS[0]}–{PLAUSIBLE_YEARS[1]},",
+        "  e.g. 44227 = 2021-01-31), as a date cell exported without its format shows them.",
+        "- **Units / 单位**: amounts are in 万元. 亿元 and 元 differ from it by a factor of 10,000, so on the",
+        "  columns " + "、".join(f"`{c.name}`" for c in MONTHLY.columns if c.unit_check)
+        + f" a figure is refused (`implausible_unit`, naming the likely unit) when it is {UNIT_BAND[0]:,.0f}–{UNIT_BAND[1]:,.0f}",
+        "  times larger or smaller than the institution's own typical level (the median of its months) of the same",
+        f"  column, or when an institution's typical level is {UNIT_PEER_RATIO:,.0f} times the median of all",
+        "  institutions reporting the column (a whole bank in 元). A planned increase below",
+        f"  {PLAN_TO_BALANCE_RANGE[0]:g} or above {PLAN_TO_BALANCE_RANGE[1]:,.0f} times the institution's typical inclusive",
+        "  balance of the plan year is refused the same way. Real movements (a bank doubling, a threefold",
+        "  jump) are far from these factors and always pass.",
+        "",
+        "## Choices where the notice is silent / 通知未明确事项的处理",
+        "",
+        "The notice (宛银保监办发〔2023〕15号) states the targets; where it leaves a choice, the workbook decides",
+        "as follows.",
+        "",
+        "- **Ties / 持平即达标** — clause 一（一） and its footnote: “两增”即普惠型小微企业贷款较年初增速**不低于**各项",
+        "  贷款较年初增速，有贷款余额的户数**不低于**年初水平. Figures equal in the source data are equal in the",
+        "  verdict: every 不低于 / 不高于 comparison (growth legs, rate change, shares, score thresholds) is made",
+        "  at a tolerance far below reporting precision (0.01 万元, one borrower, 0.01 %), by one rule in",
+        "  `analysis.compare`, so that 6 % against 6 % is 达标 and never lost to floating-point rounding.",
+        "- **Zero start-of-year balance / 年初余额为零** — clause 一（一）: growth from a zero start-of-year",
+        "  inclusive balance to a positive balance exceeds any all-loan growth, so it meets the growth leg of",
+        "  两增 (较年初增速不低于各项贷款增速); the growth rate itself is not defined and the report says so in a",
+        "  note (年初余额为零，增速不适用，视为不低于各项贷款增速). A zero balance that stays zero does not meet it.",
+        "- **New institutions, or no prior December / 新设机构或缺少上年12月数据** — clauses 一（一） (两增 and the",
+        "  plan are measured against the start of the year, 较年初) and 六（十六） (统计数据质量): the institution is",
+        "  evaluated on what can be evaluated; indicators that need the start-of-year base (growth since the",
+        "  start of the year, borrowers against the start of the year, plan completion) are 不适用 with the",
+        "  reason, and `analysis validate` accepts the data with a warning (`missing_base_december`) naming",
+        "  the institution, file and row, instead of refusing the whole city's data set.",
+        "",
         "## Rules checked on every load / 校验规则",
         "",
     ]
-    from analysis.errors import RULES
+    from analysis.errors import RULES, WARNING_RULES
 
     lines += ["| rule | 规则 | rule (English) |", "|---|---|---|"]
     for code, (zh, en) in RULES.items():
+        if code in WARNING_RULES:
+            zh, en = f"（提示）{zh}", f"(warning) {en}"
         lines.append(f"| `{code}` | {zh} | {en} |")
     lines.append("")
     return "\n".join(lines)

@@ -104,6 +104,10 @@ def find_header(grid: pd.DataFrame, table: Table,
     recognises the most columns wins; a one-row header wins ties.
     """
     known = header_map(table)
+
+    def count(labels: list[str | None]) -> int:
+        return len({known[x] for x in labels if x in known})
+
     rows = [[_label(v) for v in grid.iloc[r]] for r in range(min(max_rows, len(grid)))]
     best: tuple[int, int, int, list[str | None]] | None = None  # (matches, -levels, -row, labels)
     for r, upper in enumerate(rows):
@@ -119,9 +123,12 @@ def find_header(grid: pd.DataFrame, table: Table,
             for up, own, low in zip(carried, upper, lower):
                 options = [low, own, up + low if up and low else None]
                 combined.append(next((o for o in options if o in known), own or low))
-            candidates.append((2, combined))
+            # a two-row reading counts only where the upper row adds to the lower row alone (which
+            # is tried as a one-row header in its turn, within the rows searched)
+            if count(combined) > count(lower):
+                candidates.append((2, combined))
         for levels, labels in candidates:
-            matches = len({known[x] for x in labels if x in known})
+            matches = count(labels)
             key = (matches, -levels, -r, labels)
             if matches and (best is None or key[:3] > best[:3]):
                 best = key
