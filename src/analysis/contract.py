@@ -369,7 +369,7 @@ def render_markdown() -> str:
         f"- **Header row / 表头**: looked for in the first {HEADER_SEARCH_ROWS} rows of a sheet or CSV file, so",
         "  title rows above it are skipped. A two-level merged header is read by combining the levels (a",
         "  group label such as 普惠型小微企业 merged over 贷款余额, 贷款余额户数 … reads as 普惠型小微企业贷款余额 …).",
-        f"  When no known header is found the table is refused once (`header_not_found`). A required table",
+        "  When no known header is found the table is refused once (`header_not_found`). A required table",
         "  with a header and no data rows is refused (`empty_table`).",
         f"- **Dates / 数据期**: also accepted as Excel serial day numbers ({PLAUSIBLE_YEARS[0]}–{PLAUSIBLE_YEARS[1]},",
         "  e.g. 44227 = 2021-01-31), as a date cell exported without its format shows them.",

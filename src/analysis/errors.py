@@ -42,8 +42,8 @@ RULES: dict[str, tuple[str, str]] = {
     "implied_rate_out_of_range": ("累放利息收益÷累放金额得出的利率不在0–36%之间，请检查单位",
                                   "interest ÷ amount disbursed gives a rate outside 0–36%: check units"),
     "missing_base_december": ("缺少上年12月基期数据（新设机构或年中开始报送）：较年初指标不适用，其余指标照常评价",
-                              "prior December (start-of-year base) is missing (new institution or "
-                              "reporting from mid-year): start-of-year indicators are n/a, the rest are evaluated"),
+                              ("prior December (start-of-year base) is missing (new institution or "
+                               "reporting from mid-year): start-of-year indicators are n/a, the rest are evaluated")),
     "missing_plan": ("缺少该年度信贷计划", "no credit plan for this year"),
     "onlending_not_policy_bank": ("转贷款数据只能由政策性银行报送", "on-lending rows must belong to a policy bank"),
     "invalid_params": ("参数文件不符合要求", "parameter file is not valid"),
@@ -51,13 +51,13 @@ RULES: dict[str, tuple[str, str]] = {
     "header_not_found": ("在表格前若干行中未找到表头（请检查标题行或合并表头）",
                          "header row not found in the first rows (check title rows or merged headers)"),
     "invalid_id": ("机构编码格式无效：只能由字母、数字、下划线和连字符组成，以字母或数字开头，最长32位",
-                   "invalid institution id: letters, digits, '_' and '-' only, starting with a letter or "
-                   "digit, at most 32 characters"),
+                   ("invalid institution id: letters, digits, '_' and '-' only, starting with a letter or "
+                    "digit, at most 32 characters")),
     "control_character": ("含有不可见的控制字符（如换行、制表符或其他控制符），请删除",
                           "contains an invisible control character: remove it"),
     "implausible_unit": ("数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
-                         "figure implausible in the declared unit (万元): probably given in 亿元 or 元; "
-                         "report it in 万元"),
+                         ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; "
+                          "report it in 万元")),
 }
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
@@ -172,8 +172,8 @@ def format_warnings(warnings: list[Issue]) -> str:
     a summary by rule, then every warning with file, row, column and rule. Empty when none."""
     if not warnings:
         return ""
-    lines = [f"提示：共 {len(warnings)} 条，数据可用，相关指标不适用 / "
-             f"warnings: {len(warnings)}; the data are usable, the affected indicators are n/a"]
+    lines = [(f"提示：共 {len(warnings)} 条，数据可用，相关指标不适用 / "
+              f"warnings: {len(warnings)}; the data are usable, the affected indicators are n/a")]
     lines += _summary(warnings)
     lines.append("")
     lines += ["提示/warning " + w.format() for w in warnings]

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.contract import HEADER_SEARCH_ROWS, REQUIRED_TABLES, TABLES, Table, header_map
+from analysis.contract import (
+    HEADER_SEARCH_ROWS,
+    REQUIRED_TABLES,
+    TABLES,
+    Table,
+    header_map,
+)
 from analysis.errors import Issue
 
 SUFFIXES = (".xlsx", ".csv", ".parquet")

@@ -20,7 +20,6 @@ from analysis.contract import (
     POLICY_BANK,
     REQUIRED_TABLES,
     UNIT_BAND,
-    UNIT_FACTOR,
     UNIT_PEER_RATIO,
     Column,
 )
@@ -28,7 +27,6 @@ from analysis.dataset import Dataset
 from analysis.errors import WARNING_RULES, DataValidationError, Issue
 from analysis.loading import RawTable, read_tables
 from analysis.policy import Policy, load_policies
-
 
 # --- cell conversion --------------------------------------------------------------------
 
