@@ -67,13 +67,39 @@ COUNTIES: dict[str, str] = {
     "411381": "邓州市",
 }
 
+# --- Identifiers, header search, plausibility (数据规范的其他约定) ---------------------------
+
+#: Institution ids (机构编码) name report files and folders: letters, digits, '_' and '-',
+#: starting with a letter or digit, at most 32 characters. Anything else is refused (invalid_id).
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
+
+#: The header row is looked for in this many rows at the top of a sheet (title rows above it and
+#: two-level merged headers are recognised); otherwise the table is refused (header_not_found).
+HEADER_SEARCH_ROWS = 10
+
+#: Years a period or plan year may fall in; Excel serial day numbers of those years are accepted
+#: as dates in period columns (44227 = 2021-01-31).
+PLAUSIBLE_YEARS: tuple[int, int] = (1990, 2100)
+
+#: Unit checks (implausible_unit) on the columns marked ``unit_check``. 亿元 and 元 differ from
+#: 万元 by a factor 10^4; a figure is refused when it is off by 10^3…10^5 (a factor within 10 of
+#: 10^4) from the institution's own typical level (median of its months) of the same column.
+UNIT_FACTOR = 1e4
+UNIT_BAND: tuple[float, float] = (1e3, 1e5)
+#: an institution's typical level this many times the median level of all institutions reporting
+#: the column: the whole institution is probably in 元.
+UNIT_PEER_RATIO = 1e3
+#: planned increase ÷ the institution's typical inclusive balance of the plan year outside these
+#: bounds: one of the two is in the wrong unit.
+PLAN_TO_BALANCE_RANGE: tuple[float, float] = (1e-4, 1e3)
+
 Kind = Literal["id", "text", "category", "period", "quarter", "year", "years", "amount", "count", "rate"]
 
 KIND_LABELS = {
     "id": "identifier / 编码",
     "text": "text / 文本",
     "category": "one of a list / 枚举",
-    "period": "month-end date / 月末日期 (2023-06 or 2023-06-30)",
+    "period": "month-end date / 月末日期 (2023-06, 2023-06-30 or an Excel date serial)",
     "quarter": "quarter / 季度 (2023Q1)",
     "year": "year / 年度 (2023)",
     "years": "list of years / 年度列表 (2022;2023)",
@@ -100,6 +126,8 @@ class Column:
     year_to_date: bool = False
     max_value: float | None = None
     allow_negative: bool = False
+    #: checked for figures given in 亿元 or 元 instead of 万元 (implausible_unit).
+    unit_check: bool = False
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -132,9 +160,10 @@ BANKS = BANK_CATEGORIES
 INSURERS = INSURER_CATEGORIES
 
 
-def _amount(name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False) -> Column:
+def _amount(name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False,
+            unit_check=False) -> Column:
     return Column(name, label, "amount", description, unit="万元", applies_to=applies_to,
-                  required=required, year_to_date=ytd)
+                  required=required, year_to_date=ytd, unit_check=unit_check)
 
 
 def _count(name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False,
@@ -150,7 +179,8 @@ INSTITUTIONS = Table(
     key=("institution_id",),
     aliases=("机构",),
     columns=(
-        Column("institution_id", "机构编码", "id", "Identifier used in every other table."),
+        Column("institution_id", "机构编码", "id", "Identifier used in every other table and in report file "
+               "names: letters, digits, '_' and '-', starting with a letter or digit, at most 32 characters."),
         Column("name", "机构名称", "text", "Full name as in the licence."),
         Column("category", "机构类型", "category", "Category the notice addresses.", choices=CATEGORIES),
         Column("entity_type", "法人或分支", "category",
@@ -180,7 +210,7 @@ MONTHLY = Table(
         Column("period", "数据期", "period", "Month-end the figures refer to."),
         _amount("inclusive_balance", "普惠型小微企业贷款余额",
                 "Inclusive small-micro loans (single credit ≤ 10M), excluding bill discounting "
-                "(S71 column A, total ≤1000万 excluding bills).", required=True),
+                "(S71 column A, total ≤1000万 excluding bills).", required=True, unit_check=True),
         _count("inclusive_borrowers", "普惠型小微企业贷款余额户数",
                "Borrowers with an outstanding inclusive loan (S71 column B).", required=True),
         _amount("inclusive_npl", "普惠型小微企业不良贷款余额",
@@ -195,7 +225,7 @@ MONTHLY = Table(
         _amount("bill_discount_balance", "小微企业票据贴现及转贴现余额",
                 "Bill discounting and rediscounting to small-micro firms (excluded from inclusive "
                 "loans by the 2023 notice)."),
-        _amount("total_loans", "各项贷款余额", "All loans of the institution.", required=True),
+        _amount("total_loans", "各项贷款余额", "All loans of the institution.", required=True, unit_check=True),
         _amount("total_npl", "各项贷款不良余额", "Non-performing loans, all loans.", required=True),
         _amount("credit_loan_balance", "普惠型小微企业信用贷款余额",
                 "Inclusive loans without collateral or guarantee (信用贷款)."),
@@ -329,13 +359,60 @@ def render_markdown() -> str:
         "institutions or items, scores out of range, empty evidence and duplicates are refused like any bad input;",
         "items with no row are reported on the score card as 未评分 and leave the total and grade 待定.",
         "",
+        "## Identifiers, headers, dates and units / 编码、表头、日期与单位",
+        "",
+        f"- **Institution ids / 机构编码** name the report files, so they must match `{ID_PATTERN}`: letters,",
+        "  digits, `_` and `-`, starting with a letter or digit, at most 32 characters (`B017`, `411302-01`).",
+        "  Anything else (`../x`, `a/b`, spaces) is refused with its row (`invalid_id`).",
+        "- **Text / 文本**: no cell may hold a control character (line breaks, tabs and other invisible",
+        "  characters inside a name; `control_character`, with its position). Blanks around a value are ignored.",
+        f"- **Header row / 表头**: looked for in the first {HEADER_SEARCH_ROWS} rows of a sheet or CSV file, so",
+        "  title rows above it are skipped. A two-level merged header is read by combining the levels (a",
+        "  group label such as 普惠型小微企业 merged over 贷款余额, 贷款余额户数 … reads as 普惠型小微企业贷款余额 …).",
+        "  When no known header is found the table is refused once (`header_not_found`). A required table",
+        "  with a header and no data rows is refused (`empty_table`).",
+        f"- **Dates / 数据期**: also accepted as Excel serial day numbers ({PLAUSIBLE_YEARS[0]}–{PLAUSIBLE_YEARS[1]},",
+        "  e.g. 44227 = 2021-01-31), as a date cell exported without its format shows them.",
+        "- **Units / 单位**: amounts are in 万元. 亿元 and 元 differ from it by a factor of 10,000, so on the",
+        "  columns " + "、".join(f"`{c.name}`" for c in MONTHLY.columns if c.unit_check)
+        + f" a figure is refused (`implausible_unit`, naming the likely unit) when it is {UNIT_BAND[0]:,.0f}–{UNIT_BAND[1]:,.0f}",
+        "  times larger or smaller than the institution's own typical level (the median of its months) of the same",
+        f"  column, or when an institution's typical level is {UNIT_PEER_RATIO:,.0f} times the median of all",
+        "  institutions reporting the column (a whole bank in 元). A planned increase below",
+        f"  {PLAN_TO_BALANCE_RANGE[0]:g} or above {PLAN_TO_BALANCE_RANGE[1]:,.0f} times the institution's typical inclusive",
+        "  balance of the plan year is refused the same way. Real movements (a bank doubling, a threefold",
+        "  jump) are far from these factors and always pass.",
+        "",
+        "## Choices where the notice is silent / 通知未明确事项的处理",
+        "",
+        "The notice (宛银保监办发〔2023〕15号) states the targets; where it leaves a choice, the workbook decides",
+        "as follows.",
+        "",
+        "- **Ties / 持平即达标** — clause 一（一） and its footnote: “两增”即普惠型小微企业贷款较年初增速**不低于**各项",
+        "  贷款较年初增速，有贷款余额的户数**不低于**年初水平. Figures equal in the source data are equal in the",
+        "  verdict: every 不低于 / 不高于 comparison (growth legs, rate change, shares, score thresholds) is made",
+        "  at a tolerance far below reporting precision (0.01 万元, one borrower, 0.01 %), by one rule in",
+        "  `analysis.compare`, so that 6 % against 6 % is 达标 and never lost to floating-point rounding.",
+        "- **Zero start-of-year balance / 年初余额为零** — clause 一（一）: growth from a zero start-of-year",
+        "  inclusive balance to a positive balance exceeds any all-loan growth, so it meets the growth leg of",
+        "  两增 (较年初增速不低于各项贷款增速); the growth rate itself is not defined and the report says so in a",
+        "  note (年初余额为零，增速不适用，视为不低于各项贷款增速). A zero balance that stays zero does not meet it.",
+        "- **New institutions, or no prior December / 新设机构或缺少上年12月数据** — clauses 一（一） (两增 and the",
+        "  plan are measured against the start of the year, 较年初) and 六（十六） (统计数据质量): the institution is",
+        "  evaluated on what can be evaluated; indicators that need the start-of-year base (growth since the",
+        "  start of the year, borrowers against the start of the year, plan completion) are 不适用 with the",
+        "  reason, and `analysis validate` accepts the data with a warning (`missing_base_december`) naming",
+        "  the institution, file and row, instead of refusing the whole city's data set.",
+        "",
         "## Rules checked on every load / 校验规则",
         "",
     ]
-    from analysis.errors import RULES
+    from analysis.errors import RULES, WARNING_RULES
 
     lines += ["| rule | 规则 | rule (English) |", "|---|---|---|"]
     for code, (zh, en) in RULES.items():
+        if code in WARNING_RULES:
+            zh, en = f"（提示）{zh}", f"(warning) {en}"
         lines.append(f"| `{code}` | {zh} | {en} |")
     lines.append("")
     return "\n".join(lines)

@@ -2,7 +2,12 @@
 
 Every problem names the file, the row (as the analyst sees it in Excel: the header is row 1),
 the column and the rule. Problems are collected, never raised one at a time, so an analyst
-fixes a workbook in one pass.
+fixes a workbook in one pass. A few rules are warnings (:data:`WARNING_RULES`): the data are
+accepted, the affected indicators are 不适用, and ``analysis validate`` prints them.
+
+Every error a user can cause (bad data, bad parameters, a report asked for something that does
+not exist) is an :class:`AnalysisError`; the command line catches that one class and prints it in
+Chinese and English, without a traceback.
 """
 
 from __future__ import annotations
@@ -36,12 +41,27 @@ RULES: dict[str, tuple[str, str]] = {
     "ytd_decreased": ("当年累计数较上月下降", "year-to-date figure fell within the year"),
     "implied_rate_out_of_range": ("累放利息收益÷累放金额得出的利率不在0–36%之间，请检查单位",
                                   "interest ÷ amount disbursed gives a rate outside 0–36%: check units"),
-    "missing_base_december": ("缺少上年12月基期数据，无法计算较年初指标",
-                              "prior December (start-of-year base) is missing"),
+    "missing_base_december": ("缺少上年12月基期数据（新设机构或年中开始报送）：较年初指标不适用，其余指标照常评价",
+                              ("prior December (start-of-year base) is missing (new institution or "
+                               "reporting from mid-year): start-of-year indicators are n/a, the rest are evaluated")),
     "missing_plan": ("缺少该年度信贷计划", "no credit plan for this year"),
     "onlending_not_policy_bank": ("转贷款数据只能由政策性银行报送", "on-lending rows must belong to a policy bank"),
     "invalid_params": ("参数文件不符合要求", "parameter file is not valid"),
+    "empty_table": ("数据表只有表头，没有数据行", "table has a header but no data rows"),
+    "header_not_found": ("在表格前若干行中未找到表头（请检查标题行或合并表头）",
+                         "header row not found in the first rows (check title rows or merged headers)"),
+    "invalid_id": ("机构编码格式无效：只能由字母、数字、下划线和连字符组成，以字母或数字开头，最长32位",
+                   ("invalid institution id: letters, digits, '_' and '-' only, starting with a letter or "
+                    "digit, at most 32 characters")),
+    "control_character": ("含有不可见的控制字符（如换行、制表符或其他控制符），请删除",
+                          "contains an invisible control character: remove it"),
+    "implausible_unit": ("数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
+                         ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; "
+                          "report it in 万元")),
 }
+
+#: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
+WARNING_RULES: frozenset[str] = frozenset({"missing_base_december"})
 
 
 @dataclass(frozen=True)
@@ -72,15 +92,41 @@ class Issue:
         return f"{where}: [{self.rule}] {self.message_zh} / {self.message_en}{detail}"
 
 
-class DataValidationError(Exception):
-    """Raised with every problem found; nothing has been written when it is raised."""
+class AnalysisError(Exception):
+    """Base of every error a user can cause and act on (错误基类): bad data, bad parameters, a
+    report asked for something that does not exist, a missing font.
 
-    def __init__(self, issues: list[Issue]):
+    Built from a Chinese and an English message (or one text that already holds both);
+    ``str()`` prints both. ``exit_code`` is what the command line returns.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message_zh: str, message_en: str | None = None):
+        self.message_zh = message_zh
+        self.message_en = message_en
+        super().__init__(message_zh if message_en is None else f"{message_zh} / {message_en}")
+
+    def __str__(self) -> str:
+        return self.message_zh if self.message_en is None else f"{self.message_zh} / {self.message_en}"
+
+
+class DataValidationError(AnalysisError):
+    """Raised with every problem found; nothing has been written when it is raised.
+
+    ``warnings`` (rules of :data:`WARNING_RULES`) are listed after the problems.
+    """
+
+    def __init__(self, issues: list[Issue], warnings: list[Issue] | None = None):
         self.issues = issues
-        super().__init__(format_report(issues))
+        self.warnings = list(warnings or [])
+        text = format_report(issues)
+        if self.warnings:
+            text += "\n\n" + format_warnings(self.warnings)
+        super().__init__(text)
 
 
-class ParamsError(Exception):
+class ParamsError(AnalysisError):
     """A parameter file (params/*.yaml) failed its validation."""
 
     def __init__(self, path: str, problems: list[str]):
@@ -91,21 +137,44 @@ class ParamsError(Exception):
         super().__init__("\n".join(lines))
 
 
-class ReportInputError(ValueError):
-    """A report cannot be made for these parameters (unknown id, no data for the period)."""
+class ReportInputError(AnalysisError, ValueError):
+    """A report cannot be made for these parameters (unknown id, no data for the period).
+
+    A usage error: the command line exits with 2."""
+
+    exit_code = 2
+
+
+def _summary(issues: list[Issue]) -> list[str]:
+    counts: dict[str, int] = {}
+    for issue in issues:
+        counts[issue.rule] = counts.get(issue.rule, 0) + 1
+    lines = []
+    for rule, n in counts.items():
+        zh, en = RULES[rule]
+        lines.append(f"  {n:>5} × [{rule}] {zh} / {en}")
+    return lines
 
 
 def format_report(issues: list[Issue]) -> str:
     """The report printed by ``analysis validate``: a summary by rule, then every problem."""
     if not issues:
         return "数据校验通过 / validation passed"
-    counts: dict[str, int] = {}
-    for issue in issues:
-        counts[issue.rule] = counts.get(issue.rule, 0) + 1
     lines = [f"数据校验未通过：共 {len(issues)} 个问题 / validation failed: {len(issues)} problem(s)"]
-    for rule, n in counts.items():
-        zh, en = RULES[rule]
-        lines.append(f"  {n:>5} × [{rule}] {zh} / {en}")
+    lines += _summary(issues)
     lines.append("")
     lines += [issue.format() for issue in issues]
+    return "\n".join(lines)
+
+
+def format_warnings(warnings: list[Issue]) -> str:
+    """The warnings of an accepted dataset (数据校验提示), as ``analysis validate`` prints them:
+    a summary by rule, then every warning with file, row, column and rule. Empty when none."""
+    if not warnings:
+        return ""
+    lines = [(f"提示：共 {len(warnings)} 条，数据可用，相关指标不适用 / "
+              f"warnings: {len(warnings)}; the data are usable, the affected indicators are n/a")]
+    lines += _summary(warnings)
+    lines.append("")
+    lines += ["提示/warning " + w.format() for w in warnings]
     return "\n".join(lines)
