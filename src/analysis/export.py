@@ -26,6 +26,7 @@ import pandas as pd
 from analysis.columns import INDICATOR_COLUMNS, STATUS_COLUMNS
 from analysis.contract import MONTHLY, ONLENDING
 from analysis.display import COUNT_UNITS
+from analysis.errors import ReportInputError
 from analysis.files import atomic_path
 from analysis.status import STATUS_LABELS
 
@@ -193,7 +194,7 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
     ind = state.indicators
     selected = ind[ind["period"] == period_end]
     if selected.empty:
-        raise ValueError(f"no data for period {period_end:%Y-%m} / 无该期数据")
+        raise ReportInputError(f"无 {period_end:%Y-%m} 数据 / no data for period {period_end:%Y-%m}")
     labels = column_labels()
     for watch in (c for c in selected.columns if c.startswith("status_") and c not in labels):
         labels[watch] = "状态：" + INDICATOR_COLUMNS.get(watch.removeprefix("status_"), (watch, ""))[0]

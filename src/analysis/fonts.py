@@ -12,6 +12,8 @@ import subprocess
 import sys
 from functools import lru_cache
 
+from analysis.errors import AnalysisError
+
 #: Preferred families, Simplified Chinese forms first.
 CJK_FAMILIES = (
     "Noto Sans CJK SC",
@@ -49,7 +51,7 @@ FONTCONFIG_MISSING_HINT = (
 )
 
 
-class MissingCJKFontError(RuntimeError):
+class MissingCJKFontError(AnalysisError, RuntimeError):
     """No CJK font where charts (matplotlib) or PDFs (fontconfig) look; the message says how to install one."""
 
 
