@@ -7,7 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.contract import BANK_CATEGORIES, CATEGORIES, COUNTIES, INSURER_CATEGORIES, MONTHLY
+from analysis.contract import (
+    BANK_CATEGORIES,
+    CATEGORIES,
+    COUNTIES,
+    INSURER_CATEGORIES,
+    MONTHLY,
+)
 from analysis.demo import FIRST_YEAR, ROUGHNESS, SCENARIOS, YEARS, demo_tables
 from analysis.indicators import compute_indicators
 from analysis.policy import load_policies
@@ -112,7 +118,7 @@ def test_revision_and_break(banks_monthly):
     bal = banks_monthly["inclusive_balance"]
     neighbours = (bal[(iid, f"{year}-{m - 1:02d}")] + bal[(iid, f"{year}-{m + 1:02d}")]) / 2
     assert bal[(iid, month)] / neighbours == pytest.approx(factor, abs=0.02)
-    iid, month, f_incl, f_total, f_borr = ROUGHNESS.breaks[0]
+    iid, month, f_incl, _, f_borr = ROUGHNESS.breaks[0]
     year, m = (int(x) for x in month.split("-"))
     prev = f"{year}-{m - 1:02d}"
     assert bal[(iid, month)] / bal[(iid, prev)] == pytest.approx(f_incl, abs=0.03)

@@ -291,7 +291,7 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame, rough: Rough
             first_loans_prev_year = first_loans
 
             fest = festival.get(year, 2)
-            shape = dict(noise=rough.weight_noise, festival_month=fest, dip=rough.festival_dip)
+            shape = {"noise": rough.weight_noise, "festival_month": fest, "dip": rough.festival_dip}
             s_total = _cumulative_shape(rng, growth_shape, **shape)
             s_incl = _cumulative_shape(rng, growth_shape, **shape)
             s_borr = _cumulative_shape(rng, growth_shape, **shape)

@@ -93,6 +93,25 @@ class Candidate(_Strict):
     min_months: int = 0
 
 
+class CalibrationRecord(_Strict):
+    """Where ``error_scale`` came from (校准来源): chosen on rolling origins of earlier years only
+    (:func:`calibrate_error_scale`), scored on a later year in notebooks/model_validation.ipynb."""
+
+    origin_years: list[int] = Field(min_length=1)
+    origin_months: list[int] = Field(min_length=1)
+    evaluated_year: int
+    grid: list[float] = Field(min_length=2)
+    criterion: str
+    coverage_at_choice: float = Field(ge=0, le=1)
+    data: str
+
+    @property
+    def years_text(self) -> str:
+        """"2021–2022" or "2022": the years the scale was fitted on."""
+        lo, hi = min(self.origin_years), max(self.origin_years)
+        return f"{lo}–{hi}" if hi > lo else f"{lo}"
+
+
 class ForecastSpec(_Strict):
     series: list[str]
     candidates: list[Candidate] = Field(min_length=1)
@@ -100,6 +119,7 @@ class ForecastSpec(_Strict):
     simulations: int = Field(1000, ge=100)
     interval: float = Field(0.9, gt=0, lt=1)
     error_scale: float = Field(1.0, gt=0)
+    calibration: CalibrationRecord | None = None
     seed: int = 0
 
 
@@ -443,9 +463,15 @@ def _policy_for(state, year: int):
 def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpec, rng: np.random.Generator
                   ) -> tuple[list[dict], list[dict], dict | None]:
     """Forecast each series of one bank to December; returns rows, path rows and the joint draws."""
-    h_steps = 12 - period.month
+    rows, fits = fit_bank(history, period, spec)
+    paths, draws = simulate_bank(rows, fits, period, spec, rng, spec.error_scale)
+    return rows, paths, draws
+
+
+def fit_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpec) -> tuple[list[dict], dict]:
+    """The ETS model of each series of one bank at ``period`` (rows of fit information, fits)."""
     hist = history[history["period"] <= period].set_index("period")
-    rows, paths, fits = [], [], {}
+    rows, fits = [], {}
     for column in spec.series:
         y = _trailing_run(hist[column]) if column in hist else pd.Series(dtype=float)
         row = {"series": column, "n": len(y), "status": INSUFFICIENT, "model": "", "aicc": np.nan,
@@ -465,8 +491,17 @@ def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpe
                     pass
                 fits[column] = res
         rows.append(row)
+    return rows, fits
+
+
+def simulate_bank(rows: list[dict], fits: dict, period: pd.Timestamp, spec: ForecastSpec, rng: np.random.Generator,
+                  error_scale: float) -> tuple[list[dict], dict | None]:
+    """Joint simulation to December with errors scaled by ``error_scale``; fills the forecast and
+    interval into ``rows`` and returns the path rows and the year-end draws."""
+    h_steps = 12 - period.month
+    paths: list[dict] = []
     if h_steps == 0 or not fits:
-        return rows, paths, ({"h": 0} if h_steps == 0 else None)
+        return paths, ({"h": 0} if h_steps == 0 else None)
     # correlated errors across the series (residual correlation), scaled by each model's sigma
     names = list(fits)
     resid = pd.DataFrame({c: np.asarray(fits[c].resid)[-24:] for c in names if len(fits[c].resid) >= 24}) \
@@ -485,7 +520,7 @@ def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpe
     q_lo, q_hi = (1 - spec.interval) / 2, 1 - (1 - spec.interval) / 2
     for k, column in enumerate(names):
         res = fits[column]
-        errors = z[:, :, k] * np.sqrt(res.scale) * spec.error_scale
+        errors = z[:, :, k] * np.sqrt(res.scale) * error_scale
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sim = np.asarray(res.simulate(h_steps, repetitions=spec.simulations, anchor="end",
@@ -500,7 +535,7 @@ def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpe
         row.update(forecast=float(np.median(values[-1])), lo=float(np.quantile(values[-1], q_lo)),
                    hi=float(np.quantile(values[-1], q_hi)))
     draws["h"] = h_steps
-    return rows, paths, draws
+    return paths, draws
 
 
 def _probabilities(row: pd.Series, draws: dict | None, policy) -> dict:
@@ -606,47 +641,117 @@ def load_models(state, period: pd.Timestamp) -> ModelResults:
 
 # --- backtest ---------------------------------------------------------------------------------
 
-def backtest(state, years: list[int], months: list[int]) -> pd.DataFrame:
-    """Probabilities forecast at each month against the December outcome, and interval coverage."""
-    rows = []
+def _outcomes(o: pd.Series, policy) -> dict[str, bool]:
+    """What happened in December: each leg of 两增 and the plan (the targets of the probabilities)."""
+    ti = policy.two_increases
+    growth = (o["growth_margin_pp"] >= ti.growth_margin_min_pp) if not (
+        o["differentiated"] and ti.differentiated_on_plan) else (
+        o["plan_completion_pct"] >= policy.plan.completion_min_pct)
+    actual = {"p_growth_leg": bool(growth),
+              "p_borrowers_leg": bool(o["borrowers_change"] >= ti.borrowers_change_min),
+              "p_plan": bool(o["plan_completion_pct"] >= policy.plan.completion_min_pct)}
+    actual["p_two_increases"] = actual["p_growth_leg"] and actual["p_borrowers_leg"]
+    return actual
+
+
+def backtest(state, years: list[int], months: list[int], error_scales: list[float] | None = None,
+             spec: ModelSpec | None = None) -> pd.DataFrame:
+    """Rolling-origin backtest (滚动起点回测): at each month-end of each year, forecast December from
+    the data then available and compare with what happened.
+
+    One row per origin, bank, target and error scale: ``probability`` and ``outcome`` for the
+    year-end probabilities; for ``interval:<series>`` rows, ``outcome`` says whether December fell
+    inside the 90 % interval. The ETS models are fitted once per origin and bank; each scale of
+    ``error_scales`` (default: the configured one) re-simulates them with the same random numbers,
+    so scales are compared on equal terms.
+    """
+    spec = spec or load_model_spec(Path(state.params_dir) / "models.yaml")
+    scales = list(error_scales or [spec.forecast.error_scale])
+    rows: list[dict] = []
     ind = state.indicators
+    banks = ind[ind["sector"] == "bank"]
+    grouped = dict(tuple(banks.groupby("institution_id")))
     for year in years:
         december = pd.Timestamp(year=year, month=12, day=31)
-        outcome = ind[ind["period"] == december].set_index("institution_id")
+        outcome = banks[banks["period"] == december].set_index("institution_id")
         if outcome.empty:
             continue
         policy = _policy_for(state, year)
-        ti = policy.two_increases
         for month in months:
             period = pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)
-            res = compute_models(state, period, rates=False)
-            fc = res.forecasts.set_index(["institution_id", "series"])
-            for w in res.warnings.itertuples():
-                o = outcome.loc[w.institution_id]
-                growth = (o["growth_margin_pp"] >= ti.growth_margin_min_pp) if not (
-                    o["differentiated"] and ti.differentiated_on_plan) else (
-                    o["plan_completion_pct"] >= policy.plan.completion_min_pct)
-                actual = {
-                    "p_growth_leg": growth,
-                    "p_borrowers_leg": o["borrowers_change"] >= ti.borrowers_change_min,
-                    "p_plan": o["plan_completion_pct"] >= policy.plan.completion_min_pct,
-                }
-                actual["p_two_increases"] = actual["p_growth_leg"] and actual["p_borrowers_leg"]
-                for target, happened in actual.items():
-                    p = getattr(w, target)
-                    if p == p:
-                        rows.append({"year": year, "month": month, "institution_id": w.institution_id,
-                                     "target": target, "probability": p, "outcome": bool(happened)})
-                for column, value in (("inclusive_balance_assessed", o["inclusive_balance_assessed"]),
-                                      ("total_loans", o["total_loans"]),
-                                      ("inclusive_borrowers", o["inclusive_borrowers"])):
-                    if (w.institution_id, column) in fc.index:
-                        f = fc.loc[(w.institution_id, column)]
-                        if f.get("lo") == f.get("lo") and f.get("lo") is not None:
-                            rows.append({"year": year, "month": month, "institution_id": w.institution_id,
-                                         "target": f"interval:{column}", "probability": np.nan,
-                                         "outcome": bool(f["lo"] <= value <= f["hi"])})
-    return pd.DataFrame(rows)
+            current = banks[banks["period"] == period].set_index("institution_id")
+            for k, iid in enumerate(current.index):
+                if iid not in outcome.index:
+                    continue
+                history = grouped[iid].sort_values("period")
+                fit_rows, fits = fit_bank(history, period, spec.forecast)
+                o = outcome.loc[iid]
+                actual = _outcomes(o, policy)
+                base = {"year": year, "month": month, "horizon": 12 - month, "institution_id": iid}
+                for scale in scales:
+                    rng = np.random.default_rng([spec.forecast.seed, year, month, k])
+                    sim_rows = [dict(r) for r in fit_rows]
+                    _, draws = simulate_bank(sim_rows, fits, period, spec.forecast, rng, scale)
+                    probs = _probabilities(current.loc[iid], draws, policy)
+                    for target, happened in actual.items():
+                        p = probs[target]
+                        if not np.isnan(p):
+                            rows.append({**base, "error_scale": scale, "target": target, "probability": p,
+                                         "outcome": happened})
+                    for r in sim_rows:
+                        value = o.get(r["series"], np.nan)
+                        if r.get("lo") is not None and not pd.isna(r.get("lo")) and not pd.isna(value):
+                            rows.append({**base, "error_scale": scale, "target": f"interval:{r['series']}",
+                                         "probability": np.nan, "outcome": bool(r["lo"] <= value <= r["hi"])})
+    return pd.DataFrame(rows, columns=["year", "month", "horizon", "institution_id", "error_scale", "target",
+                                       "probability", "outcome"])
+
+
+def calibrate_error_scale(bt: pd.DataFrame, origin_years: list[int], interval: float = 0.9) -> dict:
+    """Choose the error scale on the origins of ``origin_years`` only (校准): the scale whose
+    ``interval`` prediction intervals cover December most nearly ``interval`` of the time, pooled
+    over the three series and every origin month (ties: the smaller scale). The scale is meant to
+    widen one-step ETS errors to year-end uncertainty, so coverage is its natural target; the Brier
+    scores of the probabilities are reported beside it, never used to choose.
+
+    Returns the chosen scale, its coverage on the calibration origins and the coverage of every scale.
+    """
+    cal = bt[bt["year"].isin(origin_years) & bt["target"].str.startswith("interval:")]
+    if cal.empty:
+        raise ValueError(f"no backtest origins in {origin_years} / 校准年份无回测数据")
+    coverage = cal.groupby("error_scale")["outcome"].mean()
+    gap = (coverage - interval).abs().round(6)
+    chosen = float(gap.index[gap.argmin()])
+    return {"error_scale": chosen, "coverage": float(coverage[chosen]), "origin_years": sorted(origin_years),
+            "by_scale": coverage}
+
+
+def brier_skill(bt: pd.DataFrame, target: str) -> float:
+    """1 − Brier / Brier of the base-rate forecast (the share of banks that met the target that year)."""
+    g = bt[bt["target"] == target]
+    if g.empty:
+        return float("nan")
+    o = g["outcome"].astype(float)
+    base = g.groupby("year")["outcome"].transform("mean").astype(float)
+    brier, ref = float(np.mean((g["probability"] - o) ** 2)), float(np.mean((base - o) ** 2))
+    return 1 - brier / ref if ref > 0 else float("nan")
+
+
+def reliability(bt: pd.DataFrame, target: str, bins: int = 5) -> pd.DataFrame:
+    """Reliability table (可靠性): predicted-probability bins, mean prediction, observed frequency, n."""
+    g = bt[bt["target"] == target]
+    edges = np.linspace(0, 1, bins + 1)
+    g = g.assign(bin=pd.cut(g["probability"], edges, include_lowest=True))
+    return g.groupby("bin", observed=True).agg(predicted=("probability", "mean"), observed=("outcome", "mean"),
+                                               n=("outcome", "size")).reset_index()
+
+
+def coverage_by_horizon(bt: pd.DataFrame) -> pd.DataFrame:
+    """Share of Decembers inside the prediction interval, by months ahead and series."""
+    g = bt[bt["target"].str.startswith("interval:")]
+    table = g.groupby(["horizon", "target"])["outcome"].mean().unstack("target")
+    table["all"] = g.groupby("horizon")["outcome"].mean()
+    return table.sort_index(ascending=False)
 
 
 def backtest_summary(bt: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
@@ -669,3 +774,90 @@ def backtest_summary(bt: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
         out.append({"target": target, "n": len(g), "hit_rate": np.nan, "brier": np.nan, "brier_base_rate": np.nan,
                     "skill": np.nan, "coverage": float(g["outcome"].mean())})
     return pd.DataFrame(out)
+
+
+# --- validation (notebooks/model_validation.ipynb) -------------------------------------------
+
+@dataclass
+class Validation:
+    """Everything the validation notebook shows: backtest, calibration, trend-test size and power."""
+
+    backtest: pd.DataFrame
+    calibration: dict            # chosen on the calibration years (out of sample for the evaluation year)
+    in_sample: dict              # chosen on the evaluation year itself (the former practice)
+    calibration_years: list[int]
+    evaluation_year: int
+    out_of_sample: pd.DataFrame  # evaluation-year rows at the out-of-sample scale
+    in_sample_rows: pd.DataFrame
+    trend_size: pd.DataFrame
+    trend_power: pd.DataFrame
+    configured_scale: float
+    configured_calibration: CalibrationRecord | None
+
+    @property
+    def out_of_sample_summary(self) -> pd.DataFrame:
+        return backtest_summary(self.out_of_sample)
+
+    @property
+    def in_sample_summary(self) -> pd.DataFrame:
+        return backtest_summary(self.in_sample_rows)
+
+    @property
+    def coverage(self) -> pd.DataFrame:
+        return coverage_by_horizon(self.out_of_sample)
+
+
+def data_trend_sizes(state, period: pd.Timestamp, months: int = 36) -> pd.Series:
+    """Each bank's rate trend over the last ``months`` months in innovation standard deviations a
+    month (|slope| ÷ residual sd, month effects removed): the trend sizes the test must detect."""
+    ind = state.indicators
+    ind = ind[(ind["sector"] == "bank") & (ind["period"] <= period)
+              & (ind["period"] > period - pd.DateOffset(months=months))].dropna(subset=["month_new_loan_rate_pct"])
+    out = {}
+    for iid, g in ind.groupby("institution_id"):
+        g = g.sort_values("period")
+        if len(g) < months:
+            continue
+        X = _trend_design(len(g), seasonal=True)
+        y = g["month_new_loan_rate_pct"].to_numpy()
+        beta = np.linalg.pinv(X) @ y
+        resid = y - X @ beta
+        sd = np.sqrt(resid @ resid / (len(y) - X.shape[1]))
+        if sd > 0:
+            out[iid] = abs(beta[1]) / sd
+    return pd.Series(out, name="slope_in_sd")
+
+
+def validate_models(state, spec: ModelSpec, calibration_years: list[int], evaluation_year: int, months: list[int],
+                    error_scales: list[float], size_replications: int = 2000, size_seed: int = 0) -> Validation:
+    """Rolling-origin backtest over the calibration and evaluation years at every scale, the scale
+    chosen out of sample (calibration years) and in sample (evaluation year), and the trend test's
+    size and power by seeded simulation."""
+    years = sorted(set(calibration_years) | {evaluation_year})
+    bt = backtest(state, years, months, error_scales, spec)
+    cal = calibrate_error_scale(bt, calibration_years, spec.forecast.interval)
+    ins = calibrate_error_scale(bt, [evaluation_year], spec.forecast.interval)
+    ev = bt[bt["year"] == evaluation_year]
+    size_rows = []
+    for method in ("bootstrap", "fixed_b", "newey_west"):
+        test = spec.rate_trend.test.model_copy(update={"method": method})
+        reps = size_replications if method != "newey_west" else max(200, size_replications // 5)
+        for n in (24, 36):
+            for phi in (0.0, 0.5):
+                size_rows.append({"method": method, "months": n, "phi": phi, "replications": reps,
+                                  "rejection": trend_test_rejection_rate(n, phi, test, reps, size_seed)})
+    sizes = data_trend_sizes(state, pd.Timestamp(year=evaluation_year, month=12, day=31))
+    power_rows = []
+    for label, q in (("25% 分位", 0.25), ("中位数", 0.5)):
+        slope = float(sizes.quantile(q)) if len(sizes) else 0.0
+        for n in (24, 36):
+            for phi in (0.0, 0.5):
+                power_rows.append({"trend": label, "slope_in_sd": slope, "months": n, "phi": phi,
+                                   "power": trend_test_rejection_rate(n, phi, spec.rate_trend.test,
+                                                                      max(200, size_replications // 4),
+                                                                      size_seed + 1, slope_in_sd=-slope)})
+    return Validation(backtest=bt, calibration=cal, in_sample=ins, calibration_years=sorted(calibration_years),
+                      evaluation_year=evaluation_year, out_of_sample=ev[ev["error_scale"] == cal["error_scale"]],
+                      in_sample_rows=ev[ev["error_scale"] == ins["error_scale"]], trend_size=pd.DataFrame(size_rows),
+                      trend_power=pd.DataFrame(power_rows), configured_scale=spec.forecast.error_scale,
+                      configured_calibration=spec.forecast.calibration)
