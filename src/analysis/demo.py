@@ -1,8 +1,16 @@
 """A fictional Nanyang jurisdiction (示例数据) for demonstrations and tests.
 
 Deterministic (fixed seed): 45 banks of every category the notice addresses and 15 insurers,
-monthly from January to December of three years, written as the Excel workbooks analysts
+monthly from January to December of four years, written as the Excel workbooks analysts
 receive. Every name carries "（示例）": none is a real institution.
+
+The returns are as rough as real ones (:class:`Roughness`): the calendar of Chinese lending
+(January surge, Spring-Festival dip, quarter-end and especially June and December pushes that
+partly reverse the next month), a bank that filed a month late, a bank that misreported a month
+and corrected it the month after, a merger that lifts one bank's books in one step, AR(1)
+persistence in monthly rates, and renewal and structure shares that move month to month.
+The first year is history only (it gives the later years their base), so the models can be
+backtested on rolling origins across three assessed years.
 
 A few institutions are given fixed outcomes in the last year (:data:`SCENARIOS`) so that every
 rule of the notice is exercised; the others are healthy with margins wide enough that noise
@@ -40,8 +48,8 @@ from analysis.contract import (
 )
 
 SEED = 20230508  # the notice's print date
-FIRST_YEAR = 2021
-YEARS = 3
+FIRST_YEAR = 2020
+YEARS = 4
 
 #: Planted outcomes in the last demo year (2023), by institution id.
 SCENARIOS: dict[str, str] = {
@@ -99,9 +107,61 @@ _PROFILES = {
                            (2.2, 3.2), 0.10, 0.50, 0.0, 1.3),
 }
 
-# Month weights of new lending and of balance growth: strong first quarter (开门红).
-_DISBURSE_SHAPE = np.array([1.3, 0.8, 1.4, 1.0, 0.95, 1.2, 0.9, 0.85, 1.05, 0.85, 0.85, 0.85])
-_GROWTH_SHAPE = np.array([1.6, 0.9, 1.5, 1.0, 0.9, 1.1, 0.8, 0.8, 1.0, 0.8, 0.8, 0.8])
+
+@dataclass(frozen=True)
+class Roughness:
+    """How rough the demo returns are (示例数据的粗糙度). Every pattern and where it comes from.
+
+    - ``growth_weights`` / ``disburse_weights``: each month's share of a year's balance increase and
+      of its new lending. Approximate, rounded shape (not the published numbers) of the People's Bank of
+      China's monthly 金融统计数据报告 (new RMB loans, 2020–2023): a January surge (开门红: January alone about a fifth of the year), a low
+      February, then jumps at the quarter-end months March, June, September and December with thin
+      months after each (April, July, October). Inclusive small-micro lending (普惠小微贷款, PBoC
+      quarterly 金融机构贷款投向统计报告) follows the same calendar.
+    - ``spring_festival``: month of 春节 by year (2020-01-25, 2021-02-12, 2022-02-01, 2023-01-22;
+      public calendar). Lending and new borrowers dip in that month (``festival_dip`` of the month's
+      weight) and the lost part is made up the month after: the festival moves the January/February
+      split between years, as in the PBoC monthly figures.
+    - ``quarter_end_push``: 冲时点 — balances stand higher at quarter-ends than the month after, by
+      this share of the balance (June and December, the half-year and year-end assessment dates, the
+      most); the push reverses the next month. Same share every year for a bank, so year-on-year
+      comparisons of December figures are untouched. (Regulators' repeated warnings against
+      "冲时点", e.g. the CBIRC's 2018 rules on deposit and loan window-dressing, record the practice.)
+    - ``late_filers``: (bank, month) — a bank that filed a month late: the month's return repeats the
+      previous month (balances carried forward, year-to-date flows unchanged) and the next month
+      catches up. The office's archive keeps the return as filed; the dataset stays complete and valid.
+    - ``revisions``: (bank, month, factor) — a month's inclusive balance misreported by ``factor``
+      (a large-enterprise loan counted as small-micro), corrected from the next month on; the archive
+      keeps the figure as first filed.
+    - ``breaks``: (bank, month, inclusive factor, total factor, borrowers factor) — a merger or a new
+      product line: from that month on, balances and borrowers are higher by these factors.
+    - ``rate_ar``, ``rate_noise_bp``: month-to-month rate deviations persist (AR(1)); quarter-end
+      months priced lower by ``quarter_end_rate_cut_bp`` (volume pushed with cheap loans).
+    - ``renewal_noise``, ``structure_noise``: monthly variation of the renewal share of new lending
+      (more renewals around the festival, when loans fall due) and of the structure items.
+    - ``weight_noise``: each bank-year's monthly weights vary by this lognormal spread.
+    """
+
+    growth_weights: tuple[float, ...] = (3.0, 1.0, 1.9, 0.45, 0.75, 1.6, 0.25, 0.7, 1.2, 0.4, 0.6, 1.0)
+    disburse_weights: tuple[float, ...] = (1.8, 0.8, 1.45, 0.8, 0.85, 1.35, 0.75, 0.8, 1.1, 0.7, 0.8, 1.15)
+    spring_festival: tuple[tuple[int, int], ...] = ((2020, 1), (2021, 2), (2022, 2), (2023, 1))
+    festival_dip: float = 0.75
+    quarter_end_push: tuple[float, float, float, float] = (0.004, 0.010, 0.004, 0.006)  # Mar, Jun, Sep, Dec
+    late_filers: tuple[tuple[str, str], ...] = (("B012", "2022-05"), ("B027", "2023-04"), ("B041", "2021-08"))
+    revisions: tuple[tuple[str, str, float], ...] = (("B015", "2022-10", 1.05), ("B038", "2023-02", 0.94))
+    breaks: tuple[tuple[str, str, float, float, float], ...] = (("B026", "2022-07", 1.12, 1.06, 1.10),)
+    rate_ar: float = 0.5
+    rate_noise_bp: float = 8.0
+    quarter_end_rate_cut_bp: float = 6.0
+    renewal_noise: float = 0.15
+    structure_noise: float = 0.02
+    weight_noise: float = 0.3
+
+
+ROUGHNESS = Roughness()
+
+# Insurers keep their own calendar (life insurers' 开门红 is stronger): weights of premium by month.
+_DISBURSE_SHAPE = np.array(Roughness().disburse_weights)
 
 
 def institutions_frame() -> pd.DataFrame:
@@ -143,15 +203,35 @@ def institutions_frame() -> pd.DataFrame:
     return frame
 
 
-def _cumulative_shape(rng: np.random.Generator, shape: np.ndarray, noise: float = 0.15) -> np.ndarray:
-    weights = shape * rng.lognormal(0.0, noise, 12)
+def _cumulative_shape(rng: np.random.Generator, shape: np.ndarray, noise: float = 0.15,
+                      festival_month: int | None = None, dip: float = 1.0) -> np.ndarray:
+    """Cumulative share of a year's flow reached at each month-end (ends at exactly 1)."""
+    weights = np.asarray(shape, dtype=float) * rng.lognormal(0.0, noise, 12)
+    if festival_month is not None and festival_month < 12:
+        lost = weights[festival_month - 1] * (1 - dip)
+        weights[festival_month - 1] -= lost
+        weights[festival_month] += lost  # made up the month after the festival
     return np.cumsum(weights) / weights.sum()
 
 
-def _generate(rng: np.random.Generator, institutions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _month_of(text: str) -> tuple[int, int]:
+    year, month = text.split("-")
+    return int(year), int(month)
+
+
+def _generate(rng: np.random.Generator, institutions: pd.DataFrame, rough: Roughness = ROUGHNESS
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Monthly figures and annual plans for every institution."""
     years = list(range(FIRST_YEAR, FIRST_YEAR + YEARS))
     last = years[-1]
+    festival = dict(rough.spring_festival)
+    growth_shape = np.array(rough.growth_weights)
+    disburse_shape = np.array(rough.disburse_weights)
+    push_by_month = np.zeros(12)
+    push_by_month[[2, 5, 8, 11]] = rough.quarter_end_push
+    rate_season = np.linspace(0.05, -0.05, 12)
+    rate_season[[2, 5, 8, 11]] -= rough.quarter_end_rate_cut_bp / 100
+    breaks = {b[0]: b[1:] for b in rough.breaks}
     monthly: list[dict] = []
     plans: list[dict] = []
     for inst in institutions.itertuples(index=False):
@@ -174,6 +254,10 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame) -> tuple[pd.
         renewal_share = rng.uniform(0.10, 0.20)
         mfg_share, guar_share, sci_share = rng.uniform(0.05, 0.10), rng.uniform(0.02, 0.05), rng.uniform(0.03, 0.08)
         above10m = inclusive * prof.above10m_share * rng.uniform(0.8, 1.2)
+        push = push_by_month * rng.uniform(0.5, 1.5)  # this bank's window-dressing, the same every year
+        rate_dev = rng.normal(0, rough.rate_noise_bp / 100)  # persistent rate deviation (AR(1))
+        rate_innovation = rough.rate_noise_bp / 100 * np.sqrt(1 - rough.rate_ar ** 2)
+        brk = breaks.get(inst.institution_id)
         first_loans_prev_year = None
         for year in years:
             is_last = year == last
@@ -206,29 +290,47 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame) -> tuple[pd.
                 first_loans = first_loans_prev_year * 0.7
             first_loans_prev_year = first_loans
 
-            s_total = _cumulative_shape(rng, _GROWTH_SHAPE)
-            s_incl = _cumulative_shape(rng, _GROWTH_SHAPE)
-            s_borr = _cumulative_shape(rng, _GROWTH_SHAPE)
-            s_disb = _cumulative_shape(rng, _DISBURSE_SHAPE)
-            s_first = _cumulative_shape(rng, _DISBURSE_SHAPE, noise=0.04)
+            fest = festival.get(year, 2)
+            shape = {"noise": rough.weight_noise, "festival_month": fest, "dip": rough.festival_dip}
+            s_total = _cumulative_shape(rng, growth_shape, **shape)
+            s_incl = _cumulative_shape(rng, growth_shape, **shape)
+            s_borr = _cumulative_shape(rng, growth_shape, **shape)
+            s_disb = _cumulative_shape(rng, disburse_shape, **shape)
+            s_first = _cumulative_shape(rng, disburse_shape, noise=0.04, festival_month=fest, dip=rough.festival_dip)
             total_path = total * (1 + g_total * s_total)
             incl_path = inclusive * (1 + g_incl * s_incl)
             borr_path = borrowers * (1 + g_borrowers * s_borr)
+            if brk is not None and _month_of(brk[0])[0] == year:  # merger / new product line: a step up
+                step = np.arange(1, 13) >= _month_of(brk[0])[1]   # (later years inherit it through the carry)
+                incl_path = incl_path * np.where(step, brk[1], 1.0)
+                total_path = total_path * np.where(step, brk[2], 1.0)
+                borr_path = borr_path * np.where(step, brk[3], 1.0)
             planned_growth = 0.08 if scenario == "balance_falling" else g_incl  # its plan still expects growth
             plans.append({"institution_id": inst.institution_id, "year": year,
                           "planned_increase": round(inclusive * planned_growth * plan_factor, -2)})
             annual_disbursed = incl_path.mean() * prof.turnover
             month_disbursed = np.diff(np.concatenate([[0.0], s_disb])) * annual_disbursed
-            month_rate = rate + rng.normal(0, 0.08, 12) + np.linspace(0.05, -0.05, 12)
+            month_rate = np.empty(12)
+            for m in range(12):
+                rate_dev = rough.rate_ar * rate_dev + rng.normal(0, rate_innovation)
+                month_rate[m] = rate + rate_dev + rate_season[m]
             ytd_disbursed = np.cumsum(month_disbursed)
             ytd_interest = np.cumsum(month_disbursed * month_rate / 100)
             ytd_borrowers_disbursed = np.round(np.cumsum(np.diff(np.concatenate([[0.0], s_disb]))
                                                          * borrowers * 0.9))
             ytd_first = np.round(s_first * first_loans)
+            renewal_month_share = renewal_share * rng.lognormal(0.0, rough.renewal_noise, 12)
+            renewal_month_share[[fest - 1, min(fest, 11)]] *= 1.25  # loans fall due around the festival
+            ytd_renewal = np.cumsum(month_disbursed * renewal_month_share)
+            wobble = {k: 1 + np.cumsum(rng.normal(0, rough.structure_noise, 12))
+                      for k in ("credit", "mfg", "guar", "sci", "above10m")}
+            pushed = 1 + push
             month = np.arange(1, 13)
+            year_rows = []
             for m in range(12):
                 share_progress = (m + 1) / 12
-                inc = incl_path[m]
+                inc = incl_path[m] * pushed[m]
+                tot = total_path[m] * pushed[m]
                 row = {
                     "institution_id": inst.institution_id,
                     "period": periods[(year - FIRST_YEAR) * 12 + m],
@@ -239,24 +341,26 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame) -> tuple[pd.
                     "inclusive_ytd_borrowers_disbursed": ytd_borrowers_disbursed[m],
                     "inclusive_ytd_interest": round(ytd_interest[m], 2),
                     "bill_discount_balance": round(inc * 0.08 * (1 + 0.1 * np.cos(month[m])), 2),
-                    "total_loans": round(total_path[m], 2),
-                    "total_npl": round(total_path[m] * npl_total / 100, 2),
+                    "total_loans": round(tot, 2),
+                    "total_npl": round(tot * npl_total / 100, 2),
                     "credit_loan_balance": round(inc * (credit_share + (
                         -credit_step if scenario == "first_loan_falling" and is_last else credit_step)
-                        * share_progress), 2),
+                        * share_progress) * wobble["credit"][m], 2),
                     "first_loan_ytd_borrowers": ytd_first[m],
                     "first_loan_ytd_amount": round(ytd_first[m] * prof.avg_loan * 0.6, 2),
-                    "renewal_ytd_amount": round(ytd_disbursed[m] * renewal_share, 2),
-                    "mfg_midlong_balance": round(inc * mfg_share * (1 + 0.05 * share_progress), 2),
+                    "renewal_ytd_amount": round(ytd_renewal[m], 2),
+                    "mfg_midlong_balance": round(inc * mfg_share * (1 + 0.05 * share_progress) * wobble["mfg"][m], 2),
                     "indiv_business_balance": round(indiv_balance * (1 + indiv_growth * s_incl[m]), 2),
                     "indiv_business_borrowers": round(indiv_borrowers * (1 + indiv_growth * s_borr[m])),
-                    "above10m_balance": round(above10m * (1 + 0.06 * s_total[m]), 2),
-                    "guaranteed_balance": round(inc * guar_share * (1 + 0.1 * share_progress), 2),
-                    "scitech_balance": round(inc * sci_share * (1 + 0.1 * share_progress), 2),
+                    "above10m_balance": round(above10m * (1 + 0.06 * s_total[m]) * wobble["above10m"][m], 2),
+                    "guaranteed_balance": round(inc * guar_share * (1 + 0.1 * share_progress) * wobble["guar"][m], 2),
+                    "scitech_balance": round(inc * sci_share * (1 + 0.1 * share_progress) * wobble["sci"][m], 2),
                 }
                 if inst.category == VILLAGE_BANK:
                     row["bill_discount_balance"] = 0.0  # village banks do no bill business
-                monthly.append(row)
+                year_rows.append(row)
+            _file_like_a_bank(inst.institution_id, year, year_rows, rough)
+            monthly += year_rows
             total, inclusive, borrowers = total_path[-1], incl_path[-1], borr_path[-1]
             credit_share += credit_step if not (scenario == "first_loan_falling" and is_last) else -credit_step
             indiv_balance *= 1 + indiv_growth
@@ -267,6 +371,20 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame) -> tuple[pd.
             sci_share *= 1.1
             above10m *= 1.06
     return pd.DataFrame(monthly), pd.DataFrame(plans)
+
+
+def _file_like_a_bank(institution_id: str, year: int, rows: list[dict], rough: Roughness) -> None:
+    """Late filing (the month repeats the one before) and misreported months (corrected the month
+    after), in place on one bank-year's rows."""
+    for iid, month_text in rough.late_filers:
+        y, m = _month_of(month_text)
+        if iid == institution_id and y == year and 1 < m < 12:
+            previous = rows[m - 2]
+            rows[m - 1].update({k: v for k, v in previous.items() if k not in ("institution_id", "period")})
+    for iid, month_text, factor in rough.revisions:
+        y, m = _month_of(month_text)
+        if iid == institution_id and y == year and m < 12:
+            rows[m - 1]["inclusive_balance"] = round(rows[m - 1]["inclusive_balance"] * factor, 2)
 
 
 def _insurer_rows(rng, inst, scenario: str, years: list[int], periods: list[pd.Timestamp]) -> list[dict]:

@@ -36,13 +36,13 @@ def readings(ctx) -> list[str]:
         out.append("新发放贷款利率：历史数据不足，未拟合趋势模型。")
     else:
         direction = "下降" if trend["slope_bp"] < 0 else "上升"
-        significant = "统计上显著" if trend["slope_p"] < 1 - m.spec.rate_trend.confidence else "统计上不显著"
+        significant = _significance(trend["slope_p"], m.spec, "趋势")
         simple = "（样本较短，未含月度季节效应）" if trend["status"] == "fallback" else ""
         out.append(f"新发放利率每月{direction}约 {abs(trend['slope_bp']):.1f} 个基点，{level}% 置信区间 "
                    f"{trend['slope_lo']:.1f} ~ {trend['slope_hi']:.1f} 个基点/月，{significant}{simple}。")
         if trend["level_bp"] == trend["level_bp"]:
             word = "低" if trend["level_bp"] < 0 else "高"
-            test = "差异显著" if trend["level_p"] < 1 - m.spec.rate_trend.confidence else "差异不显著"
+            test = _significance(trend["level_p"], m.spec, "差异")
             out.append(f"扣除月度季节因素后，{ctx.year}年利率水平较上年同期{word} {abs(trend['level_bp']):.0f} 个基点"
                        f"（{level}% 置信区间 {trend['level_lo']:.0f} ~ {trend['level_hi']:.0f}，p = {trend['level_p']:.3f}，{test}）。")
     peer = m.peer_effects.set_index("institution_id")
@@ -58,8 +58,25 @@ def readings(ctx) -> list[str]:
         parts = [f"{TARGET_LABELS[k]} {_pct(r[k])}" for k in ("p_two_increases", "p_growth_leg", "p_borrowers_leg",
                                                               "p_plan") if r[k] == r[k]]
         if parts:
-            out.append("按当前趋势预测，年末达标概率：" + "，".join(parts) + "。")
+            out.append("按当前趋势预测，年末达标概率：" + "，".join(parts) + f"（{calibration_text(m.spec)}）。")
     return out
+
+
+def _significance(p: float, spec, what: str) -> str:
+    """"显著" only from the size-corrected test; with the Newey–West option the reading says it
+    is not size-corrected and never calls the result significant."""
+    alpha = 1 - spec.rate_trend.confidence
+    if spec.rate_trend.test.method == "newey_west":
+        return f"{what}的 p = {p:.3f}（Newey–West 检验，短样本下检验水平偏高，不作显著性判断）"
+    return f"{what}统计上显著" if p < alpha else f"{what}统计上不显著"
+
+
+def calibration_text(spec) -> str:
+    """Where the probabilities' error scale comes from, from params/models.yaml (never hard-coded)."""
+    cal = spec.forecast.calibration
+    if cal is None:
+        return f"误差放大系数 {spec.forecast.error_scale:g} 未经样本外校准"
+    return f"校准于 {cal.years_text} 年，{cal.evaluated_year} 年回测可靠性见附录"
 
 
 def model_section(ctx) -> HTML:
@@ -90,8 +107,12 @@ def diagnostics(ctx) -> HTML:
     t = m.rate_trends.set_index("institution_id")
     if ctx.institution_id in t.index:
         r = t.loc[ctx.institution_id]
+        test = m.spec.rate_trend.test
+        simulated = "，AR(1) 模拟临界值" if test.method == "bootstrap" else ""
+        how = (f"Newey–West 滞后阶数 {m.spec.rate_trend.hac_maxlags}" if test.method == "newey_west" else
+               f"固定 b 检验（Bartlett 核，b = {test.bandwidth:g}）{simulated}")
         rows.append(("利率趋势（OLS，HAC 标准误）", r["formula"] or "—", f"n = {int(r['n'])}",
-                     f"R² = {fmt_number(r['r2'], 3)}；滞后阶数 {m.spec.rate_trend.hac_maxlags}",
+                     f"R² = {fmt_number(r['r2'], 3)}；{how}",
                      STATUS_TEXT.get(r["status"], r["status"])))
     info = m.peer_info
     rows.append(("同业混合效应模型（MixedLM）", f"{m.spec.peer_model.formula}，随机效应 {info.get('re_formula') or '—'}",
@@ -169,7 +190,8 @@ def early_warning_table(city) -> HTML:
     flagged["min_p"] = flagged[["p_two_increases", "p_plan"]].min(axis=1)
     flagged = flagged.sort_values("min_p")
     note = HTML(f'<p class="note">按当前各机构趋势模拟年末结果，“两增”或信贷计划达标概率低于 {threshold:.0%} 的机构'
-                f"（共 {len(flagged)} 家）建议近期走访督导。概率由 ETS 模型联合模拟（普惠贷款、各项贷款、户数误差相关）得出。</p>")
+                f"（共 {len(flagged)} 家）建议近期走访督导。概率由 ETS 模型联合模拟（普惠贷款、各项贷款、户数误差相关）得出，"
+                f"{esc(calibration_text(m.spec))}。</p>")
     if flagged.empty:
         return note
     frame = pd.DataFrame({
@@ -211,23 +233,96 @@ def backtest_table(summary: pd.DataFrame) -> HTML:
     return frame_table(frame)
 
 
-def calibration_chart(bt: pd.DataFrame) -> Figure:
-    probs = bt[~bt["target"].str.startswith("interval:") & (bt["target"] != "p_two_increases")]
-    bins = np.linspace(0, 1, 6)
-    probs = probs.assign(bin=pd.cut(probs["probability"], bins, include_lowest=True))
-    g = probs.groupby("bin", observed=True).agg(p=("probability", "mean"), o=("outcome", "mean"), n=("outcome", "size"))
+def reliability_chart(bt: pd.DataFrame, target: str) -> Figure:
+    """Reliability diagram (可靠性图): predicted-probability bins against the observed frequency."""
+    from analysis.models import reliability
+
+    g = reliability(bt, target)
     fig = Figure(figsize=(5.5, 4.2), layout="constrained")
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="#8a8f98", ls="--", lw=1, label="完全校准")
-    ax.scatter(g["p"], g["o"], s=20 + g["n"], color="#1f4e9a", zorder=3, label="预测概率分组（点大小 = 样本数）")
-    ax.plot(g["p"], g["o"], color="#1f4e9a", lw=1)
+    ax.scatter(g["predicted"], g["observed"], s=20 + g["n"], color="#1f4e9a", zorder=3,
+               label="预测概率分组（点大小 = 样本数）")
+    ax.plot(g["predicted"], g["observed"], color="#1f4e9a", lw=1)
+    for r in g.itertuples():
+        ax.annotate(f"n={r.n}", (r.predicted, r.observed), textcoords="offset points", xytext=(5, -10), fontsize=7)
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("预测的年末达标概率")
     ax.set_ylabel("实际达标比例")
-    ax.set_title("年末预警概率的校准（回测）")
+    ax.set_title(f"{TARGET_LABELS.get(target, target)}年末概率的可靠性（样本外）")
     ax.legend(fontsize=8, loc="upper left")
     return fig
+
+
+def calibration_chart(bt: pd.DataFrame) -> Figure:
+    """All year-end probabilities pooled (the legs and the plan) in one reliability diagram."""
+    probs = bt[~bt["target"].str.startswith("interval:") & (bt["target"] != "p_two_increases")]
+    return reliability_chart(probs.assign(target="pooled"), "pooled")
+
+
+def calibration_note(v) -> HTML:
+    """The scale chosen out of sample and in sample, and what params/models.yaml holds."""
+    cal, ins = v.calibration, v.in_sample
+    years = f"{min(v.calibration_years)}–{max(v.calibration_years)}" if len(v.calibration_years) > 1 else str(v.calibration_years[0])
+    chosen = (f"样本外：在 {years} 年的回测起点上选定误差放大系数 {cal['error_scale']:g}（90% 区间覆盖率 "
+              f"{cal['coverage']:.0%}），用于检验 {v.evaluation_year} 年。")
+    lines = [chosen,
+             f"样本内（对照）：若直接在 {v.evaluation_year} 年上选定，系数为 {ins['error_scale']:g}（覆盖率 {ins['coverage']:.0%}）。"]
+    rec = v.configured_calibration
+    if rec is None:
+        lines.append(f"参数文件中的系数 {v.configured_scale:g} 无校准记录。")
+    else:
+        same = "一致" if abs(v.configured_scale - cal["error_scale"]) < 1e-9 else "不一致，请按本回测更新 params/models.yaml"
+        lines.append(f"参数文件 params/models.yaml 中的系数 {v.configured_scale:g}（校准于 {rec.years_text} 年，{rec.data}）与本次样本外选择{same}。")
+    by_scale = pd.DataFrame({"误差放大系数": [f"{s:g}" for s in cal["by_scale"].index],
+                             "校准年份覆盖率": cal["by_scale"].map(_pct).to_numpy()})
+    return bullet_list(lines) + frame_table(by_scale)
+
+
+def coverage_table(v) -> HTML:
+    cov = v.coverage
+    frame = pd.DataFrame({"预测时距": [f"提前 {h} 个月" for h in cov.index]})
+    for col in cov.columns:
+        frame[TARGET_NAMES.get(col, "三项合计" if col == "all" else col)] = cov[col].map(_pct).to_numpy()
+    return frame_table(frame)
+
+
+TEST_NAMES = {"bootstrap": "固定 b + AR(1) 模拟临界值（采用）", "fixed_b": "固定 b（白噪声临界值）",
+              "newey_west": "Newey–West（原方法）"}
+
+
+def trend_test_table(v) -> HTML:
+    size = v.trend_size
+    frame = pd.DataFrame({"检验方法": size["method"].map(TEST_NAMES), "月数": size["months"].astype(str),
+                          "误差": size["phi"].map(lambda p: "白噪声" if p == 0 else f"AR(1) {p:g}"),
+                          "模拟次数": size["replications"].astype(str),
+                          "名义 5% 的实际拒绝率": size["rejection"].map(lambda r: f"{r * 100:.1f}%")})
+    power = v.trend_power
+    pframe = pd.DataFrame({"趋势幅度（本辖区各行）": power["trend"],
+                           "每月趋势 / 残差标准差": power["slope_in_sd"].map(lambda x: f"{x:.2f}"),
+                           "月数": power["months"].astype(str),
+                           "误差": power["phi"].map(lambda p: "白噪声" if p == 0 else f"AR(1) {p:g}"),
+                           "功效": power["power"].map(lambda r: f"{r * 100:.0f}%")})
+    return frame_table(frame) + frame_table(pframe)
+
+
+def validation_summary(v) -> str:
+    """The figures the README quotes, printed last in the validation notebook."""
+    from analysis.models import brier_skill
+
+    oos = v.out_of_sample
+    cov = v.coverage
+    size = v.trend_size[v.trend_size["method"] == "bootstrap"]
+    head = (f"样本外（误差放大系数 {v.calibration['error_scale']:g}，校准于 {min(v.calibration_years)}–"
+            f"{max(v.calibration_years)} 年，检验 {v.evaluation_year} 年）:")
+    lines = [head,
+             f"  Brier 技巧分数 “两增” {brier_skill(oos, 'p_two_increases'):.2f}，信贷计划 {brier_skill(oos, 'p_plan'):.2f}",
+             "  90% 预测区间覆盖率: " + "，".join(f"提前 {h} 个月 {c:.0%}" for h, c in cov["all"].items()),
+             "趋势检验（名义 5%）的实际拒绝率: " + "，".join(
+                 f"T={r.months} {'白噪声' if r.phi == 0 else f'AR(1) {r.phi:g}'} {r.rejection * 100:.1f}%"
+                 for r in size.itertuples())]
+    return "\n".join(lines)
 
 
 def backtest_by_month(bt: pd.DataFrame) -> HTML:

@@ -22,7 +22,9 @@ import json
 import pickle
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class TrendTestSpec(_Strict):
+    """How the slope and level tests get their critical values (趋势检验方法).
+
+    ``bootstrap`` (default): fixed-b HAC t statistic (Bartlett kernel, bandwidth ``b``·T) with
+    critical values simulated for the fitted design under AR(1) errors, the AR coefficient plugged
+    in conservatively (see :func:`trend_test`). ``fixed_b``: the same statistic with critical
+    values simulated under white noise only (exact fixed-b values for the design). ``newey_west``:
+    the conventional HAC t-test with ``hac_maxlags`` lags and t critical values, kept for comparison.
+    """
+
+    method: Literal["bootstrap", "fixed_b", "newey_west"] = "bootstrap"
+    bandwidth: float = Field(0.5, gt=0, le=1)
+    replications: int = Field(2000, ge=200)
+    ar_grid: tuple[float, ...] = Field(default_factory=lambda: tuple(round(-0.3 + 0.05 * i, 2) for i in range(26)),
+                                 min_length=2)
+    ar_quantile: float = Field(0.25, gt=0, lt=1)
+    seed: int = 0
+
+
 class RateTrendSpec(_Strict):
     formula: str
     fallback_formula: str
@@ -49,6 +70,7 @@ class RateTrendSpec(_Strict):
     min_months: int = Field(8, ge=3)
     min_months_seasonal: int = Field(18, ge=13)
     confidence: float = Field(0.95, gt=0, lt=1)
+    test: TrendTestSpec = Field(default_factory=TrendTestSpec)
 
 
 class PeerSpec(_Strict):
@@ -71,6 +93,25 @@ class Candidate(_Strict):
     min_months: int = 0
 
 
+class CalibrationRecord(_Strict):
+    """Where ``error_scale`` came from (校准来源): chosen on rolling origins of earlier years only
+    (:func:`calibrate_error_scale`), scored on a later year in notebooks/model_validation.ipynb."""
+
+    origin_years: list[int] = Field(min_length=1)
+    origin_months: list[int] = Field(min_length=1)
+    evaluated_year: int
+    grid: list[float] = Field(min_length=2)
+    criterion: str
+    coverage_at_choice: float = Field(ge=0, le=1)
+    data: str
+
+    @property
+    def years_text(self) -> str:
+        """"2021–2022" or "2022": the years the scale was fitted on."""
+        lo, hi = min(self.origin_years), max(self.origin_years)
+        return f"{lo}–{hi}" if hi > lo else f"{lo}"
+
+
 class ForecastSpec(_Strict):
     series: list[str]
     candidates: list[Candidate] = Field(min_length=1)
@@ -78,6 +119,7 @@ class ForecastSpec(_Strict):
     simulations: int = Field(1000, ge=100)
     interval: float = Field(0.9, gt=0, lt=1)
     error_scale: float = Field(1.0, gt=0)
+    calibration: CalibrationRecord | None = None
     seed: int = 0
 
 
@@ -112,46 +154,205 @@ def rate_frame(history: pd.DataFrame, period: pd.Timestamp) -> pd.DataFrame:
                          "current": (h["period"].dt.year == period.year).astype(int).to_numpy()})
 
 
-def fit_rate_trend(frame: pd.DataFrame, spec: RateTrendSpec) -> tuple[dict, pd.DataFrame]:
-    """Trend slope (bp/month) and current-year level change (bp) with HAC intervals and tests."""
+def bartlett_kernel(n: int, bandwidth: float) -> np.ndarray:
+    """n×n Bartlett weights k(|i−j|/M) = max(0, 1 − |i−j|/M), M = ``bandwidth`` (in observations)."""
+    lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    return np.clip(1.0 - lag / max(bandwidth, 1.0), 0.0, None)
+
+
+def hac_t(X: np.ndarray, Y: np.ndarray, column: int, bandwidth: float) -> tuple[np.ndarray, np.ndarray]:
+    """OLS coefficient ``column`` and its Bartlett-HAC standard error for each row of ``Y`` (R×T).
+
+    No small-sample degrees-of-freedom factor: the critical values are simulated for the design,
+    so they carry the loss of degrees of freedom themselves (Kiefer & Vogelsang 2005, fixed-b).
+    """
+    Y = np.atleast_2d(Y)
+    a = np.linalg.pinv(X)  # k×T: rows give each coefficient as a weighted sum of y
+    beta = Y @ a.T
+    resid = Y - beta @ X.T
+    u = resid * a[column]
+    variance = np.einsum("rt,ts,rs->r", u, bartlett_kernel(X.shape[0], bandwidth), u)
+    return beta[:, column], np.sqrt(np.maximum(variance, 0.0))
+
+
+def residual_ar1(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """First-order autocorrelation of the OLS residuals of each row of ``Y``."""
+    Y = np.atleast_2d(Y)
+    resid = Y - (Y @ np.linalg.pinv(X).T) @ X.T
+    denom = (resid * resid).sum(axis=1)
+    return np.divide((resid[:, 1:] * resid[:, :-1]).sum(axis=1), denom, out=np.zeros(len(Y)), where=denom > 0)
+
+
+def _ar1_noise(rng: np.random.Generator, phi: float, reps: int, n: int) -> np.ndarray:
+    """``reps`` stationary Gaussian AR(1) series of length ``n`` (unit innovations)."""
+    e = rng.standard_normal((reps, n))
+    y = np.empty_like(e)
+    y[:, 0] = e[:, 0] / np.sqrt(1 - phi ** 2)
+    for i in range(1, n):
+        y[:, i] = phi * y[:, i - 1] + e[:, i]
+    return y
+
+
+@dataclass(frozen=True)
+class NullTable:
+    """Simulated null distribution of |t| for one design, by AR(1) coefficient of the errors."""
+
+    grid: np.ndarray          # AR coefficients simulated
+    abs_t: np.ndarray         # len(grid) × replications, each row sorted
+    residual_ar_q: np.ndarray  # the ar_quantile-quantile of the residual AR(1) estimate at each grid value
+
+
+@lru_cache(maxsize=64)
+def _null_table_cached(design: bytes, shape: tuple[int, int], column: int, spec: TrendTestSpec) -> NullTable:
+    X = np.frombuffer(design).reshape(shape)
+    n = shape[0]
+    grid = np.asarray(spec.ar_grid, dtype=float)
+    rng = np.random.default_rng(spec.seed + n)
+    abs_t, ar_q = [], []
+    for phi in grid:
+        y = _ar1_noise(rng, phi, spec.replications, n)
+        beta, se = hac_t(X, y, column, spec.bandwidth * n)
+        abs_t.append(np.sort(np.abs(beta) / np.where(se > 0, se, np.inf)))
+        ar_q.append(np.quantile(residual_ar1(X, y), spec.ar_quantile))
+    return NullTable(grid, np.array(abs_t), np.maximum.accumulate(np.array(ar_q)))
+
+
+def null_table(X: np.ndarray, column: int, spec: TrendTestSpec) -> NullTable:
+    """:class:`NullTable` for the design ``X`` (cached: every bank with the same months shares it).
+
+    Under H0 the HAC t statistic does not depend on the other coefficients or on the error
+    scale, so pure AR(1) noise gives its exact null distribution for the design.
+    """
+    X = np.ascontiguousarray(X, dtype=float)
+    return _null_table_cached(X.tobytes(), X.shape, column, spec)
+
+
+def trend_test(X: np.ndarray, Y: np.ndarray, column: int, spec: TrendTestSpec, confidence: float = 0.95
+               ) -> dict[str, np.ndarray]:
+    """Size-corrected HAC test (趋势检验) of coefficient ``column`` = 0, for each row of ``Y``.
+
+    The statistic is the OLS coefficient over its Bartlett-HAC standard error with bandwidth
+    b·T (fixed-b, Kiefer & Vogelsang 2005). Its null distribution depends on the design (13
+    regressors in 24 months leave 11 degrees of freedom) and on the serial correlation of the
+    errors, so both are simulated: for ``bootstrap`` the AR(1) coefficient is read off the
+    residuals and inverted through the simulated distribution of that estimate at the
+    ``ar_quantile`` (0.25: above median-unbiased, which offsets the uncertainty of the
+    estimate in 24 months; measured in notebooks/model_validation.ipynb); ``fixed_b`` assumes
+    white noise. Returns estimate, se, t, p, critical value, the AR coefficient used, each an array.
+    """
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    beta, se = hac_t(X, Y, column, spec.bandwidth * X.shape[0])
+    t = np.divide(beta, se, out=np.zeros_like(beta), where=se > 0)
+    table = null_table(X, column, spec)
+    if spec.method == "fixed_b":
+        phi = np.zeros(len(Y))
+    else:
+        phi = np.interp(residual_ar1(X, Y), table.residual_ar_q, table.grid)
+    phi = np.clip(phi, max(0.0, table.grid[0]), table.grid[-1])  # negative correlation: white-noise values
+    pos = np.interp(phi, table.grid, np.arange(len(table.grid)))
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, len(table.grid) - 1)
+    w = pos - lo
+    reps = table.abs_t.shape[1]
+    p = np.zeros(len(Y))
+    cv = np.zeros(len(Y))
+    for k in np.unique(np.r_[lo, hi]):  # interpolate tail probability and critical value in phi
+        row = table.abs_t[k]
+        weight = (lo == k) * (1 - w) + (hi == k) * w * (hi != lo)
+        p += weight * (1.0 - np.searchsorted(row, np.abs(t), side="left") / reps)
+        cv += weight * np.quantile(row, confidence)
+    return {"estimate": beta, "se": se, "t": t, "p": np.clip(p, 0.0, 1.0), "cv": cv, "phi": phi}
+
+
+def trend_test_rejection_rate(n: int, phi: float, spec: TrendTestSpec, reps: int = 1000, seed: int = 0,
+                              slope_in_sd: float = 0.0, seasonal: bool = True, alpha: float = 0.05) -> float:
+    """Share of ``reps`` simulated series whose trend test rejects at ``alpha`` (size when
+    ``slope_in_sd`` = 0, power otherwise): ``n`` months, AR(``phi``) errors of unit innovation
+    variance, a trend of ``slope_in_sd`` innovation standard deviations a month, month effects
+    in the model when ``seasonal``. ``newey_west`` runs the statsmodels HAC t-test it replaced."""
+    rng = np.random.default_rng(seed)
+    t_index = np.arange(n) - (n - 1)
+    y = _ar1_noise(rng, phi, reps, n) + slope_in_sd * t_index
+    X = _trend_design(n, seasonal)
+    if spec.method == "newey_west":
+        import statsmodels.api as sm
+
+        lags = min(3, max(n // 4, 1))
+        rejections = 0
+        for row in y:
+            res = sm.OLS(row, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
+            rejections += res.pvalues[1] < alpha
+        return rejections / reps
+    return float(np.mean(trend_test(X, y, 1, spec, 1 - alpha)["p"] < alpha))
+
+
+def _trend_design(n: int, seasonal: bool) -> np.ndarray:
+    """Intercept, months from the last (t ≤ 0) and, when ``seasonal``, eleven month-of-year dummies."""
+    t = np.arange(n) - (n - 1.0)
+    cols = [np.ones(n), t]
+    if seasonal:
+        month = np.arange(n) % 12
+        cols += [(month == k).astype(float) for k in range(1, 12)]
+    return np.column_stack(cols)
+
+
+def _ols_test(formula: str, frame: pd.DataFrame, term: str, spec: RateTrendSpec, lags: int):
+    """Estimate, interval, p-value of ``term`` and the fitted trend band, by the configured test."""
+    import patsy
     import statsmodels.formula.api as smf
 
+    alpha = 1 - spec.confidence
+    if spec.test.method == "newey_west":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = smf.ols(formula, frame).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True},
+                                              use_t=True)
+            ci = res.conf_int(alpha)
+            pred = res.get_prediction(frame).summary_frame(alpha)
+        return (res.params[term], ci.loc[term, 0], ci.loc[term, 1], res.pvalues[term], res.rsquared,
+                pred["mean"].to_numpy(), pred["mean_ci_lower"].to_numpy(), pred["mean_ci_upper"].to_numpy())
+    y, X = patsy.dmatrices(formula, frame, return_type="dataframe")
+    column = list(X.columns).index(term)
+    Xa, ya = X.to_numpy(dtype=float), y.to_numpy(dtype=float).ravel()
+    out = trend_test(Xa, ya[None, :], column, spec.test, spec.confidence)
+    est, se, cv, p = out["estimate"][0], out["se"][0], out["cv"][0], out["p"][0]
+    # fitted values with a band from the full fixed-b HAC covariance and the same critical value
+    a = np.linalg.pinv(Xa)
+    beta = a @ ya
+    fitted = Xa @ beta
+    resid = ya - fitted
+    u = a * resid  # k×T
+    cov = u @ bartlett_kernel(len(ya), spec.test.bandwidth * len(ya)) @ u.T
+    band = cv * np.sqrt(np.maximum(np.einsum("ti,ij,tj->t", Xa, cov, Xa), 0.0))
+    r2 = 1 - float(resid @ resid) / float(((ya - ya.mean()) ** 2).sum()) if ya.var() > 0 else np.nan
+    return est, est - cv * se, est + cv * se, p, r2, fitted, fitted - band, fitted + band
+
+
+def fit_rate_trend(frame: pd.DataFrame, spec: RateTrendSpec) -> tuple[dict, pd.DataFrame]:
+    """Trend slope (bp/month) and current-year level change (bp), with intervals and tests by
+    ``spec.test`` (size-corrected fixed-b by default; Newey–West as an option)."""
     n = len(frame)
-    out = {"n": n, "status": INSUFFICIENT, "formula": "", "slope_bp": np.nan, "slope_lo": np.nan, "slope_hi": np.nan,
-           "slope_p": np.nan, "level_bp": np.nan, "level_lo": np.nan, "level_hi": np.nan, "level_p": np.nan,
-           "r2": np.nan}
+    out = {"n": n, "status": INSUFFICIENT, "formula": "", "test": spec.test.method, "slope_bp": np.nan,
+           "slope_lo": np.nan, "slope_hi": np.nan, "slope_p": np.nan, "level_bp": np.nan, "level_lo": np.nan,
+           "level_hi": np.nan, "level_p": np.nan, "r2": np.nan}
     if n < spec.min_months:
         return out, pd.DataFrame(columns=["period", "trend", "trend_lo", "trend_hi"])
     seasonal = n >= spec.min_months_seasonal and frame["month"].nunique() == 12
     formula = spec.formula if seasonal else spec.fallback_formula
-    alpha = 1 - spec.confidence
     lags = min(spec.hac_maxlags, max(n // 4, 1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = smf.ols(formula, frame).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True},
-                                          use_t=True)
-    ci = res.conf_int(alpha)
-    out.update(status=OK if seasonal else FALLBACK, formula=formula, slope_bp=res.params["t"] * 100,
-               slope_lo=ci.loc["t", 0] * 100, slope_hi=ci.loc["t", 1] * 100, slope_p=res.pvalues["t"],
-               r2=res.rsquared)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pred = res.get_prediction(frame).summary_frame(alpha)
-    fitted = pd.DataFrame({"period": frame["period"].to_numpy(), "trend": pred["mean"].to_numpy(),
-                           "trend_lo": pred["mean_ci_lower"].to_numpy(), "trend_hi": pred["mean_ci_upper"].to_numpy()})
+    est, lo, hi, p, r2, fit, fit_lo, fit_hi = _ols_test(formula, frame, "t", spec, lags)
+    out.update(status=OK if seasonal else FALLBACK, formula=formula, slope_bp=est * 100, slope_lo=lo * 100,
+               slope_hi=hi * 100, slope_p=p, r2=r2)
+    fitted = pd.DataFrame({"period": frame["period"].to_numpy(), "trend": fit, "trend_lo": fit_lo, "trend_hi": fit_hi})
     # level of the current year against the prior year, on the months both years share
     two = frame[frame["t"] > -24].copy()
     current_months = set(two.loc[two["current"] == 1, "month"])
     two = two[two["month"].isin(current_months)]
     if two["current"].sum() >= 2 and (two["current"] == 0).sum() >= 2:
         level_formula = spec.level_formula if len(current_months) > 1 else "rate ~ current"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lev = smf.ols(level_formula, two).fit(cov_type="HAC", use_t=True, cov_kwds={
-                "maxlags": min(lags, max(len(two) // 4, 1)), "use_correction": True})
-        lci = lev.conf_int(alpha)
-        out.update(level_bp=lev.params["current"] * 100, level_lo=lci.loc["current", 0] * 100,
-                   level_hi=lci.loc["current", 1] * 100, level_p=lev.pvalues["current"])
+        est, lo, hi, p, *_ = _ols_test(level_formula, two.reset_index(drop=True), "current", spec,
+                                       min(lags, max(len(two) // 4, 1)))
+        out.update(level_bp=est * 100, level_lo=lo * 100, level_hi=hi * 100, level_p=p)
     return out, fitted
 
 
@@ -262,9 +463,15 @@ def _policy_for(state, year: int):
 def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpec, rng: np.random.Generator
                   ) -> tuple[list[dict], list[dict], dict | None]:
     """Forecast each series of one bank to December; returns rows, path rows and the joint draws."""
-    h_steps = 12 - period.month
+    rows, fits = fit_bank(history, period, spec)
+    paths, draws = simulate_bank(rows, fits, period, spec, rng, spec.error_scale)
+    return rows, paths, draws
+
+
+def fit_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpec) -> tuple[list[dict], dict]:
+    """The ETS model of each series of one bank at ``period`` (rows of fit information, fits)."""
     hist = history[history["period"] <= period].set_index("period")
-    rows, paths, fits = [], [], {}
+    rows, fits = [], {}
     for column in spec.series:
         y = _trailing_run(hist[column]) if column in hist else pd.Series(dtype=float)
         row = {"series": column, "n": len(y), "status": INSUFFICIENT, "model": "", "aicc": np.nan,
@@ -284,8 +491,17 @@ def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpe
                     pass
                 fits[column] = res
         rows.append(row)
+    return rows, fits
+
+
+def simulate_bank(rows: list[dict], fits: dict, period: pd.Timestamp, spec: ForecastSpec, rng: np.random.Generator,
+                  error_scale: float) -> tuple[list[dict], dict | None]:
+    """Joint simulation to December with errors scaled by ``error_scale``; fills the forecast and
+    interval into ``rows`` and returns the path rows and the year-end draws."""
+    h_steps = 12 - period.month
+    paths: list[dict] = []
     if h_steps == 0 or not fits:
-        return rows, paths, ({"h": 0} if h_steps == 0 else None)
+        return paths, ({"h": 0} if h_steps == 0 else None)
     # correlated errors across the series (residual correlation), scaled by each model's sigma
     names = list(fits)
     resid = pd.DataFrame({c: np.asarray(fits[c].resid)[-24:] for c in names if len(fits[c].resid) >= 24}) \
@@ -304,7 +520,7 @@ def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpe
     q_lo, q_hi = (1 - spec.interval) / 2, 1 - (1 - spec.interval) / 2
     for k, column in enumerate(names):
         res = fits[column]
-        errors = z[:, :, k] * np.sqrt(res.scale) * spec.error_scale
+        errors = z[:, :, k] * np.sqrt(res.scale) * error_scale
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sim = np.asarray(res.simulate(h_steps, repetitions=spec.simulations, anchor="end",
@@ -319,7 +535,7 @@ def forecast_bank(history: pd.DataFrame, period: pd.Timestamp, spec: ForecastSpe
         row.update(forecast=float(np.median(values[-1])), lo=float(np.quantile(values[-1], q_lo)),
                    hi=float(np.quantile(values[-1], q_hi)))
     draws["h"] = h_steps
-    return rows, paths, draws
+    return paths, draws
 
 
 def _probabilities(row: pd.Series, draws: dict | None, policy) -> dict:
@@ -425,47 +641,117 @@ def load_models(state, period: pd.Timestamp) -> ModelResults:
 
 # --- backtest ---------------------------------------------------------------------------------
 
-def backtest(state, years: list[int], months: list[int]) -> pd.DataFrame:
-    """Probabilities forecast at each month against the December outcome, and interval coverage."""
-    rows = []
+def _outcomes(o: pd.Series, policy) -> dict[str, bool]:
+    """What happened in December: each leg of 两增 and the plan (the targets of the probabilities)."""
+    ti = policy.two_increases
+    growth = (o["growth_margin_pp"] >= ti.growth_margin_min_pp) if not (
+        o["differentiated"] and ti.differentiated_on_plan) else (
+        o["plan_completion_pct"] >= policy.plan.completion_min_pct)
+    actual = {"p_growth_leg": bool(growth),
+              "p_borrowers_leg": bool(o["borrowers_change"] >= ti.borrowers_change_min),
+              "p_plan": bool(o["plan_completion_pct"] >= policy.plan.completion_min_pct)}
+    actual["p_two_increases"] = actual["p_growth_leg"] and actual["p_borrowers_leg"]
+    return actual
+
+
+def backtest(state, years: list[int], months: list[int], error_scales: list[float] | None = None,
+             spec: ModelSpec | None = None) -> pd.DataFrame:
+    """Rolling-origin backtest (滚动起点回测): at each month-end of each year, forecast December from
+    the data then available and compare with what happened.
+
+    One row per origin, bank, target and error scale: ``probability`` and ``outcome`` for the
+    year-end probabilities; for ``interval:<series>`` rows, ``outcome`` says whether December fell
+    inside the 90 % interval. The ETS models are fitted once per origin and bank; each scale of
+    ``error_scales`` (default: the configured one) re-simulates them with the same random numbers,
+    so scales are compared on equal terms.
+    """
+    spec = spec or load_model_spec(Path(state.params_dir) / "models.yaml")
+    scales = list(error_scales or [spec.forecast.error_scale])
+    rows: list[dict] = []
     ind = state.indicators
+    banks = ind[ind["sector"] == "bank"]
+    grouped = dict(tuple(banks.groupby("institution_id")))
     for year in years:
         december = pd.Timestamp(year=year, month=12, day=31)
-        outcome = ind[ind["period"] == december].set_index("institution_id")
+        outcome = banks[banks["period"] == december].set_index("institution_id")
         if outcome.empty:
             continue
         policy = _policy_for(state, year)
-        ti = policy.two_increases
         for month in months:
             period = pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)
-            res = compute_models(state, period, rates=False)
-            fc = res.forecasts.set_index(["institution_id", "series"])
-            for w in res.warnings.itertuples():
-                o = outcome.loc[w.institution_id]
-                growth = (o["growth_margin_pp"] >= ti.growth_margin_min_pp) if not (
-                    o["differentiated"] and ti.differentiated_on_plan) else (
-                    o["plan_completion_pct"] >= policy.plan.completion_min_pct)
-                actual = {
-                    "p_growth_leg": growth,
-                    "p_borrowers_leg": o["borrowers_change"] >= ti.borrowers_change_min,
-                    "p_plan": o["plan_completion_pct"] >= policy.plan.completion_min_pct,
-                }
-                actual["p_two_increases"] = actual["p_growth_leg"] and actual["p_borrowers_leg"]
-                for target, happened in actual.items():
-                    p = getattr(w, target)
-                    if p == p:
-                        rows.append({"year": year, "month": month, "institution_id": w.institution_id,
-                                     "target": target, "probability": p, "outcome": bool(happened)})
-                for column, value in (("inclusive_balance_assessed", o["inclusive_balance_assessed"]),
-                                      ("total_loans", o["total_loans"]),
-                                      ("inclusive_borrowers", o["inclusive_borrowers"])):
-                    if (w.institution_id, column) in fc.index:
-                        f = fc.loc[(w.institution_id, column)]
-                        if f.get("lo") == f.get("lo") and f.get("lo") is not None:
-                            rows.append({"year": year, "month": month, "institution_id": w.institution_id,
-                                         "target": f"interval:{column}", "probability": np.nan,
-                                         "outcome": bool(f["lo"] <= value <= f["hi"])})
-    return pd.DataFrame(rows)
+            current = banks[banks["period"] == period].set_index("institution_id")
+            for k, iid in enumerate(current.index):
+                if iid not in outcome.index:
+                    continue
+                history = grouped[iid].sort_values("period")
+                fit_rows, fits = fit_bank(history, period, spec.forecast)
+                o = outcome.loc[iid]
+                actual = _outcomes(o, policy)
+                base = {"year": year, "month": month, "horizon": 12 - month, "institution_id": iid}
+                for scale in scales:
+                    rng = np.random.default_rng([spec.forecast.seed, year, month, k])
+                    sim_rows = [dict(r) for r in fit_rows]
+                    _, draws = simulate_bank(sim_rows, fits, period, spec.forecast, rng, scale)
+                    probs = _probabilities(current.loc[iid], draws, policy)
+                    for target, happened in actual.items():
+                        p = probs[target]
+                        if not np.isnan(p):
+                            rows.append({**base, "error_scale": scale, "target": target, "probability": p,
+                                         "outcome": happened})
+                    for r in sim_rows:
+                        value = o.get(r["series"], np.nan)
+                        if r.get("lo") is not None and not pd.isna(r.get("lo")) and not pd.isna(value):
+                            rows.append({**base, "error_scale": scale, "target": f"interval:{r['series']}",
+                                         "probability": np.nan, "outcome": bool(r["lo"] <= value <= r["hi"])})
+    return pd.DataFrame(rows, columns=["year", "month", "horizon", "institution_id", "error_scale", "target",
+                                       "probability", "outcome"])
+
+
+def calibrate_error_scale(bt: pd.DataFrame, origin_years: list[int], interval: float = 0.9) -> dict:
+    """Choose the error scale on the origins of ``origin_years`` only (校准): the scale whose
+    ``interval`` prediction intervals cover December most nearly ``interval`` of the time, pooled
+    over the three series and every origin month (ties: the smaller scale). The scale is meant to
+    widen one-step ETS errors to year-end uncertainty, so coverage is its natural target; the Brier
+    scores of the probabilities are reported beside it, never used to choose.
+
+    Returns the chosen scale, its coverage on the calibration origins and the coverage of every scale.
+    """
+    cal = bt[bt["year"].isin(origin_years) & bt["target"].str.startswith("interval:")]
+    if cal.empty:
+        raise ValueError(f"no backtest origins in {origin_years} / 校准年份无回测数据")
+    coverage = cal.groupby("error_scale")["outcome"].mean()
+    gap = (coverage - interval).abs().round(6)
+    chosen = float(gap.index[gap.argmin()])
+    return {"error_scale": chosen, "coverage": float(coverage[chosen]), "origin_years": sorted(origin_years),
+            "by_scale": coverage}
+
+
+def brier_skill(bt: pd.DataFrame, target: str) -> float:
+    """1 − Brier / Brier of the base-rate forecast (the share of banks that met the target that year)."""
+    g = bt[bt["target"] == target]
+    if g.empty:
+        return float("nan")
+    o = g["outcome"].astype(float)
+    base = g.groupby("year")["outcome"].transform("mean").astype(float)
+    brier, ref = float(np.mean((g["probability"] - o) ** 2)), float(np.mean((base - o) ** 2))
+    return 1 - brier / ref if ref > 0 else float("nan")
+
+
+def reliability(bt: pd.DataFrame, target: str, bins: int = 5) -> pd.DataFrame:
+    """Reliability table (可靠性): predicted-probability bins, mean prediction, observed frequency, n."""
+    g = bt[bt["target"] == target]
+    edges = np.linspace(0, 1, bins + 1)
+    g = g.assign(bin=pd.cut(g["probability"], edges, include_lowest=True))
+    return g.groupby("bin", observed=True).agg(predicted=("probability", "mean"), observed=("outcome", "mean"),
+                                               n=("outcome", "size")).reset_index()
+
+
+def coverage_by_horizon(bt: pd.DataFrame) -> pd.DataFrame:
+    """Share of Decembers inside the prediction interval, by months ahead and series."""
+    g = bt[bt["target"].str.startswith("interval:")]
+    table = g.groupby(["horizon", "target"])["outcome"].mean().unstack("target")
+    table["all"] = g.groupby("horizon")["outcome"].mean()
+    return table.sort_index(ascending=False)
 
 
 def backtest_summary(bt: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
@@ -488,3 +774,90 @@ def backtest_summary(bt: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
         out.append({"target": target, "n": len(g), "hit_rate": np.nan, "brier": np.nan, "brier_base_rate": np.nan,
                     "skill": np.nan, "coverage": float(g["outcome"].mean())})
     return pd.DataFrame(out)
+
+
+# --- validation (notebooks/model_validation.ipynb) -------------------------------------------
+
+@dataclass
+class Validation:
+    """Everything the validation notebook shows: backtest, calibration, trend-test size and power."""
+
+    backtest: pd.DataFrame
+    calibration: dict            # chosen on the calibration years (out of sample for the evaluation year)
+    in_sample: dict              # chosen on the evaluation year itself (the former practice)
+    calibration_years: list[int]
+    evaluation_year: int
+    out_of_sample: pd.DataFrame  # evaluation-year rows at the out-of-sample scale
+    in_sample_rows: pd.DataFrame
+    trend_size: pd.DataFrame
+    trend_power: pd.DataFrame
+    configured_scale: float
+    configured_calibration: CalibrationRecord | None
+
+    @property
+    def out_of_sample_summary(self) -> pd.DataFrame:
+        return backtest_summary(self.out_of_sample)
+
+    @property
+    def in_sample_summary(self) -> pd.DataFrame:
+        return backtest_summary(self.in_sample_rows)
+
+    @property
+    def coverage(self) -> pd.DataFrame:
+        return coverage_by_horizon(self.out_of_sample)
+
+
+def data_trend_sizes(state, period: pd.Timestamp, months: int = 36) -> pd.Series:
+    """Each bank's rate trend over the last ``months`` months in innovation standard deviations a
+    month (|slope| ÷ residual sd, month effects removed): the trend sizes the test must detect."""
+    ind = state.indicators
+    ind = ind[(ind["sector"] == "bank") & (ind["period"] <= period)
+              & (ind["period"] > period - pd.DateOffset(months=months))].dropna(subset=["month_new_loan_rate_pct"])
+    out = {}
+    for iid, g in ind.groupby("institution_id"):
+        g = g.sort_values("period")
+        if len(g) < months:
+            continue
+        X = _trend_design(len(g), seasonal=True)
+        y = g["month_new_loan_rate_pct"].to_numpy()
+        beta = np.linalg.pinv(X) @ y
+        resid = y - X @ beta
+        sd = np.sqrt(resid @ resid / (len(y) - X.shape[1]))
+        if sd > 0:
+            out[iid] = abs(beta[1]) / sd
+    return pd.Series(out, name="slope_in_sd")
+
+
+def validate_models(state, spec: ModelSpec, calibration_years: list[int], evaluation_year: int, months: list[int],
+                    error_scales: list[float], size_replications: int = 2000, size_seed: int = 0) -> Validation:
+    """Rolling-origin backtest over the calibration and evaluation years at every scale, the scale
+    chosen out of sample (calibration years) and in sample (evaluation year), and the trend test's
+    size and power by seeded simulation."""
+    years = sorted(set(calibration_years) | {evaluation_year})
+    bt = backtest(state, years, months, error_scales, spec)
+    cal = calibrate_error_scale(bt, calibration_years, spec.forecast.interval)
+    ins = calibrate_error_scale(bt, [evaluation_year], spec.forecast.interval)
+    ev = bt[bt["year"] == evaluation_year]
+    size_rows = []
+    for method in ("bootstrap", "fixed_b", "newey_west"):
+        test = spec.rate_trend.test.model_copy(update={"method": method})
+        reps = size_replications if method != "newey_west" else max(200, size_replications // 5)
+        for n in (24, 36):
+            for phi in (0.0, 0.5):
+                size_rows.append({"method": method, "months": n, "phi": phi, "replications": reps,
+                                  "rejection": trend_test_rejection_rate(n, phi, test, reps, size_seed)})
+    sizes = data_trend_sizes(state, pd.Timestamp(year=evaluation_year, month=12, day=31))
+    power_rows = []
+    for label, q in (("25% 分位", 0.25), ("中位数", 0.5)):
+        slope = float(sizes.quantile(q)) if len(sizes) else 0.0
+        for n in (24, 36):
+            for phi in (0.0, 0.5):
+                power_rows.append({"trend": label, "slope_in_sd": slope, "months": n, "phi": phi,
+                                   "power": trend_test_rejection_rate(n, phi, spec.rate_trend.test,
+                                                                      max(200, size_replications // 4),
+                                                                      size_seed + 1, slope_in_sd=-slope)})
+    return Validation(backtest=bt, calibration=cal, in_sample=ins, calibration_years=sorted(calibration_years),
+                      evaluation_year=evaluation_year, out_of_sample=ev[ev["error_scale"] == cal["error_scale"]],
+                      in_sample_rows=ev[ev["error_scale"] == ins["error_scale"]], trend_size=pd.DataFrame(size_rows),
+                      trend_power=pd.DataFrame(power_rows), configured_scale=spec.forecast.error_scale,
+                      configured_calibration=spec.forecast.calibration)
