@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,7 +29,6 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from analysis.files import atomic_path
 from analysis.policy import read_params
 
 OK, FALLBACK, INSUFFICIENT, FAILED = "ok", "fallback", "insufficient", "failed"
@@ -619,23 +617,16 @@ def compute_models(state, period: pd.Timestamp, spec: ModelSpec | None = None,
 
 def load_models(state, period: pd.Timestamp) -> ModelResults:
     """:func:`compute_models` for all banks, cached on disk by inputs, params, code and period."""
-    from analysis.state import cache_dir, code_fingerprint
+    from analysis.state import cache_dir, code_fingerprint, read_cache, write_cache
 
     key = hashlib.sha256(json.dumps([state.hashes, code_fingerprint(), str(period)], sort_keys=True)
                          .encode()).hexdigest()[:24]
     path = cache_dir() / f"models-{key}.pkl"
-    if path.exists():
-        try:
-            with open(path, "rb") as handle:
-                return pickle.load(handle)
-        except Exception:
-            pass
+    cached = read_cache(path)  # loaded only when written by this user in a private folder
+    if isinstance(cached, ModelResults):
+        return cached
     results = compute_models(state, period)
-    try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            pickle.dump(results, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    except OSError:
-        pass
+    write_cache(path, results)
     return results
 
 
