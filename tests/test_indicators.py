@@ -7,7 +7,15 @@ import math
 import pandas as pd
 import pytest
 
-from analysis.indicators import MET, NA, NOT_MET, WATCH, citywide_figures, compute_indicators, onlending_indicators
+from analysis.indicators import (
+    MET,
+    NA,
+    NOT_MET,
+    WATCH,
+    citywide_figures,
+    compute_indicators,
+    onlending_indicators,
+)
 from tests.conftest import make_dataset
 
 RCB = "农村商业银行"

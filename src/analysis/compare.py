@@ -94,4 +94,4 @@ def fmt_signed(value, digits: int = 2, unit: str = "") -> str:
     return f"{value:+,.{shown}f}{unit}"
 
 
-__all__ = ["TOLERANCE", "at_least", "at_most", "exceeds", "below", "is_zero", "snap_zero", "fmt_signed"]
+__all__ = ["TOLERANCE", "at_least", "at_most", "below", "exceeds", "fmt_signed", "is_zero", "snap_zero"]

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from analysis.contract import BANK_CATEGORIES, CATEGORIES, ENTITY_TYPES, MONTHLY
 from analysis.errors import ParamsError

@@ -15,16 +15,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.contract import COUNTIES, MONTHLY
-from analysis.display import HTML, bullet_list, esc, fmt_number, frame_table, status_badge, table
-from analysis.errors import ReportInputError
-from analysis.periods import CHINA_TZ, parse_period
 from analysis.columns import INDICATOR_COLUMNS
 from analysis.compare import fmt_signed, snap_zero
+from analysis.contract import COUNTIES, MONTHLY
+from analysis.display import (
+    HTML,
+    bullet_list,
+    esc,
+    fmt_number,
+    frame_table,
+    status_badge,
+    table,
+)
+from analysis.errors import ReportInputError
 from analysis.indicators import NA_REASONS, ZERO_BASE_NOTE, na_reason_text
-from analysis.status import MET, NA, NOT_MET, WATCH
+from analysis.periods import CHINA_TZ, parse_period
 from analysis.policy import Policy
 from analysis.state import State, git_commit, load_state, package_version
+from analysis.status import MET, NA, NOT_MET, WATCH
 
 #: category aggregates (medians, bands, ranks) are shown only with at least this many institutions
 MIN_PEERS = 4

@@ -16,9 +16,17 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from analysis.errors import Issue
 from analysis.columns import INDICATOR_COLUMNS
-from analysis.compare import at_least, at_most, below, exceeds, fmt_signed, is_zero, snap_zero
+from analysis.compare import (
+    at_least,
+    at_most,
+    below,
+    exceeds,
+    fmt_signed,
+    is_zero,
+    snap_zero,
+)
+from analysis.errors import Issue
 from analysis.indicators import FROM_BASE, NA_REASONS, ZERO_BASE_NOTE
 from analysis.policy import CategoryList, read_params
 
@@ -37,7 +45,7 @@ class Item(_Strict):
     params: dict = {}
 
     @model_validator(mode="after")
-    def _check(self) -> "Item":
+    def _check(self) -> Item:
         if self.min > self.max:
             raise ValueError(f"item {self.id}: min {self.min} > max {self.max}")
         if self.kind == "quantitative":
@@ -79,7 +87,7 @@ class ScoringTable(_Strict):
     areas: list[Area]
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ScoringTable":
+    def _consistent(self) -> ScoringTable:
         items = self.items
         ids = [i.id for i in items]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -172,23 +180,36 @@ def _rule_loan_growth(df: pd.DataFrame, item: Item) -> RuleResult:
         total = f"各项贷款增速 {_f(r.total_loans_ytd_growth_pct)}%"
         plan = f"信贷计划完成率 {_f(r.plan_completion_pct)}%"
         pts = _pts(points[i])
-        reasons.append({
-            0: lambda: f"差异化考核：{plan}，完成计划，得满分 {pts} 分",
-            1: lambda: f"差异化考核：{plan}，缺少信贷计划或年初基数，得 0 分",
-            2: lambda: f"差异化考核：{plan}，余额有增长，按增量÷计划得 {pts} 分",
-            3: lambda: f"差异化考核：{plan}，余额未增长，得 0 分",
-            4: lambda: f"{growth}，连续两年余额下降，扣 {_pts(-pen4)} 分",
-            5: lambda: f"{growth} 低于{total}，连续两年未达到增速目标，扣 {_pts(-pen3)} 分",
-            6: lambda: (f"{ZERO_BASE_NOTE}（较年初增加 {_f(r.inclusive_ytd_increase)} 万元），得满分 {pts} 分"
-                        if zero_base.iloc[i] else
-                        f"{growth} {'等于' if is_zero(margin.iloc[i] - margin_min) else '高于'}{total}"
-                        + (f"（要求高出 {margin_min:g} 个百分点）" if margin_min else "") + f"，得满分 {pts} 分"),
-            7: lambda: (f"{growth} 低于{total}，但完成信贷计划（{_f(r.plan_completion_pct)}%），"
-                        f"按增速之比 {_f(ratio.iloc[i], 3)} 得 {pts} 分"),
-            8: lambda: (f"{growth} 低于{total}，虽完成信贷计划（{_f(r.plan_completion_pct)}%），"
-                        f"但各项贷款增速不为正，无法按增速之比计分，得 0 分"),
-            9: lambda: f"{growth} 低于{total}，且未完成信贷计划（{_f(r.plan_completion_pct)}%），得 0 分",
-        }.get(int(branch[i]), lambda: f"{missing.iloc[i]}，无法计算增速，得 0 分")())
+        b = int(branch[i])
+        if b == 0:
+            text = f"差异化考核：{plan}，完成计划，得满分 {pts} 分"
+        elif b == 1:
+            text = f"差异化考核：{plan}，缺少信贷计划或年初基数，得 0 分"
+        elif b == 2:
+            text = f"差异化考核：{plan}，余额有增长，按增量÷计划得 {pts} 分"
+        elif b == 3:
+            text = f"差异化考核：{plan}，余额未增长，得 0 分"
+        elif b == 4:
+            text = f"{growth}，连续两年余额下降，扣 {_pts(-pen4)} 分"
+        elif b == 5:
+            text = f"{growth} 低于{total}，连续两年未达到增速目标，扣 {_pts(-pen3)} 分"
+        elif b == 6 and zero_base.iloc[i]:
+            text = f"{ZERO_BASE_NOTE}（较年初增加 {_f(r.inclusive_ytd_increase)} 万元），得满分 {pts} 分"
+        elif b == 6:
+            word = "等于" if is_zero(margin.iloc[i] - margin_min) else "高于"
+            required = f"（要求高出 {margin_min:g} 个百分点）" if margin_min else ""
+            text = f"{growth} {word}{total}{required}，得满分 {pts} 分"
+        elif b == 7:
+            text = (f"{growth} 低于{total}，但完成信贷计划（{_f(r.plan_completion_pct)}%），"
+                    f"按增速之比 {_f(ratio.iloc[i], 3)} 得 {pts} 分")
+        elif b == 8:
+            text = (f"{growth} 低于{total}，虽完成信贷计划（{_f(r.plan_completion_pct)}%），"
+                    f"但各项贷款增速不为正，无法按增速之比计分，得 0 分")
+        elif b == 9:
+            text = f"{growth} 低于{total}，且未完成信贷计划（{_f(r.plan_completion_pct)}%），得 0 分"
+        else:
+            text = f"{missing.iloc[i]}，无法计算增速，得 0 分"
+        reasons.append(text)
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
@@ -350,10 +371,10 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
             issues.append(Issue(source, row_no, "item_id", "invalid_choice",
                                 f"{item_id}；定性评分项 / qualitative items: {', '.join(items)}"))
             continue
-        if year != year or int(year) != year:
+        if pd.isna(year) or int(year) != year:
             issues.append(Issue(source, row_no, "year", "invalid_year", str(r.year)))
             continue
-        if score != score:
+        if pd.isna(score):
             issues.append(Issue(source, row_no, "score", "not_a_number" if r.score is not None else "required_empty",
                                 str(r.score)))
             continue
