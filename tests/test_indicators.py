@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
-from analysis.indicators import MET, NA, NOT_MET, WATCH, citywide_figures, compute_indicators, onlending_indicators
+from analysis.indicators import (
+    MET,
+    NA,
+    NOT_MET,
+    WATCH,
+    citywide_figures,
+    compute_indicators,
+    onlending_indicators,
+)
 from tests.conftest import make_dataset
 
 RCB = "农村商业银行"
@@ -320,3 +329,184 @@ def test_onlending_against_prior_quarter_benchmark(policy):
     assert out.loc["2023Q3", "rate_gap_bp"] == pytest.approx(10.0)
     assert out.loc["2023Q3", "status_onlending"] == NOT_MET
     assert out.loc["2023Q1", "status_onlending"] == NA  # no 2022Q4 data: no benchmark
+
+
+# --- exact ties (issue 13 item 1): figures equal in the source data are equal in the verdict -------
+# Each tie below is exact in the reported 万元 but not in binary floating point (the old engine
+# judged it a miss); one reporting unit (0.01 万元, 1 户) either side must still decide.
+
+def _growth_case(inclusive_now: float, borrowers_now: float = 10):
+    # inclusive 100.00 -> x, all loans 1000.00 -> 1006.00 (+0.6%); borrowers 10 -> borrowers_now
+    return make_dataset([bank("T")], [
+        row("T", "2022-12", inclusive_balance=100.00, inclusive_borrowers=10, total_loans=1000.00),
+        row("T", "2023-03", inclusive_balance=inclusive_now, inclusive_borrowers=borrowers_now, total_loans=1006.00),
+    ])
+
+
+@pytest.mark.parametrize("inclusive_now,margin,status", [
+    (100.60, 0.0, MET),            # +0.6% vs +0.6%: 不低于 holds (float: -5.7e-15)
+    (100.59, -0.01, NOT_MET),      # 0.01 万元 less: +0.59%
+    (100.61, 0.01, MET),
+])
+def test_equal_growth_tie_and_one_unit_either_side(policy, inclusive_now, margin, status):
+    r = _at(compute_indicators(_growth_case(inclusive_now), policy), "T", "2023-03")
+    assert r["growth_margin_pp"] == pytest.approx(margin, abs=1e-12)
+    assert r["status_growth_leg"] == status
+    if margin == 0.0:
+        assert r["growth_margin_pp"] == 0.0 and math.copysign(1, r["growth_margin_pp"]) == 1  # exactly +0
+
+
+@pytest.mark.parametrize("borrowers_now,status", [(10, MET), (9, NOT_MET), (11, MET)])
+def test_borrowers_tie_and_one_borrower_either_side(policy, borrowers_now, status):
+    r = _at(compute_indicators(_growth_case(100.60, borrowers_now), policy), "T", "2023-03")
+    assert r["status_borrowers_leg"] == status
+
+
+@pytest.mark.parametrize("interest_now,status", [
+    (32.20, MET),       # 32.20 / 700 = 4.6% = 46.00 / 1000: unchanged (float: +8.9e-14 bp)
+    (32.21, NOT_MET),   # +0.01 万元: +0.01/700 x 10^4 = +0.14 bp
+    (32.19, MET),
+])
+def test_equal_rate_tie_and_one_unit_either_side(policy, interest_now, status):
+    ds = make_dataset([bank("R")], [
+        row("R", "2022-12", inclusive_balance=1, inclusive_ytd_disbursed=1000.00, inclusive_ytd_interest=46.00),
+        row("R", "2023-06", inclusive_balance=1, inclusive_ytd_disbursed=700.00, inclusive_ytd_interest=interest_now),
+    ])
+    r = _at(compute_indicators(ds, policy), "R", "2023-06")
+    assert r["rate_change_bp"] == pytest.approx((interest_now / 700 - 0.046) * 1e4, abs=1e-9)
+    assert r["status_rate_change"] == status
+
+
+@pytest.mark.parametrize("inclusive_npl,status", [
+    (23.10, MET),       # 23.10 / 700 = 3.3%, 21.00 / 7000 = 0.3%: gap exactly the 3 pp tolerance
+    (23.11, NOT_MET),   # +0.01 万元: gap 3.0014 pp
+    (23.09, MET),
+])
+def test_npl_gap_at_the_tolerance(policy, inclusive_npl, status):
+    ds = make_dataset([bank("Q")], [row("Q", "2023-06", inclusive_balance=700.00, inclusive_npl=inclusive_npl,
+                                        total_loans=7000.00, total_npl=21.00)])
+    assert _at(compute_indicators(ds, policy), "Q", "2023-06")["status_npl"] == status
+
+
+@pytest.mark.parametrize("credit_now,change,status", [
+    (9.10, 0.0, MET),                    # 9.10 / 130 = 7% = 7.00 / 100 (float: -1.8e-15 pp, was 关注)
+    (9.09, 9.09 / 1.3 - 7, WATCH),       # -0.0077 pp
+    (9.11, 9.11 / 1.3 - 7, MET),
+])
+def test_share_change_tie_is_zero_not_minus_zero(policy, credit_now, change, status):
+    checks = [*policy.watch_checks, policy.watch_checks[0].model_copy(
+        update={"indicator": "credit_loan_share_change_pp", "label": "信用贷款占比较年初变化"})]
+    with_share = policy.model_copy(update={"watch_checks": checks})
+    ds = make_dataset([bank("S")], [
+        row("S", "2022-12", inclusive_balance=100.00, credit_loan_balance=7.00, inclusive_borrowers=1),
+        row("S", "2023-06", inclusive_balance=130.00, credit_loan_balance=credit_now, inclusive_borrowers=1),
+    ])
+    r = _at(compute_indicators(ds, with_share), "S", "2023-06")
+    assert r["credit_loan_share_change_pp"] == pytest.approx(change, abs=1e-12)
+    assert r["status_credit_loan_share_change_pp"] == status
+    if change == 0.0:
+        assert math.copysign(1, r["credit_loan_share_change_pp"]) == 1  # +0.0, never -0.0
+
+
+@pytest.mark.parametrize("end_rate,status", [(4.20, MET), (4.21, NOT_MET), (4.19, MET)])
+def test_onlending_rate_equal_to_the_benchmark(policy, end_rate, status):
+    # Q1 flow: 12.60 / 300.00 = 4.2% (float 4.1999999999999993); end-borrower rate 4.20 is not above it
+    inst = [bank("R"), bank("PB", category="政策性银行", entity_type="分支机构")]
+    months = [row("R", "2023-03", inclusive_balance=1, inclusive_ytd_disbursed=300.00, inclusive_ytd_interest=12.60)]
+    ol = [{"institution_id": "PB", "quarter": "2023Q2", "onlending_amount": 1, "end_borrower_rate": end_rate}]
+    ds = make_dataset(inst, months, onlending=ol)
+    out = onlending_indicators(ds, compute_indicators(ds, policy), policy)
+    assert out["status_onlending"].item() == status
+
+
+def test_citywide_two_increases_tie_and_policy_minimums(policy):
+    ds = _growth_case(100.60, borrowers_now=14)
+    city = citywide_figures(compute_indicators(ds, policy), policy).loc[pd.Timestamp("2023-03-31")]
+    assert city["legal_growth_margin_pp"] == 0.0 and city["legal_borrowers_change"] == 4
+    assert city["legal_two_increases_met"]  # +0.6% vs +0.6%: met (old code: -5.7e-15 -> missed)
+    # the city-wide figure applies the policy's minimums, not a hard-coded 0
+    stricter = policy.model_copy(update={"two_increases": policy.two_increases.model_copy(
+        update={"borrowers_change_min": 5})})
+    assert not citywide_figures(compute_indicators(ds, stricter), stricter).loc[
+        pd.Timestamp("2023-03-31"), "legal_two_increases_met"]
+    at_four = policy.model_copy(update={"two_increases": policy.two_increases.model_copy(
+        update={"borrowers_change_min": 4})})
+    assert citywide_figures(compute_indicators(ds, at_four), at_four).loc[
+        pd.Timestamp("2023-03-31"), "legal_two_increases_met"]
+
+
+# --- zero start-of-year balance (issue 13 item 2) ------------------------------------------------
+
+def test_growth_from_a_zero_base_meets_the_growth_leg(policy):
+    ds = make_dataset([bank("Z"), bank("ZZ")], [
+        row("Z", "2022-12", inclusive_balance=0.00, inclusive_borrowers=0, total_loans=1000.00),
+        row("Z", "2023-06", inclusive_balance=0.01, inclusive_borrowers=1, total_loans=1200.00),  # one unit
+        row("ZZ", "2022-12", inclusive_balance=0.00, inclusive_borrowers=0, total_loans=1000.00),
+        row("ZZ", "2023-06", inclusive_balance=0.00, inclusive_borrowers=0, total_loans=1200.00),
+    ], [{"institution_id": "Z", "year": 2023, "planned_increase": 0.01}])
+    ind = compute_indicators(ds, policy)
+    z, zz = _at(ind, "Z", "2023-06"), _at(ind, "ZZ", "2023-06")
+    assert math.isnan(z["inclusive_ytd_growth_pct"]) and math.isnan(z["growth_margin_pp"])  # shown —
+    assert z["growth_leg_zero_base"] and z["status_growth_leg"] == MET
+    assert z["status_two_increases"] == MET and z["plan_completion_pct"] == pytest.approx(100.0)
+    # nothing lent at either date: no growth to compare, n/a with its reason
+    assert not zz["growth_leg_zero_base"] and zz["status_growth_leg"] == NA
+    assert zz["na_reason_growth_leg"] == "zero_balance"
+
+
+# --- a new institution without a prior December (issue 13 item 3) ---------------------------------
+
+def test_new_institution_without_prior_december(policy):
+    from analysis.indicators import NA_REASONS, na_reason_text
+
+    ds = _two_bank_dataset()
+    extra = make_dataset([bank("NEW")], [
+        row("NEW", "2023-03", inclusive_balance=50, inclusive_borrowers=5, total_loans=400, total_npl=2,
+            inclusive_npl=1, inclusive_ytd_disbursed=60, inclusive_ytd_interest=3.0),
+        row("NEW", "2023-06", inclusive_balance=80, inclusive_borrowers=8, total_loans=500, total_npl=2,
+            inclusive_npl=4, inclusive_ytd_disbursed=100, inclusive_ytd_interest=5.0,
+            indiv_business_borrowers=3)],
+        [{"institution_id": "NEW", "year": 2023, "planned_increase": 40}])
+    ds.institutions = pd.concat([ds.institutions, extra.institutions], ignore_index=True)
+    ds.monthly = pd.concat([ds.monthly, extra.monthly], ignore_index=True)
+    ds.plans = pd.concat([ds.plans, extra.plans], ignore_index=True)
+    ind = compute_indicators(ds, policy)
+    r = _at(ind, "NEW", "2023-06")
+    assert not r["has_base"]
+    for rule in ("growth_leg", "borrowers_leg", "two_increases", "plan", "rate_change",
+                 "indiv_business_borrowers_change"):
+        assert r[f"status_{rule}"] == NA, rule
+        assert r[f"na_reason_{rule}"] == "missing_base", rule
+    assert na_reason_text(r, "plan") == NA_REASONS["missing_base"] == "缺少上年末基数（新设机构或未报送上年12月数据）"
+    assert math.isnan(r["inclusive_ytd_growth_pct"]) and math.isnan(r["plan_completion_pct"])
+    # what needs no base is judged: 5% - 0.4% = 4.6 pp above all loans: over the tolerance
+    assert r["npl_gap_pp"] == pytest.approx(4 / 80 * 100 - 2 / 500 * 100) and r["status_npl"] == NOT_MET
+    # the other banks are unaffected and the city-wide figures leave the new bank out
+    assert _at(ind, "L1", "2023-06")["status_two_increases"] == MET
+    city = citywide_figures(ind, policy).loc[pd.Timestamp("2023-06-30")]
+    assert city["legal_count"] == 2
+    # a judged verdict carries no reason
+    assert _at(ind, "L1", "2023-06")["na_reason_growth_leg"] == ""
+
+
+# --- bills basis (issue 13 item 4) --------------------------------------------------------------
+
+def test_bills_basis_is_like_for_like_in_both_periods(policy):
+    with_bills = policy.model_copy(update={"two_increases": policy.two_increases.model_copy(
+        update={"include_bills": True})})
+    ds = make_dataset([bank("B")], [
+        row("B", "2022-12", inclusive_balance=1000, bill_discount_balance=100, credit_loan_balance=200,
+            inclusive_borrowers=1, total_loans=5000),
+        row("B", "2023-06", inclusive_balance=1100, bill_discount_balance=300, credit_loan_balance=242,
+            inclusive_borrowers=1, total_loans=5500),
+    ])
+    r = _at(compute_indicators(ds, with_bills), "B", "2023-06")
+    # the inclusive balance itself on the assessed basis (with bills) at both dates:
+    # 1400 / 5500 = 25.4545% now, 1100 / 5000 = 22% at the start of the year
+    assert r["inclusive_share_pct"] == pytest.approx(1400 / 5500 * 100)
+    assert r["inclusive_share_change_pp"] == pytest.approx(1400 / 5500 * 100 - 22.0)
+    assert r["inclusive_ytd_growth_pct"] == pytest.approx(300 / 1100 * 100)
+    # credit loans (reported without bills) over the balance without bills at both dates:
+    # 242 / 1100 = 22% now, 200 / 1000 = 20% at the start of the year
+    assert r["credit_loan_share_pct"] == pytest.approx(22.0)
+    assert r["credit_loan_share_change_pp"] == pytest.approx(2.0)

@@ -130,3 +130,51 @@ def test_overview_group_growth_from_sums(state):
     banks = c.banks[c.banks["division"] == "农村银行机构监管科"]
     expected = (banks["inclusive_balance"].sum() / banks["inclusive_balance_base"].sum() - 1) * 100
     assert groups.loc["农村银行机构监管科", "较年初增速（%）"] == pytest.approx(expected)
+
+
+# --- hand-made states: n/a reasons and zero figures (issue 13 items 1 and 3) -----------------------
+
+def _hand_state(policy_file=ROOT / "params" / "policy-2023.yaml"):
+    from analysis.policy import load_policy
+    from tests.conftest import make_dataset, make_state
+
+    inst = [{"institution_id": i, "name": f"测试{i}", "category": "农村商业银行"} for i in ("NEW", "R")]
+    months = [
+        # NEW starts reporting in March 2023: no December 2022
+        {"institution_id": "NEW", "period": "2023-03", "inclusive_balance": 50, "inclusive_borrowers": 5,
+         "total_loans": 400, "inclusive_npl": 1, "total_npl": 4, "inclusive_ytd_disbursed": 60,
+         "inclusive_ytd_interest": 3},
+        # R: 46.00 / 1000.00 = 4.6% in 2022 and 32.20 / 700.00 = 4.6% in 2023 (float +8.9e-14 bp);
+        # credit share 7.00 / 100.00 = 9.10 / 130.00 = 7% (float -1.8e-15 pp)
+        {"institution_id": "R", "period": "2022-12", "inclusive_balance": 100.00, "inclusive_borrowers": 10,
+         "total_loans": 1000.00, "inclusive_npl": 1, "total_npl": 10, "inclusive_ytd_disbursed": 1000.00,
+         "inclusive_ytd_interest": 46.00, "credit_loan_balance": 7.00},
+        {"institution_id": "R", "period": "2023-03", "inclusive_balance": 130.00, "inclusive_borrowers": 10,
+         "total_loans": 1300.00, "inclusive_npl": 1, "total_npl": 10, "inclusive_ytd_disbursed": 700.00,
+         "inclusive_ytd_interest": 32.20, "credit_loan_balance": 9.10},
+    ]
+    return make_state(make_dataset(inst, months), {2023: load_policy(policy_file)})
+
+
+def test_new_institution_report_names_the_missing_base():
+    c = report.institution_context("NEW", "2023-03", state=_hand_state())
+    verdicts = {v.key: v for v in report.verdicts(c)}
+    reason = "缺少上年末基数（新设机构或未报送上年12月数据）"
+    for key in ("growth_leg", "borrowers_leg", "plan", "rate_change"):
+        assert verdicts[key].status == "n/a" and verdicts[key].reason == reason, key
+    assert reason in str(report.verdict_panel(c))
+    rows = report.indicator_rows(c)
+    assert rows[rows["状态"] == "n/a"]["标准"].str.contains(reason).sum() >= 4
+    f = report.findings(c)
+    assert any(i.startswith("【无法评价】") and reason in i for i in f.issues)
+    assert "本期各项考核指标均达到要求" not in "".join(f.issues)
+
+
+def test_zero_figures_read_zero_never_minus_zero_or_plus_zero():
+    c = report.institution_context("R", "2023-03", state=_hand_state())
+    verdicts = {v.key: v for v in report.verdicts(c)}
+    assert verdicts["rate_change"].status == "met"
+    assert "变化 0个基点" in verdicts["rate_change"].text
+    html = str(report.indicator_table(c))
+    assert "0.00个百分点" in html  # the credit-share change, a tie
+    assert "-0.00" not in html and "+0个基点" not in html and "+0.00" not in html

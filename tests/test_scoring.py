@@ -255,3 +255,64 @@ def test_demo_banks_all_have_complete_score_cards(demo_csv_dir):
     assert len(totals) == 44 and totals["complete"].all()
     assert totals.set_index("institution_id").loc["B017", "total"] < totals["total"].median()
     assert items.set_index(["institution_id", "item_id"]).loc[("B034", "loan_growth"), "points"] == -4
+
+
+# --- exact ties (issue 13 item 1) and zero base (item 2) -----------------------------------------
+
+@pytest.mark.parametrize("inclusive_2023,points,word", [
+    (100.60, 8, "等于"),   # +0.6% vs all loans 1000 -> 1006 (+0.6%): float margin -5.7e-15, a tie
+    (100.59, 0, "低于"),   # one reporting unit (0.01 万元) below, no plan: 0 (2022 was a tie, not a miss)
+    (100.61, 8, "高于"),
+])
+def test_loan_growth_tie_and_one_unit_either_side(policy, inclusive_2023, points, word):
+    # 2022: 90 -> 100 and 900 -> 1000, both +11.11%: a tie, so never "missed two years running"
+    items, _ = score(policy, (bank("A"), years("A", inc=(90, 100, inclusive_2023), tot=(900, 1000, 1006))))
+    assert pts(items, "A", "loan_growth") == points
+    assert word in items.loc[("A", "loan_growth"), "reason"]
+
+
+@pytest.mark.parametrize("interest_2023,points,shown", [
+    (32.20, 10, "较上年 0 个基点"),    # 32.20 / 700 = 4.6% = 46.00 / 1000 in 2022 (float: +8.9e-14 bp)
+    (32.21, 5, "较上年 +0.1 个基点"),  # +0.01 万元 = +0.14 bp: within the 20 bp band, half marks
+    (32.19, 10, "较上年 -0.1 个基点"),
+])
+def test_rate_tie_scores_full_marks_and_reads_zero(policy, interest_2023, points, shown):
+    rows, plans = years("A", rate=(4.6, 4.6, 4.6),
+                        extra23={"inclusive_ytd_disbursed": 700.00, "inclusive_ytd_interest": interest_2023})
+    items, _ = score(policy, (bank("A"), (rows, plans)))
+    reason = items.loc[("A", "cost"), "reason"]
+    assert pts(items, "A", "cost") == points
+    assert shown in reason and "+0 个基点" not in reason
+
+
+@pytest.mark.parametrize("credit_2023,points,shown", [
+    (9.10, 6, "信用贷款占比较年初变化 0.00个百分点"),  # 9.10 / 130 = 7% = 7.00 / 100 (float -1.8e-15)
+    (9.09, 0, "-0.01个百分点"),                        # one unit below: -0.0077 pp
+    (9.11, 6, "+0.01个百分点"),
+])
+def test_share_change_tie_is_zero_in_points_and_text(policy, credit_2023, points, shown):
+    rows, plans = years("A", inc=(90, 100, 130), extra23={"credit_loan_balance": credit_2023})
+    rows[1]["credit_loan_balance"] = 7.00
+    items, _ = score(policy, (bank("A"), (rows, plans)))
+    reason = items.loc[("A", "credit_loan"), "reason"]
+    assert pts(items, "A", "credit_loan") == points
+    assert shown in reason and "-0.00" not in reason
+
+
+def test_zero_base_growth_gets_full_marks_with_a_reason_that_agrees(policy):
+    # began inclusive lending in 2023: 0 -> 120 against a plan of 20 (600% done)
+    items, _ = score(policy, (bank("Z"), years("Z", inc=(0, 0, 120), tot=(900, 1000, 1100), plan=20)))
+    reason = items.loc[("Z", "loan_growth"), "reason"]
+    assert pts(items, "Z", "loan_growth") == 8
+    assert "年初余额为零，当年新增视为增速不低于各项贷款增速" in reason
+    assert "未完成" not in reason
+
+
+def test_missing_base_is_named_in_the_reason(policy):
+    # no December 2022 row at all: a new bank (validation accepts it; the engine marks it n/a)
+    rows, plans = years("N", plan=50)
+    items, _ = score(policy, (bank("N"), ([rows[2]], plans)))
+    assert pts(items, "N", "loan_growth") == 0
+    assert "缺少上年末基数" in items.loc[("N", "loan_growth"), "reason"]
+    assert "未完成信贷计划" not in items.loc[("N", "loan_growth"), "reason"]
+    assert "缺少上年末基数" in items.loc[("N", "borrowers"), "reason"]

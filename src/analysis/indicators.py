@@ -7,6 +7,19 @@ Ratios are NaN, never zero, when their denominator is missing or not positive; a
 ``"n/a"`` when the rule does not apply or cannot be judged.
 
 Status values: ``met`` (达标), ``not_met`` (未达标), ``watch`` (关注), ``n/a`` (不适用).
+Every comparison of a figure with its standard goes through :mod:`analysis.compare` (figures equal
+in the source data are equal in the verdict). Every ``n/a`` carries a machine-readable reason in
+``na_reason_<rule>`` (codes in :data:`NA_REASONS`, Chinese text by :func:`na_reason_text`).
+
+Choices where the notice leaves one (stated here and in the reports):
+
+* **Zero start-of-year balance** (a bank that began inclusive lending this year): the growth rate
+  is undefined (NaN, shown —), but growth from zero to a positive balance is not lower than any
+  all-loan growth, so the growth leg of 两增 is met, flagged ``growth_leg_zero_base`` with the note
+  :data:`ZERO_BASE_NOTE`.
+* **No prior December** (a new institution, or one that did not report it): every figure that
+  needs the start-of-year base is NaN and its verdict ``n/a`` with reason ``missing_base``; the
+  rest is judged as usual.
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.columns import IDENTITY_COLUMNS, INDICATOR_COLUMNS, STATUS_COLUMNS
+from analysis.compare import at_least, at_most, below, exceeds, is_zero, snap_zero
 from analysis.contract import BANK_CATEGORIES, INSURER_CATEGORIES, MONTHLY
 from analysis.dataset import Dataset
 from analysis.policy import Policy
@@ -27,6 +41,46 @@ _BASE_COLUMNS = ["inclusive_balance", "bill_discount_balance", "inclusive_borrow
                  "guaranteed_balance", "scitech_balance", "inclusive_ytd_interest", "inclusive_ytd_disbursed"]
 _LAST_YEAR_COLUMNS = ["inclusive_balance", "bill_discount_balance", "first_loan_ytd_borrowers", "renewal_ytd_amount",
                       "inclusive_ytd_disbursed", "premium_ytd", "policies_ytd", "sum_insured_ytd", "claims_paid_ytd"]
+
+#: the note shown beside a growth leg met from a zero start-of-year balance
+ZERO_BASE_NOTE = "年初余额为零，当年新增视为增速不低于各项贷款增速"
+
+#: why a verdict is 不适用 (n/a): the code in ``na_reason_<rule>`` -> the text shown beside 不适用
+NA_REASONS: dict[str, str] = {
+    "not_subject": "本机构不在该项考核范围内",
+    "missing_base": "缺少上年末基数（新设机构或未报送上年12月数据）",
+    "missing_last_year": "缺少上年同期数据（新设机构或未报送上年同期数据）",
+    "no_plan": "未报送年度信贷计划",
+    "zero_balance": "年初及本期余额均为零，无法比较增速",
+    "too_few_peers": "同类机构家数不足，不作同业比较",
+    "no_benchmark": "缺少上一季度当地同类机构基准利率",
+    "no_policy": "该年度无考核规则参数",
+    "missing_data": "本期相关数据缺失",
+}
+
+#: indicators computed from the prior December (上年末) or the same month last year (上年同期);
+#: a verdict on one of them without that reference row is n/a for ``missing_base`` /
+#: ``missing_last_year``
+FROM_BASE = {"inclusive_ytd_increase", "inclusive_ytd_growth_pct", "total_loans_ytd_growth_pct", "growth_margin_pp",
+              "borrowers_change", "plan_completion_pct", "prior_year_rate_pct", "rate_change_bp",
+              "credit_loan_share_change_pp", "mfg_midlong_ytd_growth_pct", "indiv_business_balance_change",
+              "indiv_business_balance_growth_pct", "indiv_business_borrowers_change", "above10m_balance_change",
+              "guaranteed_balance_change", "scitech_balance_change", "inclusive_share_change_pp"}
+FROM_LAST_YEAR = {"inclusive_balance_yoy_pct", "first_loan_borrowers_yoy_change", "first_loan_borrowers_yoy_pct",
+                   "renewal_share_yoy_change_pp", "premium_yoy_pct", "policies_yoy_pct", "sum_insured_yoy_pct",
+                   "claims_paid_yoy_pct"}
+
+#: columns the engine adds beside INDICATOR_COLUMNS (flags and notes)
+EXTRA_COLUMNS = ["growth_leg_zero_base", "has_base", "has_last_year"]
+
+
+def na_reason_text(row: Mapping, rule: str) -> str:
+    """The Chinese reason beside 不适用 for ``rule`` (growth_leg, plan, an indicator of a watch
+    check, onlending …) of one indicator row; "" when the verdict is not n/a or has no reason."""
+    code = row.get(f"na_reason_{rule}", "")
+    if not isinstance(code, str):
+        return ""
+    return NA_REASONS.get(code, "")
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series, scale: float = 100.0) -> pd.Series:
@@ -86,11 +140,15 @@ def _attach_references(panel: pd.DataFrame) -> pd.DataFrame:
     base = base.rename(columns={c: f"{c}_base" for c in _BASE_COLUMNS})
     base["_mi"] = base["_mi"] + 12  # December of year y-1 is the base of every month of year y
     base["year"] = (base["_mi"] - 1) // 12
+    base["has_base"] = True
     panel = panel.merge(base.drop(columns="_mi"), on=["institution_id", "year"], how="left")
+    panel["has_base"] = panel["has_base"].astype("boolean").fillna(False).astype(bool)
 
     last_year = panel[keys + _LAST_YEAR_COLUMNS].copy()
     last_year["_mi"] = last_year["_mi"] + 12
+    last_year["has_last_year"] = True
     panel = panel.merge(last_year.rename(columns={c: f"{c}_ly" for c in _LAST_YEAR_COLUMNS}), on=keys, how="left")
+    panel["has_last_year"] = panel["has_last_year"].astype("boolean").fillna(False).astype(bool)
 
     flows = ["inclusive_ytd_interest", "inclusive_ytd_disbursed"]
     prev = panel[keys + flows].copy()
@@ -131,8 +189,41 @@ def _peer_rate_statistics(out: pd.DataFrame, subject: pd.Series) -> pd.DataFrame
     return out
 
 
+def _na_reasons(p: pd.DataFrame, status: np.ndarray, applies: pd.Series, needs: str | None,
+                extra: list[tuple[pd.Series, str]] = ()) -> np.ndarray:
+    """The ``na_reason`` code of each row whose ``status`` is n/a ("" elsewhere).
+
+    In order: not subject to the rule; the reference row the figure needs is missing (``needs``:
+    'base' for the prior December, 'last_year' for the same month last year); the rule's own
+    ``extra`` (condition, code) pairs; otherwise a missing input.
+    """
+    conditions = [status != NA, ~applies]
+    codes = ["", "not_subject"]
+    if needs == "base":
+        conditions.append(~p["has_base"])
+        codes.append("missing_base")
+    elif needs == "last_year":
+        conditions.append(~p["has_last_year"])
+        codes.append("missing_last_year")
+    for condition, code in extra:
+        conditions.append(condition)
+        codes.append(code)
+    return np.select(conditions, codes, default="missing_data")
+
+
+def _needs(indicator: str) -> str | None:
+    if indicator in FROM_BASE:
+        return "base"
+    if indicator in FROM_LAST_YEAR:
+        return "last_year"
+    return None
+
+
 def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
-    """Write the verdicts of one policy year into ``out`` for the rows of that year."""
+    """Write the verdicts of one policy year into ``out`` for the rows of that year.
+
+    Every figure is compared with its standard through :mod:`analysis.compare`.
+    """
     p = out.loc[rows]
     ti, plan, cost, quality = policy.two_increases, policy.plan, policy.cost, policy.quality
     december = p["month"] == 12
@@ -140,23 +231,33 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
     # credit plan (信贷计划): completion against the year's plan, time progress before December
     plan_subject = p["category"].isin(plan.categories)
     plan_judged = p["plan_completion_pct"].notna()
-    plan_met = p["plan_completion_pct"] >= plan.completion_min_pct
+    plan_met = at_least(p["plan_completion_pct"], plan.completion_min_pct)
     if plan.time_progress_watch:
-        on_track = p["plan_completion_pct"] >= p["time_progress_pct"] * plan.completion_min_pct / 100
+        on_track = at_least(p["plan_completion_pct"], p["time_progress_pct"] * plan.completion_min_pct / 100)
         plan_status = _status(plan_subject, plan_judged, plan_met | (~december & on_track),
                               watch=~december)
     else:
         plan_status = _status(plan_subject, plan_judged, plan_met)
+    plan_reason = _na_reasons(p, plan_status, plan_subject, "base",
+                              [(p["planned_increase"].isna(), "no_plan")])
     out.loc[rows, "status_plan"] = plan_status
+    out.loc[rows, "na_reason_plan"] = plan_reason
 
-    # 两增: legal entities (per the policy); differentiated banks' growth leg judged on the plan
+    # 两增: legal entities (per the policy); differentiated banks' growth leg judged on the plan.
+    # A zero start-of-year balance that grew meets the growth leg (see the module docstring).
     ti_subject = p["entity_type"].isin(ti.entity_types) & p["category"].isin(ti.categories)
     differentiated = p["differentiated"] & ti.differentiated_on_plan
-    growth_met = p["growth_margin_pp"] >= ti.growth_margin_min_pp
-    growth_status = _status(ti_subject, p["growth_margin_pp"].notna(), growth_met)
-    growth_status = np.where(ti_subject & differentiated, plan_status, growth_status)
+    zero_base = p["growth_leg_zero_base"]
+    growth_met = at_least(p["growth_margin_pp"], ti.growth_margin_min_pp) | zero_base
+    growth_status = _status(ti_subject, p["growth_margin_pp"].notna() | zero_base, growth_met)
+    growth_reason = _na_reasons(p, growth_status, ti_subject, "base", [
+        (is_zero(p["inclusive_balance_base"]) & is_zero(p["inclusive_balance_assessed"]), "zero_balance")])
+    on_plan = ti_subject & differentiated
+    growth_status = np.where(on_plan, plan_status, growth_status)
+    growth_reason = np.where(on_plan, plan_reason, growth_reason)
     borrowers_status = _status(ti_subject, p["borrowers_change"].notna(),
-                               p["borrowers_change"] >= ti.borrowers_change_min)
+                               at_least(p["borrowers_change"], ti.borrowers_change_min))
+    borrowers_reason = _na_reasons(p, borrowers_status, ti_subject, "base")
     both = np.select(
         [(growth_status == NA) | (borrowers_status == NA),
          (growth_status == NOT_MET) | (borrowers_status == NOT_MET),
@@ -165,28 +266,40 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
     out.loc[rows, "status_growth_leg"] = growth_status
     out.loc[rows, "status_borrowers_leg"] = borrowers_status
     out.loc[rows, "status_two_increases"] = both
+    out.loc[rows, "na_reason_growth_leg"] = growth_reason
+    out.loc[rows, "na_reason_borrowers_leg"] = borrowers_reason
+    out.loc[rows, "na_reason_two_increases"] = np.select(
+        [both != NA, growth_status == NA], ["", growth_reason], default=borrowers_reason)
 
     # cost (利率): stable against the prior year; high-rate banks must cut
     cost_subject = p["category"].isin(cost.categories)
-    out.loc[rows, "status_rate_change"] = _status(cost_subject, p["rate_change_bp"].notna(),
-                                                  p["rate_change_bp"] <= cost.max_rate_change_bp)
+    rate_status = _status(cost_subject, p["rate_change_bp"].notna(),
+                          at_most(p["rate_change_bp"], cost.max_rate_change_bp))
+    out.loc[rows, "status_rate_change"] = rate_status
+    out.loc[rows, "na_reason_rate_change"] = _na_reasons(p, rate_status, cost_subject, "base")
     threshold = _category_percentile(out, rows, cost_subject, cost.high_rate_percentile)
     high = (
         cost_subject
-        & (p["rate_peer_count"] >= cost.high_rate_min_peers)
-        & (p["ytd_new_loan_rate_pct"] > threshold)
-        & ((p["ytd_new_loan_rate_pct"] - p["category_rate_median_pct"]) * 100 >= cost.high_rate_min_excess_bp)
+        & at_least(p["rate_peer_count"], cost.high_rate_min_peers)
+        & exceeds(p["ytd_new_loan_rate_pct"], threshold)
+        & at_least((p["ytd_new_loan_rate_pct"] - p["category_rate_median_pct"]) * 100, cost.high_rate_min_excess_bp)
     )
     out.loc[rows, "high_rate"] = high
-    cut = p["rate_change_bp"] < 0
-    out.loc[rows, "status_high_rate"] = np.select(
-        [~cost_subject | p["ytd_new_loan_rate_pct"].isna() | (p["rate_peer_count"] < cost.high_rate_min_peers),
+    cut = below(p["rate_change_bp"], 0)
+    few_peers = below(p["rate_peer_count"], cost.high_rate_min_peers)
+    high_status = np.select(
+        [~cost_subject | p["ytd_new_loan_rate_pct"].isna() | few_peers,
          ~high, high & cut], [NA, MET, WATCH], default=NOT_MET)
+    out.loc[rows, "status_high_rate"] = high_status
+    out.loc[rows, "na_reason_high_rate"] = _na_reasons(p, high_status, cost_subject, None,
+                                                       [(few_peers, "too_few_peers")])
 
     # asset quality (不良容忍度)
     bank = p["sector"] == "bank"
     out.loc[rows, "npl_tolerance_pp"] = quality.npl_tolerance_pp
-    out.loc[rows, "status_npl"] = _status(bank, p["npl_gap_pp"].notna(), p["npl_gap_pp"] <= quality.npl_tolerance_pp)
+    npl_status = _status(bank, p["npl_gap_pp"].notna(), at_most(p["npl_gap_pp"], quality.npl_tolerance_pp))
+    out.loc[rows, "status_npl"] = npl_status
+    out.loc[rows, "na_reason_npl"] = _na_reasons(p, npl_status, bank, None)
 
     # structure and coverage (关注类指标)
     for check in policy.watch_checks:
@@ -194,8 +307,9 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
         if check.entity_types is not None:
             applies &= p["entity_type"].isin(check.entity_types)
         value = p[check.indicator]
-        out.loc[rows, f"status_{check.indicator}"] = _status(applies, value.notna(), value >= check.min,
-                                                             failing=WATCH)
+        status = _status(applies, value.notna(), at_least(value, check.min), failing=WATCH)
+        out.loc[rows, f"status_{check.indicator}"] = status
+        out.loc[rows, f"na_reason_{check.indicator}"] = _na_reasons(p, status, applies, _needs(check.indicator))
 
 
 def _category_percentile(out: pd.DataFrame, rows: pd.Series, subject: pd.Series, percentile: float) -> pd.Series:
@@ -218,7 +332,11 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
 
     # 两增 and growth
     out["inclusive_ytd_increase"] = out["inclusive_balance_assessed"] - out["inclusive_balance_assessed_base"]
+    reported_base = out["inclusive_balance_base"]  # without bills, as reported (S71)
     out["inclusive_balance_base"] = out["inclusive_balance_assessed_base"]
+    # growth from a zero start-of-year balance: undefined rate, growth leg met (module docstring)
+    out["growth_leg_zero_base"] = is_zero(out["inclusive_balance_base"]) & exceeds(
+        out["inclusive_balance_assessed"], 0)
     out["inclusive_ytd_growth_pct"] = _growth_pct(out["inclusive_balance_assessed"], out["inclusive_balance_base"])
     out["total_loans_ytd_growth_pct"] = _growth_pct(out["total_loans"], out["total_loans_base"])
     out["growth_margin_pp"] = out["inclusive_ytd_growth_pct"] - out["total_loans_ytd_growth_pct"]
@@ -240,6 +358,15 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
         BANK_CATEGORIES)
     out = _peer_rate_statistics(out, out["category"].isin(cost_categories))
 
+    # Bills basis (票据口径), one rule for every ratio, the same in both periods compared:
+    # * a ratio of the inclusive balance itself (growth, plan, year-on-year, share of all loans)
+    #   uses the policy year's assessed basis (``include_bills``), the year's definition of
+    #   普惠型小微企业贷款, at the start of the year as now (all loans include bills anyway);
+    # * a ratio whose numerator is an S71 sub-figure of the inclusive balance (non-performing
+    #   loans, credit loans) uses the reported balance without bills, now and at the start of the
+    #   year: the numerator is reported on that basis only, and dividing it by a balance with bills
+    #   would dilute it by loans it cannot contain.
+
     # quality
     out["inclusive_npl_ratio_pct"] = _ratio(out["inclusive_npl"], out["inclusive_balance"])
     out["total_npl_ratio_pct"] = _ratio(out["total_npl"], out["total_loans"])
@@ -247,7 +374,7 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
 
     # structure
     out["credit_loan_share_pct"] = _ratio(out["credit_loan_balance"], out["inclusive_balance"])
-    credit_share_base = _ratio(out["credit_loan_balance_base"], out["inclusive_balance_base"])
+    credit_share_base = _ratio(out["credit_loan_balance_base"], reported_base)
     out["credit_loan_share_change_pp"] = out["credit_loan_share_pct"] - credit_share_base
     out["first_loan_borrowers_yoy_change"] = out["first_loan_ytd_borrowers"] - out["first_loan_ytd_borrowers_ly"]
     out["first_loan_borrowers_yoy_pct"] = _growth_pct(out["first_loan_ytd_borrowers"],
@@ -262,7 +389,7 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
     out["indiv_business_borrowers_change"] = out["indiv_business_borrowers"] - out["indiv_business_borrowers_base"]
     for name in ("above10m", "guaranteed", "scitech"):
         out[f"{name}_balance_change"] = out[f"{name}_balance"] - out[f"{name}_balance_base"]
-    out["inclusive_share_pct"] = _ratio(out["inclusive_balance"], out["total_loans"])
+    out["inclusive_share_pct"] = _ratio(out["inclusive_balance_assessed"], out["total_loans"])
     share_base = _ratio(out["inclusive_balance_base"], out["total_loans_base"])
     out["inclusive_share_change_pp"] = out["inclusive_share_pct"] - share_base
 
@@ -271,20 +398,30 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
         out[f"{name}_yoy_pct"] = _growth_pct(out[f"{name}_ytd"], out[f"{name}_ytd_ly"])
     out["claims_to_premium_pct"] = _ratio(out["claims_paid_ytd"], out["premium_ytd"])
 
+    # a computed figure that is zero at the comparison tolerance is exactly 0 (never -0.0 or
+    # 5e-15): figures equal in the source data show and compare as equal
+    for col in INDICATOR_COLUMNS:
+        if col in out and out[col].dtype.kind == "f":
+            out[col] = snap_zero(out[col])
+
     # verdicts, one policy year at a time
     out["high_rate"] = False
     out["npl_tolerance_pp"] = np.nan
     watch_names = sorted({c.indicator for p in policies.values() for c in p.watch_checks})
-    for col in [*STATUS_COLUMNS, *(f"status_{w}" for w in watch_names)]:
-        out[col] = NA
+    rules = [*(c.removeprefix("status_") for c in STATUS_COLUMNS), *watch_names]
+    for rule in rules:
+        out[f"status_{rule}"] = NA
+        out[f"na_reason_{rule}"] = "no_policy"
     for year, policy in policies.items():
         rows = out["year"] == year
         if rows.any():
             _apply_policy(out, rows, policy)
 
     data_columns = [c.name for c in MONTHLY.columns if c.name not in ("institution_id", "period")]
-    status_columns = [c for c in out.columns if c.startswith("status_")]
-    ordered = IDENTITY_COLUMNS + data_columns + list(INDICATOR_COLUMNS) + ["npl_tolerance_pp"] + status_columns
+    status_columns = [f"status_{rule}" for rule in rules]
+    reason_columns = [f"na_reason_{rule}" for rule in rules]
+    ordered = (IDENTITY_COLUMNS + data_columns + list(INDICATOR_COLUMNS) + ["npl_tolerance_pp"] + EXTRA_COLUMNS
+               + status_columns + reason_columns)
     return out[ordered].sort_values(["institution_id", "period"]).reset_index(drop=True)
 
 
@@ -333,9 +470,17 @@ def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, P
         city[col] = city[col].fillna(0).astype(int)
     city["legal_inclusive_growth_pct"] = _growth_pct(city["legal_inclusive_balance"], city["legal_inclusive_base"])
     city["legal_total_loans_growth_pct"] = _growth_pct(city["legal_total_loans"], city["legal_total_loans_base"])
-    city["legal_growth_margin_pp"] = city["legal_inclusive_growth_pct"] - city["legal_total_loans_growth_pct"]
+    city["legal_growth_margin_pp"] = snap_zero(city["legal_inclusive_growth_pct"]
+                                               - city["legal_total_loans_growth_pct"])
     city["legal_borrowers_change"] = city["legal_borrowers"] - city["legal_borrowers_base"]
-    city["legal_two_increases_met"] = (city["legal_growth_margin_pp"] >= 0) & (city["legal_borrowers_change"] >= 0)
+    # the overall 两增 against the year's own minimums (a zero overall base that grew meets the
+    # growth leg, as for one bank)
+    growth_min = city.index.year.map({y: p.two_increases.growth_margin_min_pp for y, p in policies.items()})
+    borrowers_min = city.index.year.map({y: p.two_increases.borrowers_change_min for y, p in policies.items()})
+    zero_base = is_zero(city["legal_inclusive_base"]) & exceeds(city["legal_inclusive_balance"], 0)
+    city["legal_two_increases_met"] = (
+        (at_least(city["legal_growth_margin_pp"], np.asarray(growth_min, dtype=float)) | zero_base)
+        & at_least(city["legal_borrowers_change"], np.asarray(borrowers_min, dtype=float)))
     city["legal_plan_completion_pct"] = _ratio(city["legal_plan_increase"], city["legal_planned_increase"])
     city["branch_plan_completion_pct"] = _ratio(city["branch_plan_increase"], city["branch_planned_increase"])
     return city
@@ -353,7 +498,8 @@ def onlending_indicators(ds: Dataset, indicators: pd.DataFrame,
     ol = ds.onlending.copy()
     if ol.empty:
         return ol.assign(benchmark_quarter=pd.Series(dtype=object), benchmark_rate_pct=pd.Series(dtype=float),
-                         rate_gap_bp=pd.Series(dtype=float), status_onlending=pd.Series(dtype=object))
+                         rate_gap_bp=pd.Series(dtype=float), status_onlending=pd.Series(dtype=object),
+                         na_reason_onlending=pd.Series(dtype=object))
     q_end = indicators[indicators["month"].isin([3, 6, 9, 12])].copy()
     q_end["quarter"] = q_end["year"].astype(str) + "Q" + (q_end["month"] // 3).astype(str)
     # the quarter's flow: YTD at quarter end minus YTD three months earlier (0 in Q1)
@@ -379,7 +525,12 @@ def onlending_indicators(ds: Dataset, indicators: pd.DataFrame,
         by_quarter = chosen.groupby(level="quarter").sum(min_count=1)
         rate = _ratio(by_quarter["inclusive_ytd_interest_flow"], by_quarter["inclusive_ytd_disbursed_flow"])
         ol.loc[rows, "benchmark_rate_pct"] = ol.loc[rows, "benchmark_quarter"].map(rate)
-    ol["rate_gap_bp"] = (ol["end_borrower_rate"] - ol["benchmark_rate_pct"]) * 100
-    has_policy = pd.Series(quarter.year, index=ol.index).isin(list(policies))
-    ol["status_onlending"] = _status(has_policy, ol["benchmark_rate_pct"].notna(), ol["rate_gap_bp"] <= 0)
+    ol["rate_gap_bp"] = snap_zero((ol["end_borrower_rate"] - ol["benchmark_rate_pct"]) * 100)
+    year_of = pd.Series(quarter.year, index=ol.index)
+    has_policy = year_of.isin(list(policies))
+    max_gap = year_of.map({y: p.onlending.max_gap_bp for y, p in policies.items()}).astype(float)
+    ol["status_onlending"] = _status(has_policy, ol["benchmark_rate_pct"].notna(), at_most(ol["rate_gap_bp"], max_gap))
+    ol["na_reason_onlending"] = np.select(
+        [ol["status_onlending"] != NA, ~has_policy, ol["benchmark_rate_pct"].isna()],
+        ["", "no_policy", "no_benchmark"], default="missing_data")
     return ol.sort_values(["institution_id", "quarter"]).reset_index(drop=True)

@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
-from analysis.contract import BANK_CATEGORIES, CATEGORIES, ENTITY_TYPES
+from analysis.contract import BANK_CATEGORIES, CATEGORIES, ENTITY_TYPES, MONTHLY
 from analysis.errors import ParamsError
 
 
@@ -92,6 +99,8 @@ class CostRule(_Strict):
 
 class OnLendingRule(_Strict):
     benchmark_categories: CategoryList
+    #: end-borrower rate − benchmark rate (bp), at most (0: not higher than the benchmark)
+    max_gap_bp: float = 0.0
     clause: str
 
     @field_validator("benchmark_categories")
@@ -117,22 +126,38 @@ class WatchCheck(_Strict):
     entity_types: list[str] | None = None
 
 
+class InfoIndicator(_Strict):
+    """An indicator the reports show for information (no standard), with the clause it serves."""
+    indicator: str
+    clause: str
+    sectors: list[Literal["bank", "insurer"]]
+
+
 class Policy(_Strict):
     year: int = Field(ge=2000, le=2100)
     notice: str
     title: str
     issuing_office: str
+    #: the jurisdiction the notice covers (辖区, e.g. 南阳市): the city overview's cover names
+    #: "{jurisdiction}银行保险机构". Required in a policy file (checked by :func:`load_policy`).
+    jurisdiction: str | None = None
     two_increases: TwoIncreasesRule
     plan: PlanRule
     cost: CostRule
     onlending: OnLendingRule
     quality: QualityRule
     watch_checks: list[WatchCheck] = []
+    #: indicators shown for information only, each with its clause (依据条款)
+    information: list[InfoIndicator] = []
     #: rule or watch-check indicator -> recommendation text (整改建议) used in the reports
     recommendations: dict[str, str] = {}
 
     def recommendation(self, key: str) -> str:
         return self.recommendations.get(key, "")
+
+    def info_clause(self, indicator: str) -> str:
+        """The clause of an information indicator ("" when the policy lists none)."""
+        return next((i.clause for i in self.information if i.indicator == indicator), "")
 
 
 CORE_RULES = ("growth_leg", "borrowers_leg", "plan", "rate_change", "high_rate", "npl", "onlending")
@@ -144,9 +169,18 @@ def load_policy(path: Path | str) -> Policy:
     # watch checks must name real indicator columns
     from analysis.columns import INDICATOR_COLUMNS
 
+    problems = []
+    if not policy.jurisdiction:
+        problems.append("jurisdiction: required / 缺少辖区名称（如 南阳市）")
     unknown = [c.indicator for c in policy.watch_checks if c.indicator not in INDICATOR_COLUMNS]
     if unknown:
-        raise ParamsError(str(path), [f"watch_checks: unknown indicators 未知指标: {unknown}"])
+        problems.append(f"watch_checks: unknown indicators 未知指标: {unknown}")
+    columns = set(INDICATOR_COLUMNS) | {c.name for c in MONTHLY.columns}
+    unknown = [i.indicator for i in policy.information if i.indicator not in columns]
+    if unknown:
+        problems.append(f"information: unknown indicators 未知指标: {unknown}")
+    if problems:
+        raise ParamsError(str(path), problems)
     known = set(CORE_RULES) | {c.indicator for c in policy.watch_checks}
     stray = sorted(set(policy.recommendations) - known)
     if stray:

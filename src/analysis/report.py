@@ -15,14 +15,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.contract import COUNTIES, MONTHLY
-from analysis.display import HTML, bullet_list, esc, fmt_number, frame_table, status_badge, table
-from analysis.errors import ReportInputError
-from analysis.periods import CHINA_TZ, parse_period
 from analysis.columns import INDICATOR_COLUMNS
-from analysis.status import MET, NA, NOT_MET, WATCH
+from analysis.compare import fmt_signed, snap_zero
+from analysis.contract import COUNTIES, MONTHLY
+from analysis.display import (
+    HTML,
+    bullet_list,
+    esc,
+    fmt_number,
+    frame_table,
+    status_badge,
+    table,
+)
+from analysis.errors import ReportInputError
+from analysis.indicators import NA_REASONS, ZERO_BASE_NOTE, na_reason_text
+from analysis.periods import CHINA_TZ, parse_period
 from analysis.policy import Policy
 from analysis.state import State, git_commit, load_state, package_version
+from analysis.status import MET, NA, NOT_MET, WATCH
 
 #: category aggregates (medians, bands, ranks) are shown only with at least this many institutions
 MIN_PEERS = 4
@@ -88,24 +98,33 @@ def institution_context(institution_id: str, period: str, data_dir: str | Path =
 
 # --- small formatting helpers -------------------------------------------------------------
 
+def _fmt(v, digits: int, signed: bool, unit: str) -> str:
+    """A figure for report text; zero at the comparison tolerance reads 0 (never "-0.00" or "+0")."""
+    if isinstance(v, (float, np.floating)) and not np.isnan(v):
+        if signed:
+            return fmt_signed(v, digits, unit)
+        v = snap_zero(float(v))
+    return fmt_number(v, digits, signed=signed, unit=unit)
+
+
 def _pct(v, signed=False) -> str:
-    return fmt_number(v, 2, signed=signed, unit="%")
+    return _fmt(v, 2, signed, "%")
 
 
 def _pp(v, signed=True) -> str:
-    return fmt_number(v, 2, signed=signed, unit="个百分点")
+    return _fmt(v, 2, signed, "个百分点")
 
 
 def _bp(v) -> str:
-    return fmt_number(v, 0, signed=True, unit="个基点")
+    return _fmt(v, 0, True, "个基点")
 
 
 def _amount(v, signed=False) -> str:
-    return fmt_number(v, 2, signed=signed, unit="万元")
+    return _fmt(v, 2, signed, "万元")
 
 
 def _count(v, signed=False, unit="户") -> str:
-    return fmt_number(v, 0, signed=signed, unit=unit)
+    return _fmt(v, 0, signed, unit)
 
 
 def _isnan(v) -> bool:
@@ -142,6 +161,28 @@ class Verdict:
     status: str
     text: str
     clause: str
+    #: why the verdict is 不适用 (Chinese, from indicators.NA_REASONS); "" otherwise
+    reason: str = ""
+
+
+def growth_standard(policy: Policy) -> str:
+    """The growth leg's standard in words, from the policy's minimum margin."""
+    m = policy.two_increases.growth_margin_min_pp
+    if m == 0:
+        return "普惠增速不低于各项贷款增速"
+    if m > 0:
+        return f"普惠增速高于各项贷款增速不少于 {m:g} 个百分点"
+    return f"普惠增速低于各项贷款增速不超过 {-m:g} 个百分点"
+
+
+def borrowers_standard(policy: Policy) -> str:
+    """The borrower leg's standard in words, from the policy's minimum change."""
+    m = policy.two_increases.borrowers_change_min
+    if m == 0:
+        return "不低于年初水平"
+    if m > 0:
+        return f"较年初增加不少于 {m:g} 户"
+    return f"较年初减少不超过 {-m:g} 户"
 
 
 def verdicts(ctx: InstitutionContext) -> list[Verdict]:
@@ -153,42 +194,59 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
             if "insurer" in check.sectors:
                 out.append(Verdict(check.indicator, check.label, r[f"status_{check.indicator}"],
                                    f"本期 {_describe(check.indicator, r[check.indicator]).split(' ', 1)[-1]}，"
-                                   f"要求不低于 {fmt_number(check.min, 0)}", check.clause))
+                                   f"要求不低于 {fmt_number(check.min, 0)}", check.clause,
+                                   _reason(r, check.indicator)))
         out.append(Verdict("claims", "小微企业保险赔付", NA,
                            f"当年累计赔款 {_amount(r['claims_paid_ytd'])}，简单赔付率 {_pct(r['claims_to_premium_pct'])}",
-                           "第（十三）条"))
+                           p.info_clause("claims_to_premium_pct")))
         return out
     out = []
     if r["differentiated"] and p.two_increases.differentiated_on_plan:
         growth_text = (f"差异化考核：以信贷计划完成率 {_pct(r['plan_completion_pct'])} 替代增速考核"
                        f"（普惠增速 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款增速 "
                        f"{_pct(r['total_loans_ytd_growth_pct'])}）")
+    elif bool(r.get("growth_leg_zero_base", False)):
+        growth_text = (f"{ZERO_BASE_NOTE}：年初余额为零，较年初增加 {_amount(r['inclusive_ytd_increase'])}，"
+                       f"各项贷款增速 {_pct(r['total_loans_ytd_growth_pct'])}")
     else:
         growth_text = (f"普惠型小微企业贷款较年初增长 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款 "
-                       f"{_pct(r['total_loans_ytd_growth_pct'])}，差 {_pp(r['growth_margin_pp'])}")
-    out.append(Verdict("growth_leg", "“两增”·贷款增速", r["status_growth_leg"], growth_text, p.two_increases.clause))
+                       f"{_pct(r['total_loans_ytd_growth_pct'])}，差 {_pp(r['growth_margin_pp'])}"
+                       f"（标准：{growth_standard(p)}）")
+    out.append(Verdict("growth_leg", "“两增”·贷款增速", r["status_growth_leg"], growth_text, p.two_increases.clause,
+                       _reason(r, "growth_leg")))
     out.append(Verdict("borrowers_leg", "“两增”·贷款户数", r["status_borrowers_leg"],
-                       f"有贷款余额户数 {_count(r['inclusive_borrowers'])}，较年初 {_count(r['borrowers_change'], True)}",
-                       p.two_increases.clause))
+                       f"有贷款余额户数 {_count(r['inclusive_borrowers'])}，较年初 {_count(r['borrowers_change'], True)}"
+                       f"（标准：{borrowers_standard(p)}）", p.two_increases.clause, _reason(r, "borrowers_leg")))
     out.append(Verdict("plan", "信贷计划完成", r["status_plan"],
                        f"较年初增加 {_amount(r['inclusive_ytd_increase'])}，年度计划 {_amount(r['planned_increase'])}，"
                        f"完成 {_pct(r['plan_completion_pct'])}（时序进度 {_pct(r['time_progress_pct'])}）",
-                       p.plan.clause))
+                       p.plan.clause, _reason(r, "plan")))
     out.append(Verdict("rate_change", "新发放贷款利率", r["status_rate_change"],
                        f"当年累放加权平均利率 {_pct(r['ytd_new_loan_rate_pct'])}，上年 {_pct(r['prior_year_rate_pct'])}，"
-                       f"变化 {_bp(r['rate_change_bp'])}", p.cost.clause))
+                       f"变化 {_bp(r['rate_change_bp'])}", p.cost.clause, _reason(r, "rate_change")))
     if r["status_high_rate"] != NA:
         out.append(Verdict("high_rate", "利率同业比较", r["status_high_rate"], _rate_position(ctx), p.cost.clause))
     out.append(Verdict("npl", "资产质量（不良容忍度）", r["status_npl"],
                        f"普惠不良率 {_pct(r['inclusive_npl_ratio_pct'])}，各项贷款不良率 {_pct(r['total_npl_ratio_pct'])}，"
                        f"高 {_pp(r['npl_gap_pp'], False)}（容忍度 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点）",
-                       p.quality.clause))
+                       p.quality.clause, _reason(r, "npl")))
     for q in onlending_rows(ctx).itertuples():
         if q.quarter == _quarter(ctx.period):
             out.append(Verdict("onlending", "转贷款终端利率", q.status_onlending,
                                f"{q.quarter} 终端平均利率 {_pct(q.end_borrower_rate)}，{q.benchmark_quarter} 当地同类机构 "
-                               f"{_pct(q.benchmark_rate_pct)}，差 {_bp(q.rate_gap_bp)}", p.onlending.clause))
-    return [v for v in out if not (v.status == NA and v.key in ("growth_leg", "borrowers_leg", "plan", "rate_change"))]
+                               f"{_pct(q.benchmark_rate_pct)}，差 {_bp(q.rate_gap_bp)}", p.onlending.clause,
+                               NA_REASONS.get(getattr(q, "na_reason_onlending", ""), "")))
+    # a rule this institution is not subject to is left out; one it is subject to but that cannot
+    # be judged (no prior December, no plan ...) stays, with its reason beside 不适用
+    return [v for v in out if not (v.status == NA and not v.reason
+                                   and v.key in ("growth_leg", "borrowers_leg", "plan", "rate_change"))]
+
+
+def _reason(row: pd.Series, rule: str) -> str:
+    """The reason beside 不适用, except for a rule the institution is not subject to."""
+    if row.get(f"na_reason_{rule}", "") in ("", "not_subject"):
+        return ""
+    return na_reason_text(row, rule)
 
 
 def _quarter(period: pd.Timestamp) -> str:
@@ -210,7 +268,8 @@ def verdict_panel(ctx: InstitutionContext) -> HTML:
     for v in verdicts(ctx):
         cards.append(
             f'<div class="verdict verdict-{v.status.replace("/", "")}"><div class="verdict-head">'
-            f'<span class="verdict-label">{esc(v.label)}</span>{status_badge(v.status)}</div>'
+            f'<span class="verdict-label">{esc(v.label)}</span>{status_badge(v.status)}'
+            + (f'<span class="na-reason">{esc(v.reason)}</span>' if v.reason else "") + '</div>'
             f'<div class="verdict-text">{esc(v.text)}</div><div class="clause">依据：{esc(ctx.policy.notice)}'
             f'{esc(v.clause)}</div></div>')
     return HTML('<div class="verdicts">' + "".join(cards) + "</div>")
@@ -266,18 +325,19 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
     add("两增", "普惠型小微企业贷款余额（剔除票据）" if not ti.include_bills else "普惠型小微企业贷款余额",
         _amount(r["inclusive_balance_assessed"]))
     add("两增", "较年初增量", _amount(r["inclusive_ytd_increase"], True))
+    growth_note = f"；{ZERO_BASE_NOTE}" if bool(r.get("growth_leg_zero_base", False)) else ""
     add("两增", "较年初增速 / 各项贷款增速",
         f"{_pct(r['inclusive_ytd_growth_pct'])} / {_pct(r['total_loans_ytd_growth_pct'])}",
-        "普惠增速不低于各项贷款增速", r["status_growth_leg"], ti.clause)
-    add("两增", "有贷款余额户数较年初", _count(r["borrowers_change"], True), "不低于年初水平",
-        r["status_borrowers_leg"], ti.clause)
+        growth_standard(p) + growth_note + _why(r, "growth_leg"), r["status_growth_leg"], ti.clause)
+    add("两增", "有贷款余额户数较年初", _count(r["borrowers_change"], True),
+        borrowers_standard(p) + _why(r, "borrowers_leg"), r["status_borrowers_leg"], ti.clause)
     add("信贷计划", "年度计划新增 / 完成率",
         f"{_amount(r['planned_increase'])} / {_pct(r['plan_completion_pct'])}",
-        f"≥ {fmt_number(p.plan.completion_min_pct, 0)}%（时序进度 {_pct(r['time_progress_pct'])}）",
+        f"≥ {fmt_number(p.plan.completion_min_pct, 0)}%（时序进度 {_pct(r['time_progress_pct'])}）" + _why(r, "plan"),
         r["status_plan"], p.plan.clause)
     add("利率", "当年累放加权平均利率 / 上年", f"{_pct(r['ytd_new_loan_rate_pct'])} / {_pct(r['prior_year_rate_pct'])}",
-        f"变化 ≤ {fmt_number(p.cost.max_rate_change_bp, 0)} 个基点（本期 {_bp(r['rate_change_bp'])}）",
-        r["status_rate_change"], p.cost.clause)
+        f"变化 ≤ {fmt_number(p.cost.max_rate_change_bp, 0)} 个基点（本期 {_bp(r['rate_change_bp'])}）"
+        + _why(r, "rate_change"), r["status_rate_change"], p.cost.clause)
     add("利率", "当月新发放贷款加权平均利率", _pct(r["month_new_loan_rate_pct"]))
     add("利率", "同业位置", _rate_position(ctx), f"高于同类 P{p.cost.high_rate_percentile:.0f} 且高出中位数 ≥ "
         f"{p.cost.high_rate_min_excess_bp:.0f} 个基点为利率偏高", r["status_high_rate"], p.cost.clause)
@@ -292,20 +352,27 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
         applies = c.entity_types is None or r["entity_type"] in c.entity_types
         checked.add(c.indicator)
         add("结构与覆盖", c.label, _describe(c.indicator, r[c.indicator]).split(" ", 1)[-1],
-            f"≥ {fmt_number(c.min, 0)}" if applies else "", r[f"status_{c.indicator}"], c.clause)
-    info = [("credit_loan_share_pct", "第（四）条"), ("first_loan_ytd_borrowers", "第（四）条"),
-            ("first_loan_borrowers_yoy_pct", "第（四）条"), ("renewal_share_pct", "第（五）条"),
-            ("indiv_business_balance_growth_pct", "第（九）条"), ("above10m_balance_change", "第（四）条"),
-            ("guaranteed_balance_change", "第（十四）条"), ("scitech_balance_change", "第（八）条"),
-            ("inclusive_share_pct", "第（二）条"), ("inclusive_balance_yoy_pct", "第（一）条")]
-    for indicator, clause in info:
-        if indicator not in checked:
-            add("结构与覆盖", _label_unit(indicator)[0], _describe(indicator, r[indicator]).split(" ", 1)[-1],
-                "", "", clause)
+            (f"≥ {fmt_number(c.min, 0)}" + _why(r, c.indicator)) if applies else "", r[f"status_{c.indicator}"],
+            c.clause)
+    for info in p.information:
+        if "bank" in info.sectors and info.indicator not in checked:
+            add("结构与覆盖", _label_unit(info.indicator)[0],
+                _describe(info.indicator, r[info.indicator]).split(" ", 1)[-1], "", "", info.clause)
+    gap = p.onlending.max_gap_bp
     for q in onlending_rows(ctx).itertuples():
+        reason = NA_REASONS.get(getattr(q, "na_reason_onlending", ""), "")
         add("转贷款", f"{q.quarter} 终端平均利率", _pct(q.end_borrower_rate),
-            f"≤ {q.benchmark_quarter} 当地同类机构 {_pct(q.benchmark_rate_pct)}", q.status_onlending, p.onlending.clause)
+            f"≤ {q.benchmark_quarter} 当地同类机构 {_pct(q.benchmark_rate_pct)}"
+            + (f" {fmt_signed(gap, 0)} 个基点" if gap else "")
+            + (f"；不适用原因：{reason}" if q.status_onlending == NA and reason else ""),
+            q.status_onlending, p.onlending.clause)
     return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
+
+
+def _why(row: pd.Series, rule: str) -> str:
+    """"；不适用原因：…" for a verdict that cannot be judged, "" otherwise."""
+    reason = _reason(row, rule)
+    return f"；不适用原因：{reason}" if reason and row.get(f"status_{rule}") == NA else ""
 
 
 def indicator_table(ctx: InstitutionContext) -> HTML:
@@ -404,6 +471,8 @@ def findings(ctx: InstitutionContext) -> Findings:
             recommend(v.key)
         elif v.status == MET:
             strengths.append(f"{v.label}：{v.text}。")
+        elif v.status == NA and v.reason:
+            issues.append(f"【无法评价】{v.label}：{v.reason}{cite(v.clause)}。")
     headline_keys = {v.key for v in headline}
     for c in p.watch_checks:
         if c.indicator in headline_keys or ctx.sector not in c.sectors:

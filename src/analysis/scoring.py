@@ -16,8 +16,18 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from analysis.errors import Issue
 from analysis.columns import INDICATOR_COLUMNS
+from analysis.compare import (
+    at_least,
+    at_most,
+    below,
+    exceeds,
+    fmt_signed,
+    is_zero,
+    snap_zero,
+)
+from analysis.errors import Issue
+from analysis.indicators import FROM_BASE, NA_REASONS, ZERO_BASE_NOTE
 from analysis.policy import CategoryList, read_params
 
 
@@ -35,7 +45,7 @@ class Item(_Strict):
     params: dict = {}
 
     @model_validator(mode="after")
-    def _check(self) -> "Item":
+    def _check(self) -> Item:
         if self.min > self.max:
             raise ValueError(f"item {self.id}: min {self.min} > max {self.max}")
         if self.kind == "quantitative":
@@ -77,7 +87,7 @@ class ScoringTable(_Strict):
     areas: list[Area]
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ScoringTable":
+    def _consistent(self) -> ScoringTable:
         items = self.items
         ids = [i.id for i in items]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -105,7 +115,7 @@ class ScoringTable(_Strict):
 
     def grade(self, total: float) -> str:
         for g in self.grades:
-            if total >= g.min:
+            if at_least(total, g.min):
                 return g.grade
         return self.grades[-1].grade
 
@@ -127,93 +137,124 @@ RuleResult = tuple[pd.Series, pd.Series]
 
 
 def _f(v, digits=2) -> str:
-    return "—" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:,.{digits}f}"
+    return "—" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{snap_zero(v):,.{digits}f}"
 
 
 def _pts(v: float) -> str:
     return f"{v:g}" if float(v).is_integer() else f"{v:.2f}"
 
 
+def _missing(df: pd.DataFrame, what: str) -> pd.Series:
+    """Why a figure is missing: the start-of-year base (新设机构) or the figure itself."""
+    has_base = df["has_base"].astype(bool) if "has_base" in df else pd.Series(True, index=df.index)
+    return pd.Series(np.where(has_base, f"缺少{what}数据", NA_REASONS["missing_base"]), index=df.index)
+
+
 def _rule_loan_growth(df: pd.DataFrame, item: Item) -> RuleResult:
+    """Item 1. Points and reasons come from the same branch of one condition list, so a reason
+    always names the condition that decided the points."""
     p = item.params
     margin, g_inc, g_tot = df["growth_margin_pp"], df["inclusive_ytd_growth_pct"], df["total_loans_ytd_growth_pct"]
-    plan_done = df["plan_completion_pct"] >= p.get("plan_completion_min_pct", 100)
-    ratio = (g_inc / g_tot.where(g_tot > 0)).clip(lower=0, upper=1)
+    margin_min = p.get("growth_margin_min_pp", 0.0)
+    zero_base = df["growth_leg_zero_base"].astype(bool) if "growth_leg_zero_base" in df else margin.isna() & False
+    plan_done = at_least(df["plan_completion_pct"], p.get("plan_completion_min_pct", 100))
+    ratio = (g_inc / g_tot.where(exceeds(g_tot, 0))).clip(lower=0, upper=1)
     diff = df["differentiated"].astype(bool)
-    grew = df["inclusive_ytd_increase"] > 0
-    plan_ratio = (df["inclusive_ytd_increase"] / df["planned_increase"].where(df["planned_increase"] > 0)).clip(0, 1)
-    missed_twice = (margin < 0) & (df["prev_growth_margin_pp"] < 0)
-    fell_twice = (g_inc < 0) & (df["prev_inclusive_ytd_growth_pct"] < 0)
+    grew = exceeds(df["inclusive_ytd_increase"], 0)
+    plan_ratio = (df["inclusive_ytd_increase"] / df["planned_increase"].where(exceeds(df["planned_increase"], 0))
+                  ).clip(0, 1)
+    growth_ok = at_least(margin, margin_min) | zero_base
+    missed_twice = below(margin, margin_min) & below(df["prev_growth_margin_pp"], margin_min)
+    fell_twice = below(g_inc, 0) & below(df["prev_inclusive_ytd_growth_pct"], 0)
     full, pen3, pen4 = item.max, p.get("penalty_missed_twice", -3), p.get("penalty_fell_twice", -4)
-    points = np.select(
-        [diff & plan_done, diff & grew, diff, fell_twice, missed_twice, margin >= 0, plan_done & ratio.notna()],
-        [full, full * plan_ratio.fillna(0), 0.0, pen4, pen3, full, full * ratio.fillna(0)], default=0.0)
+    conditions = [diff & plan_done, diff & plan_ratio.isna(), diff & grew, diff, fell_twice, missed_twice,
+                  growth_ok, plan_done & ratio.notna(), below(margin, margin_min) & plan_done,
+                  below(margin, margin_min)]
+    points = np.select(conditions, [full, 0.0, full * plan_ratio.fillna(0), 0.0, pen4, pen3, full,
+                                    full * ratio.fillna(0), 0.0, 0.0], default=0.0)
+    branch = np.select(conditions, list(range(len(conditions))), default=-1)
+    missing = _missing(df, "增速")
     reasons = []
     for i, r in enumerate(df.itertuples()):
         growth = f"普惠型小微企业贷款较年初增速 {_f(r.inclusive_ytd_growth_pct)}%"
         total = f"各项贷款增速 {_f(r.total_loans_ytd_growth_pct)}%"
+        plan = f"信贷计划完成率 {_f(r.plan_completion_pct)}%"
         pts = _pts(points[i])
-        if r.differentiated:
-            plan = f"信贷计划完成率 {_f(r.plan_completion_pct)}%"
-            if plan_done.iloc[i]:
-                reasons.append(f"差异化考核：{plan}，完成计划，得满分 {pts} 分")
-            elif grew.iloc[i]:
-                reasons.append(f"差异化考核：{plan}，余额有增长，按增量÷计划得 {pts} 分")
-            else:
-                reasons.append(f"差异化考核：{plan}，余额未增长，得 0 分")
-        elif fell_twice.iloc[i]:
-            reasons.append(f"{growth}，连续两年余额下降，扣 {_pts(-pen4)} 分")
-        elif missed_twice.iloc[i]:
-            reasons.append(f"{growth} 低于{total}，连续两年未达到增速目标，扣 {_pts(-pen3)} 分")
-        elif margin.iloc[i] >= 0:
-            word = "等于" if abs(margin.iloc[i]) < 1e-9 else "高于"
-            reasons.append(f"{growth} {word}{total}，得满分 {pts} 分")
-        elif plan_done.iloc[i] and not np.isnan(ratio.iloc[i]):
-            reasons.append(f"{growth} 低于{total}，但完成信贷计划（{_f(r.plan_completion_pct)}%），"
-                           f"按增速之比 {_f(ratio.iloc[i], 3)} 得 {pts} 分")
+        b = int(branch[i])
+        if b == 0:
+            text = f"差异化考核：{plan}，完成计划，得满分 {pts} 分"
+        elif b == 1:
+            text = f"差异化考核：{plan}，缺少信贷计划或年初基数，得 0 分"
+        elif b == 2:
+            text = f"差异化考核：{plan}，余额有增长，按增量÷计划得 {pts} 分"
+        elif b == 3:
+            text = f"差异化考核：{plan}，余额未增长，得 0 分"
+        elif b == 4:
+            text = f"{growth}，连续两年余额下降，扣 {_pts(-pen4)} 分"
+        elif b == 5:
+            text = f"{growth} 低于{total}，连续两年未达到增速目标，扣 {_pts(-pen3)} 分"
+        elif b == 6 and zero_base.iloc[i]:
+            text = f"{ZERO_BASE_NOTE}（较年初增加 {_f(r.inclusive_ytd_increase)} 万元），得满分 {pts} 分"
+        elif b == 6:
+            word = "等于" if is_zero(margin.iloc[i] - margin_min) else "高于"
+            required = f"（要求高出 {margin_min:g} 个百分点）" if margin_min else ""
+            text = f"{growth} {word}{total}{required}，得满分 {pts} 分"
+        elif b == 7:
+            text = (f"{growth} 低于{total}，但完成信贷计划（{_f(r.plan_completion_pct)}%），"
+                    f"按增速之比 {_f(ratio.iloc[i], 3)} 得 {pts} 分")
+        elif b == 8:
+            text = (f"{growth} 低于{total}，虽完成信贷计划（{_f(r.plan_completion_pct)}%），"
+                    f"但各项贷款增速不为正，无法按增速之比计分，得 0 分")
+        elif b == 9:
+            text = f"{growth} 低于{total}，且未完成信贷计划（{_f(r.plan_completion_pct)}%），得 0 分"
         else:
-            reasons.append(f"{growth} 低于{total}，且未完成信贷计划（{_f(r.plan_completion_pct)}%），得 0 分")
+            text = f"{missing.iloc[i]}，无法计算增速，得 0 分"
+        reasons.append(text)
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
 def _rule_borrowers(df: pd.DataFrame, item: Item) -> RuleResult:
     change, prev = df["borrowers_change"], df["prev_borrowers_change"]
-    twice = (change < 0) & (prev < 0)
-    points = np.select([change >= 0, twice], [item.max, item.min], default=0.0)
+    met, fell = at_least(change, 0), below(change, 0)
+    twice = fell & below(prev, 0)
+    points = np.select([met, twice], [item.max, item.min], default=0.0)
+    moved = change.map(lambda v: "与年初持平" if is_zero(v) else f"较年初增加 {_f(v, 0)} 户")
     reasons = np.select(
-        [change >= 0, twice, change < 0],
-        ["有贷款余额户数较年初增加 " + change.map(lambda v: _f(v, 0)) + " 户，不低于年初水平，得满分 " + _pts(item.max) + " 分",
+        [met, twice, fell],
+        ["有贷款余额户数" + moved + "，不低于年初水平，得满分 " + _pts(item.max) + " 分",
          "有贷款余额户数较年初减少 " + (-change).map(lambda v: _f(v, 0)) + " 户，且连续两年下降，扣 " + _pts(-item.min) + " 分",
          "有贷款余额户数较年初减少 " + (-change).map(lambda v: _f(v, 0)) + " 户，得 0 分"],
-        default="缺少户数数据，得 0 分")
+        default=_missing(df, "户数") + "，得 0 分")
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
 def _rule_rate_change(df: pd.DataFrame, item: Item) -> RuleResult:
     band = item.params.get("band_bp", 20)
     change = df["rate_change_bp"]
-    high_not_cut = df["high_rate"].astype(bool) & (change >= 0)
-    points = np.select([high_not_cut, change <= 0, change <= band], [item.min, item.max, item.max / 2], default=0.0)
+    high_not_cut = df["high_rate"].astype(bool) & at_least(change, 0)
+    stable, within = at_most(change, 0), at_most(change, band)
+    points = np.select([high_not_cut, stable, within], [item.min, item.max, item.max / 2], default=0.0)
     text = ("当年累放加权平均利率 " + df["ytd_new_loan_rate_pct"].map(_f) + "%，较上年 "
-            + change.map(lambda v: f"{v:+.0f}" if v == v else "—") + " 个基点")
+            + change.map(lambda v: fmt_signed(v, 0)) + " 个基点")
     reasons = np.select(
-        [high_not_cut, change <= 0, change <= band, change > band],
+        [high_not_cut, stable, within, exceeds(change, band)],
         [text + "，利率明显高于同类机构且未压降，扣 " + _pts(-item.min) + " 分",
          text + "，总体平稳，得满分 " + _pts(item.max) + " 分",
          text + f"，上升不超过 {band:g} 个基点，得 " + _pts(item.max / 2) + " 分",
          text + f"，上升超过 {band:g} 个基点，得 0 分"],
-        default="缺少利率数据，得 0 分")
+        default=_missing(df, "利率") + "，得 0 分")
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
 def _rule_npl_tolerance(df: pd.DataFrame, item: Item) -> RuleResult:
     severe = item.params.get("severe_excess_pp", 3)
     gap, tol = df["npl_gap_pp"], df["npl_tolerance_pp"]
-    points = np.select([gap <= tol, gap > tol + severe], [item.max, item.min], default=0.0)
+    within, severe_excess = at_most(gap, tol), exceeds(gap, tol + severe)
+    points = np.select([within, severe_excess], [item.max, item.min], default=0.0)
     text = ("普惠不良率 " + df["inclusive_npl_ratio_pct"].map(_f) + "%，高于各项贷款不良率 " + gap.map(_f)
             + " 个百分点（容忍度 " + tol.map(lambda v: _f(v, 1)) + "）")
     reasons = np.select(
-        [gap <= tol, gap > tol + severe, gap > tol],
+        [within, severe_excess, exceeds(gap, tol)],
         [text + "，在容忍度内，得满分 " + _pts(item.max) + " 分",
          text + f"，超出容忍度 {severe:g} 个百分点以上，扣 " + _pts(-item.min) + " 分",
          text + "，超出容忍度，得 0 分"],
@@ -234,11 +275,13 @@ def _rule_threshold(df: pd.DataFrame, item: Item) -> RuleResult:
     column, minimum = item.params["indicator"], item.params.get("min", 0)
     label, unit = _label(column)
     value = df[column]
-    points = np.where(value >= minimum, item.max, 0.0)
-    shown = value.map(lambda v: f"{v:+.2f}" if v == v else "—") + unit
-    reasons = np.select([value >= minimum, value < minimum],
+    met = at_least(value, minimum)
+    points = np.where(met, item.max, 0.0)
+    shown = value.map(lambda v: fmt_signed(v, 2)) + unit
+    reasons = np.select([met, below(value, minimum)],
                         [f"{label} " + shown + f"，不低于 {minimum:g}，得满分 {_pts(item.max)} 分",
-                         f"{label} " + shown + f"，低于 {minimum:g}，得 0 分"], default=f"缺少{label}数据，得 0 分")
+                         f"{label} " + shown + f"，低于 {minimum:g}，得 0 分"],
+                        default=(_missing(df, label) if column in FROM_BASE else f"缺少{label}数据") + "，得 0 分")
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
@@ -246,10 +289,11 @@ def _rule_pro_rata_yoy(df: pd.DataFrame, item: Item) -> RuleResult:
     column = item.params["indicator"]
     label, unit = _label(column)
     now, last = df[column], df[f"ly_{column}"]
-    ratio = (now / last.where(last > 0)).clip(0, 1)
-    points = np.select([now >= last, ratio.notna()], [item.max, item.max * ratio.fillna(0)], default=0.0)
+    ratio = (now / last.where(exceeds(last, 0))).clip(0, 1)
+    kept = at_least(now, last)
+    points = np.select([kept, ratio.notna()], [item.max, item.max * ratio.fillna(0)], default=0.0)
     text = f"{label} " + now.map(lambda v: _f(v, 0)) + unit + "，上年同期 " + last.map(lambda v: _f(v, 0)) + unit
-    reasons = np.select([now >= last, ratio.notna()],
+    reasons = np.select([kept, ratio.notna()],
                         [text + f"，不低于上年，得满分 {_pts(item.max)} 分",
                          text + "，低于上年，按比例得 " + pd.Series(points, index=df.index).map(_pts) + " 分"],
                         default=f"缺少{label}数据，得 0 分")
@@ -260,7 +304,7 @@ def _rule_bonus(df: pd.DataFrame, item: Item) -> RuleResult:
     total = pd.Series(0.0, index=df.index)
     met_labels = pd.Series("", index=df.index)
     for cond in item.params.get("conditions", []):
-        met = df[cond["indicator"]] >= cond.get("min", 0)
+        met = at_least(df[cond["indicator"]], cond.get("min", 0))
         total += np.where(met, cond["points"], 0.0)
         met_labels = met_labels.where(~met, met_labels + np.where(met_labels == "", "", "、") + cond["label"])
     points = total.clip(upper=item.max)
@@ -327,10 +371,10 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
             issues.append(Issue(source, row_no, "item_id", "invalid_choice",
                                 f"{item_id}；定性评分项 / qualitative items: {', '.join(items)}"))
             continue
-        if year != year or int(year) != year:
+        if pd.isna(year) or int(year) != year:
             issues.append(Issue(source, row_no, "year", "invalid_year", str(r.year)))
             continue
-        if score != score:
+        if pd.isna(score):
             issues.append(Issue(source, row_no, "score", "not_a_number" if r.score is not None else "required_empty",
                                 str(r.score)))
             continue
