@@ -11,7 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.export import onlending_quarters_through, write_indicator_workbook
+from analysis.export import write_indicator_workbook
+from analysis.indicators import onlending_quarters_through
 from analysis.state import compute_state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ def test_onlending_sheet_is_the_periods_quarters_in_chinese(state, tmp_path):
     rows = sheet_rows(june, "转贷款")
     assert rows[0] == ["机构编码", "机构名称", "季度", "转贷款发放金额（万元）", "终端平均利率（%）",
                        "基准季度（上季度）", "上季度当地同类机构新发放普惠型小微企业贷款加权平均利率（%）",
-                       "终端平均利率与基准之差（BP）", "状态：终端利率不高于基准"]
+                       "终端平均利率与基准之差（BP）", "状态：终端利率不高于基准", "不适用原因"]
     records = as_records(rows)
     assert [(r["机构编码"], r["季度"]) for r in records] == [("B001", "2023Q1"), ("B001", "2023Q2")]
     assert {r["机构名称"] for r in records} == {"宛农发展银行南阳市分行（示例）"}

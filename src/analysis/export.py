@@ -26,6 +26,7 @@ import pandas as pd
 from analysis.columns import INDICATOR_COLUMNS, STATUS_COLUMNS
 from analysis.contract import MONTHLY, ONLENDING
 from analysis.display import COUNT_UNITS
+from analysis.indicators import NA_REASONS, onlending_quarters_through
 from analysis.errors import ReportInputError
 from analysis.files import atomic_path
 from analysis.status import STATUS_LABELS
@@ -73,6 +74,7 @@ ONLENDING_LABELS = {
     "benchmark_rate_pct": "上季度当地同类机构新发放普惠型小微企业贷款加权平均利率（%）",
     "rate_gap_bp": "终端平均利率与基准之差（BP）",
     "status_onlending": "状态：终端利率不高于基准",
+    "na_reason_onlending": "不适用原因",
 }
 ONLENDING_UNITS = {"onlending_amount": "万元", "end_borrower_rate": "%", "benchmark_rate_pct": "%",
                    "rate_gap_bp": "BP"}
@@ -83,6 +85,11 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 COUNT_FORMAT = "#,##0"
 DECIMAL_FORMAT = "#,##0.00"
 YES_NO = {True: "是", False: "否"}
+
+
+#: the engine's flags beside the indicators (see analysis.indicators.EXTRA_COLUMNS)
+EXTRA_LABELS = {"growth_leg_zero_base": "年初余额为零，增速视同达标", "has_base": "有上年末基数",
+                "has_last_year": "有上年同期数据", "npl_tolerance_pp": "不良率容忍度（个百分点）"}
 
 
 def column_labels() -> dict[str, str]:
@@ -100,20 +107,6 @@ def column_units() -> dict[str, str]:
     units.update({c.name: c.unit for c in MONTHLY.columns if c.unit})
     units.update({k: unit for k, (_, unit) in INDICATOR_COLUMNS.items() if unit})
     return units
-
-
-def onlending_quarters_through(onlending: pd.DataFrame, period_end: pd.Timestamp) -> pd.DataFrame:
-    """On-lending rows of ``period_end``'s year whose quarter has ended on or before ``period_end``.
-
-    At 2023-06 that is 2023Q1 and 2023Q2; at 2023-05 only 2023Q1 (the second quarter's rate is
-    not complete at the end of May); earlier years are never included.
-    """
-    if onlending.empty:
-        return onlending.copy()
-    quarter = pd.PeriodIndex(onlending["quarter"], freq="Q")
-    quarter_end = quarter.end_time.normalize()
-    keep = (quarter.year == period_end.year) & (quarter_end <= period_end.normalize())
-    return onlending[keep].copy()
 
 
 def export_indicators(data: Path | str, period: str, out: Path | str | None = None,
@@ -198,9 +191,15 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
     labels = column_labels()
     for watch in (c for c in selected.columns if c.startswith("status_") and c not in labels):
         labels[watch] = "状态：" + INDICATOR_COLUMNS.get(watch.removeprefix("status_"), (watch, ""))[0]
+    labels.update(EXTRA_LABELS)
     table = selected.copy()
     status_cols = [c for c in table.columns if c.startswith("status_")]
     table[status_cols] = table[status_cols].replace(STATUS_LABELS)
+    for reason in (c for c in table.columns if c.startswith("na_reason_")):
+        rule = reason.removeprefix("na_reason_")
+        verdict = labels.get(f"status_{rule}", rule).removeprefix("状态：")
+        labels[reason] = f"不适用原因：{verdict}"
+        table[reason] = table[reason].map(lambda code: NA_REASONS.get(code, "") if isinstance(code, str) else "")
     table["period"] = table["period"].dt.strftime("%Y-%m")
 
     city = state.citywide
@@ -215,6 +214,9 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
     onlending.insert(1, "name", onlending["institution_id"].map(names))
     if "status_onlending" in onlending:
         onlending["status_onlending"] = onlending["status_onlending"].replace(STATUS_LABELS)
+    if "na_reason_onlending" in onlending:
+        onlending["na_reason_onlending"] = onlending["na_reason_onlending"].map(
+            lambda code: NA_REASONS.get(code, "") if isinstance(code, str) else "")
     onlending = onlending[[c for c in ONLENDING_LABELS if c in onlending]
                           + [c for c in onlending.columns if c not in ONLENDING_LABELS]]
 

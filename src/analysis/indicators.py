@@ -534,3 +534,17 @@ def onlending_indicators(ds: Dataset, indicators: pd.DataFrame,
         [ol["status_onlending"] != NA, ~has_policy, ol["benchmark_rate_pct"].isna()],
         ["", "no_policy", "no_benchmark"], default="missing_data")
     return ol.sort_values(["institution_id", "quarter"]).reset_index(drop=True)
+
+
+def onlending_quarters_through(onlending: pd.DataFrame, period_end: pd.Timestamp) -> pd.DataFrame:
+    """On-lending rows of ``period_end``'s year whose quarter has ended on or before ``period_end``.
+
+    At 2023-06 that is 2023Q1 and 2023Q2; at 2023-05 only 2023Q1 (the second quarter's rate is
+    not complete at the end of May); earlier years are never included.
+    """
+    if onlending.empty:
+        return onlending.copy()
+    quarter = pd.PeriodIndex(onlending["quarter"], freq="Q")
+    quarter_end = quarter.end_time.normalize()
+    keep = (quarter.year == period_end.year) & (quarter_end <= period_end.normalize())
+    return onlending[keep].copy()

@@ -13,7 +13,7 @@ from matplotlib.ticker import FuncFormatter
 
 from analysis.contract import CATEGORIES, COUNTIES, DIVISIONS, INSURER_CATEGORIES
 from analysis.display import HTML, esc, fmt_number, frame_table, status_badge
-from analysis.export import onlending_quarters_through
+from analysis.indicators import onlending_quarters_through
 from analysis.status import NOT_MET, WATCH
 from analysis.policy import Policy
 from analysis.periods import parse_period  # noqa: F401  (re-exported for the notebook)
@@ -89,7 +89,7 @@ def _group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
     banks[by] = pd.Categorical(banks[by], categories=[c for c in order if c in set(banks[by])], ordered=True)
     sums = banks.groupby(by, observed=True).agg(
         机构数=("institution_id", "count"),
-        普惠贷款余额=("inclusive_balance", "sum"),
+        普惠贷款余额=("inclusive_balance_assessed", "sum"),
         年初余额=("inclusive_balance_base", "sum"),
         各项贷款=("total_loans", "sum"),
         各项贷款年初=("total_loans_base", "sum"),
@@ -208,7 +208,7 @@ def missing_targets(ctx: CityContext) -> HTML:
 
 def county_growth(ctx: CityContext) -> pd.DataFrame:
     banks = ctx.banks
-    g = banks.groupby("county_code").agg(bal=("inclusive_balance", "sum"), base=("inclusive_balance_base", "sum"),
+    g = banks.groupby("county_code").agg(bal=("inclusive_balance_assessed", "sum"), base=("inclusive_balance_base", "sum"),
                                          n=("institution_id", "count"), borrowers=("inclusive_borrowers", "sum"),
                                          borrowers_base=("inclusive_borrowers_base", "sum"))
     out = pd.DataFrame({
@@ -233,7 +233,7 @@ def county_chart(ctx: CityContext) -> Figure:
     fig = Figure(figsize=(8, 3.6), layout="constrained")
     ax = fig.subplots()
     growth = frame["较年初增速（%）"]
-    city = (ctx.banks["inclusive_balance"].sum() / ctx.banks["inclusive_balance_base"].sum() - 1) * 100
+    city = (ctx.banks["inclusive_balance_assessed"].sum() / ctx.banks["inclusive_balance_base"].sum() - 1) * 100
     colors = ["#1f4e9a" if v >= city else "#c0392b" for v in growth]
     ax.bar(frame["县区"], growth, color=colors, width=0.6)
     ax.axhline(city, color="#8a8f98", ls="--", lw=1.2, label=f"全市 {city:.1f}%")

@@ -19,6 +19,7 @@ from analysis.columns import INDICATOR_COLUMNS
 from analysis.compare import fmt_signed, snap_zero
 from analysis.contract import COUNTIES, MONTHLY
 from analysis.display import (
+    COUNT_UNITS,
     HTML,
     bullet_list,
     esc,
@@ -28,7 +29,7 @@ from analysis.display import (
     table,
 )
 from analysis.errors import ReportInputError
-from analysis.indicators import NA_REASONS, ZERO_BASE_NOTE, na_reason_text
+from analysis.indicators import NA_REASONS, ZERO_BASE_NOTE, na_reason_text, onlending_quarters_through
 from analysis.periods import CHINA_TZ, parse_period
 from analysis.policy import Policy
 from analysis.state import State, git_commit, load_state, package_version
@@ -294,7 +295,7 @@ def _describe(indicator: str, value) -> str:
         return f"{label} {_pp(value)}"
     if unit == "万元":
         return f"{label} {_amount(value, signed=indicator.endswith('_change'))}"
-    if unit in ("户", "件"):
+    if unit in COUNT_UNITS:
         return f"{label} {_count(value, signed=indicator.endswith('_change'), unit=unit)}"
     return f"{label} {fmt_number(value)}"
 
@@ -385,8 +386,8 @@ def onlending_rows(ctx: InstitutionContext) -> pd.DataFrame:
     ol = ctx.state.onlending
     if ol.empty:
         return ol
-    mine = ol[(ol["institution_id"] == ctx.institution_id) & ol["quarter"].str.startswith(str(ctx.year))]
-    return mine[mine["quarter"] <= _quarter(ctx.period)]
+    # quarters of the year ended by the report period: the same rule as the overview and indicators.xlsx
+    return onlending_quarters_through(ol[ol["institution_id"] == ctx.institution_id], ctx.period)
 
 
 # --- peers: ranks and percentiles only ------------------------------------------------------
