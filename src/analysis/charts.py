@@ -8,11 +8,15 @@ only when the category has enough institutions.
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
+from matplotlib import font_manager
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, get_font
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis.fonts import use_cjk_font
@@ -24,13 +28,99 @@ GREY = "#8a8f98"
 BAND = "#c9d3e3"
 
 
+#: Pixels per inch of the embedded PNGs. Not beyond what the reports need: a chart 8 in wide is
+#: 960 px; the HTML column is ~900 CSS px (main.report 980 px less its padding) and the PDF's A4
+#: text block is 178 mm (210 mm less 2 x 16 mm margins), so 960 px print at ~137 ppi. Lower would
+#: look soft on paper and on high-density screens; the cost saved is in the drawing, not here.
 DPI = 120
 
+#: zlib level of the PNG encoder. The charts are flat colours and text, so level 1 gives files
+#: within ~2 % of level 6 (Pillow's default) in a fraction of the time (benchmarks/bench_report_parts.py).
+PNG_COMPRESS_LEVEL = 1
 
-def figure_png(fig: Figure) -> bytes:
+
+def figure_png(fig: Figure, *, method: str = "single-pass") -> bytes:
+    """The figure as PNG bytes at :data:`DPI` on a white background (图表 PNG).
+
+    ``single-pass`` (the default) draws the figure once on an Agg canvas, the layout engine running
+    inside that draw, and encodes the pixels with Pillow. ``savefig`` is matplotlib's own path,
+    kept as the reference: it draws the whole figure twice (a dry run to place the constrained
+    layout, then the real draw) and encodes at Pillow's default level. Both give the same pixels
+    (``tests/test_charts.py``).
+    """
+    if method == "savefig":
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+        return buffer.getvalue()
+    if method != "single-pass":
+        raise ValueError(f"unknown method {method!r}; use 'single-pass' or 'savefig'")
+    canvas, pixels = render_rgba(fig)
+    return encode_png(pixels, canvas.get_width_height())
+
+
+def render_rgba(fig: Figure) -> tuple[FigureCanvasAgg, memoryview]:
+    """Lay out and draw ``fig`` once at :data:`DPI` on a white background; the canvas and its RGBA buffer.
+
+    A figure already shown through pyplot keeps its own canvas (an Agg canvas is used for the
+    draw and the original put back), so this is safe on any figure.
+    """
+    original_canvas = fig.canvas
+    saved = fig.dpi, fig.patch.get_facecolor()
+    fig.dpi = DPI
+    fig.patch.set_facecolor("white")
+    try:
+        canvas = FigureCanvasAgg(fig)
+        renderer = canvas.get_renderer()
+        # Text layout asks the font for its ascent, descent and line gap on every measurement
+        # (matplotlib re-reads the font's tables each time); the answer is fixed per font and size.
+        renderer._get_font_height_metrics = _height_metrics_function(renderer.dpi)  # type: ignore[attr-defined]
+        canvas.draw()
+        pixels = canvas.buffer_rgba()
+    finally:
+        fig.dpi, _ = saved
+        fig.patch.set_facecolor(saved[1])
+        if type(original_canvas) is not FigureCanvasBase:
+            fig.set_canvas(original_canvas)
+    return canvas, pixels
+
+
+def encode_png(pixels: memoryview, size: tuple[int, int], compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """PNG bytes of an RGBA buffer (Pillow), with matplotlib's ``Software`` tag as ``savefig`` writes it."""
+    import matplotlib
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
+    image = Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", 0, 1)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    image.save(buffer, format="png", compress_level=compress_level, pnginfo=info, dpi=(DPI, DPI))
     return buffer.getvalue()
+
+
+#: the font tables text layout reads for a font's height: (table, line gap, ascent, descent)
+_HEIGHT_TABLES = (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                  ("hhea", "lineGap", "ascent", "descent"))
+
+
+@lru_cache(maxsize=1024)
+def _height_metrics(prop: FontProperties, dpi: float, manager_id: int) -> tuple[float | None, float | None, float]:
+    """Ascent, descent and line gap in pixels of the font ``prop`` selects: the same numbers
+    matplotlib's ``Text._get_layout`` computes from the OS/2 or hhea table, computed once."""
+    font = get_font(font_manager.fontManager._find_fonts_by_props(prop))  # type: ignore[attr-defined]
+    for table_name, gap_key, ascent_key, descent_key in _HEIGHT_TABLES:
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * dpi / 72
+        return table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale
+    return None, None, 0.0  # matplotlib then measures "lp" instead
+
+
+def _height_metrics_function(dpi: float):
+    def height_metrics(prop: FontProperties) -> tuple[float | None, float | None, float]:
+        # FontProperties is mutable and hashes by its current state: key the cache on a copy
+        return _height_metrics(prop.copy(), float(dpi), id(font_manager.fontManager))
+    return height_metrics
 
 
 def figure_title(fig: Figure) -> str:
@@ -44,6 +134,8 @@ def figure_title(fig: Figure) -> str:
 def setup() -> str:
     """Seaborn theme with a CJK font, and notebook display of figures as PNG (the charts are
     built without pyplot, so each shows exactly once, as its cell's value). Returns the font family."""
+    import seaborn as sns  # only for its theme: importing it costs more than the rest of this module
+
     family = use_cjk_font()
     sns.set_theme(style="whitegrid", context="notebook", font=family,
                   rc={"axes.unicode_minus": False, "figure.dpi": DPI, "savefig.dpi": DPI,
@@ -61,7 +153,7 @@ def setup() -> str:
 
 
 def _figure(ncols: int = 1, nrows: int = 1, height: float = 3.4, width: float = 8.0):
-    fig = Figure(figsize=(width, height * nrows), layout="constrained")
+    fig = Figure(figsize=(width, height * nrows), dpi=DPI, facecolor="white", layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
 
