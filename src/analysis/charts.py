@@ -8,7 +8,8 @@ only when the category has enough institutions.
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, get_font
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 from analysis.fonts import use_cjk_font
 from analysis.report import MIN_PEERS, InstitutionContext
@@ -158,6 +159,53 @@ def _figure(ncols: int = 1, nrows: int = 1, height: float = 3.4, width: float = 
     return fig, axes
 
 
+#: False gives matplotlib's own label and title placement on every draw (the reference
+#: ``tests/test_charts.py`` compares the settled charts against).
+SETTLE_LAYOUT = True
+
+
+def _settle(fig: Figure) -> Figure:
+    """Fix what matplotlib would otherwise re-measure on every layout pass, where the answer is known.
+
+    - An axis label with no text is hidden and its position frozen: matplotlib would otherwise
+      measure every tick label of the axis (and of its siblings) several times per draw to place
+      a label that shows nothing.
+    - An axes title sits at the top of the axes (``y=1``) when nothing can be above the axes: x
+      ticks at the bottom, and a y formatter that writes no offset or multiplier text (which
+      matplotlib places top left and would push the title up). Then matplotlib's per-draw search
+      for the title's height is skipped; the title lands where it would have landed anyway.
+    """
+    if not SETTLE_LAYOUT:
+        return fig
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.label.get_text():
+                axis.label.set_visible(False)
+                axis.set_label_coords(*axis.label.get_position())
+        formatter = ax.yaxis.get_major_formatter()
+        no_offset = (isinstance(formatter, FuncFormatter)
+                     or (isinstance(formatter, ScalarFormatter) and not formatter.get_useOffset()))
+        if (ax.get_title() and no_offset and ax.xaxis.get_ticks_position() == "bottom"
+                and ax.xaxis.get_label_position() == "bottom"):
+            ax.set_title(ax.get_title(), y=1.0, fontproperties=ax.title.get_fontproperties().copy())
+    return fig
+
+
+def _settled(chart: Callable[..., Figure]) -> Callable[..., Figure]:
+    """A chart function whose figure goes through :func:`_settle` before it is returned."""
+    @wraps(chart)
+    def build(*args, **kwargs) -> Figure:
+        return _settle(chart(*args, **kwargs))
+    return build
+
+
+def _plain_numbers(ax) -> None:
+    """Tick labels as the numbers themselves: no "+9.5e1" offset above the axis (percentages)."""
+    formatter = ax.yaxis.get_major_formatter()
+    if isinstance(formatter, ScalarFormatter):
+        formatter.set_useOffset(False)
+
+
 def _year_rows(ctx: InstitutionContext, year: int | None = None) -> pd.DataFrame:
     year = year or ctx.year
     h = ctx.history
@@ -182,6 +230,7 @@ def _thousands(ax) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
+@_settled
 def inclusive_vs_plan(ctx: InstitutionContext) -> Figure:
     """Inclusive balance month by month against the plan's straight path through the year."""
     fig, axes = _figure()
@@ -212,6 +261,7 @@ def inclusive_vs_plan(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+@_settled
 def ytd_growth(ctx: InstitutionContext) -> Figure:
     """Year-to-date growth of inclusive loans against all loans (两增 growth leg)."""
     fig, axes = _figure()
@@ -235,6 +285,7 @@ def ytd_growth(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+@_settled
 def borrowers(ctx: InstitutionContext) -> Figure:
     """Borrowers with an outstanding balance against the start of the year (两增 borrowers leg)."""
     fig, axes = _figure()
@@ -270,6 +321,7 @@ def category_band(ctx: InstitutionContext, column: str) -> pd.DataFrame:
     return band
 
 
+@_settled
 def rate_against_peers(ctx: InstitutionContext) -> Figure:
     """Monthly new-loan rate against the category's interquartile band."""
     fig, axes = _figure(height=3.6)
@@ -297,6 +349,7 @@ def rate_against_peers(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+@_settled
 def npl_against_tolerance(ctx: InstitutionContext) -> Figure:
     """Inclusive NPL ratio against the all-loan ratio plus the tolerance."""
     fig, axes = _figure()
@@ -333,6 +386,7 @@ def _this_and_last_year(ax, ctx: InstitutionContext, column: str) -> bool:
     return drawn
 
 
+@_settled
 def structure(ctx: InstitutionContext) -> Figure:
     """Credit-loan share, first-loan borrowers, renewal share, individual-business lending."""
     fig, axes = _figure(ncols=2, nrows=2, height=2.6, width=8.5)
@@ -348,13 +402,17 @@ def structure(ctx: InstitutionContext) -> Figure:
         else:
             ax.set_xticks(range(1, 13), [f"{m}" for m in range(1, 13)], fontsize=7)
             ax.tick_params(axis="y", labelsize=7)
-            _thousands(ax) if column in ("first_loan_ytd_borrowers", "indiv_business_balance") else None
+            if column in ("first_loan_ytd_borrowers", "indiv_business_balance"):
+                _thousands(ax)
+            else:
+                _plain_numbers(ax)
             ax.legend(fontsize=7, loc="best")
         ax.set_title(title, fontsize=10)
     fig.suptitle("结构指标：信用贷款、首贷、续贷、个体工商户（横轴为月份）", fontsize=11, fontweight="bold")
     return fig
 
 
+@_settled
 def insurance_premium(ctx: InstitutionContext) -> Figure:
     """Small-micro premium income, year to date, against last year."""
     fig, axes = _figure(ncols=2, height=3.2, width=8.5)
@@ -369,6 +427,7 @@ def insurance_premium(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+@_settled
 def insurance_yoy(ctx: InstitutionContext) -> Figure:
     """Year-on-year change of premium, policies, sums insured and claims."""
     fig, axes = _figure(height=3.0)
