@@ -63,7 +63,7 @@ def chart_parts(ctx, name: str, repeats: int) -> dict[str, float]:
         t3 = time.process_time()
         charts.encode_png(canvas.buffer_rgba(), canvas.get_width_height())
         t4 = time.process_time()
-        for key, value in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+        for key, value in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             parts[key].append(value)
     return {key: statistics.median(values) for key, values in parts.items()}
 
@@ -157,8 +157,9 @@ def main() -> None:
         print(header)
         totals = [0.0, 0.0, 0.0, 0.0]
         for name in BANK_CHARTS:
+            build = getattr(charts, name)
             parts = chart_parts(ctx, name, args.repeats)
-            cpu, wall, _ = timed(lambda: charts.figure_png(getattr(charts, name)(ctx)), args.repeats)
+            cpu, wall, _ = timed(lambda build=build: charts.figure_png(build(ctx)), args.repeats)
             line = f"{name:24} " + " ".join(f"{v:6.3f}" for v in parts.values()) + f" {cpu:6.3f} {wall:6.3f}"
             totals[0] += cpu
             totals[1] += wall
@@ -166,7 +167,7 @@ def main() -> None:
                 charts.SETTLE_LAYOUT = False
                 try:
                     old_cpu, old_wall, _ = timed(
-                        lambda: charts.figure_png(getattr(charts, name)(ctx), method="savefig"), args.repeats)
+                        lambda build=build: charts.figure_png(build(ctx), method="savefig"), args.repeats)
                 finally:
                     charts.SETTLE_LAYOUT = True
                 line += f" {old_cpu:6.3f} {old_wall:7.3f}"

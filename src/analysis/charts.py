@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from functools import lru_cache, wraps
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,7 @@ def encode_png(pixels: memoryview, size: tuple[int, int], compress_level: int = 
 
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
-    image = Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", 0, 1)
+    image = Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", 0, 1)  # type: ignore[arg-type]
     if np.frombuffer(pixels, dtype=np.uint8)[3::4].min() == 255:
         image = image.convert("RGB")
     buffer = io.BytesIO()
@@ -114,7 +115,7 @@ _HEIGHT_TABLES = (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
 def _height_metrics(prop: FontProperties, dpi: float, manager_id: int) -> tuple[float | None, float | None, float]:
     """Ascent, descent and line gap in pixels of the font ``prop`` selects: the same numbers
     matplotlib's ``Text._get_layout`` computes from the OS/2 or hhea table, computed once."""
-    font = get_font(font_manager.fontManager._find_fonts_by_props(prop))  # type: ignore[attr-defined]
+    font: Any = get_font(font_manager.fontManager._find_fonts_by_props(prop))  # type: ignore[attr-defined]
     for table_name, gap_key, ascent_key, descent_key in _HEIGHT_TABLES:
         table = font.get_sfnt_table(table_name)
         if table is None:
@@ -403,7 +404,7 @@ def structure(ctx: InstitutionContext) -> Figure:
         ("renewal_share_pct", "续贷占当年累放比重（%）"),
         ("indiv_business_balance", "个体工商户贷款余额（万元）"),
     ]
-    for ax, (column, title) in zip(axes.flat, panels):
+    for ax, (column, title) in zip(axes.flat, panels, strict=True):
         if not _this_and_last_year(ax, ctx, column):
             _no_data(ax)
         else:
@@ -424,7 +425,7 @@ def insurance_premium(ctx: InstitutionContext) -> Figure:
     """Small-micro premium income, year to date, against last year."""
     fig, axes = _figure(ncols=2, height=3.2, width=8.5)
     for ax, (column, title, unit) in zip(axes.flat, (("premium_ytd", "小微企业保险保费收入（当年累计）", "万元"),
-                                                     ("sum_insured_ytd", "小微企业保险保额（当年累计）", "万元"))):
+                                                     ("sum_insured_ytd", "小微企业保险保额（当年累计）", "万元")), strict=True):
         _this_and_last_year(ax, ctx, column)
         ax.set_xticks(range(1, 13), [f"{m}月" for m in range(1, 13)], fontsize=7)
         _thousands(ax)
