@@ -3,6 +3,11 @@
 Each function returns a matplotlib ``Figure`` built without pyplot, so a notebook shows it once,
 as the cell's value. Peers appear only as category aggregates (the interquartile band), and
 only when the category has enough institutions.
+
+Rendering is at its floor (``benchmarks/bench_report_parts.py``): each chart is drawn once
+(:func:`figure_png`), axis labels without text and titles nothing can push are placed once
+(:func:`_settle`), and the PNG is RGB at zlib level 1. The charts are finished figures: an axis
+label added to one afterwards stays hidden (its position was settled as empty).
 """
 
 from __future__ import annotations
