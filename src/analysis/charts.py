@@ -3,17 +3,28 @@
 Each function returns a matplotlib ``Figure`` built without pyplot, so a notebook shows it once,
 as the cell's value. Peers appear only as category aggregates (the interquartile band), and
 only when the category has enough institutions.
+
+Rendering is at its floor (``benchmarks/bench_report_parts.py``): each chart is drawn once
+(:func:`figure_png`), axis labels without text and titles nothing can push are placed once
+(:func:`_settle`), and the PNG is RGB at zlib level 1. The charts are finished figures: an axis
+label added to one afterwards stays hidden (its position was settled as empty).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
+from matplotlib import font_manager
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.font_manager import FontProperties, get_font
+from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 from analysis.fonts import use_cjk_font
 from analysis.report import MIN_PEERS, InstitutionContext
@@ -24,13 +35,106 @@ GREY = "#8a8f98"
 BAND = "#c9d3e3"
 
 
+#: Pixels per inch of the embedded PNGs. Not beyond what the reports need: a chart 8 in wide is
+#: 960 px; the HTML column is ~900 CSS px (main.report 980 px less its padding) and the PDF's A4
+#: text block is 178 mm (210 mm less 2 x 16 mm margins), so 960 px print at ~137 ppi. Lower would
+#: look soft on paper and on high-density screens; the cost saved is in the drawing, not here.
 DPI = 120
 
+#: zlib level of the PNG encoder. The charts are flat colours and text, so level 1 gives files
+#: within ~2 % of level 6 (Pillow's default) in a fraction of the time (benchmarks/bench_report_parts.py).
+PNG_COMPRESS_LEVEL = 1
 
-def figure_png(fig: Figure) -> bytes:
+
+def figure_png(fig: Figure, *, method: str = "single-pass") -> bytes:
+    """The figure as PNG bytes at :data:`DPI` on a white background (图表 PNG).
+
+    ``single-pass`` (the default) draws the figure once on an Agg canvas, the layout engine running
+    inside that draw, and encodes the pixels with Pillow. ``savefig`` is matplotlib's own path,
+    kept as the reference: it draws the whole figure twice (a dry run to place the constrained
+    layout, then the real draw) and encodes at Pillow's default level. Both give the same pixels
+    (``tests/test_charts.py``).
+    """
+    if method == "savefig":
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+        return buffer.getvalue()
+    if method != "single-pass":
+        raise ValueError(f"unknown method {method!r}; use 'single-pass' or 'savefig'")
+    canvas, pixels = render_rgba(fig)
+    return encode_png(pixels, canvas.get_width_height())
+
+
+def render_rgba(fig: Figure) -> tuple[FigureCanvasAgg, memoryview]:
+    """Lay out and draw ``fig`` once at :data:`DPI` on a white background; the canvas and its RGBA buffer.
+
+    A figure already shown through pyplot keeps its own canvas (an Agg canvas is used for the
+    draw and the original put back), so this is safe on any figure.
+    """
+    original_canvas = fig.canvas
+    saved = fig.dpi, fig.patch.get_facecolor()
+    fig.dpi = DPI
+    fig.patch.set_facecolor("white")
+    try:
+        canvas = FigureCanvasAgg(fig)
+        renderer = canvas.get_renderer()
+        # Text layout asks the font for its ascent, descent and line gap on every measurement
+        # (matplotlib re-reads the font's tables each time); the answer is fixed per font and size.
+        renderer._get_font_height_metrics = _height_metrics_function(renderer.dpi)  # type: ignore[attr-defined]
+        canvas.draw()
+        pixels = canvas.buffer_rgba()
+    finally:
+        fig.dpi, _ = saved
+        fig.patch.set_facecolor(saved[1])
+        if type(original_canvas) is not FigureCanvasBase:
+            fig.set_canvas(original_canvas)
+    return canvas, pixels
+
+
+def encode_png(pixels: memoryview, size: tuple[int, int], compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """PNG bytes of an RGBA buffer (Pillow), with matplotlib's ``Software`` tag as ``savefig`` writes it.
+
+    A fully opaque image (every chart: white background) is written as RGB. It looks the same, is
+    smaller, and spares the PDF step work: WeasyPrint splits an RGBA PNG into a colour image and
+    a separate alpha mask (one more decode and two encodes per chart), an RGB PNG it only re-encodes.
+    """
+    import matplotlib
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
+    image = Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", 0, 1)  # type: ignore[arg-type]
+    if np.frombuffer(pixels, dtype=np.uint8)[3::4].min() == 255:
+        image = image.convert("RGB")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    image.save(buffer, format="png", compress_level=compress_level, pnginfo=info, dpi=(DPI, DPI))
     return buffer.getvalue()
+
+
+#: the font tables text layout reads for a font's height: (table, line gap, ascent, descent)
+_HEIGHT_TABLES = (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                  ("hhea", "lineGap", "ascent", "descent"))
+
+
+@lru_cache(maxsize=1024)
+def _height_metrics(prop: FontProperties, dpi: float, manager_id: int) -> tuple[float | None, float | None, float]:
+    """Ascent, descent and line gap in pixels of the font ``prop`` selects: the same numbers
+    matplotlib's ``Text._get_layout`` computes from the OS/2 or hhea table, computed once."""
+    font: Any = get_font(font_manager.fontManager._find_fonts_by_props(prop))  # type: ignore[attr-defined]
+    for table_name, gap_key, ascent_key, descent_key in _HEIGHT_TABLES:
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * dpi / 72
+        return table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale
+    return None, None, 0.0  # matplotlib then measures "lp" instead
+
+
+def _height_metrics_function(dpi: float):
+    def height_metrics(prop: FontProperties) -> tuple[float | None, float | None, float]:
+        # FontProperties is mutable and hashes by its current state: key the cache on a copy
+        return _height_metrics(prop.copy(), float(dpi), id(font_manager.fontManager))
+    return height_metrics
 
 
 def figure_title(fig: Figure) -> str:
@@ -44,6 +148,8 @@ def figure_title(fig: Figure) -> str:
 def setup() -> str:
     """Seaborn theme with a CJK font, and notebook display of figures as PNG (the charts are
     built without pyplot, so each shows exactly once, as its cell's value). Returns the font family."""
+    import seaborn as sns  # only for its theme: importing it costs more than the rest of this module
+
     family = use_cjk_font()
     sns.set_theme(style="whitegrid", context="notebook", font=family,
                   rc={"axes.unicode_minus": False, "figure.dpi": DPI, "savefig.dpi": DPI,
@@ -61,9 +167,56 @@ def setup() -> str:
 
 
 def _figure(ncols: int = 1, nrows: int = 1, height: float = 3.4, width: float = 8.0):
-    fig = Figure(figsize=(width, height * nrows), layout="constrained")
+    fig = Figure(figsize=(width, height * nrows), dpi=DPI, facecolor="white", layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
+
+
+#: False gives matplotlib's own label and title placement on every draw (the reference
+#: ``tests/test_charts.py`` compares the settled charts against).
+SETTLE_LAYOUT = True
+
+
+def _settle(fig: Figure) -> Figure:
+    """Fix what matplotlib would otherwise re-measure on every layout pass, where the answer is known.
+
+    - An axis label with no text is hidden and its position frozen: matplotlib would otherwise
+      measure every tick label of the axis (and of its siblings) several times per draw to place
+      a label that shows nothing.
+    - An axes title sits at the top of the axes (``y=1``) when nothing can be above the axes: x
+      ticks at the bottom, and a y formatter that writes no offset or multiplier text (which
+      matplotlib places top left and would push the title up). Then matplotlib's per-draw search
+      for the title's height is skipped; the title lands where it would have landed anyway.
+    """
+    if not SETTLE_LAYOUT:
+        return fig
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.label.get_text():
+                axis.label.set_visible(False)
+                axis.set_label_coords(*axis.label.get_position())
+        formatter = ax.yaxis.get_major_formatter()
+        no_offset = (isinstance(formatter, FuncFormatter)
+                     or (isinstance(formatter, ScalarFormatter) and not formatter.get_useOffset()))
+        if (ax.get_title() and no_offset and ax.xaxis.get_ticks_position() == "bottom"
+                and ax.xaxis.get_label_position() == "bottom"):
+            ax.set_title(ax.get_title(), y=1.0, fontproperties=ax.title.get_fontproperties().copy())
+    return fig
+
+
+def _settled(chart: Callable[..., Figure]) -> Callable[..., Figure]:
+    """A chart function whose figure goes through :func:`_settle` before it is returned."""
+    @wraps(chart)
+    def build(*args, **kwargs) -> Figure:
+        return _settle(chart(*args, **kwargs))
+    return build
+
+
+def _plain_numbers(ax) -> None:
+    """Tick labels as the numbers themselves: no "+9.5e1" offset above the axis (percentages)."""
+    formatter = ax.yaxis.get_major_formatter()
+    if isinstance(formatter, ScalarFormatter):
+        formatter.set_useOffset(False)
 
 
 def _year_rows(ctx: InstitutionContext, year: int | None = None) -> pd.DataFrame:
@@ -90,6 +243,7 @@ def _thousands(ax) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
+@_settled
 def inclusive_vs_plan(ctx: InstitutionContext) -> Figure:
     """Inclusive balance month by month against the plan's straight path through the year."""
     fig, axes = _figure()
@@ -120,6 +274,7 @@ def inclusive_vs_plan(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+@_settled
 def ytd_growth(ctx: InstitutionContext) -> Figure:
     """Year-to-date growth of inclusive loans against all loans (两增 growth leg)."""
     fig, axes = _figure()
@@ -143,6 +298,7 @@ def ytd_growth(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+@_settled
 def borrowers(ctx: InstitutionContext) -> Figure:
     """Borrowers with an outstanding balance against the start of the year (两增 borrowers leg)."""
     fig, axes = _figure()
@@ -178,6 +334,7 @@ def category_band(ctx: InstitutionContext, column: str) -> pd.DataFrame:
     return band
 
 
+@_settled
 def rate_against_peers(ctx: InstitutionContext) -> Figure:
     """Monthly new-loan rate against the category's interquartile band."""
     fig, axes = _figure(height=3.6)
@@ -205,6 +362,7 @@ def rate_against_peers(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+@_settled
 def npl_against_tolerance(ctx: InstitutionContext) -> Figure:
     """Inclusive NPL ratio against the all-loan ratio plus the tolerance."""
     fig, axes = _figure()
@@ -241,6 +399,7 @@ def _this_and_last_year(ax, ctx: InstitutionContext, column: str) -> bool:
     return drawn
 
 
+@_settled
 def structure(ctx: InstitutionContext) -> Figure:
     """Credit-loan share, first-loan borrowers, renewal share, individual-business lending."""
     fig, axes = _figure(ncols=2, nrows=2, height=2.6, width=8.5)
@@ -250,24 +409,28 @@ def structure(ctx: InstitutionContext) -> Figure:
         ("renewal_share_pct", "续贷占当年累放比重（%）"),
         ("indiv_business_balance", "个体工商户贷款余额（万元）"),
     ]
-    for ax, (column, title) in zip(axes.flat, panels):
+    for ax, (column, title) in zip(axes.flat, panels, strict=True):
         if not _this_and_last_year(ax, ctx, column):
             _no_data(ax)
         else:
             ax.set_xticks(range(1, 13), [f"{m}" for m in range(1, 13)], fontsize=7)
             ax.tick_params(axis="y", labelsize=7)
-            _thousands(ax) if column in ("first_loan_ytd_borrowers", "indiv_business_balance") else None
+            if column in ("first_loan_ytd_borrowers", "indiv_business_balance"):
+                _thousands(ax)
+            else:
+                _plain_numbers(ax)
             ax.legend(fontsize=7, loc="best")
         ax.set_title(title, fontsize=10)
     fig.suptitle("结构指标：信用贷款、首贷、续贷、个体工商户（横轴为月份）", fontsize=11, fontweight="bold")
     return fig
 
 
+@_settled
 def insurance_premium(ctx: InstitutionContext) -> Figure:
     """Small-micro premium income, year to date, against last year."""
     fig, axes = _figure(ncols=2, height=3.2, width=8.5)
     for ax, (column, title, unit) in zip(axes.flat, (("premium_ytd", "小微企业保险保费收入（当年累计）", "万元"),
-                                                     ("sum_insured_ytd", "小微企业保险保额（当年累计）", "万元"))):
+                                                     ("sum_insured_ytd", "小微企业保险保额（当年累计）", "万元")), strict=True):
         _this_and_last_year(ax, ctx, column)
         ax.set_xticks(range(1, 13), [f"{m}月" for m in range(1, 13)], fontsize=7)
         _thousands(ax)
@@ -277,6 +440,7 @@ def insurance_premium(ctx: InstitutionContext) -> Figure:
     return fig
 
 
+@_settled
 def insurance_yoy(ctx: InstitutionContext) -> Figure:
     """Year-on-year change of premium, policies, sums insured and claims."""
     fig, axes = _figure(height=3.0)
