@@ -66,4 +66,13 @@ def limit_blas_threads() -> int:
     return threads
 
 
+# jsonschema (imported by nbformat and papermill) loads rfc3987_syntax whenever it is installed, and
+# that builds a lark Earley parser at import: about 2.5 s of CPU in every batch worker and papermill
+# process. Only jsonschema's "iri"/"iri-reference" format checks use it, and nbformat's schemas have
+# no such format, so the package marks it absent (ANALYSIS_KEEP_RFC3987=1 keeps it).
+if os.environ.get("ANALYSIS_KEEP_RFC3987") != "1":
+    import sys
+
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 limit_blas_threads()
