@@ -106,6 +106,10 @@ class FormVersion:
         return self.columns[_ITEM.match(cell)["col"]][1]
 
 
+def _all_cells(form: "FormVersion") -> list[str]:
+    return [f"{r}.{c}{b}" for r in form.rows for c in form.columns for b in form.bands]
+
+
 def _parse_expression(text: str) -> tuple[tuple[int, str], ...]:
     terms = []
     for sign, cell in re.findall(r"([+-]?)\s*([0-9][0-9a-z.]*\.[A-Z]\d)", str(text)):
@@ -507,25 +511,29 @@ def check_cells(cells: pd.DataFrame, versions: list[FormVersion], org_to_id: dic
         return cells.assign(institution_id=[], version=[], value_wan=[])
     cells = cells.copy()
     cells["institution_id"] = cells["org_num"].map(lambda o: org_to_id.get(o, o))
-    cells["version"] = cells["period"].map(lambda p: (form_for(versions, p).version if form_for(versions, p)
-                                                      else None))
+    periods = {p: form_for(versions, p) for p in cells["period"].unique()}
+    cells["version"] = cells["period"].map(lambda p: periods[p].version if periods[p] else None)
     by_version = {f.version: f for f in versions}
-    keep = np.ones(len(cells), dtype=bool)
-    for pos, row in enumerate(cells.itertuples(index=False)):
-        if known_ids is not None and row.institution_id not in known_ids:
-            issues.append(_issue_at(row, "unknown_institution", "ORG_NUM", f"{row.org_num} → {row.institution_id}"))
-            keep[pos] = False
-        elif row.version is None:
-            issues.append(_issue_at(row, "s71_no_form_version", row.item, str(row.period.date())))
-            keep[pos] = False
-        elif row.cell is None or not by_version[row.version].has_cell(row.cell):
-            issues.append(_issue_at(row, "s71_unknown_item", row.item,
-                                    f"{row.item}（{row.period.date()} 适用/uses form-{row.version}）"))
-            keep[pos] = False
-        elif row.unit not in UNIT_TO_WAN:
-            issues.append(_issue_at(row, "s71_unknown_unit", row.item, str(row.unit)))
-            keep[pos] = False
+    valid = {(f.version, c) for f in versions for c in _all_cells(f)}
+    unknown_inst = (~cells["institution_id"].isin(known_ids)) if known_ids is not None else \
+        pd.Series(False, index=cells.index)
+    no_version = ~unknown_inst & cells["version"].isna()
+    unknown_item = ~unknown_inst & ~no_version & ~pd.Series(
+        [(v, c) in valid for v, c in zip(cells["version"], cells["cell"])], index=cells.index)
+    bad_unit = ~unknown_inst & ~no_version & ~unknown_item & ~cells["unit"].isin(list(UNIT_TO_WAN))
+    for row in cells[unknown_inst].itertuples(index=False):
+        issues.append(_issue_at(row, "unknown_institution", "ORG_NUM", f"{row.org_num} → {row.institution_id}"))
+    for row in cells[no_version].itertuples(index=False):
+        issues.append(_issue_at(row, "s71_no_form_version", row.item, str(row.period.date())))
+    for row in cells[unknown_item].itertuples(index=False):
+        issues.append(_issue_at(row, "s71_unknown_item", row.item,
+                                f"{row.item}（{row.period.date()} 适用/uses form-{row.version}）"))
+    for row in cells[bad_unit].itertuples(index=False):
+        issues.append(_issue_at(row, "s71_unknown_unit", row.item, str(row.unit)))
+    keep = ~(unknown_inst | no_version | unknown_item | bad_unit).to_numpy()
     cells = cells[keep].reset_index(drop=True)
+    if cells.empty:
+        return cells.assign(value_wan=pd.Series(dtype=float))
     key = ["institution_id", "period", "cell"]
     dup = cells.duplicated(key, keep="first")
     if dup.any():
@@ -535,7 +543,8 @@ def check_cells(cells: pd.DataFrame, versions: list[FormVersion], org_to_id: dic
             issues.append(_issue_at(row, "s71_duplicate_cell", row.item,
                                     f"{row.institution_id} {row.period.date()} {row.cell}；另见/also {other}"))
         cells = cells[~dup].reset_index(drop=True)
-    kinds = cells.apply(lambda r: by_version[r["version"]].column_kind(r["cell"]), axis=1)
+    kind_of = {(f.version, c): f.column_kind(c) for f in versions for c in _all_cells(f)}
+    kinds = pd.Series([kind_of[(v, c)] for v, c in zip(cells["version"], cells["cell"])], index=cells.index)
     factor = cells["unit"].map(UNIT_TO_WAN)
     is_amount = (kinds == "amount").to_numpy()
     value = cells["value"].astype(float)
@@ -555,67 +564,64 @@ def check_cells(cells: pd.DataFrame, versions: list[FormVersion], org_to_id: dic
 
 def _plausibility(cells: pd.DataFrame, versions: list[FormVersion], issues: list[Issue]) -> None:
     """Average balance per borrower must be possible under single credit ≤1000万 in the stated unit."""
-    by_version = {f.version: f for f in versions}
-    indexed = cells.set_index(["institution_id", "period", "cell"])
-    for (inst, period, version), group in cells.groupby(["institution_id", "period", "version"]):
-        rules = by_version[version].plausibility
-        try:
-            balance = indexed.loc[(inst, period, rules["balance"])]
-            borrowers = indexed.loc[(inst, period, rules["borrowers"])]
-        except KeyError:
-            continue  # reported as a missing cell
-        if borrowers["value_wan"] <= 0 or balance["value_wan"] <= 0:
-            continue
-        avg = balance["value_wan"] / borrowers["value_wan"]
+    for form in versions:
+        rules = form.plausibility
+        mine = cells[cells["version"] == form.version]
+        bal = mine[mine["cell"] == rules["balance"]].set_index(["institution_id", "period"])
+        borr = mine[mine["cell"] == rules["borrowers"]].set_index(["institution_id", "period"])["value_wan"]
+        bal = bal.join(borr.rename("borrowers"), how="inner")
+        bal = bal[(bal["borrowers"] > 0) & (bal["value_wan"] > 0)]
+        avg = bal["value_wan"] / bal["borrowers"]
         low, high = float(rules["min_avg_per_borrower"]), float(rules["max_avg_per_borrower"])
-        if low <= avg <= high:
-            continue
-        declared = balance["unit"]
-        likely = [u for u, f in UNIT_TO_WAN.items()
-                  if u != declared and low <= avg / UNIT_TO_WAN[declared] * f <= high]
-        cause = (f"可能单位为{likely[0]} / likely in {likely[0]}" if likely
-                 else "各单位下均不合理，请核对余额与户数 / implausible in every unit: check balance and borrowers")
-        issues.append(_issue_at(balance, "s71_unit_implausible", rules["balance"],
-                                f"{inst} {period.date()}: 按{declared}（{balance['unit_basis']}）户均余额 "
-                                f"{avg:,.4f} 万元，合理范围 {low}–{high} 万元 / average per borrower outside "
-                                f"{low}–{high} 万元; {cause}"))
+        for (inst, period), row in bal[(avg < low) | (avg > high)].iterrows():
+            a = row["value_wan"] / row["borrowers"]
+            declared = row["unit"]
+            likely = [u for u, f in UNIT_TO_WAN.items()
+                      if u != declared and low <= a / UNIT_TO_WAN[declared] * f <= high]
+            cause = (f"可能单位为{likely[0]} / likely in {likely[0]}" if likely
+                     else "各单位下均不合理，请核对余额与户数 / implausible in every unit: check balance and borrowers")
+            issues.append(_issue_at(row, "s71_unit_implausible", rules["balance"],
+                                    f"{inst} {period.date()}: 按{declared}（{row['unit_basis']}）户均余额 "
+                                    f"{a:,.4f} 万元，合理范围 {low}–{high} 万元 / average per borrower outside "
+                                    f"{low}–{high} 万元; {cause}"))
 
 
 def cells_to_monthly(cells: pd.DataFrame, versions: list[FormVersion]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Monitoring-table columns from S71 cells, and the provenance of every figure."""
-    by_version = {f.version: f for f in versions}
-    indexed = cells.set_index(["institution_id", "period", "cell"])
+    key = ["institution_id", "period"]
     records, provenance = [], []
-    for (inst, period, version), _ in cells.groupby(["institution_id", "period", "version"], sort=True):
-        form = by_version[version]
-        record = {"institution_id": inst, "period": period}
+    for form in versions:
+        mine = cells[cells["version"] == form.version]
+        if mine.empty:
+            continue
+        wide = mine.pivot(index=key, columns="cell", values="value_wan")
+        meta = mine.set_index(key + ["cell"])
+        out = pd.DataFrame(index=wide.index)
         for column, terms in form.mapping.items():
-            total, parts, ok = 0.0, [], True
-            for sign, cell in terms:
-                key = (inst, period, cell)
-                if key not in indexed.index:
-                    ok = False
-                    break
-                src = indexed.loc[key]
-                total += sign * src["value_wan"]
-                parts.append(src)
-            if not ok:
-                continue
+            total = sum(sign * wide[cell] for sign, cell in terms)
             kind = form.column_kind(terms[0][1])
-            record[column] = round(total, 2) if kind == "amount" else total
-            provenance.append({
-                "institution_id": inst, "period": period, "column": column, "value": record[column],
-                "source": "S71", "form_version": version,
-                "item": " ".join(("-" if s < 0 else ("+" if i else "")) + c for i, (s, c) in enumerate(terms)).strip(),
-                "item_as_written": "; ".join(str(p["item"]) for p in parts),
-                "file": parts[0]["file"], "sheet": parts[0]["sheet"],
-                "location": "; ".join(p["location"] for p in parts),
-                "unit": parts[0]["unit"] if kind == "amount" else "户",
-                "unit_basis": parts[0]["unit_basis"],
-                "factor_to_wan": UNIT_TO_WAN[parts[0]["unit"]] if kind == "amount" else 1.0,
-            })
-        records.append(record)
-    return pd.DataFrame(records), pd.DataFrame(provenance)
+            out[column] = total.round(2) if kind == "amount" else total
+            first = meta.xs(terms[0][1], level="cell")
+            where = first["location"]
+            written = first["item"].astype(str)
+            for _, cell in terms[1:]:
+                other = meta.xs(cell, level="cell")
+                where = where + "; " + other["location"].reindex(where.index).fillna("")
+                written = written + "; " + other["item"].astype(str).reindex(written.index).fillna("")
+            item = " ".join(("-" if s < 0 else ("+" if i else "")) + c for i, (s, c) in enumerate(terms)).strip()
+            prov = pd.DataFrame({
+                "value": out[column], "column": column, "source": "S71", "form_version": form.version,
+                "item": item, "item_as_written": written, "file": first["file"], "sheet": first["sheet"],
+                "location": where, "unit": first["unit"] if kind == "amount" else "户",
+                "unit_basis": first["unit_basis"],
+                "factor_to_wan": first["unit"].map(UNIT_TO_WAN) if kind == "amount" else 1.0})
+            provenance.append(prov[out[column].notna()].reset_index())
+        records.append(out.reset_index())
+    monthly = pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=key)
+    prov_cols = ["institution_id", "period", "column", "value", "source", "form_version", "item",
+                 "item_as_written", "file", "sheet", "location", "unit", "unit_basis", "factor_to_wan"]
+    prov = pd.concat(provenance, ignore_index=True)[prov_cols] if provenance else pd.DataFrame(columns=prov_cols)
+    return monthly, prov
 
 
 # --- merging with the tidy monitoring table ---------------------------------------------------
@@ -657,7 +663,7 @@ def _read_org_map(tidy_dir: Path, settings: ImportSettings, issues: list[Issue])
 def _tidy_monthly(raw) -> pd.DataFrame:
     """The tidy monitoring table with typed key and numbers (full validation comes later)."""
     frame = raw.frame.copy()
-    frame["_row"] = [raw.row_number(i) for i in range(len(frame))]
+    frame["source_row"] = [raw.row_number(i) for i in range(len(frame))]
     frame["institution_id"] = frame["institution_id"].map(_id_text)
     frame["period"] = frame["period"].map(lambda v: parse_period(v)[0])
     for col in MONTHLY.columns:
@@ -689,7 +695,7 @@ def merge_with_tidy(s71_monthly: pd.DataFrame, s71_provenance: pd.DataFrame, tid
         for row in both[clash].itertuples(index=False):
             where = prov_index.loc[(row.institution_id, row.period, col)] if prov_index is not None else None
             src = f"{where['file']} {where['sheet']} {where['location']} ({where['item']})" if where is not None else "S71"
-            issues.append(Issue(tidy.source, int(getattr(row, "_row")), col, "s71_conflicting_value",
+            issues.append(Issue(tidy.source, int(row.source_row), col, "s71_conflicting_value",
                                 f"{row.institution_id} {row.period.date()}: 月度监测/monitoring "
                                 f"{getattr(row, col + '_tidy')} ≠ S71 {getattr(row, col)} ← {src}"))
         both[col] = a.where(a.notna(), b)
@@ -703,7 +709,7 @@ def merge_with_tidy(s71_monthly: pd.DataFrame, s71_provenance: pd.DataFrame, tid
             continue
         tidy_value = both[f"{col}_tidy"] if col in s71_cols else both[col]
         sel = both[tidy_value.notna()]
-        for inst, period, line, value in zip(sel["institution_id"], sel["period"], sel["_row"], tidy_value[tidy_value.notna()]):
+        for inst, period, line, value in zip(sel["institution_id"], sel["period"], sel["source_row"], tidy_value[tidy_value.notna()]):
             if (inst, period, col) in given:
                 continue
             tidy_rows.append({"institution_id": inst, "period": period, "column": col, "value": value,
@@ -717,14 +723,17 @@ def merge_with_tidy(s71_monthly: pd.DataFrame, s71_provenance: pd.DataFrame, tid
 
 
 def _write_outputs(staging: Path, monthly: pd.DataFrame, provenance: pd.DataFrame, cells: pd.DataFrame,
-                   tidy_dir: Path | None, tidy_monthly_file: str | None) -> list[Path]:
+                   tidy_dir: Path | None, tidy_monthly_file: str | None, fmt: str = "xlsx") -> list[Path]:
     written = []
     out = monthly.copy()
     out["period"] = out["period"].dt.strftime("%Y-%m-%d")
     out = out.rename(columns={c.name: c.label_zh for c in MONTHLY.columns})
-    path = staging / "monthly.xlsx"
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        out.to_excel(writer, sheet_name=MONTHLY.label_zh, index=False)
+    path = staging / f"monthly.{fmt}"
+    if fmt == "csv":
+        out.to_csv(path, index=False, encoding="utf-8-sig")
+    else:
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            out.to_excel(writer, sheet_name=MONTHLY.label_zh, index=False)
     written.append(path)
     prov = provenance.copy()
     prov["period"] = pd.to_datetime(prov["period"]).dt.strftime("%Y-%m-%d")
@@ -744,7 +753,7 @@ def _write_outputs(staging: Path, monthly: pd.DataFrame, provenance: pd.DataFram
 
 
 def import_s71(sources: list[Path], tidy_dir: Path | None, out_dir: Path, unit: str | None = None,
-               params_dir: Path | str | None = None, validate: bool = True) -> ImportResult:
+               params_dir: Path | str | None = None, validate: bool = True, fmt: str = "xlsx") -> ImportResult:
     """Read S71 returns, merge them with the tidy tables, write a complete data folder to ``out_dir``.
 
     ``sources``: S71 files or folders (long format CSV/XLSX/Parquet, or form-layout workbooks).
@@ -752,7 +761,7 @@ def import_s71(sources: list[Path], tidy_dir: Path | None, out_dir: Path, unit: 
     not carry); copied to ``out_dir`` with the monitoring table replaced by ``monthly.xlsx``.
     ``unit``: 元, 万元 or 亿元 when the returns' amounts are in that unit (else per
     ``params/s71/import.yaml`` and the forms' own unit lines).
-    Writes ``monthly.xlsx``, ``s71-provenance.csv`` (which file and cell each figure came from) and
+    Writes ``monthly.xlsx`` (``fmt="csv"``: monthly.csv), ``s71-provenance.csv`` (which file and cell each figure came from) and
     ``s71-cells.csv``; with ``validate`` the folder must pass :func:`analysis.validation.load_dataset`.
     Raises DataValidationError (nothing written) listing every problem.
     """
@@ -798,7 +807,7 @@ def import_s71(sources: list[Path], tidy_dir: Path | None, out_dir: Path, unit: 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        _write_outputs(staging, monthly, provenance, cells, tidy_dir, tidy_monthly_file)
+        _write_outputs(staging, monthly, provenance, cells, tidy_dir, tidy_monthly_file, fmt)
         if validate and tidy_dir is not None:
             from analysis.validation import load_dataset
 
