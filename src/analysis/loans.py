@@ -166,6 +166,7 @@ def connect(folder: Path | str, threads: int | None = None, memory_limit: str | 
     if temp_dir:
         con.execute(f"SET temp_directory = '{temp_dir}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     issues: list[Issue] = []
     for table, columns in TABLE_COLUMNS.items():
         files = _files(folder, table)
@@ -286,7 +287,7 @@ def run_checks(con, rules: LoanRules) -> dict[str, pd.DataFrame]:
         frame["clause"] = checks[name]["clause"]
         if "data_date" in frame:
             frame["period"] = pd.to_datetime(frame.pop("data_date"))
-        frame.rename(columns={"bank_id": "institution_id"}, inplace=True)
+        out[name] = frame.rename(columns={"bank_id": "institution_id"})
     return out
 
 
