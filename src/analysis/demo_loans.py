@@ -118,7 +118,7 @@ def _dates(rng, start: pd.Timestamp, end: pd.Timestamp, n: int) -> np.ndarray:
 def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng: np.random.Generator,
                seed_kind: str = "") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """Receipts, customers, lines of one bank whose S71 recomputation equals ``cells`` (万元 / 户)."""
-    c = {k: int(round(v * _WAN)) if k[-2] in "ACDF" else int(round(v)) for k, v in cells.items()}
+    c = {k: round(v * _WAN) if k[-2] in "ACDF" else round(v) for k, v in cells.items()}
     year_start = pd.Timestamp(year=period.year, month=1, day=1)
     infeasible: list[str] = []
     n = c["6.B5"]

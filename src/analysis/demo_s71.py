@@ -38,7 +38,7 @@ def s71_cells(monthly: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFram
     frames = []
     for version in sorted({form_for(versions, p).version for p in monthly["period"].unique()}):
         form = next(f for f in versions if f.version == version)
-        rows = monthly[monthly["period"].map(lambda p: form_for(versions, p).version == version)]
+        rows = monthly[monthly["period"].map(lambda p, v=version: form_for(versions, p).version == v)]
         values: dict[str, pd.Series] = {}
         # single cells first, then expressions solved for their first term
         for column, terms in sorted(form.mapping.items(), key=lambda kv: len(kv[1])):
@@ -121,15 +121,15 @@ def tidy_remainder(monthly: pd.DataFrame, versions: list[FormVersion], banks: pd
     """The monitoring table without the figures S71 carries (for banks, by each period's mapping)."""
     out = monthly.copy()
     for form in versions:
-        in_version = out["period"].map(lambda p: form_for(versions, p) is form) & out["institution_id"].isin(banks)
+        in_version = out["period"].map(lambda p, f=form: form_for(versions, p) is f) & out["institution_id"].isin(banks)
         out.loc[in_version, list(form.mapping)] = np.nan
     return out
 
 
 def write_demo_exports(out_dir: Path | str, seed: int | None = None, params_dir: Path | str | None = None) -> Path:
     """Write ``tidy/`` and ``s71/`` under ``out_dir`` (see the module docstring)."""
-    from analysis.demo import SEED, write_demo_data
     from analysis.contract import BANK_CATEGORIES
+    from analysis.demo import SEED, write_demo_data
 
     out_dir = Path(out_dir)
     seed = SEED if seed is None else seed

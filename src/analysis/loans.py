@@ -176,7 +176,7 @@ def connect(folder: Path | str, threads: int | None = None, memory_limit: str | 
         for f in files:
             try:
                 names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_reader([f])}").fetchall()]
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 — any reader error means an unreadable file
                 issues.append(Issue(f.name, None, None, "file_unreadable", str(exc).splitlines()[0][:200]))
                 continue
             for col, spellings in columns.items():

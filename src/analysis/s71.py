@@ -106,7 +106,7 @@ class FormVersion:
         return self.columns[_ITEM.match(cell)["col"]][1]
 
 
-def _all_cells(form: "FormVersion") -> list[str]:
+def _all_cells(form: FormVersion) -> list[str]:
     return [f"{r}.{c}{b}" for r in form.rows for c in form.columns for b in form.bands]
 
 
@@ -290,7 +290,7 @@ def read_long(path: Path, settings: ImportSettings, versions: list[FormVersion],
     if frame is None:
         try:
             frame = _read_text_table(path)
-        except Exception as exc:  # corrupt or not a table at all
+        except Exception as exc:  # noqa: BLE001 — corrupt or not a table at all
             issues.append(Issue(name, None, None, "file_unreadable", str(exc)[:200]))
             return pd.DataFrame(columns=CELL_COLUMNS)
     header_row = 1 if path.suffix.lower() in (".csv", ".xlsx") else 0
@@ -479,7 +479,7 @@ def read_sources(sources: list[Path], settings: ImportSettings, versions: list[F
                 frames.append(read_long(path, settings, versions, unit, issues))
                 continue
             workbook = load_workbook(path, data_only=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — a corrupt workbook
             issues.append(Issue(path.name, None, None, "file_unreadable", str(exc)[:200]))
             continue
         for ws in workbook.worksheets:
@@ -827,5 +827,14 @@ def import_s71(sources: list[Path], tidy_dir: Path | None, out_dir: Path, unit: 
     return ImportResult(monthly, cells, provenance, out_dir, files, hashes)
 
 
-__all__ = ["FormVersion", "ImportResult", "S71_RULES", "UNIT_TO_WAN", "form_for", "import_s71",
-           "load_form_versions", "normalise_item", "read_sources"]
+__all__ = [
+    "S71_RULES",
+    "UNIT_TO_WAN",
+    "FormVersion",
+    "ImportResult",
+    "form_for",
+    "import_s71",
+    "load_form_versions",
+    "normalise_item",
+    "read_sources",
+]

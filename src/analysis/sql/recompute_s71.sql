@@ -22,29 +22,38 @@ WITH tagged AS (
     FROM scoped s
     WHERE base_row IS NOT NULL AND band IS NOT NULL
 ),
-expanded AS (
+cells AS (
+    -- one row per receipt and (form row, band) it counts in
     SELECT bank_id, data_date, customer_id, balance, amount, rate, is_npl, is_ytd,
-           unnest(rows_) AS row_code, bands_
+           unnest(flatten(list_transform(rows_, lambda r: list_transform(bands_, lambda b: {'row_code': r, 'band': b}))),
+                  recursive := true)
     FROM tagged
 ),
-cells AS (
-    SELECT bank_id, data_date, customer_id, balance, amount, rate, is_npl, is_ytd, row_code,
-           unnest(bands_) AS band
-    FROM expanded
+per_customer AS (
+    -- Rule: borrowers are distinct customers, so amounts are first summed per customer.
+    SELECT bank_id, data_date, row_code, band, customer_id,
+        sum(balance) FILTER (WHERE balance > 0)                AS a,
+        sum(balance) FILTER (WHERE balance > 0 AND is_npl)     AS c,
+        sum(amount) FILTER (WHERE is_ytd)                      AS d,
+        sum(amount * rate / 100) FILTER (WHERE is_ytd)         AS f,
+        bool_or(balance > 0)                                   AS has_balance,
+        bool_or(is_ytd)                                        AS has_ytd
+    FROM cells
+    GROUP BY ALL
 )
 SELECT bank_id, data_date, row_code, band,
     -- A 贷款余额: outstanding balance
-    sum(balance) FILTER (WHERE balance > 0)                       AS "A",
-    -- B 贷款余额户数: distinct customers with a balance
-    count(DISTINCT customer_id) FILTER (WHERE balance > 0)        AS "B",
+    sum(a)                                   AS "A",
+    -- B 贷款余额户数: customers with a balance
+    count(*) FILTER (WHERE has_balance)      AS "B",
     -- C 不良贷款余额: balance classified 次级/可疑/损失
-    coalesce(sum(balance) FILTER (WHERE balance > 0 AND is_npl), 0) AS "C",
+    coalesce(sum(c), 0)                      AS "C",
     -- D 当年累放贷款额: drawdowns since 1 January, restructured excluded
-    coalesce(sum(amount) FILTER (WHERE is_ytd), 0)                AS "D",
-    -- E 当年累放贷款户数: distinct customers drawn down since 1 January
-    count(DISTINCT customer_id) FILTER (WHERE is_ytd)             AS "E",
+    coalesce(sum(d), 0)                      AS "D",
+    -- E 当年累放贷款户数: customers drawn down since 1 January
+    count(*) FILTER (WHERE has_ytd)          AS "E",
     -- F 当年累放贷款年化利息收益: drawdown × actual annual rate
-    coalesce(sum(amount * rate / 100) FILTER (WHERE is_ytd), 0)   AS "F"
-FROM cells
+    coalesce(sum(f), 0)                      AS "F"
+FROM per_customer
 GROUP BY ALL
 ORDER BY ALL;
