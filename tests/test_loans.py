@@ -234,3 +234,13 @@ def test_demo_loans_checks_find_the_planted_breaches(demo_findings):
     assert sorted(checks["over_crediting"]["institution_id"]) == ["B014", "B015", "B016", "B022"]
     assert set(checks["new_borrower"]["institution_id"]) == {"B040"} and len(checks["new_borrower"]) == 2
     assert len(checks["renewal_share"]) == 45
+
+
+def test_findings_sheets_for_one_bank_have_chinese_headers(findings):
+    from analysis.loans import findings_sheets
+
+    sheets = findings_sheets(findings, "2023-06", institution_id="K2")
+    assert list(sheets) == ["借据核查汇总", "S71与借据核对", "逾期未入不良", "多头过度授信", "新设主体贷款", "无还本续贷占比"]
+    assert sheets["多头过度授信"]["机构编码"].tolist() == ["K2"]
+    assert "授信银行数（全市）" in sheets["多头过度授信"].columns
+    assert sheets["S71与借据核对"].empty

@@ -126,8 +126,10 @@ def tidy_remainder(monthly: pd.DataFrame, versions: list[FormVersion], banks: pd
     return out
 
 
-def write_demo_exports(out_dir: Path | str, seed: int | None = None, params_dir: Path | str | None = None) -> Path:
-    """Write ``tidy/`` and ``s71/`` under ``out_dir`` (see the module docstring)."""
+def write_demo_exports(out_dir: Path | str, seed: int | None = None, params_dir: Path | str | None = None,
+                       loans: bool = True) -> Path:
+    """Write ``tidy/``, ``s71/`` and (with ``loans``) ``loans/`` under ``out_dir`` (module docstring;
+    the loan tables are :func:`analysis.demo_loans.write_demo_loans`)."""
     from analysis.contract import BANK_CATEGORIES
     from analysis.demo import SEED, write_demo_data
 
@@ -160,6 +162,10 @@ def write_demo_exports(out_dir: Path | str, seed: int | None = None, params_dir:
         else:
             _long_frame(inst_cells, versions).to_csv(s71_dir / f"S71_{inst_id}.csv", index=False,
                                                      encoding="utf-8-sig")
+    if loans:
+        from analysis.demo_loans import write_demo_loans
+
+        write_demo_loans(out_dir, seed=seed, params_dir=params_dir)
     return out_dir
 
 

@@ -377,5 +377,67 @@ def overview_findings(findings: LoanFindings, period) -> pd.DataFrame:
     return table[table["period"] == period].reset_index(drop=True)
 
 
-__all__ = ["LoanFindings", "LoanRules", "analyse_loans", "bank_findings", "connect", "load_loan_rules",
-           "overview_findings", "recompute_s71", "reconcile", "run_checks", "summary"]
+#: Chinese headers of the report tables (列名中文)
+HEADERS_ZH: dict[str, str] = {
+    "institution_id": "机构编码", "period": "数据期", "item": "S71项目", "reported": "报送值", "recomputed": "借据重算值",
+    "difference": "差额", "tolerance": "容差", "within_tolerance": "在容差内", "unit": "单位", "clause": "通知条款",
+    "rule": "规则", "label": "核查内容", "findings": "发现数", "amount": "涉及金额（万元）/占比（%）",
+    "receipt_id": "借据号", "customer_id": "客户统一编号", "balance": "贷款余额（元）", "five_class": "五级分类",
+    "overdue_days": "逾期天数", "own_line": "本行授信（元）", "banks": "授信银行数（全市）",
+    "total_line": "全市授信合计（元）", "line_cap": "授信上限（元）", "many_banks": "多头授信", "above_cap": "超过上限",
+    "amount_yuan": "借据金额（元）", "disbursement_date": "发放日期", "founding_date": "成立日期",
+    "equity_transfer_date": "股权受让日期", "reason": "原因", "renewal_amount": "无还本续贷累放（元）",
+    "ytd_amount": "普惠累放（元）", "renewal_share_pct": "无还本续贷占比（%）",
+    "renewed_npl_balance": "续贷后不良余额（元）", "watch": "关注",
+}
+SHEETS_ZH: dict[str, str] = {
+    "summary": "借据核查汇总", "reconciliation": "S71与借据核对", "overdue_not_npl": "逾期未入不良",
+    "over_crediting": "多头过度授信", "new_borrower": "新设主体贷款", "renewal_share": "无还本续贷占比",
+}
+
+
+def load_reported_cells(data_dir: Path | str) -> pd.DataFrame:
+    """The S71 cells written by :func:`analysis.s71.import_s71` (``s71-cells.csv``) in a data folder."""
+    path = Path(data_dir) / "s71-cells.csv"
+    if not path.exists():
+        raise DataValidationError([Issue(str(path), None, None, "missing_table",
+                                         "s71-cells.csv（请先运行 analysis import-s71 / run import-s71 first）")])
+    cells = pd.read_csv(path, dtype={"institution_id": str, "cell": str}, encoding="utf-8-sig")
+    cells["period"] = pd.to_datetime(cells["period"])
+    return cells
+
+
+def findings_sheets(findings: LoanFindings, period=None, institution_id: str | None = None) -> dict[str, pd.DataFrame]:
+    """The findings as sheets with Chinese names and headers, for ``indicators.xlsx`` or a report.
+
+    ``institution_id`` limits them to one bank (its own findings only); ``period`` to one month.
+    """
+    tables = {"summary": summary(findings), "reconciliation": findings.reconciliation, **findings.checks}
+    out = {}
+    for name, frame in tables.items():
+        if period is not None:
+            frame = frame[frame["period"] == pd.Timestamp(period) + pd.offsets.MonthEnd(0)]
+        if institution_id is not None:
+            frame = frame[frame["institution_id"] == institution_id]
+        frame = frame.drop(columns=["rule"], errors="ignore") if name != "summary" else frame
+        if "amount" in frame and name != "summary":
+            frame = frame.rename(columns={"amount": "amount_yuan"})
+        out[SHEETS_ZH[name]] = frame.rename(columns=HEADERS_ZH).reset_index(drop=True)
+    return out
+
+
+def write_findings_xlsx(findings: LoanFindings, path: Path | str, period=None) -> Path:
+    """Every findings sheet (Chinese names and headers) to one workbook, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    with pd.ExcelWriter(part, engine="openpyxl") as writer:
+        for sheet, frame in findings_sheets(findings, period).items():
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+    part.replace(path)
+    return path
+
+
+__all__ = ["LoanFindings", "LoanRules", "analyse_loans", "bank_findings", "connect", "findings_sheets", "write_findings_xlsx",
+           "load_loan_rules", "load_reported_cells", "overview_findings", "recompute_s71", "reconcile",
+           "run_checks", "summary"]
