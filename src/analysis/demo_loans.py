@@ -215,7 +215,7 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
     ceiling = np.where(is_ind, 300 * _WAN, 1000 * _WAN)  # an individual business's cap is 300万
     line = np.minimum(np.maximum(need * rng.uniform(1.05, 1.3, len(cid)), 10 * _WAN), ceiling)
     line = np.maximum(line, need).astype(np.int64)
-    size = np.where(is_ind, None, np.where(line > 450 * _WAN, "小型", rng.choice(["小型", "微型"], len(cid))))
+    size = np.where(is_ind, np.array(None, dtype=object), np.where(line > 450 * _WAN, "小型", rng.choice(["小型", "微型"], len(cid))))
     customers = pd.DataFrame({"customer_id": cid, "customer_type": ctype, "enterprise_size": size})
     lines = pd.DataFrame({"customer_id": cid, "line_amount": line})
     if n4:

@@ -438,6 +438,19 @@ def write_findings_xlsx(findings: LoanFindings, path: Path | str, period=None) -
     return path
 
 
-__all__ = ["LoanFindings", "LoanRules", "analyse_loans", "bank_findings", "connect", "findings_sheets", "write_findings_xlsx",
-           "load_loan_rules", "load_reported_cells", "overview_findings", "recompute_s71", "reconcile",
-           "run_checks", "summary"]
+__all__ = [
+    "LoanFindings",
+    "LoanRules",
+    "analyse_loans",
+    "bank_findings",
+    "connect",
+    "findings_sheets",
+    "load_loan_rules",
+    "load_reported_cells",
+    "overview_findings",
+    "recompute_s71",
+    "reconcile",
+    "run_checks",
+    "summary",
+    "write_findings_xlsx",
+]

@@ -93,7 +93,7 @@ class FormVersion:
 
     def has_cell(self, cell: str) -> bool:
         match = _ITEM.match(cell)
-        return bool(match) and match["row"] in self.rows and match["col"] in self.columns \
+        return match is not None and match["row"] in self.rows and match["col"] in self.columns \
             and match["band"] in self.bands
 
     @property
@@ -103,7 +103,10 @@ class FormVersion:
         return tuple(sorted(cells))
 
     def column_kind(self, cell: str) -> str:
-        return self.columns[_ITEM.match(cell)["col"]][1]
+        match = _ITEM.match(cell)
+        if match is None:
+            raise KeyError(cell)
+        return self.columns[match["col"]][1]
 
 
 def _all_cells(form: FormVersion) -> list[str]:
@@ -512,7 +515,8 @@ def check_cells(cells: pd.DataFrame, versions: list[FormVersion], org_to_id: dic
     cells = cells.copy()
     cells["institution_id"] = cells["org_num"].map(lambda o: org_to_id.get(o, o))
     periods = {p: form_for(versions, p) for p in cells["period"].unique()}
-    cells["version"] = cells["period"].map(lambda p: periods[p].version if periods[p] else None)
+    versions_of = {p: (f.version if f is not None else None) for p, f in periods.items()}
+    cells["version"] = cells["period"].map(versions_of)
     by_version = {f.version: f for f in versions}
     valid = {(f.version, c) for f in versions for c in _all_cells(f)}
     unknown_inst = (~cells["institution_id"].isin(known_ids)) if known_ids is not None else \
