@@ -320,3 +320,19 @@ def test_demo_exports_round_trip_exactly(tmp_path):
     b030 = prov[(prov["institution_id"] == "B030") & (prov["column"] == "inclusive_balance")]
     assert set(b030["source"]) == {"S71"} and b030["sheet"].str.match(r"\d{4}-\d{2}").all()
     assert set(prov.loc[prov["column"] == "total_loans", "source"]) == {"月度监测/monitoring"}
+
+
+def test_import_s71_subcommand(tmp_path, capsys):
+    import argparse
+
+    from analysis.cli_realdata import add_parsers
+
+    parser = argparse.ArgumentParser()
+    add_parsers(parser.add_subparsers(dest="command"))
+    src = _long_csv(tmp_path / "s71.csv")
+    args = parser.parse_args(["import-s71", str(src), "--tidy", str(_tidy(tmp_path / "tidy")), "--out",
+                              str(tmp_path / "out"), "--format", "csv", "--no-validate", "--params",
+                              str(Path(__file__).resolve().parents[1] / "params")])
+    assert args.func(args) == 0
+    assert "1 家机构/institutions" in capsys.readouterr().out
+    assert (tmp_path / "out" / "s71-provenance.csv").exists()
