@@ -244,3 +244,23 @@ def test_findings_sheets_for_one_bank_have_chinese_headers(findings):
     assert sheets["多头过度授信"]["机构编码"].tolist() == ["K2"]
     assert "授信银行数（全市）" in sheets["多头过度授信"].columns
     assert sheets["S71与借据核对"].empty
+
+
+def test_loans_subcommand_reads_the_importers_cells(tmp_path, capsys):
+    import argparse
+
+    from analysis.cli_realdata import add_parsers
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _reported({"6.A5": 290.00}).assign(period="2023-06-30").to_csv(data / "s71-cells.csv", index=False,
+                                                                   encoding="utf-8-sig")
+    parser = argparse.ArgumentParser()
+    add_parsers(parser.add_subparsers(dest="command"))
+    out = tmp_path / "loans.xlsx"
+    args = parser.parse_args(["loans", str(_write(tmp_path / "l")), "--data", str(data), "--out", str(out),
+                              "--params", str(Path(__file__).resolve().parents[1] / "params")])
+    assert args.func(args) == 0
+    assert "1 项S71与借据不一致" in capsys.readouterr().out
+    sheet = pd.read_excel(out, sheet_name="S71与借据核对")
+    assert sheet.loc[~sheet["在容差内"], "S71项目"].tolist() == ["6.A5"]
