@@ -1,0 +1,40 @@
+-- Rule over_crediting (多头授信、过度授信, clause 十六): across every bank of the city, a customer
+-- (one unified social credit code) whose lines in force on the data date are spread over at least
+-- $min_banks banks, or add up to more than the cap for its size (table `line_caps`).
+WITH in_force AS (
+    -- Rule: a line counts when it is in force on the data date of the receipts' snapshot.
+    SELECT d.data_date, l.bank_id, l.customer_id, l.line_amount
+    FROM credit_lines l
+    JOIN (SELECT DISTINCT data_date FROM receipts) d
+      ON l.line_start <= d.data_date AND d.data_date <= l.line_end
+),
+per_customer AS (
+    SELECT data_date, customer_id,
+           count(DISTINCT bank_id) AS banks,
+           sum(line_amount)        AS total_line
+    FROM in_force
+    GROUP BY ALL
+),
+kind AS (
+    -- Rule: the size used for the cap is the customer's size (enterprises) or its type
+    -- (individual businesses, owners); banks may disagree, the smallest cap is applied.
+    SELECT c.customer_id, min(cap.line_cap) AS line_cap
+    FROM customers c
+    JOIN line_caps cap
+      ON cap.kind = CASE WHEN c.customer_type = $enterprise_type THEN c.enterprise_size ELSE c.customer_type END
+    GROUP BY ALL
+),
+flagged AS (
+    SELECT p.*, k.line_cap,
+           p.banks >= $min_banks                                   AS many_banks,
+           k.line_cap IS NOT NULL AND p.total_line > k.line_cap    AS above_cap
+    FROM per_customer p LEFT JOIN kind k USING (customer_id)
+    WHERE p.banks >= $min_banks OR (k.line_cap IS NOT NULL AND p.total_line > k.line_cap)
+)
+-- One row per bank that holds a line of a flagged customer: each bank sees its own customer with
+-- the city-wide count and total, never the other banks' names.
+SELECT i.bank_id, f.data_date, f.customer_id, i.line_amount AS own_line, f.banks, f.total_line,
+       f.line_cap, f.many_banks, f.above_cap
+FROM flagged f
+JOIN in_force i ON i.customer_id = f.customer_id AND i.data_date = f.data_date
+ORDER BY i.bank_id, f.data_date, f.total_line DESC, f.customer_id;
