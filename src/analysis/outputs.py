@@ -71,6 +71,7 @@ def write_pdf(report: RenderedReport, target: Path) -> None:
 EXPORTERS: dict[str, Exporter] = {
     "html": Exporter("html", ".html", "HTML", "analysis.outputs:write_html"),
     "pdf": Exporter("pdf", ".pdf", "PDF", "analysis.outputs:write_pdf"),
+    "json": Exporter("json", ".json", "JSON", "analysis.summary_json:write_summary_json"),
 }
 DEFAULT_FORMATS: tuple[str, ...] = ("html", "pdf")
 
