@@ -287,10 +287,12 @@ class ProcessPool:
     ``ProcessPoolExecutor``, a worker that dies (a segfault, an OOM kill) costs only the report it
     was running: that report is retried once on a new worker, then failed with the reason."""
 
-    def __init__(self, workers: int, retries: int = 1, task: str = "analysis.batch:run_job"):
+    def __init__(self, workers: int, retries: int = 1, task: str = "analysis.batch:run_job",
+                 kill_grace: float = KILL_GRACE_SECONDS):
         self.workers = max(1, workers)
         self.retries = retries
-        self.task = task
+        self.task = task  # "module:function" called as function(job, settings, kernel) in the worker
+        self.kill_grace = kill_grace
 
     def _spawn(self) -> _Worker:
         context = multiprocessing.get_context("spawn")
@@ -348,9 +350,9 @@ class ProcessPool:
                     if worker.job is None:
                         continue
                     elapsed = time.monotonic() - worker.started
-                    overdue = settings.timeout is not None and elapsed > settings.timeout + KILL_GRACE_SECONDS
+                    overdue = settings.timeout is not None and elapsed > settings.timeout + self.kill_grace
                     if dead or not worker.process.is_alive() or overdue:
-                        job, attempt = worker.job, worker.attempt
+                        job = worker.job
                         worker.kill()
                         pool[index] = self._spawn()
                         if overdue:
