@@ -88,11 +88,12 @@ class Job:
 
     @property
     def notebook_path(self) -> Path:
-        return inside(Path(self.out_dir), Path(self.out_dir) / "notebooks" / f"{self.key}.ipynb")
+        return inside(Path(self.out_dir) / "notebooks", Path(self.out_dir) / "notebooks" / f"{self.key}.ipynb")
 
     @property
     def failed_notebook_path(self) -> Path:
-        return inside(Path(self.out_dir), Path(self.out_dir) / "notebooks" / "failed" / f"{self.key}.ipynb")
+        folder = Path(self.out_dir) / "notebooks" / "failed"
+        return inside(folder, folder / f"{self.key}.ipynb")
 
     def output_path(self, fmt: str) -> Path:
         return inside(Path(self.out_dir), Path(self.out_dir) / EXPORTERS[fmt].filename(self.key))
@@ -139,10 +140,11 @@ class BatchSummary:
 
 
 def inside(folder: Path, path: Path) -> Path:
-    """``path`` if it stays inside ``folder`` once resolved; refuses anything else (an id such as
-    ``../../x`` or ``a/b`` must never write or delete outside the period folder)."""
+    """``path`` if, once resolved, it is a file directly in ``folder``; refuses anything else (an id
+    such as ``../../x`` must never write or delete outside the period folder, nor ``a/b`` make a
+    subfolder)."""
     resolved, root = path.resolve(), folder.resolve()
-    if not resolved.is_relative_to(root) or resolved == root:
+    if not resolved.is_relative_to(root) or resolved.parent != root:
         raise ReportInputError(f"输出路径超出数据期文件夹 / output path outside the period folder: {path} "
                                f"(folder {folder}); 机构编码不得含路径字符 / ids must not contain path characters")
     return path
@@ -235,6 +237,7 @@ def _worker_main(conn, task: str) -> None:
     module, name = task.split(":")
     function = getattr(importlib.import_module(module), name)
     kernel = None
+    conn.send(("ready", os.getpid()))
     try:
         while True:
             message = conn.recv()
@@ -267,6 +270,7 @@ class _Worker:
     process: Any
     conn: Any
     job: Job | None = None
+    ready: bool = False
     attempt: int = 0
     started: float = 0.0
     kernel_pid: int | None = None
@@ -304,8 +308,10 @@ class ProcessPool:
 
     def run(self, jobs: list[Job], settings: WorkerSettings, on_result: OnResult) -> None:
         queue: deque[tuple[Job, int]] = deque((job, 1) for job in jobs)
+        jobs_by_key = {job.key: job for job in jobs}
         pool = [self._spawn() for _ in range(min(self.workers, len(queue)))]
         stop_reason = ""
+        startup_deaths = 0
 
         def finish(worker: _Worker, result: JobResult) -> None:
             nonlocal stop_reason
@@ -318,7 +324,6 @@ class ProcessPool:
                 stop_reason = result.error
             on_result(result)
 
-        jobs_by_key = {job.key: job for job in jobs}
         try:
             while queue or any(w.job for w in pool):
                 if stop_reason:
@@ -326,43 +331,47 @@ class ProcessPool:
                         job, _ = queue.popleft()
                         on_result(JobResult(job.key, "aborted", error=f"未运行 / not run: {stop_reason}"))
                 for worker in pool:
-                    if worker.job is None and queue:
+                    if worker.ready and worker.job is None and queue:
                         worker.job, worker.attempt = queue.popleft()
                         worker.started = time.monotonic()
                         worker.conn.send((worker.job, settings))
-                busy = [w for w in pool if w.job is not None]
-                if not busy:
-                    continue
-                wait_for([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+                wait_for([w.conn for w in pool] + [w.process.sentinel for w in pool], timeout=1.0)
                 for index, worker in enumerate(pool):
-                    if worker.job is None:
-                        continue
                     dead = False
                     try:
-                        while worker.job is not None and worker.conn.poll():
+                        while worker.conn.poll():
                             kind, payload = worker.conn.recv()
-                            if kind == "kernel":
+                            if kind == "ready":
+                                worker.ready = True
+                            elif kind == "kernel":
                                 worker.kernel_pid = payload
-                            else:
+                            elif worker.job is not None:
                                 finish(worker, payload)
                     except (EOFError, OSError):
                         dead = True
+                    dead = dead or not worker.process.is_alive()
                     if worker.job is None:
+                        if dead:  # died between reports or while starting: replace it
+                            worker.kill()
+                            startup_deaths += 1
+                            if startup_deaths > 3 * self.workers:
+                                raise BatchError(f"工作进程无法启动 / worker processes keep dying on start "
+                                                 f"({_signal_name(worker.process.exitcode)})")
+                            pool[index] = self._spawn()
                         continue
                     elapsed = time.monotonic() - worker.started
                     overdue = settings.timeout is not None and elapsed > settings.timeout + self.kill_grace
-                    if dead or not worker.process.is_alive() or overdue:
+                    if dead or overdue:
                         job = worker.job
                         worker.kill()
                         pool[index] = self._spawn()
-                        if overdue:
+                        if overdue and not dead:
                             reason = (f"报告超时（{settings.timeout:g} 秒），工作进程已终止 / the report ran past "
                                       f"its {settings.timeout:g}s timeout; its worker was stopped")
                             finish(worker, JobResult(job.key, "failed", elapsed, reason))
                         else:
-                            reason = (f"工作进程意外退出（{_signal_name(worker.process.exitcode)}）/ the worker "
-                                      f"process died ({_signal_name(worker.process.exitcode)})")
-                            worker.job = job
+                            code = _signal_name(worker.process.exitcode)
+                            reason = f"工作进程意外退出（{code}）/ the worker process died ({code})"
                             finish(worker, JobResult(job.key, "failed", elapsed, reason, retryable=True))
         finally:
             for worker in pool:
