@@ -274,3 +274,34 @@ def test_ids_never_write_or_delete_outside_the_period_folder(tmp_path):
     assert result.status == "failed" and "outside the period folder" in result.error
     assert victim.read_text() == "someone else's file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["escaped.html", "reports"]
+
+
+def test_new_data_withdraws_the_period_index_and_workbook(tmp_path):
+    """Reports of new data replace old ones one by one: the old index and indicators.xlsx go first."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from analysis.batch import data_generation, start_generation
+    from analysis.manifest import ManifestEntry
+    from analysis.periods import CHINA_TZ
+
+    out = tmp_path / "2023-12"
+    out.mkdir()
+    for name in ("index.html", "indicators.xlsx", "B1.html"):
+        (out / name).write_text("old", encoding="utf-8")
+    Manifest(period="2023-12", generation="old-data",
+             entries={"B1": ManifestEntry(key="B1", status="done", generation="old-data")}).save(out / "manifest.json")
+    state = SimpleNamespace(hashes={"data/月度监测.csv": "new"}, citywide=pd.DataFrame())
+
+    def batch():
+        return SimpleNamespace(manifest=Manifest.load(out / "manifest.json"), state=state, out_dir=out,
+                               period="2023-12", generated=datetime.now(CHINA_TZ), manifest_path=out / "manifest.json")
+
+    start_generation(batch())
+    assert not (out / "index.html").exists() and not (out / "indicators.xlsx").exists()
+    assert (out / "B1.html").exists()  # no longer listed (old generation), rewritten when its turn comes
+    manifest = Manifest.load(out / "manifest.json")
+    assert manifest.generation == data_generation(state) != "old-data" and manifest.current() == {}
+    (out / "index.html").write_text("new", encoding="utf-8")
+    start_generation(batch())  # the same data again (a resumed run): nothing is withdrawn
+    assert (out / "index.html").exists()

@@ -385,6 +385,30 @@ class ProcessPool:
                     worker.kill()
 
 
+class ClusterExecutor:
+    """Jobs on Dask distributed (``analysis run --cluster ADDRESS``; ``local`` starts a LocalCluster):
+    :func:`analysis.cluster.run_on_cluster` with the same jobs, settings and ``on_result``. Workers
+    start a fresh kernel per report (warm kernels are per local worker process)."""
+
+    def __init__(self, address: str, workers: int | None = None, retries: int = 1):
+        self.address, self.workers, self.retries = address, workers, retries
+
+    def run(self, jobs: list[Job], settings: WorkerSettings, on_result: OnResult) -> None:
+        try:
+            from analysis.cluster import run_on_cluster
+        except ImportError as exc:
+            raise BatchError(f"集群运行不可用 / running on a cluster is not available: {exc}") from exc
+        cold = WorkerSettings(**{**vars(settings), "warm_kernels": False})
+        required = {settings.cwd, *(j.notebook for j in jobs)}
+        for job in jobs:
+            required |= {job.parameters[k] for k in ("data_dir", "params_dir") if k in job.parameters}
+        env = {k: os.environ[k] for k in ("ANALYSIS_CACHE_DIR",) if k in os.environ}
+        run_on_cluster(jobs, run_job, self.address, args=(cold,), on_result=on_result, retries=self.retries,
+                       timeout=settings.timeout, workers=self.workers, required=sorted(required),
+                       writable=sorted({j.out_dir for j in jobs}), env=env,
+                       failure=lambda job, reason, seconds: JobResult(job.key, "failed", seconds, reason))
+
+
 # ---------------------------------------------------------------- plan
 
 @dataclass
@@ -412,6 +436,8 @@ class BatchRequest:
     #: refuse to start with less free space than this in the reports folder
     min_free_mb: float = 100.0
     executor: Executor | None = None
+    #: a Dask scheduler address, or "local" (used when no ``executor`` is given)
+    cluster: str | None = None
     #: called with (state, summary) after the jobs, still holding the period lock
     after_jobs: Callable[[State, BatchSummary], None] | None = None
 
@@ -717,7 +743,8 @@ def run(request: BatchRequest) -> BatchSummary:
                 bar.update(1)
 
         workers = max(1, min(request.workers or default_workers(), len(batch.todo) or 1))
-        executor = request.executor or ProcessPool(workers, retries=request.retries)
+        executor = request.executor or (ClusterExecutor(request.cluster, request.workers, request.retries)
+                                        if request.cluster else ProcessPool(workers, retries=request.retries))
         try:
             execute(batch, executor, on_result)
         finally:

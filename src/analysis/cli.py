@@ -80,7 +80,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                            institutions=args.institution or None, division=args.division, workers=args.workers,
                            force=args.force, progress=not args.quiet, formats=_formats(args),
                            timeout=args.timeout or None, warm_kernels=not args.fresh_kernels,
-                           lock_wait=args.wait, after_jobs=after)
+                           lock_wait=args.wait, cluster=args.cluster, after_jobs=after)
     summary = run(request)
     print(format_summary(summary))
     if not args.no_publish:
@@ -168,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds one report may take before its kernel is stopped (0: no limit; default 900)")
     p.add_argument("--wait", type=float, default=0.0,
                    help="seconds to wait if another run of the same period is going (default: refuse at once)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run on Dask distributed: a scheduler address (tcp://host:8786) or 'local'")
     p.add_argument("--fresh-kernels", action="store_true",
                    help="start a new kernel for every report instead of reusing one per worker (slower)")
     p.add_argument("--no-publish", action="store_true", help="do not rebuild the site index")
