@@ -3,7 +3,6 @@ up-to-date reports. Slow (real kernels); marked so `make test-fast` can leave it
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -14,7 +13,16 @@ import nbformat
 import pandas as pd
 import pytest
 
-from analysis.batch import Job, ProcessPool, WorkerSettings, format_summary, inside, period_lock, run_job, run_batch
+from analysis.batch import (
+    Job,
+    ProcessPool,
+    WorkerSettings,
+    format_summary,
+    inside,
+    period_lock,
+    run_batch,
+    run_job,
+)
 from analysis.manifest import Manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +124,7 @@ def test_cli_run_refuses_bad_data_and_writes_nothing(tmp_path, demo_csv_dir):
     reports = tmp_path / "reports"
     result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data", str(data),
                              "--params", str(ROOT / "params"), "--reports", str(reports), "--quiet"],
-                            capture_output=True, text=True, cwd=ROOT)
+                            capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 1
     assert "negative" in result.stderr
     assert not reports.exists()
@@ -125,7 +133,7 @@ def test_cli_run_refuses_bad_data_and_writes_nothing(tmp_path, demo_csv_dir):
 def test_cli_run_unknown_division(tmp_path, demo_csv_dir):
     result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data",
                              str(demo_csv_dir), "--reports", str(tmp_path / "r"), "--division", "稽查科"],
-                            capture_output=True, text=True, cwd=ROOT)
+                            capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 1 and "监管科室" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -227,7 +235,7 @@ def test_a_second_run_of_the_same_period_refuses(tmp_path, demo_csv_dir):
         result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data",
                                  str(demo_csv_dir), "--params", str(ROOT / "params"), "--reports",
                                  str(tmp_path / "reports"), "--quiet", "--institution", "B017", "--formats", "html"],
-                                capture_output=True, text=True, cwd=ROOT)
+                                capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 1
     assert "another run is writing the reports of this period" in result.stderr and "另一次运行" in result.stderr
     assert "Traceback" not in result.stderr
@@ -244,7 +252,7 @@ def test_unwritable_reports_folder_is_refused_before_any_work(tmp_path, demo_csv
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data",
                              str(demo_csv_dir), "--params", str(ROOT / "params"), "--reports", where, "--quiet"],
-                            capture_output=True, text=True, cwd=ROOT)
+                            capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 1
     assert "the reports folder cannot be written" in result.stderr and "报告文件夹不可写" in result.stderr
     assert "Traceback" not in result.stderr

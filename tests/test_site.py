@@ -76,11 +76,11 @@ def test_cli_publish(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     missing = subprocess.run([sys.executable, "-m", "analysis.cli", "publish", "--period", "2023-06", "--reports",
-                              str(tmp_path)], capture_output=True, text=True, cwd=root)
+                              str(tmp_path)], capture_output=True, text=True, cwd=root, check=False)
     assert missing.returncode == 1 and "analysis run --period 2023-06" in missing.stderr
     _manifest(tmp_path, "2023-06", [])
     ok = subprocess.run([sys.executable, "-m", "analysis.cli", "publish", "--period", "2023-06", "--reports",
-                         str(tmp_path)], capture_output=True, text=True, cwd=root)
+                         str(tmp_path)], capture_output=True, text=True, cwd=root, check=False)
     assert ok.returncode == 0 and (tmp_path / "2023-06" / "index.html").exists()
 
 

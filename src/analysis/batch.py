@@ -193,7 +193,7 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
         os.replace(tmp_nb, nb_path)
         return JobResult(job.key, "done", time.perf_counter() - start,
                          outputs={fmt: target.name for fmt, target in targets.items()})
-    except Exception as exc:  # one institution's failure is reported, never raised
+    except Exception as exc:  # noqa: BLE001 - one institution's failure is reported, never raised
         from nbclient.exceptions import DeadKernelError
 
         failed = job.failed_notebook_path
@@ -591,7 +591,7 @@ def period_lock(out_dir: Path, wait: float = 0.0) -> Iterator[None]:
     import fcntl
 
     path = out_dir / LOCK_NAME
-    handle = open(path, "a+")
+    handle = open(path, "a+")  # noqa: SIM115 - held for the whole run, closed in finally
     deadline = time.monotonic() + wait
     try:
         while True:
@@ -771,9 +771,9 @@ def write_indicator_workbook(state: State, period: str, out_dir: Path) -> Path:
 
 
 def format_summary(summary: BatchSummary) -> str:
-    lines = [f"{summary.period}: 完成 {summary.count('done')} 份，未变化跳过 {summary.count('skipped')} 份，"
-             f"失败 {summary.count('failed')} 份 / done {summary.count('done')}, skipped {summary.count('skipped')}, "
-             f"failed {summary.count('failed')} — {summary.seconds:.1f}s → {summary.out_dir}"]
+    lines = [(f"{summary.period}: 完成 {summary.count('done')} 份，未变化跳过 {summary.count('skipped')} 份，"
+              f"失败 {summary.count('failed')} 份 / done {summary.count('done')}, skipped {summary.count('skipped')}, "
+              f"failed {summary.count('failed')} — {summary.seconds:.1f}s → {summary.out_dir}")]
     for r in summary.failed:
         attempts = f"（共尝试 {r.attempts} 次 / {r.attempts} attempts）" if r.attempts > 1 else ""
         lines.append(f"  ✗ {r.key}: {r.error}{attempts}")
@@ -782,6 +782,24 @@ def format_summary(summary: BatchSummary) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Job", "JobResult", "BatchSummary", "BatchRequest", "BatchPlan", "BatchError", "Executor",
-           "ProcessPool", "WorkerSettings", "plan", "execute", "record", "run", "run_batch", "format_summary",
-           "select_institutions", "check_writable", "period_lock", "inside"]
+__all__ = [
+    "BatchError",
+    "BatchPlan",
+    "BatchRequest",
+    "BatchSummary",
+    "Executor",
+    "Job",
+    "JobResult",
+    "ProcessPool",
+    "WorkerSettings",
+    "check_writable",
+    "execute",
+    "format_summary",
+    "inside",
+    "period_lock",
+    "plan",
+    "record",
+    "run",
+    "run_batch",
+    "select_institutions",
+]

@@ -13,11 +13,11 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+from pathlib import Path
 
-from analysis.errors import DataValidationError, ParamsError, ReportInputError  # noqa: E402
+from analysis.errors import DataValidationError, ParamsError, ReportInputError
 
 #: the errors an analyst can act on, printed without a traceback (exit 1). When ``analysis.errors``
 #: gains one ``AnalysisError`` base, this becomes ``(AnalysisError,)`` — the one place to change.
@@ -67,7 +67,12 @@ def _formats(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from analysis.batch import BatchRequest, format_summary, run, write_indicator_workbook
+    from analysis.batch import (
+        BatchRequest,
+        format_summary,
+        run,
+        write_indicator_workbook,
+    )
 
     def after(state, summary):
         write_indicator_workbook(state, args.period, summary.out_dir)
@@ -89,8 +94,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from analysis.policy import load_policies
     from analysis.periods import parse_period
+    from analysis.policy import load_policies
     from analysis.site import build_site
 
     period = f"{parse_period(args.period):%Y-%m}"
@@ -200,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.demo import SEED
 
         args.seed = SEED
-    from analysis.runerrors import BatchError
     from analysis.outputs import UnknownFormatError
+    from analysis.runerrors import BatchError
 
     try:
         return args.func(args)

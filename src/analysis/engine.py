@@ -133,7 +133,7 @@ class WarmKernel:
         elif self.notebooks:
             try:
                 self._execute("__import__('analysis.kernelreset').kernelreset.restore()", self.startup_timeout)
-            except Exception:  # a kernel that cannot be reset is replaced
+            except Exception:  # noqa: BLE001 - a kernel that cannot be reset is replaced
                 self.shutdown()
                 self.start()
         self.notebooks += 1
@@ -144,11 +144,11 @@ class WarmKernel:
             return
         try:
             _run_sync(self.km.shutdown_kernel)(now=True)
-        except Exception:  # already dead
+        except Exception:  # noqa: BLE001, S110 - already dead
             pass
         try:
             _run_sync(self.km.cleanup_resources)()
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - nothing left to clean
             pass
         self.km = None
 
@@ -184,4 +184,4 @@ def execute_notebook(notebook: Path | str, output: Path | str, parameters: dict,
         raise
 
 
-__all__ = ["WarmKernel", "execute_notebook", "KernelTimeoutError", "ENGINE_NAME"]
+__all__ = ["ENGINE_NAME", "KernelTimeoutError", "WarmKernel", "execute_notebook"]

@@ -38,7 +38,7 @@ def _pandas_options() -> dict[str, Any]:
                 continue
             try:
                 values[key] = pd.get_option(key)
-            except Exception:  # an option pandas lists but cannot read back
+            except Exception:  # noqa: BLE001, S112 - an option pandas lists but cannot read back
                 continue
     return values
 

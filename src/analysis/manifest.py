@@ -98,4 +98,4 @@ class Manifest(BaseModel):
         self.entries[entry.key] = entry
 
 
-__all__ = ["Manifest", "ManifestEntry", "ReportMeta", "MANIFEST_NAME"]
+__all__ = ["MANIFEST_NAME", "Manifest", "ManifestEntry", "ReportMeta"]

@@ -90,4 +90,4 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(n for n in EXPORTERS if n in names)
 
 
-__all__ = ["EXPORTERS", "DEFAULT_FORMATS", "Exporter", "RenderedReport", "parse_formats", "UnknownFormatError"]
+__all__ = ["DEFAULT_FORMATS", "EXPORTERS", "Exporter", "RenderedReport", "UnknownFormatError", "parse_formats"]

@@ -310,9 +310,8 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
 
     def list_directory(self, path):  # never reached after send_head's check; refuse anyway
         self.send_error(HTTPStatus.NOT_FOUND, "File not found")
-        return None
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+    def log_message(self, format, *args):
         pass
 
 
