@@ -3,8 +3,6 @@ follow a link, no console errors; screenshots are saved under test-artifacts/.""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import threading
 from pathlib import Path
@@ -21,9 +19,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 @pytest.fixture
 def server(demo_reports):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(demo_reports))
-    handler.log_message = lambda *a, **k: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    from analysis.site import make_server
+
+    httpd = make_server(demo_reports, port=0)  # the handler `analysis serve` uses
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"

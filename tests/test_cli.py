@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], cwd=cwd, capture_output=True, check=False,
                           text=True, encoding="utf-8")
 
 
@@ -67,3 +67,34 @@ def test_indicators_export(tmp_path, demo_csv_dir):
 def test_contract_doc_is_current():
     result = run("contract-doc", "--check")
     assert result.returncode == 0, "docs/data-contract.md is stale: run `make contract-doc`"
+
+
+def test_formats_option_and_the_old_flags():
+    import argparse
+
+    from analysis.cli import _formats, build_parser
+
+    def formats(*argv):
+        return _formats(build_parser().parse_args(["run", "--period", "2023-12", *argv]))
+
+    assert formats() == ("html", "pdf")
+    assert formats("--formats", "pdf,html") == ("html", "pdf")  # registry order
+    assert formats("--formats", "html,json") == ("html", "json")
+    assert formats("--no-pdf") == ("html",)
+    assert formats("--no-html") == ("pdf",)
+    assert formats("--formats", "html,pdf,json", "--no-pdf") == ("html", "json")
+    assert isinstance(build_parser().parse_args(["run", "--period", "2023-12"]), argparse.Namespace)
+
+
+def test_unknown_format_is_a_clear_error(tmp_path):
+    result = run("run", "--period", "2023-12", "--reports", str(tmp_path / "r"), "--formats", "html,docx")
+    assert result.returncode == 1
+    assert "未知输出格式 / unknown output format: docx" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_user_errors_are_named_in_one_place():
+    from analysis.cli import USER_ERRORS
+    from analysis.errors import DataValidationError, ParamsError, ReportInputError
+
+    assert set(USER_ERRORS) == {DataValidationError, ParamsError, ReportInputError}

@@ -1,7 +1,8 @@
 """Command line: ``analysis validate | demo-data | indicators | contract-doc | run | publish | serve``.
 
-A thin layer over the package's functions. Exit codes: 0 success, 1 bad input or a failed
-report, 2 usage errors.
+A thin layer over the package's functions. Exit codes: 0 success, 1 bad input, a failed report
+or a reports folder that cannot be written (the message in Chinese and English, no traceback),
+2 usage errors (argparse).
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+from pathlib import Path
 
-from analysis.errors import DataValidationError, ParamsError, ReportInputError  # noqa: E402
+from analysis.errors import DataValidationError, ParamsError, ReportInputError
+
+#: the errors an analyst can act on, printed without a traceback (exit 1). When ``analysis.errors``
+#: gains one ``AnalysisError`` base, this becomes ``(AnalysisError,)`` — the one place to change.
+USER_ERRORS: tuple[type[BaseException], ...] = (DataValidationError, ParamsError, ReportInputError)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -50,10 +55,24 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from analysis.batch import format_summary, run_batch, write_indicator_workbook
+def _formats(args: argparse.Namespace) -> tuple[str, ...]:
+    from analysis.outputs import DEFAULT_FORMATS, parse_formats
 
-    formats = tuple(f for f, off in (("html", args.no_html), ("pdf", args.no_pdf)) if not off)
+    formats = parse_formats(args.formats) if args.formats else DEFAULT_FORMATS
+    dropped = {name for name, off in (("html", args.no_html), ("pdf", args.no_pdf)) if off}
+    formats = tuple(f for f in formats if f not in dropped)
+    if not formats:
+        raise ReportInputError("未选择任何输出格式 / no output format left to write")
+    return formats
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis.batch import (
+        BatchRequest,
+        format_summary,
+        run,
+        write_indicator_workbook,
+    )
 
     def after(state, summary):
         write_indicator_workbook(state, args.period, summary.out_dir)
@@ -62,9 +81,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
             build_site(summary.out_dir.parent, summary.period, state.policy(int(summary.period[:4])).issuing_office)
 
-    summary = run_batch(args.period, data_dir=args.data, params_dir=args.params, reports_dir=args.reports,
-                        institutions=args.institution or None, division=args.division, workers=args.workers,
-                        force=args.force, progress=not args.quiet, formats=formats, after_jobs=after)
+    request = BatchRequest(args.period, data_dir=args.data, params_dir=args.params, reports_dir=args.reports,
+                           institutions=args.institution or None, division=args.division, workers=args.workers,
+                           force=args.force, progress=not args.quiet, formats=_formats(args),
+                           timeout=args.timeout or None, warm_kernels=not args.fresh_kernels,
+                           lock_wait=args.wait, cluster=args.cluster, after_jobs=after)
+    summary = run(request)
     print(format_summary(summary))
     if not args.no_publish:
         print(f"站点 / site: {summary.out_dir / 'index.html'}")
@@ -72,8 +94,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from analysis.policy import load_policies
     from analysis.periods import parse_period
+    from analysis.policy import load_policies
     from analysis.site import build_site
 
     period = f"{parse_period(args.period):%Y-%m}"
@@ -144,8 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=Path, default=Path("params"))
     p.add_argument("--reports", type=Path, default=Path("reports"))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--no-pdf", action="store_true", help="HTML only")
-    p.add_argument("--no-html", action="store_true", help="PDF only")
+    p.add_argument("--formats", help="output formats, comma-separated (html,pdf,json; default html,pdf)")
+    p.add_argument("--no-pdf", action="store_true", help="leave out PDF (same as --formats html)")
+    p.add_argument("--no-html", action="store_true", help="leave out HTML (same as --formats pdf)")
+    p.add_argument("--timeout", type=float, default=900.0,
+                   help="seconds one report may take before its kernel is stopped (0: no limit; default 900)")
+    p.add_argument("--wait", type=float, default=0.0,
+                   help="seconds to wait if another run of the same period is going (default: refuse at once)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run on Dask distributed: a scheduler address (tcp://host:8786) or 'local'")
+    p.add_argument("--fresh-kernels", action="store_true",
+                   help="start a new kernel for every report instead of reusing one per worker (slower)")
     p.add_argument("--no-publish", action="store_true", help="do not rebuild the site index")
     p.set_defaults(func=_cmd_run)
 
@@ -174,17 +205,18 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.demo import SEED
 
         args.seed = SEED
+    from analysis.outputs import UnknownFormatError
+    from analysis.runerrors import BatchError
+
     try:
         return args.func(args)
-    except DataValidationError as exc:
+    except (*USER_ERRORS, BatchError, UnknownFormatError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    except ParamsError as exc:
-        print(exc, file=sys.stderr)
+    except OSError as exc:  # a full disk, a read-only folder: say which file, no traceback
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"文件读写失败 / cannot read or write a file:{where} — {exc.strerror or exc}", file=sys.stderr)
         return 1
-    except ReportInputError as exc:
-        print(exc, file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

@@ -9,14 +9,19 @@ small inline script only sorts and hides rows, so the page works without a netwo
 
 from __future__ import annotations
 
-import json
+import functools
+import http.server
 import re
+import urllib.parse
 from html import escape
+from http import HTTPStatus
 from pathlib import Path
 
 from analysis.contract import CATEGORIES, DIVISIONS
 from analysis.display import status_badge
 from analysis.files import atomic_write_text
+from analysis.manifest import MANIFEST_NAME, Manifest, ManifestEntry
+from analysis.outputs import EXPORTERS
 from analysis.status import NOT_MET, STATUS_LABELS, WATCH
 
 PERIOD_DIR = re.compile(r"^\d{4}-\d{2}$")
@@ -113,7 +118,7 @@ STATUS_ORDER = {NOT_MET: "0", WATCH: "1", "met": "2", "n/a": "3"}
 def periods(reports_dir: Path) -> list[str]:
     """Periods with a manifest under ``reports_dir``, newest first."""
     found = [p.name for p in reports_dir.iterdir() if p.is_dir() and PERIOD_DIR.match(p.name)
-             and (p / "manifest.json").exists()] if reports_dir.exists() else []
+             and (p / MANIFEST_NAME).exists()] if reports_dir.exists() else []
     return sorted(found, reverse=True)
 
 
@@ -154,13 +159,20 @@ def _kpis(city: dict) -> str:
     ) + "</div>"
 
 
+def _output_links(entry: ManifestEntry, suffix: str = "") -> str:
+    """A link per recorded output, in the registry's order, labelled by the exporter."""
+    return " ".join(_link(entry.outputs[name], f"{exporter.label}{suffix}")
+                    for name, exporter in EXPORTERS.items() if entry.outputs.get(name))
+
+
 def render_index(reports_dir: Path, period: str, office: str = "") -> str:
-    manifest = json.loads((reports_dir / period / "manifest.json").read_text(encoding="utf-8"))
-    jobs = manifest.get("jobs", {})
-    overview = jobs.get("overview", {})
-    institutions = [(k, v) for k, v in jobs.items() if k != "overview"]
+    manifest = Manifest.load(reports_dir / period / MANIFEST_NAME)
+    current = manifest.current()  # reports of the latest data only: never two versions side by side
+    stale = len(manifest.entries) - len(current)
+    overview = current.get("overview")
+    institutions = [(k, v) for k, v in current.items() if k != "overview"]
     order = {c: i for i, c in enumerate(CATEGORIES)}
-    institutions.sort(key=lambda kv: (order.get(kv[1].get("category"), 99), kv[0]))
+    institutions.sort(key=lambda kv: (order.get(kv[1].meta.category, 99), kv[0]))
 
     options = "".join(
         f'<option value="../{escape(p)}/index.html"{" selected" if p == period else ""}>{escape(_period_label(p))}</option>'
@@ -170,35 +182,37 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
 
     rows = []
     for key, job in institutions:
-        verdicts = job.get("verdicts", {}) or {}
-        failed = job.get("status") == "failed"
+        meta = job.meta
+        verdicts = meta.verdicts
+        failed = job.status == "failed"
+        name = meta.name or key
+        main_link = "" if failed else job.outputs.get("html", "")
         cells = [
             f'<td data-sort="{escape(key)}">{escape(key)}</td>',
-            f'<td>{_link(job.get("html", "") if not failed else "", job.get("name", key)) or escape(job.get("name", key))}</td>',
-            f'<td data-sort="{order.get(job.get("category"), 99):02d}">{escape(job.get("category", ""))}</td>',
-            f'<td>{escape(job.get("division", ""))}</td>',
-            f'<td>{escape(job.get("county", ""))}</td>',
+            f'<td>{_link(main_link, name) or escape(name)}</td>',
+            f'<td data-sort="{order.get(meta.category, 99):02d}">{escape(meta.category)}</td>',
+            f'<td>{escape(meta.division)}</td>',
+            f'<td>{escape(meta.county)}</td>',
         ]
         for vk, _ in VERDICT_COLUMNS:
             status = verdicts.get(vk, "n/a")
             status = status if status in STATUS_LABELS else "n/a"
             cells.append(f'<td data-sort="{STATUS_ORDER[status]}">{status_badge(status)}</td>')
-        score = job.get("score")
+        score = meta.score
         cells.append(f'<td data-sort="{(999 - score) if isinstance(score, (int, float)) else 9999:08.2f}">'
-                     f'{escape(job.get("grade", "—"))}'
+                     f'{escape(meta.grade or "—")}'
                      f'{f" <span class=count>{score:g}</span>" if isinstance(score, (int, float)) else ""}</td>')
         if failed:
-            cells.append(f'<td colspan="1">生成失败：{escape(job.get("error", ""))}</td>')
+            cells.append(f'<td colspan="1">生成失败：{escape(job.error)}</td>')
         else:
-            cells.append("<td>" + " ".join(x for x in (_link(job.get("html", ""), "HTML"),
-                                                       _link(job.get("pdf", ""), "PDF")) if x) + "</td>")
+            cells.append(f"<td>{_output_links(job)}</td>")
         rows.append(
-            f'<tr class="{"failed" if failed else ""}" data-id="{escape(key)}" data-name="{escape(job.get("name", ""))}" '
-            f'data-category="{escape(job.get("category", ""))}" data-division="{escape(job.get("division", ""))}" '
+            f'<tr class="{"failed" if failed else ""}" data-id="{escape(key)}" data-name="{escape(meta.name)}" '
+            f'data-category="{escape(meta.category)}" data-division="{escape(meta.division)}" '
             f'data-flags="{escape(_flags(verdicts))}">' + "".join(cells) + "</tr>")
 
-    present_categories = [c for c in CATEGORIES if any(j.get("category") == c for _, j in institutions)]
-    present_divisions = [d for d in DIVISIONS if any(j.get("division") == d for _, j in institutions)]
+    present_categories = [c for c in CATEGORIES if any(j.meta.category == c for _, j in institutions)]
+    present_divisions = [d for d in DIVISIONS if any(j.meta.division == d for _, j in institutions)]
     cat_options = "".join(f'<option value="{escape(c)}">{escape(c)}</option>' for c in present_categories)
     div_options = "".join(f'<option value="{escape(d)}">{escape(d)}</option>' for d in present_divisions)
     verdict_options = '<option value="any-not_met">任一项未达标</option><option value="any-watch">任一项需关注</option>'
@@ -209,10 +223,11 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
                + ["评价等级", "报告"])
     head = "".join(f'<th scope="col"><button type="button">{escape(h)}</button></th>' if h != "报告"
                    else f'<th scope="col">{escape(h)}</th>' for h in headers)
-    overview_links = " ".join(x for x in (_link(overview.get("html", ""), "HTML 版"),
-                                          _link(overview.get("pdf", ""), "PDF 版")) if x)
+    overview_links = _output_links(overview, " 版") if overview and overview.status == "done" else ""
     label = _period_label(period)
-    kpis = _kpis(manifest.get("citywide") or {})
+    kpis = _kpis(manifest.citywide)
+    stale_note = (f'<p class="count">另有 {stale} 份报告基于旧版数据，已不列出，重新运行后更新 / {stale} report(s) made '
+                  f'from older data are not listed until they are run again.</p>' if stale else "")
     return f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -246,8 +261,9 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
       <thead><tr>{head}</tr></thead>
       <tbody>{''.join(rows)}</tbody>
     </table>
+    {stale_note}
   </section>
-  <footer>更新于 {escape(manifest.get("updated", ""))} · 本站为静态页面，可直接打开或部署于任意静态网站服务器</footer>
+  <footer>更新于 {escape(manifest.updated)} · 本站为静态页面，可直接打开或部署于任意静态网站服务器</footer>
 </main>
 <script>{SCRIPT}</script>
 </body>
@@ -276,14 +292,38 @@ def build_site(reports_dir: Path | str, period: str | None = None, office: str =
     return written
 
 
+class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files of the site only: no directory listings (a folder without ``index.html`` is
+    404) and nothing whose path has a segment starting with ``.`` (``.cache/``, ``.lock``,
+    temporary ``.part`` files)."""
+
+    def send_head(self):
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        if any(part.startswith(".") for part in path.split("/") if part):
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        local = Path(self.translate_path(self.path))
+        if local.is_dir() and not (local / "index.html").is_file():
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):  # never reached after send_head's check; refuse anyway
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+
+    def log_message(self, format, *args):
+        pass
+
+
+def make_server(reports_dir: Path | str, port: int = 8000, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(SiteRequestHandler, directory=str(reports_dir))
+    return http.server.ThreadingHTTPServer((host, port), handler)
+
+
 def serve(reports_dir: Path | str, port: int = 8000, host: str = "127.0.0.1") -> None:
     """Preview the site on localhost (Ctrl-C to stop)."""
-    import functools
-    import http.server
-
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(reports_dir))
-    with http.server.ThreadingHTTPServer((host, port), handler) as server:
-        print(f"预览地址 / preview: http://{host}:{port}/  (Ctrl-C 退出 / to stop)")
+    with make_server(reports_dir, port, host) as server:
+        print(f"预览地址 / preview: http://{host}:{server.server_address[1]}/  (Ctrl-C 退出 / to stop)")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
