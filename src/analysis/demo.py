@@ -249,7 +249,8 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame, rough: Rough
         rate = prof.rate + rng.normal(0, 0.2)
         credit_share = prof.credit_share * rng.uniform(0.8, 1.2)
         indiv_balance = inclusive * prof.indiv_share * rng.uniform(0.8, 1.2)
-        indiv_borrowers = indiv_balance / (prof.avg_loan * 0.4)
+        # individual businesses are a part of the inclusive borrowers (S71 row 3.1 within row 6): at most half
+        indiv_borrowers = min(indiv_balance / (prof.avg_loan * 0.4), 0.5 * borrowers)
         first_rate = rng.uniform(0.07, 0.10)  # first-loan borrowers a year ÷ borrowers
         renewal_share = rng.uniform(0.10, 0.20)
         mfg_share, guar_share, sci_share = rng.uniform(0.05, 0.10), rng.uniform(0.02, 0.05), rng.uniform(0.03, 0.08)

@@ -58,6 +58,20 @@ RULES: dict[str, tuple[str, str]] = {
     "implausible_unit": ("数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
                          ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; "
                           "report it in 万元")),
+    # S71 returns (analysis.s71)
+    "s71_unknown_item": ("项目编码不属于该版本S71报表", "item code is not a cell of this S71 form version"),
+    "s71_duplicate_cell": ("同一机构同一期同一单元格重复报送", "the same cell is reported more than once"),
+    "s71_missing_cell": ("缺少映射所需的S71单元格", "a cell the mapping needs is missing"),
+    "s71_no_form_version": ("数据日期没有适用的S71报表版本", "no S71 form version applies to this data date"),
+    "s71_wrong_report": ("文件中没有S71报表数据（报表编号不符）", "no S71 rows in the file (report number)"),
+    "s71_layout": ("无法识别S71表样（表头、机构编码或数据日期）",
+                   "S71 form layout not recognised (headers, institution code or data date)"),
+    "s71_unknown_unit": ("无法识别的金额单位（应为元、万元或亿元）", "unknown unit (use 元, 万元 or 亿元)"),
+    "s71_unit_conflict": ("表内单位与声明单位不一致", "the unit stated in the form contradicts the declared unit"),
+    "s71_unit_implausible": ("按声明单位换算后数值不合理，可能单位有误",
+                             "figures are implausible in the declared unit: likely a unit error"),
+    "s71_conflicting_value": ("同一指标在S71与月度监测表中取值不同",
+                              "the same figure is given by S71 and the monitoring table with different values"),
 }
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.

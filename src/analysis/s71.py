@@ -34,25 +34,8 @@ import yaml
 from analysis.contract import MONTHLY
 from analysis.errors import RULES, DataValidationError, Issue, ParamsError
 
-#: Rules of the S71 importer (rule code -> Chinese, English). Registered into
-#: :data:`analysis.errors.RULES` on import so that issues print like every other problem.
-S71_RULES: dict[str, tuple[str, str]] = {
-    "s71_unknown_item": ("项目编码不属于该版本S71报表", "item code is not a cell of this S71 form version"),
-    "s71_duplicate_cell": ("同一机构同一期同一单元格重复报送", "the same cell is reported more than once"),
-    "s71_missing_cell": ("缺少映射所需的S71单元格", "a cell the mapping needs is missing"),
-    "s71_no_form_version": ("数据日期没有适用的S71报表版本", "no S71 form version applies to this data date"),
-    "s71_wrong_report": ("文件中没有S71报表数据（报表编号不符）", "no S71 rows in the file (report number)"),
-    "s71_layout": ("无法识别S71表样（表头、机构编码或数据日期）",
-                   "S71 form layout not recognised (headers, institution code or data date)"),
-    "s71_unknown_unit": ("无法识别的金额单位（应为元、万元或亿元）", "unknown unit (use 元, 万元 or 亿元)"),
-    "s71_unit_conflict": ("表内单位与声明单位不一致", "the unit stated in the form contradicts the declared unit"),
-    "s71_unit_implausible": ("按声明单位换算后数值不合理，可能单位有误",
-                             "figures are implausible in the declared unit: likely a unit error"),
-    "s71_conflicting_value": ("同一指标在S71与月度监测表中取值不同",
-                              "the same figure is given by S71 and the monitoring table with different values"),
-}
-for _code, _texts in S71_RULES.items():
-    RULES.setdefault(_code, _texts)
+#: Rules of the S71 importer live with every other rule in :data:`analysis.errors.RULES`.
+S71_RULES: dict[str, tuple[str, str]] = {k: v for k, v in RULES.items() if k.startswith("s71_")}
 
 #: 万元 per unit: values are multiplied by this to give 万元.
 UNIT_TO_WAN: dict[str, float] = {"元": 1e-4, "万元": 1.0, "亿元": 1e4}
