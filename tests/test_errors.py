@@ -34,10 +34,10 @@ def test_zh_and_en_messages_are_joined():
     assert (error.message_zh, error.message_en) == ("数据期无效", "invalid period")
 
 
-def test_report_input_error_keeps_value_error_and_usage_exit_code():
+def test_report_input_error_keeps_value_error_and_every_user_error_exits_1():
     error = ReportInputError("无 2023-06 数据 / no data for period 2023-06")
     assert isinstance(error, ValueError)
-    assert (error.exit_code, AnalysisError("x").exit_code, ParamsError("p", []).exit_code) == (2, 1, 1)
+    assert (error.exit_code, AnalysisError("x").exit_code, ParamsError("p", []).exit_code) == (1, 1, 1)
 
 
 def test_format_warnings():

@@ -629,6 +629,9 @@ def plan(request: BatchRequest) -> BatchPlan:
     data_dir, params_dir = resolve(request.data_dir), resolve(request.params_dir)
     root = project_root()
     notebooks_dir = resolve(request.notebooks_dir) if request.notebooks_dir else root / "notebooks"
+    from analysis.fonts import require_cjk_fonts
+
+    require_cjk_fonts(pdf="pdf" in formats)  # stops before any work, with the install hint (WeasyPrint would crash)
     state = load_state(data_dir, params_dir)  # validates: bad input stops here, before any report is written
     period_end = parse_period(request.period)
     policy = state.policy(period_end.year)
@@ -644,7 +647,7 @@ def plan(request: BatchRequest) -> BatchPlan:
     generated = datetime.now(CHINA_TZ)
     for job in jobs:
         job.cover = {"title": "全市小微企业金融服务情况总览" if job.key == OVERVIEW_KEY else "小微企业金融服务监管评价报告",
-                     "name": "南阳市银行保险机构" if job.key == OVERVIEW_KEY else job.title,
+                     "name": f"{policy.jurisdiction}银行保险机构" if job.key == OVERVIEW_KEY else job.title,
                      "period_label": f"{period_end:%Y年%m月}", "office": policy.issuing_office,
                      "issued": f"{generated:%Y年%m月%d日}", "notice": policy.notice}
     if period_end in state.citywide.index:

@@ -1,4 +1,5 @@
-"""Command line: ``analysis validate | demo-data | indicators | contract-doc | run | publish | serve``.
+"""Command line: ``analysis validate | demo-data | demo-exports | import-s71 | loans | indicators | run |
+publish | serve | contract-doc``.
 
 A thin layer over the package's functions. Exit codes: 0 success, 1 bad input, a failed report
 or a reports folder that cannot be written (the message in Chinese and English, no traceback),
@@ -7,21 +8,18 @@ or a reports folder that cannot be written (the message in Chinese and English, 
 
 from __future__ import annotations
 
-import os
-
-# one BLAS thread per process (set before numpy loads): batch workers and kernels share the cores
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import argparse
 import sys
 from pathlib import Path
 
-from analysis.errors import DataValidationError, ParamsError, ReportInputError
+from analysis.errors import AnalysisError, ReportInputError
 
-#: the errors an analyst can act on, printed without a traceback (exit 1). When ``analysis.errors``
-#: gains one ``AnalysisError`` base, this becomes ``(AnalysisError,)`` — the one place to change.
-USER_ERRORS: tuple[type[BaseException], ...] = (DataValidationError, ParamsError, ReportInputError)
+# (one BLAS thread per process is set by ``import analysis`` itself: see analysis/__init__.py)
+
+#: the errors an analyst can act on, printed in Chinese and English without a traceback (exit 1):
+#: every subclass of AnalysisError — bad data or params, a period that does not exist, a locked or
+#: unwritable reports folder, a missing CJK font.
+USER_ERRORS: tuple[type[BaseException], ...] = (AnalysisError,)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -36,6 +34,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     periods = ds.monthly["period"]
     print(f"数据校验通过 / validation passed: {args.path} — {n_inst} 家机构 institutions, "
           f"{len(ds.monthly)} 行月度数据 monthly rows, {periods.min():%Y-%m} … {periods.max():%Y-%m}")
+    if ds.warnings:
+        from analysis.errors import format_warnings
+
+        print(format_warnings(ds.warnings))
     return 0
 
 
@@ -137,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="analysis", description="南阳小微企业金融服务监测评价 / Nanyang small-micro "
                                      "enterprise financial services evaluation workbook")
     sub = parser.add_subparsers(dest="command", required=True)
+    from analysis.cli_realdata import add_parsers
+
+    add_parsers(sub)  # import-s71, loans, demo-exports
 
     p = sub.add_parser("validate", help="check a data folder or workbook against the data contract")
     p.add_argument("path", type=Path, help="data folder, or one .xlsx workbook with a sheet per table")
@@ -205,14 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.demo import SEED
 
         args.seed = SEED
-    from analysis.outputs import UnknownFormatError
-    from analysis.runerrors import BatchError
-
     try:
         return args.func(args)
-    except (*USER_ERRORS, BatchError, UnknownFormatError) as exc:
+    except USER_ERRORS as exc:  # bad data, params or request; a locked or unwritable period; a missing font
         print(exc, file=sys.stderr)
-        return 1
+        return getattr(exc, "exit_code", 1)
     except OSError as exc:  # a full disk, a read-only folder: say which file, no traceback
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"文件读写失败 / cannot read or write a file:{where} — {exc.strerror or exc}", file=sys.stderr)

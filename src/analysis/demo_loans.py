@@ -253,9 +253,12 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
         receipts.loc[js, "five_class"] = "关注"
         receipts.loc[js, "overdue_days"] = [95, 120, 150]
     elif seed_kind == "new_borrower":
+        # two customers with a single receipt, a new business loan drawn this year: their founding
+        # date is set two months before it (so exactly two receipts are planted)
+        per_customer = receipts.groupby("customer_id")["receipt_id"].transform("size")
         ytd_ids = receipts.loc[(receipts["disbursement_date"] >= year_start + pd.Timedelta(days=70))
-                               & receipts["disbursement_type"].eq("新增") & receipts["subject"].eq("130301"),
-                               "customer_id"].drop_duplicates()[:2]
+                               & receipts["disbursement_type"].eq("新增") & receipts["subject"].eq("130301")
+                               & per_customer.eq(1), "customer_id"].drop_duplicates()[:2]
         for cust in ytd_ids:
             first = receipts.loc[receipts["customer_id"].eq(cust), "disbursement_date"].min()
             customers.loc[customers["customer_id"].eq(cust), "founding_date"] = first - pd.DateOffset(months=2)

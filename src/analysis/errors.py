@@ -156,7 +156,6 @@ class ReportInputError(AnalysisError, ValueError):
 
     A usage error: the command line exits with 2."""
 
-    exit_code = 2
 
 
 def _summary(issues: list[Issue]) -> list[str]:

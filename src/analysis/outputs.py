@@ -18,6 +18,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from analysis.errors import AnalysisError
+
 
 @dataclass
 class RenderedReport:
@@ -76,7 +78,7 @@ EXPORTERS: dict[str, Exporter] = {
 DEFAULT_FORMATS: tuple[str, ...] = ("html", "pdf")
 
 
-class UnknownFormatError(ValueError):
+class UnknownFormatError(AnalysisError, ValueError):
     pass
 
 

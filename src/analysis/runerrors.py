@@ -3,8 +3,10 @@ without loading the batch). Messages are in Chinese and English."""
 
 from __future__ import annotations
 
+from analysis.errors import AnalysisError
 
-class BatchError(Exception):
+
+class BatchError(AnalysisError):
     """The run cannot start or continue: the period is locked by another run, the reports folder
     cannot be written or is full, or a report hit a full or read-only disk."""
 
