@@ -4,6 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= data/demo
+# the demo as the office receives it (S71 exports, loan-level tables, the other tables) and as imported
+DEMO_RAW := data/demo-raw
+DEMO := data/demo
 PERIOD ?= 2023-12
 DEMO_PERIODS ?= 2023-06 2023-12
 WORKERS ?=
@@ -54,8 +57,11 @@ system-deps-test: system-deps ## ... and those the tests need (poppler-utils, ch
 kernel: venv ## Register the project's Jupyter kernel inside .venv (one BLAS thread per kernel)
 	@$(BIN)/python tools/install_kernel.py --prefix $(VENV)
 
-demo-data: venv ## Write the fictional demo jurisdiction to data/demo
-	$(BIN)/analysis demo-data --out $(DATA)
+demo-data: venv ## Write the demo as received (S71 exports, loan tables: data/demo-raw) and import it into data/demo
+	rm -rf $(DEMO) $(DEMO_RAW)
+	$(BIN)/analysis demo-exports --out $(DEMO_RAW)
+	$(BIN)/analysis import-s71 $(DEMO_RAW)/s71 --tidy $(DEMO_RAW)/tidy --out $(DEMO)
+	cp -r $(DEMO_RAW)/loans $(DEMO)/loans
 
 demo: venv system-deps kernel demo-data ## Set up everything and run the main job on the demo data (mid-year and year-end)
 	$(BIN)/analysis validate $(DATA)
@@ -98,6 +104,9 @@ serve: venv ## Preview the published report site on http://127.0.0.1:8000/
 benchmark: venv demo-data kernel ## Time the indicator engine and the batch against a plain papermill loop
 	$(BIN)/python benchmarks/bench_indicators.py --data $(DATA)
 	$(BIN)/python benchmarks/bench_batch.py --data $(DATA) --period $(PERIOD)
+	$(BIN)/python benchmarks/bench_warm_kernels.py --data $(DATA) --period $(PERIOD)
+	$(BIN)/python benchmarks/bench_report_parts.py
+	$(BIN)/python benchmarks/bench_loans.py --rows 1000000
 
 contract-doc: venv ## Regenerate docs/data-contract.md from the contract definitions
 	$(BIN)/analysis contract-doc

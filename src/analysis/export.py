@@ -226,6 +226,15 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
     _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **CITYWIDE_LABELS}, CITYWIDE_UNITS)
     _write_sheet(book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS,
                  header_notes={"quarter": ONLENDING_NOTE})
+    if getattr(state, "loans", None) is not None:  # loan-level reconciliation and checks (借据核查), all banks
+        from analysis.loans import findings_sheets
+
+        for sheet, frame in findings_sheets(state.loans, period_end).items():
+            frame = frame.copy()
+            for col in frame.columns:
+                if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                    frame[col] = frame[col].dt.strftime("%Y-%m-%d")
+            _write_sheet(book, sheet, frame, {c: c for c in frame.columns}, {})
     with atomic_path(out) as tmp:
         book.save(tmp)
     return Path(out)

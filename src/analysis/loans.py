@@ -241,6 +241,8 @@ def reconcile(recomputed: pd.DataFrame, reported: pd.DataFrame, rules: LoanRules
     """
     cfg = rules.raw["reconcile"]
     items = list(cfg["items"])
+    if "cell" in reported.columns:  # the importer's s71-cells.csv: "cell" is the code, "item" as written
+        reported = reported.drop(columns=[c for c in ("item", "value") if c in reported.columns])
     rep = reported.rename(columns={"cell": "item", "value_wan": "value", "institution_id": "bank_id"})
     rep = rep[["bank_id", "period", "item", "value"]].assign(period=lambda d: pd.to_datetime(d["period"]))
     if snapshots is None:

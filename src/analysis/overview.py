@@ -341,3 +341,37 @@ def counts_by_status(ctx: CityContext) -> pd.DataFrame:
 __all__ = ["CityContext", "city_context", "header", "citywide_section", "by_group", "missing_targets",
            "county_table", "county_chart", "rate_chart", "insurance_table", "onlending_table", "provenance",
            "counts_by_status", "score_ranking", "grade_distribution", "two_increases_misses"]
+
+
+def loan_checks(ctx: CityContext) -> HTML:
+    """Loan-level checks of every bank (借据级核查，全市): findings by bank and rule, with the
+    city-wide over-crediting customers — this is where the office sees across banks."""
+    from analysis.loans import overview_findings
+
+    findings = ctx.state.loans
+    if findings is None:
+        return HTML('<p class="note">本期未提供借据级数据（数据目录下无 loans/ 文件夹），未进行借据核查。</p>')
+    table = overview_findings(findings, ctx.period)
+    if table.empty:
+        return HTML(f'<p class="note">{ctx.period:%Y年%m月}无借据级数据。</p>')
+    names = ctx.state.dataset.institutions.set_index("institution_id")["name"]
+    counts = table.pivot_table(index="institution_id", columns="label", values="findings", aggfunc="sum",
+                               fill_value=0)
+    counts = counts[(counts > 0).any(axis=1)].astype(int)
+    parts = []
+    if counts.empty:
+        parts.append('<p class="note">各机构均未发现问题。</p>')
+    else:
+        counts.insert(0, "机构名称", names.reindex(counts.index).to_numpy())
+        counts = counts.reset_index().rename(columns={"institution_id": "机构编码"})
+        parts.append(f"<h3>有核查发现的机构（{len(counts)} 家）</h3>" + str(frame_table(counts)))
+    shared = findings.checks.get("over_crediting")
+    if shared is not None and not shared.empty:
+        mine = shared[shared["period"] == ctx.period]
+        per_customer = mine.groupby("customer_id").agg(授信银行数=("institution_id", "nunique"),
+                                                       涉及机构=("institution_id", lambda s: "、".join(sorted(s))))
+        per_customer = per_customer.reset_index().rename(columns={"customer_id": "客户统一编号"})
+        parts.append(f"<h3>多头或过度授信客户（{len(per_customer)} 户）</h3>" + str(frame_table(per_customer)))
+    clauses = "；".join(sorted({str(c) for c in table["clause"].dropna()}))
+    parts.append(f'<p class="note">依据：{esc(clauses)}。各机构报告只列示本机构的发现。</p>')
+    return HTML("".join(parts))

@@ -554,3 +554,51 @@ def score_card(ctx: InstitutionContext) -> HTML:
     return HTML(f'<p class="score-summary"><strong>{esc(summary)}</strong></p>') + html + HTML(
         f'<p class="note">评分表：{esc(scoring_table.title)}；总分范围 {scoring_table.total.min:g} ~ {scoring_table.total.max:g} 分；等级：'
         + esc("，".join(f"{g.grade} ≥ {g.min:g}" for g in scoring_table.grades)) + "。</p>")
+
+
+# --- loan-level checks (借据级核查): this institution's own findings only --------------------------
+
+#: rows shown per check in a report; the full lists are in the loan findings workbook
+LOAN_ROWS_SHOWN = 20
+
+
+def loan_checks(ctx: InstitutionContext) -> HTML:
+    """Reconciliation of this bank's S71 return with its loan-level data, and the supervisory checks
+    of clause 十六 (逾期未入不良, 多头/过度授信, 新设主体贷款, 无还本续贷占比) — its own findings only;
+    over-crediting shows the city-wide count of banks and total line, never another bank."""
+    from analysis.loans import HEADERS_ZH, bank_findings
+
+    findings = ctx.state.loans
+    if findings is None:
+        return HTML('<p class="note">本期未提供借据级数据（数据目录下无 loans/ 文件夹），未进行借据核查。</p>')
+    own = bank_findings(findings, ctx.institution_id, ctx.period)
+    rec = own["reconciliation"]
+    if rec.empty:
+        return HTML(f'<p class="note">{ctx.period:%Y年%m月}无本机构借据级数据，未进行借据核查。</p>')
+    parts = []
+    summary = own["summary"][["label", "clause", "findings", "amount"]].rename(columns=HEADERS_ZH)
+    parts.append("<h3>核查汇总</h3>" + str(frame_table(summary, count_columns=[HEADERS_ZH["findings"]])))
+    differing = rec[~rec["within_tolerance"]]
+    parts.append(f"<h3>S71报表与借据重算核对（{len(rec)} 项，{len(differing)} 项超出容差）</h3>")
+    if differing.empty:
+        parts.append('<p class="note">S71 报送值与借据重算值在容差内一致。</p>')
+    else:
+        table = differing[["item", "reported", "recomputed", "difference", "tolerance", "unit"]]
+        parts.append(str(frame_table(table.rename(columns=HEADERS_ZH))))
+    checks = findings.rules.raw["checks"]
+    for name in ("overdue_not_npl", "over_crediting", "new_borrower"):
+        rows = own.get(name)
+        if rows is None:
+            continue
+        label = checks[name]["label"]
+        parts.append(f"<h3>{esc(label)}（{len(rows)} 笔）</h3>")
+        if rows.empty:
+            parts.append('<p class="note">未发现。</p>')
+            continue
+        shown = rows.drop(columns=["institution_id", "period", "rule", "clause", "bank_id", "data_date"],
+                          errors="ignore").head(LOAN_ROWS_SHOWN)
+        parts.append(str(frame_table(shown.rename(columns=HEADERS_ZH))))
+        if len(rows) > LOAN_ROWS_SHOWN:
+            parts.append(f'<p class="note">仅列示前 {LOAN_ROWS_SHOWN} 笔，完整清单见 indicators.xlsx。</p>')
+        parts.append(f'<p class="note">依据：{esc(checks[name]["clause"])}</p>')
+    return HTML("".join(parts))

@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -91,9 +92,33 @@ def input_hashes(data_dir: Path, params_dir: Path) -> dict[str, str]:
     for file in files:
         if file.is_file() and file.suffix in (".xlsx", ".csv", ".parquet") and not file.name.startswith(("~$", ".")):
             hashes[f"data/{file.name}"] = file_sha256(file)
+    loans = data_dir / LOANS_FOLDER if data_dir.is_dir() else None
+    if loans is not None and loans.is_dir():  # loan-level tables, one folder per bank (借据级数据)
+        for file in sorted(loans.rglob("*")):
+            if file.is_file() and file.suffix in (".csv", ".parquet") and not file.name.startswith(("~$", ".")):
+                hashes[f"data/{file.relative_to(data_dir).as_posix()}"] = file_sha256(file)
     for file in sorted(params_dir.glob("*.yaml")):
         hashes[f"params/{file.name}"] = file_sha256(file)
+    for file in sorted(params_dir.glob("s71/*.yaml")):
+        hashes[f"params/s71/{file.name}"] = file_sha256(file)
     return hashes
+
+
+#: the loan-level folder inside a data folder (receipts, customers, credit lines; one subfolder per bank)
+LOANS_FOLDER = "loans"
+
+
+def compute_loan_findings(data_dir: Path, params_dir: Path):
+    """Reconciliation of the S71 returns with the loan-level data and the supervisory checks
+    (:mod:`analysis.loans`), when the data folder has ``loans/`` and the importer's
+    ``s71-cells.csv``; None otherwise. DuckDB reads the loan files in place."""
+    loans, cells = Path(data_dir) / LOANS_FOLDER, Path(data_dir) / "s71-cells.csv"
+    if not (loans.is_dir() and cells.exists()):
+        return None
+    from analysis.loans import analyse_loans, load_loan_rules, load_reported_cells
+
+    rules = load_loan_rules(Path(params_dir) / "loans.yaml")
+    return analyse_loans(loans, load_reported_cells(data_dir), rules, threads=2)
 
 
 @dataclass
@@ -109,6 +134,8 @@ class State:
     #: scoring tables by year (params/scoring-YYYY.yaml) and the analysts' qualitative scores
     scoring: dict = field(default_factory=dict)
     qualitative: pd.DataFrame | None = None
+    #: loan-level reconciliation and supervisory checks (analysis.loans.LoanFindings), when loan data exist
+    loans: Any = None
     _score_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def scores(self, period: pd.Timestamp):
@@ -238,7 +265,8 @@ def compute_state(data_dir: Path, params_dir: Path, hashes: dict[str, str] | Non
                  onlending=onlending_indicators(dataset, indicators, policies),
                  data_dir=data_dir, params_dir=params_dir,
                  hashes=hashes if hashes is not None else input_hashes(data_dir, params_dir),
-                 scoring=scoring, qualitative=qualitative)
+                 scoring=scoring, qualitative=qualitative,
+                 loans=compute_loan_findings(data_dir, params_dir))
 
 
 def load_state(data_dir: Path | str = "data/demo", params_dir: Path | str = "params",
