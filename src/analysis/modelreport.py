@@ -3,13 +3,19 @@ charts with trend lines and prediction intervals, and the backtest's figures."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from analysis.display import HTML, bullet_list, esc, fmt_number, frame_table
-from analysis.models import STATUS_TEXT, ModelResults, load_models
+from analysis.models import STATUS_TEXT, ModelResults, ModelSpec, Validation, load_models
+
+if TYPE_CHECKING:  # annotations only; report and overview never import this module
+    from analysis.overview import CityContext
+    from analysis.report import InstitutionContext
 
 SERIES_LABELS = {"inclusive_balance_assessed": ("普惠型小微企业贷款余额", "万元"),
                  "total_loans": ("各项贷款余额", "万元"), "inclusive_borrowers": ("有贷款余额户数", "户")}
@@ -17,15 +23,18 @@ TARGET_LABELS = {"p_growth_leg": "“两增”·增速", "p_borrowers_leg": "“
                  "p_plan": "信贷计划"}
 
 
-def models_for(ctx) -> ModelResults:
-    return load_models(ctx.state, ctx.period)
+def models_for(ctx: InstitutionContext) -> ModelResults:
+    """This bank's models: read from the all-bank cache when the batch wrote it, else fitted for
+    this bank alone (plus the shared peer model), so one notebook opened in JupyterLab does not
+    fit every bank (:func:`analysis.models.load_models`)."""
+    return load_models(ctx.state, ctx.period, institution_id=ctx.institution_id)
 
 
 def _pct(p) -> str:
     return "—" if p is None or p != p else f"{p * 100:.0f}%"
 
 
-def readings(ctx) -> list[str]:
+def readings(ctx: InstitutionContext) -> list[str]:
     """Short Chinese readings of the models for one bank."""
     m = models_for(ctx)
     out = []
@@ -62,7 +71,7 @@ def readings(ctx) -> list[str]:
     return out
 
 
-def _significance(p: float, spec, what: str) -> str:
+def _significance(p: float, spec: ModelSpec, what: str) -> str:
     """"显著" only from the size-corrected test; with the Newey–West option the reading says it
     is not size-corrected and never calls the result significant."""
     alpha = 1 - spec.rate_trend.confidence
@@ -71,7 +80,7 @@ def _significance(p: float, spec, what: str) -> str:
     return f"{what}统计上显著" if p < alpha else f"{what}统计上不显著"
 
 
-def calibration_text(spec) -> str:
+def calibration_text(spec: ModelSpec) -> str:
     """Where the probabilities' error scale comes from, from params/models.yaml (never hard-coded)."""
     cal = spec.forecast.calibration
     if cal is None:
@@ -79,7 +88,7 @@ def calibration_text(spec) -> str:
     return f"校准于 {cal.years_text} 年，{cal.evaluated_year} 年回测可靠性见附录"
 
 
-def model_section(ctx) -> HTML:
+def model_section(ctx: InstitutionContext) -> HTML:
     m = models_for(ctx)
     html = bullet_list(readings(ctx), "readings")
     fc = m.forecasts[m.forecasts["institution_id"] == ctx.institution_id]
@@ -100,7 +109,7 @@ def model_section(ctx) -> HTML:
     return html
 
 
-def diagnostics(ctx) -> HTML:
+def diagnostics(ctx: InstitutionContext) -> HTML:
     """Model diagnostics (模型诊断) for the appendix."""
     m = models_for(ctx)
     rows = []
@@ -118,7 +127,7 @@ def diagnostics(ctx) -> HTML:
     rows.append(("同业混合效应模型（MixedLM）", f"{m.spec.peer_model.formula}，随机效应 {info.get('re_formula') or '—'}",
                  f"{info.get('n_groups', 0)} 家，{info.get('n_obs', 0)} 个观测",
                  f"机构间方差 {fmt_number(info.get('group_variance', np.nan), 4)}；残差方差 "
-                 f"{fmt_number(info.get('residual_variance', np.nan), 4)}", STATUS_TEXT.get(info.get("status"), "")))
+                 f"{fmt_number(info.get('residual_variance', np.nan), 4)}", STATUS_TEXT.get(str(info.get("status", "")), "")))
     for r in m.forecasts[m.forecasts["institution_id"] == ctx.institution_id].itertuples():
         label = SERIES_LABELS.get(r.series, (r.series,))[0]
         rows.append((f"预测：{label}（ETS，对数）", r.model or "—", f"n = {r.n}",
@@ -128,7 +137,7 @@ def diagnostics(ctx) -> HTML:
     return frame_table(frame, css_class="data diagnostics")
 
 
-def forecast_chart(ctx) -> Figure:
+def forecast_chart(ctx: InstitutionContext) -> Figure:
     """Inclusive balance this year, its forecast to December with the prediction interval, and the plan."""
     m = models_for(ctx)
     fig = Figure(figsize=(8, 3.4), layout="constrained")
@@ -155,7 +164,7 @@ def forecast_chart(ctx) -> Figure:
     return fig
 
 
-def rate_trend_chart(ctx) -> Figure:
+def rate_trend_chart(ctx: InstitutionContext) -> Figure:
     """Monthly rate with the fitted trend (month effects included) and its confidence band."""
     m = models_for(ctx)
     fig = Figure(figsize=(8, 3.2), layout="constrained")
@@ -177,7 +186,7 @@ def rate_trend_chart(ctx) -> Figure:
 
 # --- overview ---------------------------------------------------------------------------------
 
-def early_warning_table(city) -> HTML:
+def early_warning_table(city: CityContext) -> HTML:
     """Banks whose year-end probability of 两增 or the plan is below the threshold (需重点关注)."""
     m = load_models(city.state, city.period)
     w = m.warnings
@@ -202,11 +211,11 @@ def early_warning_table(city) -> HTML:
     return note + frame_table(frame)
 
 
-def peer_flags(city) -> HTML:
+def peer_flags(city: CityContext) -> HTML:
     m = load_models(city.state, city.period)
     peers = m.peer_effects
     if peers.empty:
-        return HTML(f'<p class="note">同业混合效应模型：{esc(STATUS_TEXT.get(m.peer_info.get("status"), ""))}。</p>')
+        return HTML(f'<p class="note">同业混合效应模型：{esc(STATUS_TEXT.get(str(m.peer_info.get("status", "")), ""))}。</p>')
     names = city.state.dataset.institutions.set_index("institution_id")
     flagged = peers[peers["flagged"]].sort_values("deviation_bp", ascending=False)
     lines = [f"{names.loc[r.institution_id, 'name']}（{names.loc[r.institution_id, 'category']}）：高于同类平均 "
@@ -261,13 +270,14 @@ def calibration_chart(bt: pd.DataFrame) -> Figure:
     return reliability_chart(probs.assign(target="pooled"), "pooled")
 
 
-def calibration_note(v) -> HTML:
+def calibration_note(v: Validation) -> HTML:
     """The scale chosen out of sample and in sample, and what params/models.yaml holds."""
     cal, ins = v.calibration, v.in_sample
     years = f"{min(v.calibration_years)}–{max(v.calibration_years)}" if len(v.calibration_years) > 1 else str(v.calibration_years[0])
-    chosen = (f"样本外：在 {years} 年的回测起点上选定误差放大系数 {cal['error_scale']:g}（90% 区间覆盖率 "
-              f"{cal['coverage']:.0%}），用于检验 {v.evaluation_year} 年。")
-    lines = [chosen,
+    chosen = (f"样本外：在 {years} 年的回测起点上选定误差放大系数 {cal['error_scale']:g}"
+              f"（{v.interval:.0%} 区间覆盖率 {cal['coverage']:.0%}），用于检验 {v.evaluation_year} 年。")
+    lines = [f"回测样本：{len(v.banks)} 家银行，各年 " + "、".join(f"{m}月" for m in sorted(v.backtest["month"].unique()))
+             + "末为预测起点。", chosen,
              f"样本内（对照）：若直接在 {v.evaluation_year} 年上选定，系数为 {ins['error_scale']:g}（覆盖率 {ins['coverage']:.0%}）。"]
     rec = v.configured_calibration
     if rec is None:
@@ -280,7 +290,7 @@ def calibration_note(v) -> HTML:
     return bullet_list(lines) + frame_table(by_scale)
 
 
-def coverage_table(v) -> HTML:
+def coverage_table(v: Validation) -> HTML:
     cov = v.coverage
     frame = pd.DataFrame({"预测时距": [f"提前 {h} 个月" for h in cov.index]})
     for col in cov.columns:
@@ -292,7 +302,7 @@ TEST_NAMES = {"bootstrap": "固定 b + AR(1) 模拟临界值（采用）", "fixe
               "newey_west": "Newey–West（原方法）"}
 
 
-def trend_test_table(v) -> HTML:
+def trend_test_table(v: Validation) -> HTML:
     size = v.trend_size
     frame = pd.DataFrame({"检验方法": size["method"].map(TEST_NAMES), "月数": size["months"].astype(str),
                           "误差": size["phi"].map(lambda p: "白噪声" if p == 0 else f"AR(1) {p:g}"),
@@ -307,18 +317,24 @@ def trend_test_table(v) -> HTML:
     return frame_table(frame) + frame_table(pframe)
 
 
-def validation_summary(v) -> str:
-    """The figures the README quotes, printed last in the validation notebook."""
+def validation_summary(v: Validation) -> str:
+    """The figures the README quotes, printed last in the validation notebook: out-of-sample (and,
+    for comparison, in-sample) Brier skill for 两增 and the plan, 90 % coverage by horizon, and
+    the size of the trend test on white noise and AR(1) errors."""
     from analysis.models import brier_skill
 
-    oos = v.out_of_sample
+    oos, ins = v.out_of_sample, v.in_sample_rows
     cov = v.coverage
     size = v.trend_size[v.trend_size["method"] == "bootstrap"]
-    head = (f"样本外（误差放大系数 {v.calibration['error_scale']:g}，校准于 {min(v.calibration_years)}–"
-            f"{max(v.calibration_years)} 年，检验 {v.evaluation_year} 年）:")
+    years = f"{min(v.calibration_years)}–{max(v.calibration_years)}"
+    level = int(round(v.interval * 100))
+    head = (f"样本外（{len(v.banks)} 家银行，误差放大系数 {v.calibration['error_scale']:g}，校准于 {years} 年，"
+            f"检验 {v.evaluation_year} 年）:")
     lines = [head,
-             f"  Brier 技巧分数 “两增” {brier_skill(oos, 'p_two_increases'):.2f}，信贷计划 {brier_skill(oos, 'p_plan'):.2f}",
-             "  90% 预测区间覆盖率: " + "，".join(f"提前 {h} 个月 {c:.0%}" for h, c in cov["all"].items()),
+             f"  Brier 技巧分数 “两增” {brier_skill(oos, 'p_two_increases'):.2f}，信贷计划 {brier_skill(oos, 'p_plan'):.2f}"
+             f"（样本内对照，系数 {v.in_sample['error_scale']:g}：“两增” {brier_skill(ins, 'p_two_increases'):.2f}，"
+             f"信贷计划 {brier_skill(ins, 'p_plan'):.2f}）",
+             f"  {level}% 预测区间覆盖率: " + "，".join(f"提前 {h} 个月 {c:.0%}" for h, c in cov["all"].items()),
              "趋势检验（名义 5%）的实际拒绝率: " + "，".join(
                  f"T={r.months} {'白噪声' if r.phi == 0 else f'AR(1) {r.phi:g}'} {r.rejection * 100:.1f}%"
                  for r in size.itertuples())]

@@ -13,6 +13,12 @@
 
 Short series, gaps and new institutions get a simpler model or an explicit "not enough history"
 (历史数据不足) status, never a crash or a silent number.
+
+One bank's report needs only that bank's models and the peer model: :func:`load_models` with
+``institution_id`` reads the all-bank cache when the batch has written it, and otherwise fits
+that bank alone (the peer model is cached on its own). Each bank's simulations draw from a random
+stream derived from (seed, period, institution id) only (:func:`bank_rng`), so a bank's
+probabilities are the same whether it is fitted alone, with every bank, or in the backtest.
 """
 
 from __future__ import annotations
@@ -20,16 +26,20 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from analysis.policy import read_params
+from analysis.policy import Policy, read_params
+
+if TYPE_CHECKING:  # only for the annotations: state imports nothing of the models layer
+    from analysis.state import State
 
 OK, FALLBACK, INSUFFICIENT, FAILED = "ok", "fallback", "insufficient", "failed"
 STATUS_TEXT = {OK: "正常", FALLBACK: "简化模型", INSUFFICIENT: "历史数据不足", FAILED: "模型未收敛"}
@@ -68,7 +78,7 @@ class RateTrendSpec(_Strict):
     min_months: int = Field(8, ge=3)
     min_months_seasonal: int = Field(18, ge=13)
     confidence: float = Field(0.95, gt=0, lt=1)
-    test: TrendTestSpec = Field(default_factory=TrendTestSpec)
+    test: TrendTestSpec = Field(default_factory=lambda: TrendTestSpec.model_validate({}))
 
 
 class PeerSpec(_Strict):
@@ -242,10 +252,8 @@ def trend_test(X: np.ndarray, Y: np.ndarray, column: int, spec: TrendTestSpec, c
     beta, se = hac_t(X, Y, column, spec.bandwidth * X.shape[0])
     t = np.divide(beta, se, out=np.zeros_like(beta), where=se > 0)
     table = null_table(X, column, spec)
-    if spec.method == "fixed_b":
-        phi = np.zeros(len(Y))
-    else:
-        phi = np.interp(residual_ar1(X, Y), table.residual_ar_q, table.grid)
+    white_noise = spec.method == "fixed_b"
+    phi = np.zeros(len(Y)) if white_noise else np.interp(residual_ar1(X, Y), table.residual_ar_q, table.grid)
     phi = np.clip(phi, max(0.0, table.grid[0]), table.grid[-1])  # negative correlation: white-noise values
     pos = np.interp(phi, table.grid, np.arange(len(table.grid)))
     lo = np.floor(pos).astype(int)
@@ -369,7 +377,7 @@ def fit_peer_model(indicators: pd.DataFrame, period: pd.Timestamp, categories: l
     data = pd.DataFrame({"institution_id": ind["institution_id"].to_numpy(), "category": ind["category"].to_numpy(),
                          "rate": ind["month_new_loan_rate_pct"].to_numpy(),
                          "t": _month_index(ind["period"]) - (period.year * 12 + period.month)})
-    info = {"status": INSUFFICIENT, "re_formula": "", "n_groups": int(data["institution_id"].nunique()),
+    info: dict[str, Any] = {"status": INSUFFICIENT, "re_formula": "", "n_groups": int(data["institution_id"].nunique()),
             "n_obs": len(data), "converged": False}
     empty = pd.DataFrame(columns=["institution_id", "deviation_bp", "deviation_lo", "deviation_hi", "flagged"])
     if info["n_groups"] < spec.min_institutions:
@@ -438,6 +446,9 @@ def _fit_ets(y: pd.Series, spec: ForecastSpec):
 
 @dataclass
 class ModelResults:
+    """Every model at ``period``: one row per bank (or the banks of ``institutions``) in the
+    per-bank frames; the peer model always covers every bank (it is fitted across them)."""
+
     period: pd.Timestamp
     rate_trends: pd.DataFrame
     rate_fits: pd.DataFrame
@@ -448,9 +459,22 @@ class ModelResults:
     warnings: pd.DataFrame
     spec: ModelSpec
     notes: dict = field(default_factory=dict)
+    #: the banks fitted (None: every bank with a return for the period)
+    institutions: tuple[str, ...] | None = None
 
 
-def _policy_for(state, year: int):
+def bank_rng(seed: int, period: pd.Timestamp, institution_id: str) -> np.random.Generator:
+    """The random stream (随机数流) of one bank's simulation at ``period``.
+
+    Derived from the seed, the period and the institution id only — never from the position of
+    the bank among those fitted — so one bank fitted alone (its notebook), with every bank (the
+    batch) or at a backtest origin draws the same numbers.
+    """
+    tag = int.from_bytes(hashlib.sha256(str(institution_id).encode("utf-8")).digest()[:8], "little")
+    return np.random.default_rng([seed, period.year, period.month, tag])
+
+
+def _policy_for(state: State, year: int) -> Policy:
     """The policy of ``year``, or the nearest year's when the data year has none (backtests of earlier years)."""
     if year in state.policies:
         return state.policies[year]
@@ -536,7 +560,7 @@ def simulate_bank(rows: list[dict], fits: dict, period: pd.Timestamp, spec: Fore
     return paths, draws
 
 
-def _probabilities(row: pd.Series, draws: dict | None, policy) -> dict:
+def _probabilities(row: pd.Series, draws: dict | None, policy: Policy) -> dict:
     """P(each leg of 两增 and the plan met in December) for one bank."""
     ti, plan = policy.two_increases, policy.plan
     out = {"p_growth_leg": np.nan, "p_borrowers_leg": np.nan, "p_two_increases": np.nan, "p_plan": np.nan}
@@ -546,6 +570,9 @@ def _probabilities(row: pd.Series, draws: dict | None, policy) -> dict:
     if draws is None:
         return out
     base_inc, base_tot, base_bor = row["inclusive_balance_base"], row["total_loans_base"], row["inclusive_borrowers_base"]
+    inc: np.ndarray | None
+    tot: np.ndarray | None
+    bor: np.ndarray | None
     if draws.get("h") == 0:  # December: the outcome is known
         inc = np.array([row["inclusive_balance_assessed"]])
         tot = np.array([row["total_loans"]])
@@ -574,17 +601,39 @@ def _probabilities(row: pd.Series, draws: dict | None, policy) -> dict:
     return out
 
 
-def compute_models(state, period: pd.Timestamp, spec: ModelSpec | None = None,
-                   institutions: list[str] | None = None, rates: bool = True) -> ModelResults:
+TREND_COLUMNS = ["institution_id", "n", "status", "formula", "test", "slope_bp", "slope_lo", "slope_hi", "slope_p",
+                 "level_bp", "level_lo", "level_hi", "level_p", "r2"]
+FORECAST_COLUMNS = ["institution_id", "series", "n", "status", "model", "aicc", "ljung_box_p", "last", "forecast",
+                    "lo", "hi"]
+PATH_COLUMNS = ["institution_id", "series", "period", "mean", "lo", "hi"]
+FIT_COLUMNS = ["period", "trend", "trend_lo", "trend_hi", "institution_id"]
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Rows as a frame that keeps its columns when empty (a bank with nothing to fit)."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
+
+
+def peer_models(state: State, period: pd.Timestamp, spec: ModelSpec) -> tuple[pd.DataFrame, dict]:
+    """The peer MixedLM (同业混合效应模型) at ``period``, across every bank of the cost categories."""
+    policy = _policy_for(state, period.year)
+    return fit_peer_model(state.indicators, period, list(policy.cost.categories), spec.peer_model)
+
+
+def compute_models(state: State, period: pd.Timestamp, spec: ModelSpec | None = None,
+                   institutions: list[str] | None = None, rates: bool = True,
+                   peers: tuple[pd.DataFrame, dict] | None = None) -> ModelResults:
     """Every model for every bank (or the listed ones) at ``period``; ``rates=False`` skips the
-    rate models (the backtest needs only the forecasts)."""
+    rate models (the backtest needs only the forecasts). ``peers``: the peer model already
+    fitted (:func:`peer_models`), else it is fitted here when ``rates``."""
     spec = spec or load_model_spec(Path(state.params_dir) / "models.yaml")
     policy = _policy_for(state, period.year)
     ind = state.indicators
     banks = ind[(ind["sector"] == "bank") & (ind["period"] <= period)]
+    if institutions is not None:
+        banks = banks[banks["institution_id"].isin(institutions)]
     current = banks[banks["period"] == period].set_index("institution_id")
-    ids = [i for i in current.index if institutions is None or i in institutions]
-    rng = np.random.default_rng(spec.forecast.seed + period.year * 12 + period.month)
+    ids = list(current.index)
 
     trend_rows, fit_frames, fc_rows, path_rows, warn_rows = [], [], [], [], []
     grouped = dict(tuple(banks.groupby("institution_id")))
@@ -595,44 +644,98 @@ def compute_models(state, period: pd.Timestamp, spec: ModelSpec | None = None,
             trend_rows.append({"institution_id": iid, **stats})
             if not fitted.empty:
                 fit_frames.append(fitted.assign(institution_id=iid))
+        rng = bank_rng(spec.forecast.seed, period, iid)
         rows, paths, draws = forecast_bank(history, period, spec.forecast, rng)
         fc_rows += [{"institution_id": iid, **r} for r in rows]
         path_rows += [{"institution_id": iid, **p} for p in paths]
         warn_rows.append({"institution_id": iid, **_probabilities(current.loc[iid], draws, policy)})
-    cost_categories = list(policy.cost.categories)
-    peers, peer_info = (fit_peer_model(ind, period, cost_categories, spec.peer_model) if rates
-                        else (pd.DataFrame(), {"status": "skipped"}))
+    if peers is None:
+        peers = peer_models(state, period, spec) if rates else (pd.DataFrame(), {"status": "skipped"})
+    peer_effects, peer_info = peers
     warnings_frame = pd.DataFrame(warn_rows)
     if not warnings_frame.empty:
         meta = current.loc[warnings_frame["institution_id"], ["name", "category", "division", "entity_type"]]
         warnings_frame = pd.concat([warnings_frame.reset_index(drop=True), meta.reset_index(drop=True)], axis=1)
         probs = warnings_frame[["p_two_increases", "p_plan"]]
         warnings_frame["attention"] = (probs < spec.early_warning.probability_threshold).any(axis=1)
+    else:
+        warnings_frame = pd.DataFrame(columns=["institution_id", "p_growth_leg", "p_borrowers_leg", "p_two_increases",
+                                               "p_plan", "name", "category", "division", "entity_type", "attention"])
     return ModelResults(
-        period=period, rate_trends=pd.DataFrame(trend_rows),
-        rate_fits=pd.concat(fit_frames, ignore_index=True) if fit_frames else pd.DataFrame(),
-        peer_effects=peers, peer_info=peer_info, forecasts=pd.DataFrame(fc_rows),
-        forecast_paths=pd.DataFrame(path_rows), warnings=warnings_frame, spec=spec)
+        period=period, rate_trends=_frame(trend_rows, TREND_COLUMNS),
+        rate_fits=pd.concat(fit_frames, ignore_index=True) if fit_frames else pd.DataFrame(columns=FIT_COLUMNS),
+        peer_effects=peer_effects, peer_info=peer_info, forecasts=_frame(fc_rows, FORECAST_COLUMNS),
+        forecast_paths=_frame(path_rows, PATH_COLUMNS), warnings=warnings_frame, spec=spec,
+        institutions=None if institutions is None else tuple(ids))
 
 
-def load_models(state, period: pd.Timestamp) -> ModelResults:
-    """:func:`compute_models` for all banks, cached on disk by inputs, params, code and period."""
-    from analysis.state import cache_dir, code_fingerprint, read_cache, write_cache
+#: results read or computed in this process, by cache file name (content-keyed, so never stale);
+#: a report's five model cells then read the pickle once, not five times
+_RECENT: OrderedDict[str, object] = OrderedDict()
+_RECENT_SIZE = 4
 
-    key = hashlib.sha256(json.dumps([state.hashes, code_fingerprint(), str(period)], sort_keys=True)
-                         .encode()).hexdigest()[:24]
-    path = cache_dir() / f"models-{key}.pkl"
-    cached = read_cache(path)  # loaded only when written by this user in a private folder
-    if isinstance(cached, ModelResults):
-        return cached
-    results = compute_models(state, period)
-    write_cache(path, results)
-    return results
+
+def _remember(name: str, value: object) -> None:
+    _RECENT[name] = value
+    _RECENT.move_to_end(name)
+    while len(_RECENT) > _RECENT_SIZE:
+        _RECENT.popitem(last=False)
+
+
+def _cached(name: str, kind: type, compute):
+    """The object cached as ``name`` (in this process, else on disk), else ``compute()`` written to both."""
+    from analysis.state import cache_dir, read_cache, write_cache
+
+    if isinstance(_RECENT.get(name), kind):
+        _RECENT.move_to_end(name)
+        return _RECENT[name]
+    path = cache_dir() / name
+    value = read_cache(path)  # loaded only when written by this user in a private folder
+    if not isinstance(value, kind):
+        if compute is None:
+            return None
+        value = compute()
+        write_cache(path, value)
+    _remember(name, value)
+    return value
+
+
+def models_cache_key(state: State, period: pd.Timestamp) -> str:
+    """Key of the models cache: the inputs' and params' hashes, the package's code, the period."""
+    from analysis.state import code_fingerprint
+
+    return hashlib.sha256(json.dumps([state.hashes, code_fingerprint(), str(period)], sort_keys=True)
+                          .encode()).hexdigest()[:24]
+
+
+def load_models(state: State, period: pd.Timestamp, institution_id: str | None = None) -> ModelResults:
+    """:func:`compute_models`, cached on disk by inputs, params, code and period.
+
+    Without ``institution_id``: every bank (the batch and the city overview). With it (one bank's
+    report): the all-bank results when the batch has cached them, else that bank's own models and
+    the peer model (each cached on its own), never every bank's forecasts. A bank's figures are
+    the same either way (:func:`bank_rng`).
+    """
+    key = models_cache_key(state, period)
+    full_name = f"models-{key}.pkl"
+    if institution_id is None:
+        return _cached(full_name, ModelResults, lambda: compute_models(state, period))
+    full = _cached(full_name, ModelResults, None)
+    if full is not None:
+        return full
+    spec = load_model_spec(Path(state.params_dir) / "models.yaml")
+    tag = hashlib.sha256(str(institution_id).encode("utf-8")).hexdigest()[:16]
+
+    def one_bank() -> ModelResults:
+        peers = _cached(f"peers-{key}.pkl", tuple, lambda: peer_models(state, period, spec))
+        return compute_models(state, period, spec, institutions=[institution_id], peers=peers)
+
+    return _cached(f"models-{key}-{tag}.pkl", ModelResults, one_bank)
 
 
 # --- backtest ---------------------------------------------------------------------------------
 
-def _outcomes(o: pd.Series, policy) -> dict[str, bool]:
+def _outcomes(o: pd.Series, policy: Policy) -> dict[str, bool]:
     """What happened in December: each leg of 两增 and the plan (the targets of the probabilities)."""
     ti = policy.two_increases
     growth = (o["growth_margin_pp"] >= ti.growth_margin_min_pp) if not (
@@ -645,22 +748,25 @@ def _outcomes(o: pd.Series, policy) -> dict[str, bool]:
     return actual
 
 
-def backtest(state, years: list[int], months: list[int], error_scales: list[float] | None = None,
-             spec: ModelSpec | None = None) -> pd.DataFrame:
+def backtest(state: State, years: list[int], months: list[int], error_scales: list[float] | None = None,
+             spec: ModelSpec | None = None, institutions: list[str] | None = None) -> pd.DataFrame:
     """Rolling-origin backtest (滚动起点回测): at each month-end of each year, forecast December from
     the data then available and compare with what happened.
 
     One row per origin, bank, target and error scale: ``probability`` and ``outcome`` for the
     year-end probabilities; for ``interval:<series>`` rows, ``outcome`` says whether December fell
     inside the 90 % interval. The ETS models are fitted once per origin and bank; each scale of
-    ``error_scales`` (default: the configured one) re-simulates them with the same random numbers,
-    so scales are compared on equal terms.
+    ``error_scales`` (default: the configured one) re-simulates them with the same random numbers
+    (:func:`bank_rng`, as the reports draw them), so scales are compared on equal terms.
+    ``institutions``: only these banks (default: every bank).
     """
     spec = spec or load_model_spec(Path(state.params_dir) / "models.yaml")
     scales = list(error_scales or [spec.forecast.error_scale])
     rows: list[dict] = []
     ind = state.indicators
     banks = ind[ind["sector"] == "bank"]
+    if institutions is not None:
+        banks = banks[banks["institution_id"].isin(institutions)]
     grouped = dict(tuple(banks.groupby("institution_id")))
     for year in years:
         december = pd.Timestamp(year=year, month=12, day=31)
@@ -671,7 +777,7 @@ def backtest(state, years: list[int], months: list[int], error_scales: list[floa
         for month in months:
             period = pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)
             current = banks[banks["period"] == period].set_index("institution_id")
-            for k, iid in enumerate(current.index):
+            for iid in current.index:
                 if iid not in outcome.index:
                     continue
                 history = grouped[iid].sort_values("period")
@@ -680,7 +786,7 @@ def backtest(state, years: list[int], months: list[int], error_scales: list[floa
                 actual = _outcomes(o, policy)
                 base = {"year": year, "month": month, "horizon": 12 - month, "institution_id": iid}
                 for scale in scales:
-                    rng = np.random.default_rng([spec.forecast.seed, year, month, k])
+                    rng = bank_rng(spec.forecast.seed, period, iid)
                     sim_rows = [dict(r) for r in fit_rows]
                     _, draws = simulate_bank(sim_rows, fits, period, spec.forecast, rng, scale)
                     probs = _probabilities(current.loc[iid], draws, policy)
@@ -784,6 +890,8 @@ class Validation:
     trend_power: pd.DataFrame
     configured_scale: float
     configured_calibration: CalibrationRecord | None
+    banks: list[str] = field(default_factory=list)  # the banks backtested
+    interval: float = 0.9  # the prediction interval whose coverage is scored
 
     @property
     def out_of_sample_summary(self) -> pd.DataFrame:
@@ -798,7 +906,7 @@ class Validation:
         return coverage_by_horizon(self.out_of_sample)
 
 
-def data_trend_sizes(state, period: pd.Timestamp, months: int = 36) -> pd.Series:
+def data_trend_sizes(state: State, period: pd.Timestamp, months: int = 36) -> pd.Series:
     """Each bank's rate trend over the last ``months`` months in innovation standard deviations a
     month (|slope| ÷ residual sd, month effects removed): the trend sizes the test must detect."""
     ind = state.indicators
@@ -819,13 +927,27 @@ def data_trend_sizes(state, period: pd.Timestamp, months: int = 36) -> pd.Series
     return pd.Series(out, name="slope_in_sd")
 
 
-def validate_models(state, spec: ModelSpec, calibration_years: list[int], evaluation_year: int, months: list[int],
-                    error_scales: list[float], size_replications: int = 2000, size_seed: int = 0) -> Validation:
+def sample_banks(state: State, max_banks: int = 0) -> list[str]:
+    """Every bank's id in order, or ``max_banks`` of them evenly spaced through that order
+    (a fixed, outcome-blind sample for the quick run of the validation notebook); 0: every bank."""
+    ind = state.indicators
+    ids = sorted(ind.loc[ind["sector"] == "bank", "institution_id"].unique())
+    if max_banks <= 0 or max_banks >= len(ids):
+        return ids
+    picks = np.unique(np.round(np.linspace(0, len(ids) - 1, max_banks)).astype(int))
+    return [ids[i] for i in picks]
+
+
+def validate_models(state: State, spec: ModelSpec, calibration_years: list[int], evaluation_year: int,
+                    months: list[int], error_scales: list[float], size_replications: int = 2000,
+                    size_seed: int = 0, max_banks: int = 0) -> Validation:
     """Rolling-origin backtest over the calibration and evaluation years at every scale, the scale
     chosen out of sample (calibration years) and in sample (evaluation year), and the trend test's
-    size and power by seeded simulation."""
+    size and power by seeded simulation. ``max_banks`` > 0 backtests that many banks
+    (:func:`sample_banks`) instead of all of them."""
     years = sorted(set(calibration_years) | {evaluation_year})
-    bt = backtest(state, years, months, error_scales, spec)
+    banks = sample_banks(state, max_banks)
+    bt = backtest(state, years, months, error_scales, spec, institutions=banks)
     cal = calibrate_error_scale(bt, calibration_years, spec.forecast.interval)
     ins = calibrate_error_scale(bt, [evaluation_year], spec.forecast.interval)
     ev = bt[bt["year"] == evaluation_year]
@@ -851,4 +973,5 @@ def validate_models(state, spec: ModelSpec, calibration_years: list[int], evalua
                       evaluation_year=evaluation_year, out_of_sample=ev[ev["error_scale"] == cal["error_scale"]],
                       in_sample_rows=ev[ev["error_scale"] == ins["error_scale"]], trend_size=pd.DataFrame(size_rows),
                       trend_power=pd.DataFrame(power_rows), configured_scale=spec.forecast.error_scale,
-                      configured_calibration=spec.forecast.calibration)
+                      configured_calibration=spec.forecast.calibration, banks=banks,
+                      interval=spec.forecast.interval)
