@@ -139,8 +139,14 @@ def _peer_panel(planted: dict[str, float], n_per_category: int = 10, months: int
             offset = planted.get(iid, rng.normal(0, 0.15))
             slope = rng.normal(-0.02, 0.005)
             for k, period in enumerate(p):
-                rows.append({"institution_id": iid, "category": category, "period": period,
-                             "month_new_loan_rate_pct": base + offset + slope * (k - months + 1) + rng.normal(0, 0.08)})
+                rows.append(
+                    {
+                        "institution_id": iid,
+                        "category": category,
+                        "period": period,
+                        "month_new_loan_rate_pct": base + offset + slope * (k - months + 1) + rng.normal(0, 0.08),
+                    }
+                )
     return pd.DataFrame(rows), p[-1]
 
 
@@ -164,10 +170,14 @@ def test_mixed_model_needs_enough_banks():
 def bank_history(n: int, start="2021-01", growth=0.01, gaps=()) -> pd.DataFrame:
     p = periods(start, n)
     k = np.arange(n)
-    frame = pd.DataFrame({"period": p,
-                          "inclusive_balance_assessed": 1000 * (1 + growth) ** k,
-                          "total_loans": 5000 * 1.005 ** k,
-                          "inclusive_borrowers": 100 + k})
+    frame = pd.DataFrame(
+        {
+            "period": p,
+            "inclusive_balance_assessed": 1000 * (1 + growth) ** k,
+            "total_loans": 5000 * 1.005**k,
+            "inclusive_borrowers": 100 + k,
+        }
+    )
     frame.loc[list(gaps), "inclusive_balance_assessed"] = np.nan
     return frame
 
@@ -177,7 +187,7 @@ def test_forecast_of_steady_growth_contains_the_truth():
     period = h["period"].iloc[-1]
     rows, paths, draws = forecast_bank(h, period, SPEC.forecast, np.random.default_rng(0))
     inc = next(r for r in rows if r["series"] == "inclusive_balance_assessed")
-    truth = 1000 * 1.01 ** 35
+    truth = 1000 * 1.01**35
     assert inc["status"] in (OK, FALLBACK)
     assert inc["lo"] <= truth <= inc["hi"]
     assert inc["forecast"] == pytest.approx(truth, rel=0.02)
@@ -196,15 +206,28 @@ def test_gaps_cut_the_history_and_short_series_are_refused():
 
 
 def test_probabilities(policy):
-    row = pd.Series({"entity_type": "法人机构", "category": "农村商业银行", "planned_increase": 100.0,
-                     "differentiated": False, "inclusive_balance_base": 1000.0, "total_loans_base": 5000.0,
-                     "inclusive_borrowers_base": 100.0, "inclusive_balance_assessed": 1120.0,
-                     "total_loans": 5400.0, "inclusive_borrowers": 99.0})
+    row = pd.Series(
+        {
+            "entity_type": "法人机构",
+            "category": "农村商业银行",
+            "planned_increase": 100.0,
+            "differentiated": False,
+            "inclusive_balance_base": 1000.0,
+            "total_loans_base": 5000.0,
+            "inclusive_borrowers_base": 100.0,
+            "inclusive_balance_assessed": 1120.0,
+            "total_loans": 5400.0,
+            "inclusive_borrowers": 99.0,
+        }
+    )
     known = _probabilities(row, {"h": 0}, policy)  # December: 12% vs 8%, borrowers -1, plan 120%
     assert known == {"p_growth_leg": 1.0, "p_borrowers_leg": 0.0, "p_two_increases": 0.0, "p_plan": 1.0}
-    draws = {"h": 3, "inclusive_balance_assessed": np.array([1050.0, 1120.0, 1200.0, 1090.0]),
-             "total_loans": np.array([5400.0, 5400.0, 5400.0, 5400.0]),
-             "inclusive_borrowers": np.array([101.0, 99.0, 120.0, 100.0])}
+    draws = {
+        "h": 3,
+        "inclusive_balance_assessed": np.array([1050.0, 1120.0, 1200.0, 1090.0]),
+        "total_loans": np.array([5400.0, 5400.0, 5400.0, 5400.0]),
+        "inclusive_borrowers": np.array([101.0, 99.0, 120.0, 100.0]),
+    }
     p = _probabilities(row, draws, policy)
     # growth: 5%, 12%, 20%, 9% vs 8% -> 3 of 4; borrowers: 3 of 4; both: draws 3 and 4 -> 2 of 4
     assert p["p_growth_leg"] == 0.75 and p["p_borrowers_leg"] == 0.75 and p["p_two_increases"] == 0.5
@@ -235,6 +258,7 @@ def test_demo_mid_year_early_warning(demo_mid_year):
 
 
 # --- one bank's models (a notebook opened in JupyterLab) ------------------------------------------
+
 
 @pytest.fixture
 def private_cache(tmp_path, monkeypatch):
@@ -267,8 +291,7 @@ def test_one_bank_alone_gets_the_same_figures_as_in_the_all_bank_fit(demo_mid_ye
     state, everyone = demo_mid_year
     fitted: list = []
     real = models.compute_models
-    monkeypatch.setattr(models, "compute_models",
-                        lambda *a, **k: fitted.append(k.get("institutions")) or real(*a, **k))
+    monkeypatch.setattr(models, "compute_models", lambda *a, **k: fitted.append(k.get("institutions")) or real(*a, **k))
     one = models.load_models(state, MID_YEAR, institution_id="B017")
     assert fitted == [["B017"]] and one.institutions == ("B017",)
     assert set(one.forecasts["institution_id"]) == {"B017"} and set(one.rate_trends["institution_id"]) == {"B017"}
@@ -276,10 +299,14 @@ def test_one_bank_alone_gets_the_same_figures_as_in_the_all_bank_fit(demo_mid_ye
     def row(frame, cols):
         return frame[frame["institution_id"] == "B017"].reset_index(drop=True)[cols]
 
-    pd.testing.assert_frame_equal(row(one.rate_trends, ["slope_bp", "slope_lo", "slope_hi", "slope_p", "level_bp"]),
-                                  row(everyone.rate_trends, ["slope_bp", "slope_lo", "slope_hi", "slope_p", "level_bp"]))
-    pd.testing.assert_frame_equal(row(one.forecasts, ["series", "model", "forecast", "lo", "hi"]),
-                                  row(everyone.forecasts, ["series", "model", "forecast", "lo", "hi"]))
+    pd.testing.assert_frame_equal(
+        row(one.rate_trends, ["slope_bp", "slope_lo", "slope_hi", "slope_p", "level_bp"]),
+        row(everyone.rate_trends, ["slope_bp", "slope_lo", "slope_hi", "slope_p", "level_bp"]),
+    )
+    pd.testing.assert_frame_equal(
+        row(one.forecasts, ["series", "model", "forecast", "lo", "hi"]),
+        row(everyone.forecasts, ["series", "model", "forecast", "lo", "hi"]),
+    )
     probs = ["p_growth_leg", "p_borrowers_leg", "p_two_increases", "p_plan", "attention"]
     pd.testing.assert_frame_equal(row(one.warnings, probs), row(everyone.warnings, probs))
     pd.testing.assert_frame_equal(one.peer_effects, everyone.peer_effects)
@@ -310,8 +337,7 @@ def test_sample_banks_are_evenly_spaced_and_outcome_blind():
     from analysis.models import sample_banks
 
     ids = [f"B{i:03d}" for i in range(45, 0, -1)] + ["I001"]
-    state = SimpleNamespace(indicators=pd.DataFrame({"institution_id": ids,
-                                                     "sector": ["bank"] * 45 + ["insurer"]}))
+    state = SimpleNamespace(indicators=pd.DataFrame({"institution_id": ids, "sector": ["bank"] * 45 + ["insurer"]}))
     assert sample_banks(state, 12) == [f"B{i:03d}" for i in range(1, 46, 4)]
     assert len(sample_banks(state, 0)) == 45 and sample_banks(state, 50) == sample_banks(state, 0)
 
@@ -323,12 +349,17 @@ def test_error_scale_is_chosen_on_the_calibration_years_only():
     from analysis.models import calibrate_error_scale
 
     rows = []
-    for year, covered in ((2021, {1.0: 3, 1.5: 4, 2.0: 5}), (2022, {1.0: 4, 1.5: 5, 2.0: 5}),
-                          (2023, {1.0: 9, 1.5: 10, 2.0: 10})):
+    for year, covered in (
+        (2021, {1.0: 3, 1.5: 4, 2.0: 5}),
+        (2022, {1.0: 4, 1.5: 5, 2.0: 5}),
+        (2023, {1.0: 9, 1.5: 10, 2.0: 10}),
+    ):
         n = 10 if year == 2023 else 5
         for scale, k in covered.items():
-            rows += [{"year": year, "error_scale": scale, "target": "interval:total_loans", "outcome": i < k}
-                     for i in range(n)]
+            rows += [
+                {"year": year, "error_scale": scale, "target": "interval:total_loans", "outcome": i < k}
+                for i in range(n)
+            ]
     bt = pd.DataFrame(rows)
     out = calibrate_error_scale(bt, [2021, 2022], 0.9)
     assert out["error_scale"] == 1.5 and out["coverage"] == pytest.approx(0.9)
