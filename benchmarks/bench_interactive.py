@@ -50,6 +50,7 @@ def run(notebook: Path, out: Path, cache: Path, parameters: dict | None = None) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/demo")
+    ap.add_argument("--params", default=str(ROOT / "params"))
     ap.add_argument("--institution", default="B017")
     ap.add_argument("--period", default="2023-12")
     ap.add_argument("--rounds", type=int, default=3)
@@ -59,7 +60,7 @@ def main() -> None:
         "institution_id": args.institution,
         "period": args.period,
         "data_dir": data,
-        "params_dir": str(ROOT / "params"),
+        "params_dir": str(Path(args.params).resolve()),
     }
     work = Path(tempfile.mkdtemp(prefix="bench-interactive-"))
     floor = floor_notebook(work / "floor.ipynb")
@@ -74,7 +75,7 @@ def main() -> None:
     from analysis.periods import parse_period
     from analysis.state import load_state
 
-    state = load_state(data, ROOT / "params")
+    state = load_state(data, params["params_dir"])
     load_models(state, parse_period(args.period))  # what `analysis run` leaves behind
     for file in full.glob("state-*"):
         shutil.copy2(file, state_only / file.name)
