@@ -479,6 +479,11 @@ def validation_summary(v: Validation) -> str:
     from analysis.models import brier_skill
 
     oos, ins = v.out_of_sample, v.in_sample_rows
+
+    def skill(rows: pd.DataFrame, target: str) -> str:
+        value = brier_skill(rows, target)
+        return f"{value:.2f}" if value == value else "—（评估年无未达标机构，无法计算）"
+
     cov = v.coverage
     size = v.trend_size[v.trend_size["method"] == "bootstrap"]
     years = f"{min(v.calibration_years)}–{max(v.calibration_years)}"
@@ -489,9 +494,9 @@ def validation_summary(v: Validation) -> str:
     )
     lines = [
         head,
-        f"  Brier 技巧分数 “两增” {brier_skill(oos, 'p_two_increases'):.2f}，信贷计划 {brier_skill(oos, 'p_plan'):.2f}"
-        f"（样本内对照，系数 {v.in_sample['error_scale']:g}：“两增” {brier_skill(ins, 'p_two_increases'):.2f}，"
-        f"信贷计划 {brier_skill(ins, 'p_plan'):.2f}）",
+        f"  Brier 技巧分数 “两增” {skill(oos, 'p_two_increases')}，信贷计划 {skill(oos, 'p_plan')}"
+        f"（样本内对照，系数 {v.in_sample['error_scale']:g}：“两增” {skill(ins, 'p_two_increases')}，"
+        f"信贷计划 {skill(ins, 'p_plan')}）",
         f"  {level}% 预测区间覆盖率: " + "，".join(f"提前 {h} 个月 {c:.0%}" for h, c in cov["all"].items()),
         "趋势检验（名义 5%）的实际拒绝率: "
         + "，".join(
