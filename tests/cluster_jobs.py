@@ -14,8 +14,15 @@ from analysis.batch import Job, JobResult
 
 
 def make_job(key: str, action: str, log_dir: Path) -> Job:
-    return Job(key=key, title=key, notebook="", parameters={"action": action, "log_dir": str(log_dir)},
-               html_path="", notebook_path="", fingerprint=key)
+    return Job(
+        key=key,
+        title=key,
+        notebook="",
+        parameters={"action": action, "log_dir": str(log_dir)},
+        html_path="",
+        notebook_path="",
+        fingerprint=key,
+    )
 
 
 def failed(job: Job, error: str, seconds: float) -> JobResult:

@@ -29,8 +29,14 @@ def scheduler():
     from distributed import LocalCluster
 
     warnings.filterwarnings("ignore", message="Port .* is already in use")
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=40, env={"OPENBLAS_NUM_THREADS": "4"})
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,
+        env={"OPENBLAS_NUM_THREADS": "4"},
+    )
     yield cluster.scheduler_address
     cluster.close()
 
@@ -44,8 +50,17 @@ def test_every_job_gives_one_result_and_a_crash_or_an_error_fails_alone(tmp_path
     actions = {"B001": "ok", "B002": "raise", "B003": "ok", "B004": "exit", "B005": "ok", "I001": "ok"}
     jobs = [make_job(k, a, tmp_path) for k, a in actions.items()]
     landed = []
-    results = run_on_cluster(jobs, fake_report, scheduler, failure=failed, args=("-x",), on_result=landed.append,
-                             retries=1, required=[tmp_path], writable=[tmp_path])
+    results = run_on_cluster(
+        jobs,
+        fake_report,
+        scheduler,
+        failure=failed,
+        args=("-x",),
+        on_result=landed.append,
+        retries=1,
+        required=[tmp_path],
+        writable=[tmp_path],
+    )
 
     assert [r.key for r in results] == list(actions)  # job order, one result each
     assert sorted(r.key for r in landed) == sorted(actions)  # every result handed over as it landed
@@ -83,8 +98,14 @@ def test_workers_that_cannot_see_the_shared_folders_are_refused_before_any_job(t
     not_a_folder.write_text("x")
     jobs = [make_job("B001", "ok", tmp_path), make_job("B002", "ok", tmp_path)]
     with pytest.raises(ClusterError) as info:
-        run_on_cluster(jobs, fake_report, scheduler, failure=failed,
-                       required=[tmp_path, missing], writable=[not_a_folder / "reports"])
+        run_on_cluster(
+            jobs,
+            fake_report,
+            scheduler,
+            failure=failed,
+            required=[tmp_path, missing],
+            writable=[not_a_folder / "reports"],
+        )
     message = str(info.value)
     assert f"路径不存在 / path does not exist: {missing}" in message
     assert f"folder not writable: {not_a_folder / 'reports'}" in message
@@ -104,8 +125,10 @@ def test_local_starts_its_own_cluster_of_worker_processes(tmp_path):
 
 
 def test_the_default_path_does_not_import_dask():
-    code = ("import sys, analysis.batch, analysis.cluster, analysis.cli\n"
-            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))\n"
-            "assert not loaded, loaded\n")
+    code = (
+        "import sys, analysis.batch, analysis.cluster, analysis.cli\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))\n"
+        "assert not loaded, loaded\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -77,6 +77,7 @@ class WorkerCheck:
 # --------------------------------------------------------------------------------------------
 # runs on the workers (module-level so that they pickle by reference)
 
+
 def _check_paths_on_worker(required: list[str], writable: list[str]) -> dict:
     """Executed on every worker by ``client.run``: which paths are missing or not writable."""
     problems: list[str] = []
@@ -114,8 +115,14 @@ def _prepare_worker(env: dict[str, str]) -> str:
     return socket.gethostname()
 
 
-def _run_with_timeout(fn: Callable[..., R], job: Any, args: tuple, timeout: float | None,
-                      env: dict[str, str] | None = None, required: tuple[str, ...] = ()) -> tuple[str, R | None]:
+def _run_with_timeout(
+    fn: Callable[..., R],
+    job: Any,
+    args: tuple,
+    timeout: float | None,
+    env: dict[str, str] | None = None,
+    required: tuple[str, ...] = (),
+) -> tuple[str, R | None]:
     """Executed on a worker for each job: ``("ok", result)`` or ``("timeout", result or None)``.
 
     ``env`` is set first (a worker restarted by its nanny after a crash, or one that joined after
@@ -129,8 +136,10 @@ def _run_with_timeout(fn: Callable[..., R], job: Any, args: tuple, timeout: floa
         os.environ.update(env)
     missing = [p for p in required if not os.path.exists(p)]
     if missing:
-        raise FileNotFoundError(f"工作进程 {socket.gethostname()} 上路径不存在（共享文件夹未挂载？） / path missing on "
-                                f"worker {socket.gethostname()} (shared folder not mounted?): {', '.join(missing)}")
+        raise FileNotFoundError(
+            f"工作进程 {socket.gethostname()} 上路径不存在（共享文件夹未挂载？） / path missing on "
+            f"worker {socket.gethostname()} (shared folder not mounted?): {', '.join(missing)}"
+        )
     if timeout is None:
         return "ok", fn(job, *args)
     import psutil
@@ -154,10 +163,8 @@ def _run_with_timeout(fn: Callable[..., R], job: Any, args: tuple, timeout: floa
         return "ok", outcome["result"]
     started = [p for p in me.children(recursive=True) if p.pid not in before]
     for proc in started:
-        try:
+        with contextlib.suppress(psutil.Error):  # already gone
             proc.kill()
-        except psutil.Error:
-            pass
     thread.join(TIMEOUT_GRACE)
     return "timeout", outcome.get("result")
 
@@ -165,18 +172,23 @@ def _run_with_timeout(fn: Callable[..., R], job: Any, args: tuple, timeout: floa
 # --------------------------------------------------------------------------------------------
 # runs here
 
+
 def _cluster_config(retries: int) -> dict:
     """Scheduler settings the guarantees rest on (set for a LocalCluster before it starts)."""
-    return {"distributed.scheduler.allowed-failures": retries,
-            # one task assigned per worker thread: a crashing job cannot take a queued one with it
-            "distributed.scheduler.worker-saturation": 1.0,
-            "distributed.nanny.pre-spawn-environ": dict(BLAS_ENV)}
+    return {
+        "distributed.scheduler.allowed-failures": retries,
+        # one task assigned per worker thread: a crashing job cannot take a queued one with it
+        "distributed.scheduler.worker-saturation": 1.0,
+        "distributed.nanny.pre-spawn-environ": dict(BLAS_ENV),
+    }
 
 
 def _tune_scheduler(dask_scheduler: Any, retries: int) -> dict:
     """Executed on a remote scheduler: the same settings as :func:`_cluster_config`."""
-    previous = {"allowed_failures": dask_scheduler.allowed_failures,
-                "worker_saturation": dask_scheduler.WORKER_SATURATION}
+    previous = {
+        "allowed_failures": dask_scheduler.allowed_failures,
+        "worker_saturation": dask_scheduler.WORKER_SATURATION,
+    }
     dask_scheduler.allowed_failures = retries
     dask_scheduler.WORKER_SATURATION = 1.0
     return previous
@@ -187,7 +199,9 @@ def _restore_scheduler(dask_scheduler: Any, previous: dict) -> None:
     dask_scheduler.WORKER_SATURATION = previous["worker_saturation"]
 
 
-def check_workers(client: Any, required: Iterable[Path | str] = (), writable: Iterable[Path | str] = ()) -> list[WorkerCheck]:
+def check_workers(
+    client: Any, required: Iterable[Path | str] = (), writable: Iterable[Path | str] = ()
+) -> list[WorkerCheck]:
     """Run a tiny task on every worker: the ``required`` paths exist, the ``writable`` folders accept
     a file, and the worker's ``analysis`` code is the same as here. Raises :class:`ClusterError`
     naming every worker with a problem; returns the checks when all pass."""
@@ -203,18 +217,26 @@ def check_workers(client: Any, required: Iterable[Path | str] = (), writable: It
     for worker, answer in sorted(answers.items()):
         check = WorkerCheck(worker, answer["host"], list(answer["problems"]), answer["code"])
         if check.code and check.code != here:
-            check.problems.append("工作进程上的 analysis 代码与本机不同（请使用同一版本的项目与虚拟环境） / "
-                                  "the worker runs different analysis code (use the same checkout and venv)")
+            check.problems.append(
+                "工作进程上的 analysis 代码与本机不同（请使用同一版本的项目与虚拟环境） / "
+                "the worker runs different analysis code (use the same checkout and venv)"
+            )
         checks.append(check)
     bad = [c for c in checks if c.problems]
     if bad:
-        lines = [("集群工作进程无法访问共享文件夹，未提交任何任务 / cluster workers cannot use the shared folders; "
-                  "nothing was submitted:")]
+        lines = [
+            (
+                "集群工作进程无法访问共享文件夹，未提交任何任务 / cluster workers cannot use the shared folders; "
+                "nothing was submitted:"
+            )
+        ]
         for c in bad:
             lines += [f"  工作进程 / worker {c.worker} ({c.host}):"] + [f"    - {p}" for p in c.problems]
-        lines.append("数据、参数、笔记本和报告文件夹须位于共享文件系统（如 NFS），并在每台机器上挂载于同一路径 / "
-                     "data, params, notebooks and reports must be on a shared filesystem (e.g. NFS) mounted at the "
-                     "same path on every machine.")
+        lines.append(
+            "数据、参数、笔记本和报告文件夹须位于共享文件系统（如 NFS），并在每台机器上挂载于同一路径 / "
+            "data, params, notebooks and reports must be on a shared filesystem (e.g. NFS) mounted at the "
+            "same path on every machine."
+        )
         raise ClusterError("\n".join(lines))
     return checks
 
@@ -222,8 +244,10 @@ def check_workers(client: Any, required: Iterable[Path | str] = (), writable: It
 def _failure_text(exc: BaseException, retries: int) -> str:
     name = type(exc).__name__
     if name == "KilledWorker":
-        return (f"工作进程在运行该报告时退出，已重试 {retries} 次仍失败（可能是内存不足或崩溃） / the worker died while "
-                f"running this report, {retries + 1} attempt(s) (out of memory or a crash?): KilledWorker")
+        return (
+            f"工作进程在运行该报告时退出，已重试 {retries} 次仍失败（可能是内存不足或崩溃） / the worker died while "
+            f"running this report, {retries + 1} attempt(s) (out of memory or a crash?): KilledWorker"
+        )
     ename = getattr(exc, "ename", None)
     text = f"{ename}: {getattr(exc, 'evalue', '')}".strip() if ename else f"{name}: {exc}"
     return f"{text} (已尝试 {retries + 1} 次 / after {retries + 1} attempt(s))"
@@ -242,11 +266,21 @@ def default_local_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def run_on_cluster(jobs: Sequence[Any], fn: Callable[..., R], address: str, *,
-                   failure: Callable[[Any, str, float], R], args: tuple = (),
-                   on_result: Callable[[R], None] | None = None, retries: int = 1, timeout: float | None = None,
-                   workers: int | None = None, required: Iterable[Path | str] = (),
-                   writable: Iterable[Path | str] = (), env: Mapping[str, str] | None = None) -> list[R]:
+def run_on_cluster(
+    jobs: Sequence[Any],
+    fn: Callable[..., R],
+    address: str,
+    *,
+    failure: Callable[[Any, str, float], R],
+    args: tuple = (),
+    on_result: Callable[[R], None] | None = None,
+    retries: int = 1,
+    timeout: float | None = None,
+    workers: int | None = None,
+    required: Iterable[Path | str] = (),
+    writable: Iterable[Path | str] = (),
+    env: Mapping[str, str] | None = None,
+) -> list[R]:
     """Run ``fn(job, *args)`` for every job on a Dask cluster; one result per job, in job order.
 
     ``address``: ``"local"`` starts a ``LocalCluster`` of ``workers`` processes (default: the
@@ -270,25 +304,33 @@ def run_on_cluster(jobs: Sequence[Any], fn: Callable[..., R], address: str, *,
             with dask.config.set(_cluster_config(retries)), warnings.catch_warnings():
                 # the metrics server falls back to a free port when 8787 is taken: not worth a warning
                 warnings.filterwarnings("ignore", message="Port .* is already in use")
-                cluster = LocalCluster(n_workers=max(1, min(workers or default_local_workers(), len(jobs) or 1)),
-                                       threads_per_worker=1, processes=True, dashboard_address=None,
-                                       env=worker_env, silence_logs=40)
+                cluster = LocalCluster(
+                    n_workers=max(1, min(workers or default_local_workers(), len(jobs) or 1)),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    env=worker_env,
+                    silence_logs=40,
+                )
                 client = Client(cluster)
             previous = client.run_on_scheduler(_tune_scheduler, retries=retries)
         else:
             try:
                 client = Client(address, timeout="30s")
             except OSError as exc:
-                raise ClusterError(f"无法连接集群调度器 {address} / cannot reach the Dask scheduler at {address}: "
-                                   f"{exc}") from exc
+                raise ClusterError(
+                    f"无法连接集群调度器 {address} / cannot reach the Dask scheduler at {address}: {exc}"
+                ) from exc
             previous = client.run_on_scheduler(_tune_scheduler, retries=retries)
         try:
             if address != "local":
                 try:
                     client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
                 except TimeoutError as exc:
-                    raise ClusterError(f"调度器 {address} 在 {WAIT_FOR_WORKERS:g} 秒内没有工作进程加入 / no worker joined "
-                                       f"the scheduler at {address} within {WAIT_FOR_WORKERS:g} s") from exc
+                    raise ClusterError(
+                        f"调度器 {address} 在 {WAIT_FOR_WORKERS:g} 秒内没有工作进程加入 / no worker joined "
+                        f"the scheduler at {address} within {WAIT_FOR_WORKERS:g} s"
+                    ) from exc
             required_paths = tuple(str(Path(p)) for p in required)
             check_workers(client, required_paths, writable)
             client.run(_prepare_worker, worker_env)
@@ -296,10 +338,21 @@ def run_on_cluster(jobs: Sequence[Any], fn: Callable[..., R], address: str, *,
                 return []
             # pure=False: a re-run of the same job is a new task; keys name the job for the dashboard
             run_id = uuid.uuid4().hex[:8]
-            futures = {client.submit(_run_with_timeout, fn, job, tuple(args), timeout, worker_env, required_paths,
-                                     retries=retries, pure=False,
-                                     key=f"report-{getattr(job, 'key', index)}-{run_id}"): index
-                       for index, job in enumerate(jobs)}
+            futures = {
+                client.submit(
+                    _run_with_timeout,
+                    fn,
+                    job,
+                    tuple(args),
+                    timeout,
+                    worker_env,
+                    required_paths,
+                    retries=retries,
+                    pure=False,
+                    key=f"report-{getattr(job, 'key', index)}-{run_id}",
+                ): index
+                for index, job in enumerate(jobs)
+            }
             results: list[Any] = [None] * len(jobs)
             submitted = time.perf_counter()
             for future in as_completed(futures):

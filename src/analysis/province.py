@@ -48,14 +48,17 @@ def province_tables(n_institutions: int, seed: int = SEED) -> dict[str, pd.DataF
         raise ValueError(f"n_institutions must be at least 1, got {n_institutions}")
     first = demo_tables(seed)
     per_copy = len(first["institutions"])
-    copies = [_renamed(first, 0)] + [_renamed(demo_tables(seed + k), k)
-                                     for k in range(1, math.ceil(n_institutions / per_copy))]
+    copies = [_renamed(first, 0)] + [
+        _renamed(demo_tables(seed + k), k) for k in range(1, math.ceil(n_institutions / per_copy))
+    ]
     tables = {name: pd.concat([c[name] for c in copies], ignore_index=True) for name in first}
     inst = tables["institutions"]
-    order = pd.DataFrame({
-        "rank": inst.groupby("category", sort=False).cumcount(),
-        "category": inst["category"].map({c: i for i, c in enumerate(CATEGORIES)}),
-    }).sort_values(["rank", "category"], kind="stable")
+    order = pd.DataFrame(
+        {
+            "rank": inst.groupby("category", sort=False).cumcount(),
+            "category": inst["category"].map({c: i for i, c in enumerate(CATEGORIES)}),
+        }
+    ).sort_values(["rank", "category"], kind="stable")
     keep = set(inst.loc[order.index[:n_institutions], "institution_id"])
     return {name: frame[frame["institution_id"].isin(keep)].reset_index(drop=True) for name, frame in tables.items()}
 
@@ -72,11 +75,13 @@ def write_province_data(out_dir: Path | str, n_institutions: int, seed: int = SE
             frame.to_parquet(staging / f"{name}.parquet", index=False)
         last_year = FIRST_YEAR + YEARS - 1
         qualitative_frame(tables["institutions"], last_year, seed).to_csv(
-            staging / f"定性评分-{last_year}.csv", index=False, encoding="utf-8-sig")
+            staging / f"定性评分-{last_year}.csv", index=False, encoding="utf-8-sig"
+        )
         (staging / "README.txt").write_text(
             f"模拟全省数据：{n_institutions} 家虚构机构，由示例数据生成器多次生成，仅供性能测试。\n"
             f"Synthetic province of {n_institutions} fictional institutions (analysis.province); not real data.\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
