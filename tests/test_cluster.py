@@ -67,7 +67,8 @@ def test_every_job_gives_one_result_and_a_crash_or_an_error_fails_alone(tmp_path
     by_key = {r.key: r for r in results}
     for key in ("B001", "B003", "B005", "I001"):
         assert by_key[key].status == "done" and by_key[key].error == "-x"  # args reached fn
-        assert len(_attempts(tmp_path, key)) == 1
+        # once, or twice when its result was still on a worker that the crashing job then killed
+        assert 1 <= len(_attempts(tmp_path, key)) <= 2
     # the raising job: retried once, then failed with its own message
     assert by_key["B002"].status == "failed"
     assert "ValueError: planted failure in B002" in by_key["B002"].error

@@ -13,8 +13,11 @@ Guarantees, as for the local batch:
   the reason; the others go on;
 - a worker that dies while running a job (segfault, OOM kill, ``os._exit``) costs only that job:
   the scheduler re-runs it once (on a fresh worker process) (``allowed-failures = retries``), then it fails
-  with the reason (``KilledWorker``). Each worker runs one job at a time (one thread, at most one
-  task assigned), so no innocent job is charged for another job's crash;
+  with the reason (``KilledWorker``). Each worker runs one job at a time (one thread) and this
+  process keeps only as many jobs in flight as there are worker threads, so no innocent job is
+  failed for another job's crash. A job that had finished
+  on that worker but whose result had not reached this process yet is run again (reports are
+  written atomically, so a second run only costs time), never failed;
 - ``timeout``: a job still running after that many seconds has the processes it started (its
   kernel) killed and fails with 超时 / timed out.
 
@@ -336,10 +339,23 @@ def run_on_cluster(
             client.run(_prepare_worker, worker_env)
             if not jobs:
                 return []
-            # pure=False: a re-run of the same job is a new task; keys name the job for the dashboard
+            # At most one job per worker thread in flight: a job is submitted when a thread is free, so a
+            # worker never holds queued jobs that its crash would charge (the scheduler assigns small task
+            # groups to workers eagerly), and each result is fetched and released at once, so a worker
+            # dying later does not make the scheduler recompute a finished report.
             run_id = uuid.uuid4().hex[:8]
-            futures = {
-                client.submit(
+            pending = iter(enumerate(jobs))
+            index_of: dict[Any, int] = {}
+            started: dict[Any, float] = {}
+            finished = as_completed()
+
+            def submit_next() -> bool:
+                nxt = next(pending, None)
+                if nxt is None:
+                    return False
+                index, job = nxt
+                # pure=False: a re-run of the same job is a new task; the key names the job for the dashboard
+                future = client.submit(
                     _run_with_timeout,
                     fn,
                     job,
@@ -350,22 +366,32 @@ def run_on_cluster(
                     retries=retries,
                     pure=False,
                     key=f"report-{getattr(job, 'key', index)}-{run_id}",
-                ): index
-                for index, job in enumerate(jobs)
-            }
+                )
+                index_of[future.key] = index
+                started[future.key] = time.perf_counter()
+                finished.add(future)
+                return True
+
+            def fill() -> None:
+                capacity = max(1, sum(client.nthreads().values()))
+                while len(index_of) < capacity and submit_next():
+                    pass
+
+            fill()
             results: list[Any] = [None] * len(jobs)
-            submitted = time.perf_counter()
-            for future in as_completed(futures):
-                index = futures[future]
+            for future in finished:
+                index = index_of.pop(future.key)
                 job = jobs[index]
                 try:
                     kind, value = future.result()
                     result = value if kind == "ok" else _timed_out(job, value, float(timeout or 0), failure)
                 except Exception as exc:  # noqa: BLE001 - the job raised, or its worker died: this job fails alone
-                    result = failure(job, _failure_text(exc, retries), time.perf_counter() - submitted)
+                    result = failure(job, _failure_text(exc, retries), time.perf_counter() - started[future.key])
+                future.release()
                 results[index] = result
                 if on_result is not None:
                     on_result(result)
+                fill()
             return results
         finally:
             if previous is not None:
