@@ -38,8 +38,10 @@ def main() -> None:
     n_inst, n_periods = ds.monthly["institution_id"].nunique(), ds.monthly["period"].nunique()
     print(f"data: {n_inst} institutions x {n_periods} months = {len(ind)} rows, {ind.shape[1]} columns")
     print(f"load + validate (Excel): {load_s:.3f} s")
-    print(f"all indicators + city-wide + on-lending: median {statistics.median(timings):.3f} s, "
-          f"min {min(timings):.3f} s over {args.repeat} runs (target < 1 s)")
+    print(
+        f"all indicators + city-wide + on-lending: median {statistics.median(timings):.3f} s, "
+        f"min {min(timings):.3f} s over {args.repeat} runs (target < 1 s)"
+    )
 
 
 if __name__ == "__main__":

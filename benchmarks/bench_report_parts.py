@@ -21,12 +21,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-BANK_CHARTS = ("inclusive_vs_plan", "ytd_growth", "borrowers", "rate_against_peers",
-               "npl_against_tolerance", "structure")
+BANK_CHARTS = (
+    "inclusive_vs_plan",
+    "ytd_growth",
+    "borrowers",
+    "rate_against_peers",
+    "npl_against_tolerance",
+    "structure",
+)
 #: the report cells besides the charts that go into the PDF (the model section is left out: it
 #: fits every bank's models, which is not the PDF step's cost)
-TEXT_CELLS = ("header", "verdict_panel", "indicator_table", "peer_table", "score_card", "findings_section",
-              "data_appendix")
+TEXT_CELLS = (
+    "header",
+    "verdict_panel",
+    "indicator_table",
+    "peer_table",
+    "score_card",
+    "findings_section",
+    "data_appendix",
+)
 
 
 def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float, object]:
@@ -78,7 +91,8 @@ def report_html(ctx, method: str = "single-pass") -> str:
 
     formatter = DisplayFormatter()
     formatter.formatters["image/png"].for_type(
-        Figure, lambda fig: (charts.figure_png(fig, method=method), {"alt": charts.figure_title(fig)}))
+        Figure, lambda fig: (charts.figure_png(fig, method=method), {"alt": charts.figure_title(fig)})
+    )
     formatter.formatters["text/plain"].for_type(Figure, lambda fig, p, cycle: p.text(""))
     nb = nbformat.v4.new_notebook()
     values = [getattr(report, name)(ctx) for name in TEXT_CELLS[:4]]
@@ -88,6 +102,7 @@ def report_html(ctx, method: str = "single-pass") -> str:
         data, metadata = formatter.format(value)
         if "image/png" in data and isinstance(data["image/png"], bytes):
             import base64
+
             data["image/png"] = base64.b64encode(data["image/png"]).decode()
         cell = nbformat.v4.new_code_cell("")
         cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
@@ -100,9 +115,18 @@ def pdf_seconds(html: str, repeats: int) -> tuple[float, float, int]:
 
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "report.pdf"
-        cpu, wall, _ = timed(lambda: report_pdf(html, target, title="小微企业金融服务监管评价报告", name="示例机构",
-                                                period_label="2023年12月", office="示例监管分局", issued="—"),
-                             repeats)
+        cpu, wall, _ = timed(
+            lambda: report_pdf(
+                html,
+                target,
+                title="小微企业金融服务监管评价报告",
+                name="示例机构",
+                period_label="2023年12月",
+                office="示例监管分局",
+                issued="—",
+            ),
+            repeats,
+        )
         return cpu, wall, target.stat().st_size
 
 
@@ -167,7 +191,8 @@ def main() -> None:
                 charts.SETTLE_LAYOUT = False
                 try:
                     old_cpu, old_wall, _ = timed(
-                        lambda build=build: charts.figure_png(build(ctx), method="savefig"), args.repeats)
+                        lambda build=build: charts.figure_png(build(ctx), method="savefig"), args.repeats
+                    )
                 finally:
                     charts.SETTLE_LAYOUT = True
                 line += f" {old_cpu:6.3f} {old_wall:7.3f}"
@@ -181,8 +206,10 @@ def main() -> None:
 
         html = report_html(ctx)
         cpu, wall, size = pdf_seconds(html, args.repeats)
-        print(f"PDF step (WeasyPrint, report without the model section): {cpu:.3f} s CPU, {wall:.3f} s wall, "
-              f"{size / 1024:.0f} KiB, HTML {len(html) / 1024:.0f} KiB")
+        print(
+            f"PDF step (WeasyPrint, report without the model section): {cpu:.3f} s CPU, {wall:.3f} s wall, "
+            f"{size / 1024:.0f} KiB, HTML {len(html) / 1024:.0f} KiB"
+        )
         if args.reference:
             charts.SETTLE_LAYOUT = False
             try:
@@ -190,15 +217,19 @@ def main() -> None:
             finally:
                 charts.SETTLE_LAYOUT = True
             cpu, wall, size = pdf_seconds(old_html, args.repeats)
-            print(f"PDF step with the old charts (RGBA PNG):                 {cpu:.3f} s CPU, {wall:.3f} s wall, "
-                  f"{size / 1024:.0f} KiB, HTML {len(old_html) / 1024:.0f} KiB")
+            print(
+                f"PDF step with the old charts (RGBA PNG):                 {cpu:.3f} s CPU, {wall:.3f} s wall, "
+                f"{size / 1024:.0f} KiB, HTML {len(old_html) / 1024:.0f} KiB"
+            )
 
     if not args.skip_imports:
         print("imports in a fresh interpreter (CPU s, wall s):")
         for label, code in IMPORTS.items():
             cpu, wall = import_seconds(code, args.repeats)
             guarded_cpu, guarded_wall = import_seconds(RFC3987_GUARD + code, args.repeats)
-            print(f"  {label:32} {cpu:6.2f} {wall:6.2f}   with the rfc3987 guard: {guarded_cpu:6.2f} {guarded_wall:6.2f}")
+            print(
+                f"  {label:32} {cpu:6.2f} {wall:6.2f}   with the rfc3987 guard: {guarded_cpu:6.2f} {guarded_wall:6.2f}"
+            )
 
 
 if __name__ == "__main__":

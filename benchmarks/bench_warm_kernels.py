@@ -31,14 +31,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("ANALYSIS_CACHE_DIR", str(Path(tmp) / "cache"))
         # warm the state and model caches once so neither variant pays for them
-        run(BatchRequest(args.period, data_dir=args.data, params_dir=args.params, reports_dir=Path(tmp) / "w",
-                         institutions=ids[:1], include_overview=False, formats=("html",), progress=False))
+        run(
+            BatchRequest(
+                args.period,
+                data_dir=args.data,
+                params_dir=args.params,
+                reports_dir=Path(tmp) / "w",
+                institutions=ids[:1],
+                include_overview=False,
+                formats=("html",),
+                progress=False,
+            )
+        )
         for label, warm in (("fresh kernel per report", False), ("warm kernel per worker", True)):
             start = time.perf_counter()
-            summary = run(BatchRequest(args.period, data_dir=args.data, params_dir=args.params,
-                                       reports_dir=Path(tmp) / label.split()[0], institutions=ids,
-                                       include_overview=False, formats=("html",), progress=False,
-                                       workers=args.workers, warm_kernels=warm, force=True))
+            summary = run(
+                BatchRequest(
+                    args.period,
+                    data_dir=args.data,
+                    params_dir=args.params,
+                    reports_dir=Path(tmp) / label.split()[0],
+                    institutions=ids,
+                    include_overview=False,
+                    formats=("html",),
+                    progress=False,
+                    workers=args.workers,
+                    warm_kernels=warm,
+                    force=True,
+                )
+            )
             assert not summary.failed, summary.failed
             times[label] = (time.perf_counter() - start) / len(ids)
             print(f"{label}: {times[label]:.2f} s/report ({len(ids)} reports, {args.workers} worker(s))", flush=True)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from analysis.contract import INSTITUTIONS, MONTHLY, ONLENDING, PLANS
-from analysis.policy import Policy
 from analysis.dataset import Dataset
+from analysis.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,8 +46,13 @@ POLICY_DICT = {
     "onlending": {"benchmark_categories": ["农村商业银行"], "clause": "（三）"},
     "quality": {"npl_tolerance_pp": 3.0, "clause": "（十一）"},
     "watch_checks": [
-        {"indicator": "indiv_business_borrowers_change", "label": "个体户户数", "min": 0, "clause": "（九）",
-         "sectors": ["bank"]},
+        {
+            "indicator": "indiv_business_borrowers_change",
+            "label": "个体户户数",
+            "min": 0,
+            "clause": "（九）",
+            "sectors": ["bank"],
+        },
         {"indicator": "sum_insured_yoy_pct", "label": "保额", "min": 0, "clause": "（十三）", "sectors": ["insurer"]},
     ],
 }
@@ -62,12 +67,17 @@ def month_end(text: str) -> pd.Timestamp:
     return pd.Timestamp(text + "-01") + pd.offsets.MonthEnd(0)
 
 
-def make_dataset(institutions: list[dict], monthly: list[dict], plans: list[dict] | None = None,
-                 onlending: list[dict] | None = None) -> Dataset:
+def make_dataset(
+    institutions: list[dict], monthly: list[dict], plans: list[dict] | None = None, onlending: list[dict] | None = None
+) -> Dataset:
     """A typed dataset from hand-written rows; unspecified columns are empty (NaN)."""
     inst = pd.DataFrame(institutions)
-    defaults = {"entity_type": "法人机构", "county_code": "411302", "division": "农村银行机构监管科",
-                "differentiated_years": ()}
+    defaults = {
+        "entity_type": "法人机构",
+        "county_code": "411302",
+        "division": "农村银行机构监管科",
+        "differentiated_years": (),
+    }
     for col in INSTITUTIONS.columns:
         if col.name not in inst:
             inst[col.name] = [defaults.get(col.name)] * len(inst)
@@ -77,8 +87,9 @@ def make_dataset(institutions: list[dict], monthly: list[dict], plans: list[dict
     for col in MONTHLY.columns:
         if col.name not in mon:
             mon[col.name] = np.nan
-    mon = mon[[c.name for c in MONTHLY.columns]].astype({c.name: float for c in MONTHLY.columns
-                                                        if c.kind in ("amount", "count")})
+    mon = mon[[c.name for c in MONTHLY.columns]].astype(
+        {c.name: float for c in MONTHLY.columns if c.kind in ("amount", "count")}
+    )
     pl = pd.DataFrame(plans or [], columns=[c.name for c in PLANS.columns])
     ol = pd.DataFrame(onlending or [], columns=[c.name for c in ONLENDING.columns])
     return Dataset(institutions=inst[[c.name for c in INSTITUTIONS.columns]], monthly=mon, plans=pl, onlending=ol)
@@ -115,8 +126,15 @@ def demo_reports(tmp_path_factory, demo_csv_dir):
     root = tmp_path_factory.mktemp("site")
     os.environ.setdefault("ANALYSIS_CACHE_DIR", str(root / "cache"))
     reports = root / "reports"
-    summary = run_batch("2023-12", data_dir=demo_csv_dir, params_dir=ROOT / "params", reports_dir=reports,
-                        institutions=E2E_INSTITUTIONS, workers=2, progress=False)
+    summary = run_batch(
+        "2023-12",
+        data_dir=demo_csv_dir,
+        params_dir=ROOT / "params",
+        reports_dir=reports,
+        institutions=E2E_INSTITUTIONS,
+        workers=2,
+        progress=False,
+    )
     assert not summary.failed, summary.failed
     build_site(reports, "2023-12", "南阳银保监分局")
     return reports
@@ -128,7 +146,12 @@ def make_state(ds: Dataset, policies, params_dir: Path | None = None):
     from analysis.state import State
 
     indicators = compute_indicators(ds, policies)
-    return State(dataset=ds, policies=dict(policies), indicators=indicators,
-                 citywide=citywide_figures(indicators, policies),
-                 onlending=onlending_indicators(ds, indicators, policies),
-                 data_dir=ROOT / "data", params_dir=params_dir or ROOT / "params")
+    return State(
+        dataset=ds,
+        policies=dict(policies),
+        indicators=indicators,
+        citywide=citywide_figures(indicators, policies),
+        onlending=onlending_indicators(ds, indicators, policies),
+        data_dir=ROOT / "data",
+        params_dir=params_dir or ROOT / "params",
+    )

@@ -37,7 +37,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -67,10 +67,12 @@ def test_leaf_modules_import_nothing_above_them(leaf):
 
 
 def test_every_module_imports_alone():
-    code = ("import importlib, sys\n"
-            "for name in sys.argv[1:]:\n"
-            "    importlib.import_module('analysis.' + name)\n"
-            "    for mod in [m for m in sys.modules if m.startswith('analysis')]:\n"
-            "        del sys.modules[mod]\n")
+    code = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    importlib.import_module('analysis.' + name)\n"
+        "    for mod in [m for m in sys.modules if m.startswith('analysis')]:\n"
+        "        del sys.modules[mod]\n"
+    )
     result = subprocess.run([sys.executable, "-c", code, *MODULES], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]

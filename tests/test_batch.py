@@ -36,8 +36,11 @@ def cache(tmp_path, monkeypatch):
 
 def verdict_status(html: str, label: str) -> str:
     """The status shown on the verdict card whose label is ``label``."""
-    match = re.search(r'<div class="verdict verdict-([a-z_]+)"><div class="verdict-head"><span class="verdict-label">'
-                      + re.escape(label), html)
+    match = re.search(
+        r'<div class="verdict verdict-([a-z_]+)"><div class="verdict-head"><span class="verdict-label">'
+        + re.escape(label),
+        html,
+    )
     assert match, f"no verdict card {label}"
     return match.group(1)
 
@@ -49,11 +52,25 @@ def test_batch_writes_html_with_the_engine_verdicts(tmp_path, demo_csv_dir, cach
     stale = [out / ".B017.html.x1y2.html.part", out / "notebooks" / ".B030.4242.part.ipynb"]  # a killed run's
     for path in stale:
         path.write_text("half a file")
-    summary = run_batch("2023-12", data_dir=demo_csv_dir, params_dir=ROOT / "params", reports_dir=reports,
-                        institutions=["B017", "B030", "I003"], workers=2, progress=False)
+    summary = run_batch(
+        "2023-12",
+        data_dir=demo_csv_dir,
+        params_dir=ROOT / "params",
+        reports_dir=reports,
+        institutions=["B017", "B030", "I003"],
+        workers=2,
+        progress=False,
+    )
     assert not summary.failed, format_summary(summary)
-    for name in ("B017.html", "B030.html", "I003.html", "overview.html", "notebooks/B017.ipynb",
-                 "notebooks/overview.ipynb", "manifest.json"):
+    for name in (
+        "B017.html",
+        "B030.html",
+        "I003.html",
+        "overview.html",
+        "notebooks/B017.ipynb",
+        "notebooks/overview.ipynb",
+        "manifest.json",
+    ):
         assert (out / name).exists(), name
     b017 = (out / "B017.html").read_text(encoding="utf-8")
     assert verdict_status(b017, "“两增”·贷款增速") == "not_met"
@@ -77,11 +94,26 @@ def test_batch_writes_html_with_the_engine_verdicts(tmp_path, demo_csv_dir, cach
     assert manifest.entries["B017"].outputs == {"html": "B017.html", "pdf": "B017.pdf"}
     assert not list(out.rglob("*.part*"))
 
-    again = run_batch("2023-12", data_dir=demo_csv_dir, params_dir=ROOT / "params", reports_dir=reports,
-                      institutions=["B017", "B030", "I003"], workers=2, progress=False)
+    again = run_batch(
+        "2023-12",
+        data_dir=demo_csv_dir,
+        params_dir=ROOT / "params",
+        reports_dir=reports,
+        institutions=["B017", "B030", "I003"],
+        workers=2,
+        progress=False,
+    )
     assert again.count("skipped") == 4 and again.count("done") == 0
-    forced = run_batch("2023-12", data_dir=demo_csv_dir, params_dir=ROOT / "params", reports_dir=reports,
-                       institutions=["B017"], workers=1, progress=False, force=True)
+    forced = run_batch(
+        "2023-12",
+        data_dir=demo_csv_dir,
+        params_dir=ROOT / "params",
+        reports_dir=reports,
+        institutions=["B017"],
+        workers=1,
+        progress=False,
+        force=True,
+    )
     assert forced.count("done") == 2  # B017 and the overview
 
 
@@ -94,14 +126,22 @@ def test_one_failure_never_stops_the_others(tmp_path, demo_csv_dir, cache):
     notebooks = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", notebooks)
     nb = nbformat.read(notebooks / "institution_report.ipynb", as_version=4)
-    nb.cells.insert(3, nbformat.v4.new_code_cell(
-        'if "故障" in ctx.name:\n    raise ValueError("该机构数据触发报告错误")'))
+    nb.cells.insert(
+        3, nbformat.v4.new_code_cell('if "故障" in ctx.name:\n    raise ValueError("该机构数据触发报告错误")')
+    )
     nbformat.write(nb, notebooks / "institution_report.ipynb")
 
     reports = tmp_path / "reports"
-    summary = run_batch("2023-12", data_dir=data, params_dir=ROOT / "params", reports_dir=reports,
-                        institutions=["B010", "B012", "B011"], workers=2, progress=False,
-                        notebooks_dir=notebooks)
+    summary = run_batch(
+        "2023-12",
+        data_dir=data,
+        params_dir=ROOT / "params",
+        reports_dir=reports,
+        institutions=["B010", "B012", "B011"],
+        workers=2,
+        progress=False,
+        notebooks_dir=notebooks,
+    )
     out = reports / "2023-12"
     assert [r.key for r in summary.failed] == ["B012"]
     assert "ValueError" in summary.failed[0].error
@@ -122,30 +162,67 @@ def test_cli_run_refuses_bad_data_and_writes_nothing(tmp_path, demo_csv_dir):
     monthly.loc[0, "各项贷款余额"] = "-1"
     monthly.to_csv(data / "月度监测.csv", index=False, encoding="utf-8-sig")
     reports = tmp_path / "reports"
-    result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data", str(data),
-                             "--params", str(ROOT / "params"), "--reports", str(reports), "--quiet"],
-                            capture_output=True, text=True, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "run",
+            "--period",
+            "2023-12",
+            "--data",
+            str(data),
+            "--params",
+            str(ROOT / "params"),
+            "--reports",
+            str(reports),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 1
     assert "negative" in result.stderr
     assert not reports.exists()
 
 
 def test_cli_run_unknown_division(tmp_path, demo_csv_dir):
-    result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data",
-                             str(demo_csv_dir), "--reports", str(tmp_path / "r"), "--division", "稽查科"],
-                            capture_output=True, text=True, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "run",
+            "--period",
+            "2023-12",
+            "--data",
+            str(demo_csv_dir),
+            "--reports",
+            str(tmp_path / "r"),
+            "--division",
+            "稽查科",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 1 and "监管科室" in result.stderr and "Traceback" not in result.stderr
 
 
 # ---------------------------------------------------------------- faults (issue 11)
+
 
 def _fake_jobs(out: Path, *keys: str) -> list[Job]:
     return [Job(key=k, title=k, notebook="", parameters={}, out_dir=str(out), fingerprint="") for k in keys]
 
 
 def _settings(tmp_path, timeout=None) -> WorkerSettings:
-    return WorkerSettings(cwd=str(tmp_path), footer="", period="2023-12", formats=("html",), timeout=timeout,
-                          warm_kernels=False)
+    return WorkerSettings(
+        cwd=str(tmp_path), footer="", period="2023-12", formats=("html",), timeout=timeout, warm_kernels=False
+    )
 
 
 def test_a_dying_worker_costs_only_its_own_report_retried_once(tmp_path):
@@ -166,8 +243,11 @@ def test_a_report_past_its_timeout_is_stopped_alone(tmp_path):
     results = {}
     pool = ProcessPool(2, task="tests.batch_tasks:fake_report", kill_grace=0.5)
     started = time.perf_counter()
-    pool.run(_fake_jobs(tmp_path, "hang", "ok-1", "ok-2"), _settings(tmp_path, timeout=1.0),
-             lambda r: results.setdefault(r.key, r))
+    pool.run(
+        _fake_jobs(tmp_path, "hang", "ok-1", "ok-2"),
+        _settings(tmp_path, timeout=1.0),
+        lambda r: results.setdefault(r.key, r),
+    )
     assert time.perf_counter() - started < 60
     assert results["hang"].status == "failed" and "timeout" in results["hang"].error
     assert results["ok-1"].status == results["ok-2"].status == "done"
@@ -187,12 +267,25 @@ def test_worker_killed_mid_report_end_to_end(tmp_path, demo_csv_dir, cache):
     notebooks = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", notebooks)
     nb = nbformat.read(notebooks / "institution_report.ipynb", as_version=4)
-    nb.cells.insert(3, nbformat.v4.new_code_cell(
-        'if institution_id == "B012":\n    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)'))
+    nb.cells.insert(
+        3,
+        nbformat.v4.new_code_cell(
+            'if institution_id == "B012":\n    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)'
+        ),
+    )
     nbformat.write(nb, notebooks / "institution_report.ipynb")
-    summary = run_batch("2023-12", data_dir=demo_csv_dir, params_dir=ROOT / "params", reports_dir=tmp_path / "r",
-                        institutions=["B010", "B012", "B011"], workers=1, progress=False, notebooks_dir=notebooks,
-                        include_overview=False, formats=("html",))
+    summary = run_batch(
+        "2023-12",
+        data_dir=demo_csv_dir,
+        params_dir=ROOT / "params",
+        reports_dir=tmp_path / "r",
+        institutions=["B010", "B012", "B011"],
+        workers=1,
+        progress=False,
+        notebooks_dir=notebooks,
+        include_overview=False,
+        formats=("html",),
+    )
     by_key = {r.key: r for r in summary.results}
     assert by_key["B010"].status == "done" and by_key["B011"].status == "done"
     assert by_key["B012"].status == "failed" and by_key["B012"].attempts == 2
@@ -207,11 +300,30 @@ def test_resume_after_a_kill_skips_finished_reports(tmp_path, demo_csv_dir, cach
 
     reports = tmp_path / "reports"
     manifest_path = reports / "2023-12" / "manifest.json"
-    cmd = [sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data", str(demo_csv_dir),
-           "--params", str(ROOT / "params"), "--reports", str(reports), "--quiet", "--workers", "1",
-           "--formats", "html", "--institution", "B010", "--institution", "B011"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        "-m",
+        "analysis.cli",
+        "run",
+        "--period",
+        "2023-12",
+        "--data",
+        str(demo_csv_dir),
+        "--params",
+        str(ROOT / "params"),
+        "--reports",
+        str(reports),
+        "--quiet",
+        "--workers",
+        "1",
+        "--formats",
+        "html",
+        "--institution",
+        "B010",
+        "--institution",
+        "B011",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None:
         if any(e.status == "done" for e in Manifest.load(manifest_path).entries.values()):
@@ -221,8 +333,16 @@ def test_resume_after_a_kill_skips_finished_reports(tmp_path, demo_csv_dir, cach
     proc.wait()
     landed = {k for k, e in Manifest.load(manifest_path).entries.items() if e.status == "done"}
     assert 1 <= len(landed) < 3, landed
-    again = run_batch("2023-12", data_dir=demo_csv_dir, params_dir=ROOT / "params", reports_dir=reports,
-                      institutions=["B010", "B011"], workers=1, progress=False, formats=("html",))
+    again = run_batch(
+        "2023-12",
+        data_dir=demo_csv_dir,
+        params_dir=ROOT / "params",
+        reports_dir=reports,
+        institutions=["B010", "B011"],
+        workers=1,
+        progress=False,
+        formats=("html",),
+    )
     assert {r.key for r in again.results if r.status == "skipped"} == landed
     assert again.count("done") == 3 - len(landed) and not again.failed
     assert not list((reports / "2023-12").rglob("*.part*"))
@@ -232,10 +352,31 @@ def test_a_second_run_of_the_same_period_refuses(tmp_path, demo_csv_dir):
     out = tmp_path / "reports" / "2023-12"
     out.mkdir(parents=True)
     with period_lock(out):
-        result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data",
-                                 str(demo_csv_dir), "--params", str(ROOT / "params"), "--reports",
-                                 str(tmp_path / "reports"), "--quiet", "--institution", "B017", "--formats", "html"],
-                                capture_output=True, text=True, cwd=ROOT, check=False)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "analysis.cli",
+                "run",
+                "--period",
+                "2023-12",
+                "--data",
+                str(demo_csv_dir),
+                "--params",
+                str(ROOT / "params"),
+                "--reports",
+                str(tmp_path / "reports"),
+                "--quiet",
+                "--institution",
+                "B017",
+                "--formats",
+                "html",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
     assert result.returncode == 1
     assert "another run is writing the reports of this period" in result.stderr and "另一次运行" in result.stderr
     assert "Traceback" not in result.stderr
@@ -250,9 +391,27 @@ def test_unwritable_reports_folder_is_refused_before_any_work(tmp_path, demo_csv
         (tmp_path / "file").write_text("x")
         where = str(tmp_path / "file" / "reports")
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data",
-                             str(demo_csv_dir), "--params", str(ROOT / "params"), "--reports", where, "--quiet"],
-                            capture_output=True, text=True, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "run",
+            "--period",
+            "2023-12",
+            "--data",
+            str(demo_csv_dir),
+            "--params",
+            str(ROOT / "params"),
+            "--reports",
+            where,
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 1
     assert "the reports folder cannot be written" in result.stderr and "报告文件夹不可写" in result.stderr
     assert "Traceback" not in result.stderr
@@ -276,8 +435,14 @@ def test_ids_never_write_or_delete_outside_the_period_folder(tmp_path):
     for key in ("../../escaped", "a/b", "..", "/etc/passwd"):
         with pytest.raises(ValueError, match="outside the period folder"):
             inside(out, out / f"{key}.html") if key != ".." else inside(out, out / key)
-    job = Job(key="../../escaped", title="x", notebook=str(tmp_path / "missing.ipynb"), parameters={},
-              out_dir=str(out), fingerprint="")
+    job = Job(
+        key="../../escaped",
+        title="x",
+        notebook=str(tmp_path / "missing.ipynb"),
+        parameters={},
+        out_dir=str(out),
+        fingerprint="",
+    )
     result = run_job(job, _settings(tmp_path))
     assert result.status == "failed" and "outside the period folder" in result.error
     assert victim.read_text() == "someone else's file"
@@ -297,13 +462,22 @@ def test_new_data_withdraws_the_period_index_and_workbook(tmp_path):
     out.mkdir()
     for name in ("index.html", "indicators.xlsx", "B1.html"):
         (out / name).write_text("old", encoding="utf-8")
-    Manifest(period="2023-12", generation="old-data",
-             entries={"B1": ManifestEntry(key="B1", status="done", generation="old-data")}).save(out / "manifest.json")
+    Manifest(
+        period="2023-12",
+        generation="old-data",
+        entries={"B1": ManifestEntry(key="B1", status="done", generation="old-data")},
+    ).save(out / "manifest.json")
     state = SimpleNamespace(hashes={"data/月度监测.csv": "new"}, citywide=pd.DataFrame())
 
     def batch():
-        return SimpleNamespace(manifest=Manifest.load(out / "manifest.json"), state=state, out_dir=out,
-                               period="2023-12", generated=datetime.now(CHINA_TZ), manifest_path=out / "manifest.json")
+        return SimpleNamespace(
+            manifest=Manifest.load(out / "manifest.json"),
+            state=state,
+            out_dir=out,
+            period="2023-12",
+            generated=datetime.now(CHINA_TZ),
+            manifest_path=out / "manifest.json",
+        )
 
     start_generation(batch())
     assert not (out / "index.html").exists() and not (out / "indicators.xlsx").exists()

@@ -168,13 +168,15 @@ def test_nbformat_import_skips_the_iri_parser_and_still_validates():
     import subprocess
     import sys
 
-    code = ("import sys, analysis, nbformat\n"
-            "assert sys.modules['rfc3987_syntax'] is None\n"
-            "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
-            "nbformat.validate(nb)\n"
-            "try:\n"
-            "    nbformat.validate({'cells': 'not a list'})\n"
-            "except nbformat.ValidationError:\n"
-            "    print('refused')\n")
+    code = (
+        "import sys, analysis, nbformat\n"
+        "assert sys.modules['rfc3987_syntax'] is None\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
+        "nbformat.validate(nb)\n"
+        "try:\n"
+        "    nbformat.validate({'cells': 'not a list'})\n"
+        "except nbformat.ValidationError:\n"
+        "    print('refused')\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "refused"

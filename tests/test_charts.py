@@ -23,8 +23,14 @@ from analysis import charts
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "charts"
 
-BANK_CHARTS = ("inclusive_vs_plan", "ytd_growth", "borrowers", "rate_against_peers", "npl_against_tolerance",
-               "structure")
+BANK_CHARTS = (
+    "inclusive_vs_plan",
+    "ytd_growth",
+    "borrowers",
+    "rate_against_peers",
+    "npl_against_tolerance",
+    "structure",
+)
 INSURER_CHARTS = ("insurance_premium", "insurance_yoy")
 
 
@@ -149,6 +155,7 @@ def test_title_still_moves_above_top_tick_labels():
 
 def test_settled_title_sits_where_matplotlib_puts_it():
     """With ticks at the bottom the settled title is at the same height as matplotlib's own."""
+
     def title_y(settle: bool) -> float:
         fig = Figure(figsize=(4, 3), dpi=charts.DPI, layout="constrained")
         ax = fig.add_subplot()

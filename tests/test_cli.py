@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], cwd=cwd, capture_output=True, check=False,
-                          text=True, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+        text=True,
+        encoding="utf-8",
+    )
 
 
 def snapshot(folder: Path) -> dict[str, float]:
@@ -38,8 +44,13 @@ def test_validate_broken_workbook_lists_every_problem_and_writes_nothing(tmp_pat
     before = snapshot(tmp_path)
     result = run("validate", str(data), "--params", str(ROOT / "params"), cwd=tmp_path)
     assert result.returncode == 1
-    for expected in ("第2行/row 2 列/column total_loans", "第3行/row 3 列/column inclusive_borrowers",
-                     "第4行/row 4 列/column institution_id", "not a number", "不是有效数值"):
+    for expected in (
+        "第2行/row 2 列/column total_loans",
+        "第3行/row 3 列/column inclusive_borrowers",
+        "第4行/row 4 列/column institution_id",
+        "not a number",
+        "不是有效数值",
+    ):
         assert expected in result.stderr
     assert snapshot(tmp_path) == before
 

@@ -122,15 +122,19 @@ def test_revision_and_break(banks_monthly):
     year, m = (int(x) for x in month.split("-"))
     prev = f"{year}-{m - 1:02d}"
     assert bal[(iid, month)] / bal[(iid, prev)] == pytest.approx(f_incl, abs=0.03)
-    assert (banks_monthly["inclusive_borrowers"][(iid, month)] / banks_monthly["inclusive_borrowers"][(iid, prev)]
-            == pytest.approx(f_borr, abs=0.03))
+    assert banks_monthly["inclusive_borrowers"][(iid, month)] / banks_monthly["inclusive_borrowers"][
+        (iid, prev)
+    ] == pytest.approx(f_borr, abs=0.03)
 
 
 def test_renewal_share_and_structure_move(banks_monthly):
     """The renewal share of each month's new lending is not flat (it was a constant before)."""
     m = banks_monthly
-    flows = m[["renewal_ytd_amount", "inclusive_ytd_disbursed"]].groupby(
-        [m.index.get_level_values(0), m["period"].dt.year]).diff()
+    flows = (
+        m[["renewal_ytd_amount", "inclusive_ytd_disbursed"]]
+        .groupby([m.index.get_level_values(0), m["period"].dt.year])
+        .diff()
+    )
     share = (flows["renewal_ytd_amount"] / flows["inclusive_ytd_disbursed"]).dropna()
     spread = share.groupby(level=0).std()
     assert (spread > 0.01).all()
@@ -150,8 +154,10 @@ EXPECTED_DECEMBER = {
     "differentiated_plan_met": [("status_growth_leg", "met"), ("status_plan", "met")],
     "differentiated_plan_missed": [("status_growth_leg", "not_met")],
     "first_loan_falling": [("status_first_loan_borrowers_yoy_change", "watch")],
-    "indiv_business_falling": [("status_indiv_business_balance_change", "watch"),
-                               ("status_indiv_business_borrowers_change", "watch")],
+    "indiv_business_falling": [
+        ("status_indiv_business_balance_change", "watch"),
+        ("status_indiv_business_borrowers_change", "watch"),
+    ],
     "premium_falling": [("status_premium_yoy_pct", "watch")],
     "sum_insured_falling": [("status_sum_insured_yoy_pct", "watch")],
 }

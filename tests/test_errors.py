@@ -15,12 +15,15 @@ from analysis.errors import (
 )
 
 
-@pytest.mark.parametrize("error", [
-    DataValidationError([Issue("a.csv", 3, "period", "invalid_period", "值/value: '2023-13'")]),
-    ParamsError("params/policy-2023.yaml", ["year: 必须为整数 / must be an integer"]),
-    ReportInputError("机构编码不在机构名录中 / unknown institution id: 'X1'"),
-    AnalysisError("缺少中文字体", "no CJK font"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        DataValidationError([Issue("a.csv", 3, "period", "invalid_period", "值/value: '2023-13'")]),
+        ParamsError("params/policy-2023.yaml", ["year: 必须为整数 / must be an integer"]),
+        ReportInputError("机构编码不在机构名录中 / unknown institution id: 'X1'"),
+        AnalysisError("缺少中文字体", "no CJK font"),
+    ],
+)
 def test_user_errors_share_one_base_and_print_both_languages(error):
     assert isinstance(error, AnalysisError)
     text = str(error)

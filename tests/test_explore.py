@@ -16,24 +16,44 @@ def _bank(iid: str, base: float, now: float, total_base: float, total_now: float
     inst = {"institution_id": iid, "name": f"{iid}银行", "category": "农村商业银行", "county_code": county}
     rows = []
     for period, balance, total in (("2022-12", base, total_base), ("2023-06", now, total_now)):
-        rows.append({"institution_id": iid, "period": period, "inclusive_balance": balance,
-                     "inclusive_borrowers": 100, "inclusive_npl": 1.0, "inclusive_ytd_disbursed": 50.0,
-                     "inclusive_ytd_borrowers_disbursed": 10, "inclusive_ytd_interest": 2.5,
-                     "total_loans": total, "total_npl": 10.0})
+        rows.append(
+            {
+                "institution_id": iid,
+                "period": period,
+                "inclusive_balance": balance,
+                "inclusive_borrowers": 100,
+                "inclusive_npl": 1.0,
+                "inclusive_ytd_disbursed": 50.0,
+                "inclusive_ytd_borrowers_disbursed": 10,
+                "inclusive_ytd_interest": 2.5,
+                "total_loans": total,
+                "total_npl": 10.0,
+            }
+        )
     return inst, rows
 
 
 @pytest.fixture
 def state(policy, tmp_path) -> State:
     # growth margins at 2023-06: A 12% − 5% = +7 pp; B 6% − 5% = +1 pp; C 4% − 5% = −1 pp
-    banks = [_bank("A", 100.0, 112.0, 1000.0, 1050.0), _bank("B", 200.0, 212.0, 1000.0, 1050.0, "411381"),
-             _bank("C", 100.0, 104.0, 1000.0, 1050.0, "411381")]
+    banks = [
+        _bank("A", 100.0, 112.0, 1000.0, 1050.0),
+        _bank("B", 200.0, 212.0, 1000.0, 1050.0, "411381"),
+        _bank("C", 100.0, 104.0, 1000.0, 1050.0, "411381"),
+    ]
     plans = [{"institution_id": i, "year": 2023, "planned_increase": 10.0} for i in "ABC"]
     ds = make_dataset([b[0] for b in banks], [r for b in banks for r in b[1]], plans)
     policies = {2023: policy}
     ind = compute_indicators(ds, policies)
-    return State(dataset=ds, policies=policies, indicators=ind, citywide=citywide_figures(ind, policies),
-                 onlending=onlending_indicators(ds, ind, policies), data_dir=tmp_path, params_dir=tmp_path)
+    return State(
+        dataset=ds,
+        policies=policies,
+        indicators=ind,
+        citywide=citywide_figures(ind, policies),
+        onlending=onlending_indicators(ds, ind, policies),
+        data_dir=tmp_path,
+        params_dir=tmp_path,
+    )
 
 
 def test_indicator_panel_is_institutions_by_month(state):

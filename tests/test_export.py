@@ -42,8 +42,7 @@ def as_records(rows: list[list]) -> list[dict]:
 
 
 def test_onlending_quarters_through_hand_made():
-    ol = pd.DataFrame({"institution_id": ["B001"] * 5,
-                       "quarter": ["2022Q4", "2023Q1", "2023Q2", "2023Q3", "2024Q1"]})
+    ol = pd.DataFrame({"institution_id": ["B001"] * 5, "quarter": ["2022Q4", "2023Q1", "2023Q2", "2023Q3", "2024Q1"]})
     pick = lambda period: onlending_quarters_through(ol, pd.Timestamp(period))["quarter"].tolist()  # noqa: E731
     assert pick("2023-05-31") == ["2023Q1"]  # Q2 has not ended at the end of May
     assert pick("2023-06-30") == ["2023Q1", "2023Q2"]
@@ -55,9 +54,18 @@ def test_onlending_quarters_through_hand_made():
 def test_onlending_sheet_is_the_periods_quarters_in_chinese(state, tmp_path):
     june = write_indicator_workbook(state, pd.Timestamp("2023-06-30"), tmp_path / "2023-06.xlsx")
     rows = sheet_rows(june, "转贷款")
-    assert rows[0] == ["机构编码", "机构名称", "季度", "转贷款发放金额（万元）", "终端平均利率（%）",
-                       "基准季度（上季度）", "上季度当地同类机构新发放普惠型小微企业贷款加权平均利率（%）",
-                       "终端平均利率与基准之差（BP）", "状态：终端利率不高于基准", "不适用原因"]
+    assert rows[0] == [
+        "机构编码",
+        "机构名称",
+        "季度",
+        "转贷款发放金额（万元）",
+        "终端平均利率（%）",
+        "基准季度（上季度）",
+        "上季度当地同类机构新发放普惠型小微企业贷款加权平均利率（%）",
+        "终端平均利率与基准之差（BP）",
+        "状态：终端利率不高于基准",
+        "不适用原因",
+    ]
     records = as_records(rows)
     assert [(r["机构编码"], r["季度"]) for r in records] == [("B001", "2023Q1"), ("B001", "2023Q2")]
     assert {r["机构名称"] for r in records} == {"宛农发展银行南阳市分行（示例）"}
@@ -131,8 +139,12 @@ def test_counts_are_whole_numbers_in_excel(state, tmp_path):
     book = openpyxl.load_workbook(path)
     sheet = book["机构指标"]
     header = [c.value for c in sheet[1]]
-    count_headers = ["普惠型小微企业贷款余额户数（户）", "有贷款余额户数较年初变化（户）", "同类机构家数（家）",
-                     "小微企业保险保单件数（件）"]
+    count_headers = [
+        "普惠型小微企业贷款余额户数（户）",
+        "有贷款余额户数较年初变化（户）",
+        "同类机构家数（家）",
+        "小微企业保险保单件数（件）",
+    ]
     source = state.indicators[state.indicators["period"] == pd.Timestamp("2023-06-30")].set_index("institution_id")
     for row in sheet.iter_rows(min_row=2):
         inst_id = row[header.index("机构编码")].value

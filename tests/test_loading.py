@@ -20,8 +20,15 @@ def test_header_in_the_first_row():
 
 
 def test_header_below_title_rows():
-    g = grid([["2023年信贷计划"], [None], ["填报单位：万元"], ["机构编码", "年度", "计划新增额", "备注"],
-              ["B010", 2023, 100, None]])
+    g = grid(
+        [
+            ["2023年信贷计划"],
+            [None],
+            ["填报单位：万元"],
+            ["机构编码", "年度", "计划新增额", "备注"],
+            ["B010", 2023, 100, None],
+        ]
+    )
     row, levels, labels = find_header(g, PLANS)
     assert (row, levels) == (3, 1)
     assert labels[:3] == ["机构编码", "年度", "计划新增额"]
@@ -29,20 +36,34 @@ def test_header_below_title_rows():
 
 def test_two_level_header_combines_a_merged_group_with_the_labels_below():
     # as openpyxl reads merged cells: the value in the first cell, None in the others
-    g = grid([["月度监测表"],
-              ["机构编码", "数据期", "普惠型小微企业", None, None, "各项贷款余额"],
-              [None, None, "贷款余额", "贷款余额户数", "不良贷款余额", None],
-              ["B010", "2023-06", 1, 2, 3, 4]])
+    g = grid(
+        [
+            ["月度监测表"],
+            ["机构编码", "数据期", "普惠型小微企业", None, None, "各项贷款余额"],
+            [None, None, "贷款余额", "贷款余额户数", "不良贷款余额", None],
+            ["B010", "2023-06", 1, 2, 3, 4],
+        ]
+    )
     row, levels, labels = find_header(g, MONTHLY)
     assert (row, levels) == (1, 2)
-    assert labels == ["机构编码", "数据期", "普惠型小微企业贷款余额", "普惠型小微企业贷款余额户数",
-                      "普惠型小微企业不良贷款余额", "各项贷款余额"]
+    assert labels == [
+        "机构编码",
+        "数据期",
+        "普惠型小微企业贷款余额",
+        "普惠型小微企业贷款余额户数",
+        "普惠型小微企业不良贷款余额",
+        "各项贷款余额",
+    ]
 
 
 def test_two_level_header_whose_lower_labels_are_complete():
-    g = grid([["机构编码", "数据期", "普惠金融重点领域", None],
-              [None, None, "普惠型小微企业贷款余额", "普惠型小微企业贷款余额户数"],
-              ["B010", "2023-06", 1, 2]])
+    g = grid(
+        [
+            ["机构编码", "数据期", "普惠金融重点领域", None],
+            [None, None, "普惠型小微企业贷款余额", "普惠型小微企业贷款余额户数"],
+            ["B010", "2023-06", 1, 2],
+        ]
+    )
     assert find_header(g, MONTHLY)[:2] == (0, 2)
     assert find_header(g, MONTHLY)[2][2:] == ["普惠型小微企业贷款余额", "普惠型小微企业贷款余额户数"]
 
@@ -54,8 +75,9 @@ def test_no_header_in_the_rows_searched():
 
 
 def test_csv_with_a_short_title_row_and_row_numbers(tmp_path):
-    (tmp_path / "信贷计划.csv").write_text("2023年信贷计划\n机构编码,年度,计划新增额\nB010,2023,100\nB011,2023,x\n",
-                                        encoding="utf-8")
+    (tmp_path / "信贷计划.csv").write_text(
+        "2023年信贷计划\n机构编码,年度,计划新增额\nB010,2023,100\nB011,2023,x\n", encoding="utf-8"
+    )
     tables, _, issues = read_tables(tmp_path)
     plans = tables["plans"]
     assert plans.frame["institution_id"].tolist() == ["B010", "B011"]
@@ -73,7 +95,8 @@ def test_headers_only_and_trailing_blank_rows(tmp_path):
 
 def test_parquet_keeps_its_headers(tmp_path):
     pd.DataFrame({"institution_id": ["B010"], "year": [2023], "planned_increase": [100.0]}).to_parquet(
-        tmp_path / "plans.parquet")
+        tmp_path / "plans.parquet"
+    )
     tables, _, _ = read_tables(tmp_path)
     assert tables["plans"].frame.iloc[0].tolist() == ["B010", 2023, 100.0]
     assert tables["plans"].row_number(0) == 1

@@ -41,7 +41,10 @@ def test_state_carries_the_planted_discrepancies(state):
     differing = rec[~rec["within_tolerance"]]
     # B010: a 50万 receipt missing from its return (balance ≤1000万 with and without bills); B025: a hidden NPL
     assert sorted(zip(differing["institution_id"], differing["item"])) == [
-        ("B010", "6.A0"), ("B010", "6.A5"), ("B025", "6.C5")]
+        ("B010", "6.A0"),
+        ("B010", "6.A5"),
+        ("B025", "6.C5"),
+    ]
 
 
 def test_bank_report_shows_its_own_findings_only(data_dir):

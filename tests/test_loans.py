@@ -22,45 +22,83 @@ from analysis.loans import (
 )
 
 D = "2023-06-30"
-RECEIPTS = pd.DataFrame([
-    # id,  cust, subject,  amount,     balance,    class, disbursed,    maturity,     rate, type,     overdue, guarantee
-    ("R1", "C1", "130301", 3_000_000, 2_000_000, "正常", "2022-06-01", "2024-06-01", 5.0, "新增", 0, "抵押"),
-    ("R2", "C1", "130101", 1_000_000, 1_000_000, "正常", "2023-02-01", "2023-08-01", 2.0, "新增", 0, "质押"),  # bill
-    ("R3", "C2", "130301", 400_000, 300_000, "次级", "2023-05-01", "2024-04-01", 6.0, "新增", 100, "信用"),
-    ("R4", "C2", "130301", 100_000, 0, "正常", "2023-01-15", "2023-12-15", 5.5, "无还本续贷", 0, "信用"),
-    ("R5", "C4", "130301", 15_000_000, 12_000_000, "正常", "2023-03-01", "2024-03-01", 4.0, "新增", 0, "抵押"),
-    ("R6", "C1", "130301", 500_000, 500_000, "关注", "2023-04-01", "2023-12-31", 5.0, "重组", 120, "保证"),
-    ("R7", "C3", "130301", 1_000_000, 1_000_000, "正常", "2023-01-05", "2023-12-05", 4.5, "新增", 0, "保证"),
-], columns=["receipt_id", "customer_id", "subject", "amount", "balance", "five_class", "disbursement_date",
-            "maturity_date", "rate", "disbursement_type", "overdue_days", "guarantee_type"]).assign(
-    data_date=D, bank_id="K1", contract_id=lambda d: "HT" + d["receipt_id"], purpose_area="411302",
-    purpose_industry="C")
-CUSTOMERS = pd.DataFrame([
-    ("C1", "企业", "小型", "2010-01-01", None),
-    ("C2", "个体工商户", None, "2022-12-01", None),
-    ("C3", "企业", "中型", "2005-01-01", None),
-    ("C4", "企业", "微型", "2015-01-01", "2023-01-10"),
-], columns=["customer_id", "customer_type", "enterprise_size", "founding_date", "equity_transfer_date"]).assign(
-    bank_id="K1", region="411302", industry="C", first_credit_month="2015-01")
-LINES = pd.DataFrame([
-    ("K1", "C1", 8_000_000), ("K1", "C2", 500_000), ("K1", "C3", 5_000_000), ("K1", "C4", 20_000_000),
-    ("K2", "C2", 1_000_000), ("K3", "C2", 1_000_000), ("K4", "C2", 1_000_000),
-], columns=["bank_id", "customer_id", "line_amount"]).assign(line_start="2022-01-01", line_end="2025-12-31")
+RECEIPTS = pd.DataFrame(
+    [
+        # id,  cust, subject,  amount,     balance,    class, disbursed,    maturity,     rate, type,     overdue, guarantee
+        ("R1", "C1", "130301", 3_000_000, 2_000_000, "正常", "2022-06-01", "2024-06-01", 5.0, "新增", 0, "抵押"),
+        (
+            "R2",
+            "C1",
+            "130101",
+            1_000_000,
+            1_000_000,
+            "正常",
+            "2023-02-01",
+            "2023-08-01",
+            2.0,
+            "新增",
+            0,
+            "质押",
+        ),  # bill
+        ("R3", "C2", "130301", 400_000, 300_000, "次级", "2023-05-01", "2024-04-01", 6.0, "新增", 100, "信用"),
+        ("R4", "C2", "130301", 100_000, 0, "正常", "2023-01-15", "2023-12-15", 5.5, "无还本续贷", 0, "信用"),
+        ("R5", "C4", "130301", 15_000_000, 12_000_000, "正常", "2023-03-01", "2024-03-01", 4.0, "新增", 0, "抵押"),
+        ("R6", "C1", "130301", 500_000, 500_000, "关注", "2023-04-01", "2023-12-31", 5.0, "重组", 120, "保证"),
+        ("R7", "C3", "130301", 1_000_000, 1_000_000, "正常", "2023-01-05", "2023-12-05", 4.5, "新增", 0, "保证"),
+    ],
+    columns=[
+        "receipt_id",
+        "customer_id",
+        "subject",
+        "amount",
+        "balance",
+        "five_class",
+        "disbursement_date",
+        "maturity_date",
+        "rate",
+        "disbursement_type",
+        "overdue_days",
+        "guarantee_type",
+    ],
+).assign(
+    data_date=D, bank_id="K1", contract_id=lambda d: "HT" + d["receipt_id"], purpose_area="411302", purpose_industry="C"
+)
+CUSTOMERS = pd.DataFrame(
+    [
+        ("C1", "企业", "小型", "2010-01-01", None),
+        ("C2", "个体工商户", None, "2022-12-01", None),
+        ("C3", "企业", "中型", "2005-01-01", None),
+        ("C4", "企业", "微型", "2015-01-01", "2023-01-10"),
+    ],
+    columns=["customer_id", "customer_type", "enterprise_size", "founding_date", "equity_transfer_date"],
+).assign(bank_id="K1", region="411302", industry="C", first_credit_month="2015-01")
+LINES = pd.DataFrame(
+    [
+        ("K1", "C1", 8_000_000),
+        ("K1", "C2", 500_000),
+        ("K1", "C3", 5_000_000),
+        ("K1", "C4", 20_000_000),
+        ("K2", "C2", 1_000_000),
+        ("K3", "C2", 1_000_000),
+        ("K4", "C2", 1_000_000),
+    ],
+    columns=["bank_id", "customer_id", "line_amount"],
+).assign(line_start="2022-01-01", line_end="2025-12-31")
 
 #: hand-worked S71 cells of K1 in June 2023 (万元 / 户)
 EXPECTED = {
-    "6.A5": 280.00,   # R1 200 + R3 30 + R6 50 (R2 is a bill, R5 band 4, R7 a medium firm)
-    "6.A0": 380.00,   # + the bill R2 100
+    "6.A5": 280.00,  # R1 200 + R3 30 + R6 50 (R2 is a bill, R5 band 4, R7 a medium firm)
+    "6.A0": 380.00,  # + the bill R2 100
     "6.A4": 1200.00,  # R5, line 2000万
-    "6.B5": 2,        # C1, C2
-    "6.C5": 30.00,    # R3 次级
-    "6.D5": 50.00,    # R3 40 + R4 10 (R6 restructured, R2 bill, R1 last year)
-    "6.E5": 1,        # C2
-    "6.F5": 2.95,     # 400000 × 6% + 100000 × 5.5% = 29500 元
+    "6.B5": 2,  # C1, C2
+    "6.C5": 30.00,  # R3 次级
+    "6.D5": 50.00,  # R3 40 + R4 10 (R6 restructured, R2 bill, R1 last year)
+    "6.E5": 1,  # C2
+    "6.F5": 2.95,  # 400000 × 6% + 100000 × 5.5% = 29500 元
     "6.1.A5": 30.00,  # R3 信用 (R4 has no balance)
     "6.3.D5": 10.00,  # R4 无还本续贷
     "3.1.A5": 30.00,  # R3
-    "3.1.B5": 1,      # C2
+    "3.1.B5": 1,  # C2
 }
 
 
@@ -76,8 +114,9 @@ def _write(folder: Path, fmt: str = "csv") -> Path:
 
 def _reported(changes: dict | None = None) -> pd.DataFrame:
     values = dict(EXPECTED, **(changes or {}))
-    return pd.DataFrame({"institution_id": "K1", "period": pd.Timestamp(D), "cell": list(values),
-                         "value_wan": list(values.values())})
+    return pd.DataFrame(
+        {"institution_id": "K1", "period": pd.Timestamp(D), "cell": list(values), "value_wan": list(values.values())}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -200,8 +239,10 @@ def demo_findings(tmp_path_factory):
 
     demo = write_demo_loans(tmp_path_factory.mktemp("demo"))
     monthly = demo_tables()["monthly"]
-    reported = s71_cells(monthly[(monthly["period"] == demo.period) & monthly["institution_id"].str.startswith("B")],
-                         load_form_versions())
+    reported = s71_cells(
+        monthly[(monthly["period"] == demo.period) & monthly["institution_id"].str.startswith("B")],
+        load_form_versions(),
+    )
     return demo, analyse_loans(demo.folder, reported, threads=2)
 
 
@@ -213,8 +254,10 @@ def test_demo_loans_reconcile_except_the_planted_cases(demo_findings):
     planted = bad[bad["item"] != "3.1.B5"]
     # B010: a 50万 receipt missing from its return; B025: an NPL receipt reclassified 关注
     assert sorted(zip(planted["institution_id"], planted["item"], planted["difference"])) == [
-        ("B010", "6.A0", 50.0), ("B010", "6.A5", 50.0), ("B025", "6.C5", planted.set_index("item")
-                                                          .at["6.C5", "difference"])]
+        ("B010", "6.A0", 50.0),
+        ("B010", "6.A5", 50.0),
+        ("B025", "6.C5", planted.set_index("item").at["6.C5", "difference"]),
+    ]
     assert planted.set_index("item").at["6.C5", "difference"] < 0
     # the demo table's individual businesses outnumber all inclusive borrowers in these banks:
     # no loans can reproduce that, and the reconciliation says so
@@ -240,7 +283,14 @@ def test_findings_sheets_for_one_bank_have_chinese_headers(findings):
     from analysis.loans import findings_sheets
 
     sheets = findings_sheets(findings, "2023-06", institution_id="K2")
-    assert list(sheets) == ["借据核查汇总", "S71与借据核对", "逾期未入不良", "多头过度授信", "新设主体贷款", "无还本续贷占比"]
+    assert list(sheets) == [
+        "借据核查汇总",
+        "S71与借据核对",
+        "逾期未入不良",
+        "多头过度授信",
+        "新设主体贷款",
+        "无还本续贷占比",
+    ]
     assert sheets["多头过度授信"]["机构编码"].tolist() == ["K2"]
     assert "授信银行数（全市）" in sheets["多头过度授信"].columns
     assert sheets["S71与借据核对"].empty
@@ -253,13 +303,24 @@ def test_loans_subcommand_reads_the_importers_cells(tmp_path, capsys):
 
     data = tmp_path / "data"
     data.mkdir()
-    _reported({"6.A5": 290.00}).assign(period="2023-06-30").to_csv(data / "s71-cells.csv", index=False,
-                                                                   encoding="utf-8-sig")
+    _reported({"6.A5": 290.00}).assign(period="2023-06-30").to_csv(
+        data / "s71-cells.csv", index=False, encoding="utf-8-sig"
+    )
     parser = argparse.ArgumentParser()
     add_parsers(parser.add_subparsers(dest="command"))
     out = tmp_path / "loans.xlsx"
-    args = parser.parse_args(["loans", str(_write(tmp_path / "l")), "--data", str(data), "--out", str(out),
-                              "--params", str(Path(__file__).resolve().parents[1] / "params")])
+    args = parser.parse_args(
+        [
+            "loans",
+            str(_write(tmp_path / "l")),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--params",
+            str(Path(__file__).resolve().parents[1] / "params"),
+        ]
+    )
     assert args.func(args) == 0
     assert "1 项S71与借据不一致" in capsys.readouterr().out
     sheet = pd.read_excel(out, sheet_name="S71与借据核对")

@@ -23,13 +23,30 @@ def bank(iid: str, name: str, **kw) -> dict:
 
 def year_pair(iid: str, inclusive: tuple, total: tuple, borrowers: tuple) -> list[dict]:
     """December 2022 (the base) and December 2023 rows of one bank."""
-    common = dict(total_npl=50.0, inclusive_npl=10.0, inclusive_ytd_disbursed=500.0,
-                  inclusive_ytd_borrowers_disbursed=40.0, inclusive_ytd_interest=25.0)
+    common = dict(
+        total_npl=50.0,
+        inclusive_npl=10.0,
+        inclusive_ytd_disbursed=500.0,
+        inclusive_ytd_borrowers_disbursed=40.0,
+        inclusive_ytd_interest=25.0,
+    )
     return [
-        {"institution_id": iid, "period": "2022-12", "inclusive_balance": inclusive[0], "total_loans": total[0],
-         "inclusive_borrowers": borrowers[0], **common},
-        {"institution_id": iid, "period": "2023-12", "inclusive_balance": inclusive[1], "total_loans": total[1],
-         "inclusive_borrowers": borrowers[1], **common},
+        {
+            "institution_id": iid,
+            "period": "2022-12",
+            "inclusive_balance": inclusive[0],
+            "total_loans": total[0],
+            "inclusive_borrowers": borrowers[0],
+            **common,
+        },
+        {
+            "institution_id": iid,
+            "period": "2023-12",
+            "inclusive_balance": inclusive[1],
+            "total_loans": total[1],
+            "inclusive_borrowers": borrowers[1],
+            **common,
+        },
     ]
 
 
@@ -44,23 +61,37 @@ def ctx(policy) -> overview.CityContext:
     D  +2% vs 0% → +2.00 pp, but differentiated: plan 100 with +20 done (20%), so the growth leg
        is judged on the plan → misses; borrowers 20 → 20 (0): meets
     """
-    institutions = [bank("G", "增速未达标银行"), bank("H", "户数未达标银行"), bank("K", "两项未达标银行"),
-                    bank("M", "达标银行"), bank("D", "差异化银行", differentiated_years=(2023,))]
-    monthly = (year_pair("G", (1000, 1020), (5000, 5250), (100, 104))
-               + year_pair("H", (1000, 1100), (5000, 5300), (3000, 1488))
-               + year_pair("K", (1000, 990), (5000, 5100), (50, 45))
-               + year_pair("M", (1000, 1080), (5000, 5200), (10, 11))
-               + year_pair("D", (1000, 1020), (5000, 5000), (20, 20)))
+    institutions = [
+        bank("G", "增速未达标银行"),
+        bank("H", "户数未达标银行"),
+        bank("K", "两项未达标银行"),
+        bank("M", "达标银行"),
+        bank("D", "差异化银行", differentiated_years=(2023,)),
+    ]
+    monthly = (
+        year_pair("G", (1000, 1020), (5000, 5250), (100, 104))
+        + year_pair("H", (1000, 1100), (5000, 5300), (3000, 1488))
+        + year_pair("K", (1000, 990), (5000, 5100), (50, 45))
+        + year_pair("M", (1000, 1080), (5000, 5200), (10, 11))
+        + year_pair("D", (1000, 1020), (5000, 5000), (20, 20))
+    )
     plans = [{"institution_id": "D", "year": 2023, "planned_increase": 100.0}]
-    onlending = [{"institution_id": "M", "quarter": q, "onlending_amount": 100.0, "end_borrower_rate": 4.0}
-                 for q in ("2023Q1", "2023Q2", "2023Q3")]
+    onlending = [
+        {"institution_id": "M", "quarter": q, "onlending_amount": 100.0, "end_borrower_rate": 4.0}
+        for q in ("2023Q1", "2023Q2", "2023Q3")
+    ]
     ds = make_dataset(institutions, monthly, plans, onlending)
     policies = {2023: policy}
     indicators = compute_indicators(ds, policies)
-    state = State(dataset=ds, policies=policies, indicators=indicators,
-                  citywide=citywide_figures(indicators, policies),
-                  onlending=onlending_indicators(ds, indicators, policies),
-                  data_dir=Path("."), params_dir=Path("."))
+    state = State(
+        dataset=ds,
+        policies=policies,
+        indicators=indicators,
+        citywide=citywide_figures(indicators, policies),
+        onlending=onlending_indicators(ds, indicators, policies),
+        data_dir=Path("."),
+        params_dir=Path("."),
+    )
     return overview.CityContext(state=state, period=pd.Timestamp("2023-12-31"), policy=policy)
 
 

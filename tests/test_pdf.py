@@ -28,11 +28,14 @@ def test_cjk_font_embedded(demo_reports):
     assert all(line.split()[-5] == "yes" for line in cjk)  # the "emb" column
 
 
-@pytest.mark.parametrize("iid,name,min_pages,max_pages", [
-    ("B017", "宛城农村商业银行（示例）", 5, 12),
-    ("I003", "伏牛财产保险股份有限公司南阳中心支公司（示例）", 3, 8),
-    ("overview", "南阳市银行保险机构", 4, 14),
-])
+@pytest.mark.parametrize(
+    "iid,name,min_pages,max_pages",
+    [
+        ("B017", "宛城农村商业银行（示例）", 5, 12),
+        ("I003", "伏牛财产保险股份有限公司南阳中心支公司（示例）", 3, 8),
+        ("overview", "南阳市银行保险机构", 4, 14),
+    ],
+)
 def test_text_footer_and_page_count(demo_reports, iid, name, min_pages, max_pages):
     pdf = demo_reports / "2023-12" / f"{iid}.pdf"
     n = pages(pdf)

@@ -31,16 +31,23 @@ def test_shipped_policy_loads():
     assert load_policies(ROOT / "params")[2023] == policy
 
 
-@pytest.mark.parametrize("mutate,expected", [
-    (lambda d: d["quality"].update(npl_tolerance_pp=-1), "quality.npl_tolerance_pp"),
-    (lambda d: d["plan"].update(categories=["外资银行"]), "plan.categories"),
-    (lambda d: d.update(unexpected=1), "unexpected"),
-    (lambda d: d["cost"].pop("clause"), "cost.clause"),
-    (lambda d: d["two_increases"].update(entity_types=["总行"]), "two_increases.entity_types"),
-    (lambda d: d["watch_checks"].append({"indicator": "no_such", "label": "x", "min": 0, "clause": "x",
-                                         "sectors": ["bank"]}), "no_such"),
-    (lambda d: d.update(year=2024), "year"),
-])
+@pytest.mark.parametrize(
+    "mutate,expected",
+    [
+        (lambda d: d["quality"].update(npl_tolerance_pp=-1), "quality.npl_tolerance_pp"),
+        (lambda d: d["plan"].update(categories=["外资银行"]), "plan.categories"),
+        (lambda d: d.update(unexpected=1), "unexpected"),
+        (lambda d: d["cost"].pop("clause"), "cost.clause"),
+        (lambda d: d["two_increases"].update(entity_types=["总行"]), "two_increases.entity_types"),
+        (
+            lambda d: d["watch_checks"].append(
+                {"indicator": "no_such", "label": "x", "min": 0, "clause": "x", "sectors": ["bank"]}
+            ),
+            "no_such",
+        ),
+        (lambda d: d.update(year=2024), "year"),
+    ],
+)
 def test_broken_policy_is_refused(tmp_path, mutate, expected):
     data = _shipped()
     mutate(data)
@@ -104,14 +111,41 @@ def _two_year_state():
     2024 fixture (which includes bills, asks 1 pp above all loans and tolerates 2 pp of NPLs)."""
     from tests.conftest import make_dataset, make_state
 
-    ds = make_dataset([{"institution_id": "L", "name": "测试农商行", "category": "农村商业银行"}], [
-        {"institution_id": "L", "period": "2022-12", "inclusive_balance": 1000, "bill_discount_balance": 0,
-         "inclusive_borrowers": 100, "total_loans": 5000, "inclusive_npl": 20, "total_npl": 50},
-        {"institution_id": "L", "period": "2023-12", "inclusive_balance": 1100, "bill_discount_balance": 100,
-         "inclusive_borrowers": 105, "total_loans": 5400, "inclusive_npl": 22, "total_npl": 54},
-        {"institution_id": "L", "period": "2024-12", "inclusive_balance": 1210, "bill_discount_balance": 0,
-         "inclusive_borrowers": 110, "total_loans": 5886, "inclusive_npl": 36.30, "total_npl": 29.43},
-    ])
+    ds = make_dataset(
+        [{"institution_id": "L", "name": "测试农商行", "category": "农村商业银行"}],
+        [
+            {
+                "institution_id": "L",
+                "period": "2022-12",
+                "inclusive_balance": 1000,
+                "bill_discount_balance": 0,
+                "inclusive_borrowers": 100,
+                "total_loans": 5000,
+                "inclusive_npl": 20,
+                "total_npl": 50,
+            },
+            {
+                "institution_id": "L",
+                "period": "2023-12",
+                "inclusive_balance": 1100,
+                "bill_discount_balance": 100,
+                "inclusive_borrowers": 105,
+                "total_loans": 5400,
+                "inclusive_npl": 22,
+                "total_npl": 54,
+            },
+            {
+                "institution_id": "L",
+                "period": "2024-12",
+                "inclusive_balance": 1210,
+                "bill_discount_balance": 0,
+                "inclusive_borrowers": 110,
+                "total_loans": 5886,
+                "inclusive_npl": 36.30,
+                "total_npl": 29.43,
+            },
+        ],
+    )
     policies = {2023: load_policy(SHIPPED), 2024: load_policy(FIXTURE_2024 / "policy-2024.yaml")}
     return ds, policies, make_state(ds, policies)
 
@@ -145,7 +179,10 @@ def test_second_policy_year_changes_report_texts_without_code_change():
     assert "普惠增速高于各项贷款增速不少于 1 个百分点" in growth.text
     f = report.findings(c24)
     assert any("宛金监办发〔2024〕99号（测试）第（二）条第1款（2024测试）" in i for i in f.issues)
-    assert "【2024测试建议】普惠型小微企业贷款增速须高于各项贷款增速1个百分点以上，请制定专项投放方案。" in f.recommendations
+    assert (
+        "【2024测试建议】普惠型小微企业贷款增速须高于各项贷款增速1个百分点以上，请制定专项投放方案。"
+        in f.recommendations
+    )
     rows = report.indicator_rows(c24).set_index("指标")
     assert rows.loc["普惠型小微企业贷款余额", "本期值"] == "1,210.00万元"  # bills counted in 2024
     assert "国家金融监督管理总局南阳监管分局" in str(report.header(c24))

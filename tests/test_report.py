@@ -25,9 +25,17 @@ def ctx(state, iid, period="2023-12"):
 def all_html(c) -> str:
     from analysis import modelreport
 
-    parts = [report.header(c), report.verdict_panel(c), report.indicator_table(c), report.peer_table(c),
-             report.findings_section(c), report.data_appendix(c), report.score_card(c),
-             modelreport.model_section(c), modelreport.diagnostics(c)]
+    parts = [
+        report.header(c),
+        report.verdict_panel(c),
+        report.indicator_table(c),
+        report.peer_table(c),
+        report.findings_section(c),
+        report.data_appendix(c),
+        report.score_card(c),
+        modelreport.model_section(c),
+        modelreport.diagnostics(c),
+    ]
     return "".join(str(p) for p in parts)
 
 
@@ -134,6 +142,7 @@ def test_overview_group_growth_from_sums(state):
 
 # --- hand-made states: n/a reasons and zero figures (issue 13 items 1 and 3) -----------------------
 
+
 def _hand_state(policy_file=ROOT / "params" / "policy-2023.yaml"):
     from analysis.policy import load_policy
     from tests.conftest import make_dataset, make_state
@@ -141,17 +150,43 @@ def _hand_state(policy_file=ROOT / "params" / "policy-2023.yaml"):
     inst = [{"institution_id": i, "name": f"测试{i}", "category": "农村商业银行"} for i in ("NEW", "R")]
     months = [
         # NEW starts reporting in March 2023: no December 2022
-        {"institution_id": "NEW", "period": "2023-03", "inclusive_balance": 50, "inclusive_borrowers": 5,
-         "total_loans": 400, "inclusive_npl": 1, "total_npl": 4, "inclusive_ytd_disbursed": 60,
-         "inclusive_ytd_interest": 3},
+        {
+            "institution_id": "NEW",
+            "period": "2023-03",
+            "inclusive_balance": 50,
+            "inclusive_borrowers": 5,
+            "total_loans": 400,
+            "inclusive_npl": 1,
+            "total_npl": 4,
+            "inclusive_ytd_disbursed": 60,
+            "inclusive_ytd_interest": 3,
+        },
         # R: 46.00 / 1000.00 = 4.6% in 2022 and 32.20 / 700.00 = 4.6% in 2023 (float +8.9e-14 bp);
         # credit share 7.00 / 100.00 = 9.10 / 130.00 = 7% (float -1.8e-15 pp)
-        {"institution_id": "R", "period": "2022-12", "inclusive_balance": 100.00, "inclusive_borrowers": 10,
-         "total_loans": 1000.00, "inclusive_npl": 1, "total_npl": 10, "inclusive_ytd_disbursed": 1000.00,
-         "inclusive_ytd_interest": 46.00, "credit_loan_balance": 7.00},
-        {"institution_id": "R", "period": "2023-03", "inclusive_balance": 130.00, "inclusive_borrowers": 10,
-         "total_loans": 1300.00, "inclusive_npl": 1, "total_npl": 10, "inclusive_ytd_disbursed": 700.00,
-         "inclusive_ytd_interest": 32.20, "credit_loan_balance": 9.10},
+        {
+            "institution_id": "R",
+            "period": "2022-12",
+            "inclusive_balance": 100.00,
+            "inclusive_borrowers": 10,
+            "total_loans": 1000.00,
+            "inclusive_npl": 1,
+            "total_npl": 10,
+            "inclusive_ytd_disbursed": 1000.00,
+            "inclusive_ytd_interest": 46.00,
+            "credit_loan_balance": 7.00,
+        },
+        {
+            "institution_id": "R",
+            "period": "2023-03",
+            "inclusive_balance": 130.00,
+            "inclusive_borrowers": 10,
+            "total_loans": 1300.00,
+            "inclusive_npl": 1,
+            "total_npl": 10,
+            "inclusive_ytd_disbursed": 700.00,
+            "inclusive_ytd_interest": 32.20,
+            "credit_loan_balance": 9.10,
+        },
     ]
     return make_state(make_dataset(inst, months), {2023: load_policy(policy_file)})
 

@@ -17,21 +17,20 @@ from analysis.s71 import form_for, import_s71, load_form_versions, normalise_ite
 INSTITUTIONS = "机构编码,机构名称,机构类型,法人或分支,县区代码,监管科室\nB101,甲农村商业银行（测试）,农村商业银行,法人机构,411321,农村银行机构监管科\n"
 PLANS = "机构编码,年度,计划新增额\nB101,2023,1000\n"
 # the figures S71 does not carry, 万元
-TIDY_MONTHLY = ("机构编码,数据期,各项贷款余额,各项贷款不良余额,当年首贷户数\n"
-                "B101,2023-06,50000,900,12\n")
+TIDY_MONTHLY = "机构编码,数据期,各项贷款余额,各项贷款不良余额,当年首贷户数\nB101,2023-06,50000,900,12\n"
 
 # one bank, June 2023, long format in 元 with Chinese headers
 LONG_ROWS = [
-    ("6.A5", "123456700.00"),   # 12345.67 万元
+    ("6.A5", "123456700.00"),  # 12345.67 万元
     ("6.B5", "250"),
-    ("6.C5", "2500000.00"),     # 250.00
-    ("6.D5", "80000000.00"),    # 8000.00
+    ("6.C5", "2500000.00"),  # 250.00
+    ("6.D5", "80000000.00"),  # 8000.00
     ("6.E5", "140"),
-    ("6.F5", "4400000.00"),     # 440.00 (rate 5.5%)
-    ("6.A0", "133456700.00"),   # 13345.67 → bills = 13345.67 − 12345.67 = 1000.00
-    ("6.A4", "30000000.00"),    # 3000.00
+    ("6.F5", "4400000.00"),  # 440.00 (rate 5.5%)
+    ("6.A0", "133456700.00"),  # 13345.67 → bills = 13345.67 − 12345.67 = 1000.00
+    ("6.A4", "30000000.00"),  # 3000.00
     ("6.1.A5", "20000000.00"),  # 2000.00
-    ("6.3.D5", "9000000.00"),   # 900.00
+    ("6.3.D5", "9000000.00"),  # 900.00
     ("3.1.A5", "40000000.00"),  # 4000.00
     ("3.1.B5", "120"),
 ]
@@ -53,8 +52,7 @@ def _long_csv(path: Path, rows=LONG_ROWS, date="20230630", org="B101", header=No
 
 
 def _run(tmp_path, sources, unit=None, tidy=None):
-    return import_s71(sources, tidy or _tidy(tmp_path / "tidy"), tmp_path / "out", unit=unit, validate=False,
-                      fmt="csv")
+    return import_s71(sources, tidy or _tidy(tmp_path / "tidy"), tmp_path / "out", unit=unit, validate=False, fmt="csv")
 
 
 def _rules(exc: DataValidationError) -> list[str]:
@@ -112,8 +110,10 @@ def test_long_format_in_yuan_maps_and_merges(tmp_path):
 
 
 def test_mart_english_headers_and_item_spelling(tmp_path):
-    rows = [(f"S71_I_{c.replace('6.A', '6..A').replace('6.B', '6..B')}.2018" if c.count('.') == 1 else c, v)
-            for c, v in LONG_ROWS]
+    rows = [
+        (f"S71_I_{c.replace('6.A', '6..A').replace('6.B', '6..B')}.2018" if c.count(".") == 1 else c, v)
+        for c, v in LONG_ROWS
+    ]
     src = _long_csv(tmp_path / "mart.csv", rows, header="DATA_DATE,ORG_NUM,REP_NUM,ITEM_NUM,TOTAL_VALUE")
     result = _run(tmp_path, [src])
     assert result.monthly.loc[0, "inclusive_balance"] == 12345.67
@@ -137,19 +137,45 @@ def _form_workbook(path: Path, unit_line: str = "单位：万元、户", date: s
     # A: bands 4, 0, 5 in C:E; B–F: bands 0 and 5, two columns each (F:G, H:I, J:K, L:M, N:O)
     ws["C4"] = "A 贷款余额"
     ws.merge_cells("C4:E4")
-    for col, band in zip("CDE", ("4 单户授信1000万元至3000万元（含）", "0 单户授信1000万元（含）以下合计",
-                                 "5 其中：单户授信1000万元（含）以下不含票据融资合计")):
+    for col, band in zip(
+        "CDE",
+        (
+            "4 单户授信1000万元至3000万元（含）",
+            "0 单户授信1000万元（含）以下合计",
+            "5 其中：单户授信1000万元（含）以下不含票据融资合计",
+        ),
+    ):
         ws[f"{col}5"] = band
-    for first, second, letter in (("F", "G", "B 贷款余额户数"), ("H", "I", "C 不良贷款余额"),
-                                  ("J", "K", "D 当年累放贷款额"), ("L", "M", "E 当年累放贷款户数"),
-                                  ("N", "O", "F 当年累放贷款年化利息收益")):
+    for first, second, letter in (
+        ("F", "G", "B 贷款余额户数"),
+        ("H", "I", "C 不良贷款余额"),
+        ("J", "K", "D 当年累放贷款额"),
+        ("L", "M", "E 当年累放贷款户数"),
+        ("N", "O", "F 当年累放贷款年化利息收益"),
+    ):
         ws[f"{first}4"] = letter
         ws.merge_cells(f"{first}4:{second}4")
         ws[f"{first}5"] = "0 单户授信1000万元（含）以下合计"
         ws[f"{second}5"] = "其中：单户授信1000万元（含）以下不含票据融资合计"  # band by its label, no digit
     rows = {
-        "6": ("普惠型小微企业贷款", {"C": 3000, "D": 13345.67, "E": 12345.67, "F": 260, "G": 250, "H": 250,
-                                "I": 250, "J": 8000, "K": 8000, "L": 140, "M": 140, "N": 440, "O": 440}),
+        "6": (
+            "普惠型小微企业贷款",
+            {
+                "C": 3000,
+                "D": 13345.67,
+                "E": 12345.67,
+                "F": 260,
+                "G": 250,
+                "H": 250,
+                "I": 250,
+                "J": 8000,
+                "K": 8000,
+                "L": 140,
+                "M": 140,
+                "N": 440,
+                "O": 440,
+            },
+        ),
         "6.1": ("其中：信用贷款", {"E": 2000}),
         "6.3": ("其中：无还本续贷", {"K": 900}),
         "3.1": ("其中：个体工商户贷款", {"E": 4000, "G": 120}),
@@ -276,8 +302,10 @@ def test_corrupt_workbook_refused(tmp_path):
 
 
 def test_figure_given_twice_with_different_values_refused(tmp_path):
-    tidy = _tidy(tmp_path / "tidy", "机构编码,数据期,各项贷款余额,各项贷款不良余额,普惠型小微企业贷款余额\n"
-                                    "B101,2023-06,50000,900,12345.00\n")
+    tidy = _tidy(
+        tmp_path / "tidy",
+        "机构编码,数据期,各项贷款余额,各项贷款不良余额,普惠型小微企业贷款余额\nB101,2023-06,50000,900,12345.00\n",
+    )
     src = _long_csv(tmp_path / "s71.csv")
     with pytest.raises(DataValidationError) as err:
         _run(tmp_path, [src], tidy=tidy)
@@ -287,8 +315,10 @@ def test_figure_given_twice_with_different_values_refused(tmp_path):
 
 
 def test_same_figure_given_twice_with_equal_values_is_accepted(tmp_path):
-    tidy = _tidy(tmp_path / "tidy", "机构编码,数据期,各项贷款余额,各项贷款不良余额,普惠型小微企业贷款余额\n"
-                                    "B101,2023-06,50000,900,12345.67\n")
+    tidy = _tidy(
+        tmp_path / "tidy",
+        "机构编码,数据期,各项贷款余额,各项贷款不良余额,普惠型小微企业贷款余额\nB101,2023-06,50000,900,12345.67\n",
+    )
     result = _run(tmp_path, [_long_csv(tmp_path / "s71.csv")], tidy=tidy)
     assert result.provenance.set_index("column").at["inclusive_balance", "source"] == "S71"
 
@@ -330,9 +360,21 @@ def test_import_s71_subcommand(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     add_parsers(parser.add_subparsers(dest="command"))
     src = _long_csv(tmp_path / "s71.csv")
-    args = parser.parse_args(["import-s71", str(src), "--tidy", str(_tidy(tmp_path / "tidy")), "--out",
-                              str(tmp_path / "out"), "--format", "csv", "--no-validate", "--params",
-                              str(Path(__file__).resolve().parents[1] / "params")])
+    args = parser.parse_args(
+        [
+            "import-s71",
+            str(src),
+            "--tidy",
+            str(_tidy(tmp_path / "tidy")),
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "csv",
+            "--no-validate",
+            "--params",
+            str(Path(__file__).resolve().parents[1] / "params"),
+        ]
+    )
     assert args.func(args) == 0
     assert "1 家机构/institutions" in capsys.readouterr().out
     assert (tmp_path / "out" / "s71-provenance.csv").exists()

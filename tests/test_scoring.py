@@ -31,13 +31,30 @@ def bank(iid, category="农村商业银行", **kw):
     return {"institution_id": iid, "name": iid, "category": category, **kw}
 
 
-def years(iid, *, inc=(1000, 1100, 1210), tot=(5000, 5400, 5832), bor=(100, 105, 110), plan=None,
-          rate=(6.0, 6.0, 5.95), npl=(2.0, 2.0), first=(50, 50), extra23=None):
+def years(
+    iid,
+    *,
+    inc=(1000, 1100, 1210),
+    tot=(5000, 5400, 5832),
+    bor=(100, 105, 110),
+    plan=None,
+    rate=(6.0, 6.0, 5.95),
+    npl=(2.0, 2.0),
+    first=(50, 50),
+    extra23=None,
+):
     """December rows for 2021, 2022, 2023 (and June 2022/2023 are not needed: scoring uses December)."""
     rows = []
     for i, year in enumerate((2021, 2022, 2023)):
-        r = {"institution_id": iid, "period": f"{year}-12", "inclusive_balance": inc[i], "total_loans": tot[i],
-             "inclusive_borrowers": bor[i], "inclusive_ytd_disbursed": 1000.0, "inclusive_ytd_interest": rate[i] * 10}
+        r = {
+            "institution_id": iid,
+            "period": f"{year}-12",
+            "inclusive_balance": inc[i],
+            "total_loans": tot[i],
+            "inclusive_borrowers": bor[i],
+            "inclusive_ytd_disbursed": 1000.0,
+            "inclusive_ytd_interest": rate[i] * 10,
+        }
         if year >= 2022:
             r["first_loan_ytd_borrowers"] = first[i - 1]
         if year == 2023:
@@ -65,6 +82,7 @@ def pts(items, iid, item):
 
 
 # --- loan growth (item 1) ---------------------------------------------------------------------
+
 
 def test_growth_exactly_equal_gets_full_marks(policy):
     # 2023: inclusive 1100 -> 1188 (+8%), all loans 5400 -> 5832 (+8%)
@@ -102,10 +120,12 @@ def test_negative_growth_one_year_only(policy):
 
 def test_differentiated_bank(policy):
     d = {"differentiated_years": (2023,)}
-    items, _ = score(policy,
-                     (bank("D1", "村镇银行", **d), years("D1", inc=(1000, 1100, 1150), plan=50)),   # plan met
-                     (bank("D2", "村镇银行", **d), years("D2", inc=(1000, 1100, 1130), plan=50)),   # 30 / 50
-                     (bank("D3", "村镇银行", **d), years("D3", inc=(1000, 1100, 1090), plan=50)))   # fell
+    items, _ = score(
+        policy,
+        (bank("D1", "村镇银行", **d), years("D1", inc=(1000, 1100, 1150), plan=50)),  # plan met
+        (bank("D2", "村镇银行", **d), years("D2", inc=(1000, 1100, 1130), plan=50)),  # 30 / 50
+        (bank("D3", "村镇银行", **d), years("D3", inc=(1000, 1100, 1090), plan=50)),
+    )  # fell
     assert pts(items, "D1", "loan_growth") == 8
     assert pts(items, "D2", "loan_growth") == pytest.approx(4.8)
     assert pts(items, "D3", "loan_growth") == 0
@@ -113,22 +133,29 @@ def test_differentiated_bank(policy):
 
 # --- the other quantitative rules -------------------------------------------------------------
 
+
 def test_borrowers(policy):
-    items, _ = score(policy, (bank("A"), years("A", bor=(100, 105, 105))),
-                     (bank("B"), years("B", bor=(100, 105, 104))),
-                     (bank("C"), years("C", bor=(100, 99, 98))))
+    items, _ = score(
+        policy,
+        (bank("A"), years("A", bor=(100, 105, 105))),
+        (bank("B"), years("B", bor=(100, 105, 104))),
+        (bank("C"), years("C", bor=(100, 99, 98))),
+    )
     assert pts(items, "A", "borrowers") == 10  # equal to the start of the year
     assert pts(items, "B", "borrowers") == 0
     assert pts(items, "C", "borrowers") == -2  # fewer two years running
 
 
 def test_rate_change_bands(policy):
-    items, _ = score(policy, (bank("A"), years("A", rate=(6, 6.0, 5.95))),
-                     (bank("B"), years("B", rate=(6, 6.0, 6.10))),
-                     (bank("C"), years("C", rate=(6, 6.0, 6.30))))
-    assert pts(items, "A", "cost") == 10   # -5 bp
-    assert pts(items, "B", "cost") == 5    # +10 bp, within the 20 bp band
-    assert pts(items, "C", "cost") == 0    # +30 bp
+    items, _ = score(
+        policy,
+        (bank("A"), years("A", rate=(6, 6.0, 5.95))),
+        (bank("B"), years("B", rate=(6, 6.0, 6.10))),
+        (bank("C"), years("C", rate=(6, 6.0, 6.30))),
+    )
+    assert pts(items, "A", "cost") == 10  # -5 bp
+    assert pts(items, "B", "cost") == 5  # +10 bp, within the 20 bp band
+    assert pts(items, "C", "cost") == 0  # +30 bp
 
 
 def test_high_rate_bank_not_cutting_loses_points(policy):
@@ -138,11 +165,14 @@ def test_high_rate_bank_not_cutting_loses_points(policy):
 
 
 def test_npl_tolerance(policy):
-    items, _ = score(policy, (bank("A"), years("A", npl=(4.0, 2.0))),
-                     (bank("B"), years("B", npl=(6.0, 2.0))),
-                     (bank("C"), years("C", npl=(9.0, 2.0))))
-    assert pts(items, "A", "asset_quality") == 8   # gap 2 <= 3
-    assert pts(items, "B", "asset_quality") == 0   # gap 4
+    items, _ = score(
+        policy,
+        (bank("A"), years("A", npl=(4.0, 2.0))),
+        (bank("B"), years("B", npl=(6.0, 2.0))),
+        (bank("C"), years("C", npl=(9.0, 2.0))),
+    )
+    assert pts(items, "A", "asset_quality") == 8  # gap 2 <= 3
+    assert pts(items, "B", "asset_quality") == 0  # gap 4
     assert pts(items, "C", "asset_quality") == -3  # gap 7 > 3 + 3
 
 
@@ -164,9 +194,15 @@ def test_bonus_conditions(policy):
 
 # --- totals, grades, qualitative --------------------------------------------------------------
 
+
 def test_totals_grades_and_missing_qualitative(policy):
-    q = pd.DataFrame([{"institution_id": "A", "year": 2023, "item_id": i.id, "score": i.max, "evidence": "好"}
-                      for i in load_scoring(SHIPPED).items if i.kind == "qualitative"])
+    q = pd.DataFrame(
+        [
+            {"institution_id": "A", "year": 2023, "item_id": i.id, "score": i.max, "evidence": "好"}
+            for i in load_scoring(SHIPPED).items
+            if i.kind == "qualitative"
+        ]
+    )
     items, totals = score(policy, (bank("A"), years("A")), (bank("B"), years("B")), qualitative=q)
     a, b = totals.loc["A"], totals.loc["B"]
     assert a["complete"] and a["qualitative"] == 50
@@ -183,9 +219,17 @@ def test_changed_yaml_changes_the_score(policy):
     data["grades"][0]["min"] = 200  # nobody reaches 一级 any more
     data["grades"][1]["min"] = 150
     data["grades"][2]["min"] = 100
-    data["areas"][0]["items"].append({"id": "guaranteed", "name": "政府性融资担保贷款", "kind": "quantitative",
-                                      "rule": "threshold", "min": 0, "max": 2,
-                                      "params": {"indicator": "guaranteed_balance_change", "min": 0}})
+    data["areas"][0]["items"].append(
+        {
+            "id": "guaranteed",
+            "name": "政府性融资担保贷款",
+            "kind": "quantitative",
+            "rule": "threshold",
+            "min": 0,
+            "max": 2,
+            "params": {"indicator": "guaranteed_balance_change", "min": 0},
+        }
+    )
     data["total"]["max"] = 119
     table = table_from(data)
     rows, plans = years("A", inc=(1000, 1100, 1188), extra23={"guaranteed_balance": 20})
@@ -196,15 +240,18 @@ def test_changed_yaml_changes_the_score(policy):
     assert totals.loc["A", "grade"] == "待定"
 
 
-@pytest.mark.parametrize("mutate,message", [
-    (lambda d: d["areas"][0]["items"][0].update(rule="no_such_rule"), "unknown rule"),
-    (lambda d: d["total"].update(max=120), "add up"),
-    (lambda d: d["areas"][1]["items"][0].update(max=40), "add up"),
-    (lambda d: d["grades"].reverse(), "grades"),
-    (lambda d: d["areas"][0]["items"][4]["params"].update(indicator="nonsense"), "unknown indicator"),
-    (lambda d: d["areas"][0]["items"].append(dict(d["areas"][0]["items"][1])), "duplicate"),
-    (lambda d: d.update(categories=["外资银行"]), "categories"),
-])
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda d: d["areas"][0]["items"][0].update(rule="no_such_rule"), "unknown rule"),
+        (lambda d: d["total"].update(max=120), "add up"),
+        (lambda d: d["areas"][1]["items"][0].update(max=40), "add up"),
+        (lambda d: d["grades"].reverse(), "grades"),
+        (lambda d: d["areas"][0]["items"][4]["params"].update(indicator="nonsense"), "unknown indicator"),
+        (lambda d: d["areas"][0]["items"].append(dict(d["areas"][0]["items"][1])), "duplicate"),
+        (lambda d: d.update(categories=["外资银行"]), "categories"),
+    ],
+)
 def test_broken_yaml_is_refused(tmp_path, mutate, message):
     data = shipped()
     mutate(data)
@@ -227,14 +274,16 @@ def test_quantitative_must_outweigh_qualitative(tmp_path):
 
 def test_qualitative_workbook_checks(tmp_path):
     table = load_scoring(SHIPPED)
-    frame = pd.DataFrame([
-        {"机构编码": "B010", "年度": 2023, "评分项目编码": "products", "得分": 5, "评分依据": "新产品"},
-        {"机构编码": "B010", "年度": 2023, "评分项目编码": "products", "得分": 4, "评分依据": "重复"},
-        {"机构编码": "B010", "年度": 2023, "评分项目编码": "digital", "得分": 9, "评分依据": "超出"},
-        {"机构编码": "X999", "年度": 2023, "评分项目编码": "digital", "得分": 1, "评分依据": "无此机构"},
-        {"机构编码": "B010", "年度": 2023, "评分项目编码": "loan_growth", "得分": 1, "评分依据": "定量项"},
-        {"机构编码": "B010", "年度": 2023, "评分项目编码": "ftp", "得分": 2, "评分依据": ""},
-    ])
+    frame = pd.DataFrame(
+        [
+            {"机构编码": "B010", "年度": 2023, "评分项目编码": "products", "得分": 5, "评分依据": "新产品"},
+            {"机构编码": "B010", "年度": 2023, "评分项目编码": "products", "得分": 4, "评分依据": "重复"},
+            {"机构编码": "B010", "年度": 2023, "评分项目编码": "digital", "得分": 9, "评分依据": "超出"},
+            {"机构编码": "X999", "年度": 2023, "评分项目编码": "digital", "得分": 1, "评分依据": "无此机构"},
+            {"机构编码": "B010", "年度": 2023, "评分项目编码": "loan_growth", "得分": 1, "评分依据": "定量项"},
+            {"机构编码": "B010", "年度": 2023, "评分项目编码": "ftp", "得分": 2, "评分依据": ""},
+        ]
+    )
     path = tmp_path / "定性评分-2023.xlsx"
     frame.to_excel(path, index=False)
     good, issues = read_qualitative(path, table, {"B010"})
@@ -259,11 +308,15 @@ def test_demo_banks_all_have_complete_score_cards(demo_csv_dir):
 
 # --- exact ties (issue 13 item 1) and zero base (item 2) -----------------------------------------
 
-@pytest.mark.parametrize("inclusive_2023,points,word", [
-    (100.60, 8, "等于"),   # +0.6% vs all loans 1000 -> 1006 (+0.6%): float margin -5.7e-15, a tie
-    (100.59, 0, "低于"),   # one reporting unit (0.01 万元) below, no plan: 0 (2022 was a tie, not a miss)
-    (100.61, 8, "高于"),
-])
+
+@pytest.mark.parametrize(
+    "inclusive_2023,points,word",
+    [
+        (100.60, 8, "等于"),  # +0.6% vs all loans 1000 -> 1006 (+0.6%): float margin -5.7e-15, a tie
+        (100.59, 0, "低于"),  # one reporting unit (0.01 万元) below, no plan: 0 (2022 was a tie, not a miss)
+        (100.61, 8, "高于"),
+    ],
+)
 def test_loan_growth_tie_and_one_unit_either_side(policy, inclusive_2023, points, word):
     # 2022: 90 -> 100 and 900 -> 1000, both +11.11%: a tie, so never "missed two years running"
     items, _ = score(policy, (bank("A"), years("A", inc=(90, 100, inclusive_2023), tot=(900, 1000, 1006))))
@@ -271,25 +324,32 @@ def test_loan_growth_tie_and_one_unit_either_side(policy, inclusive_2023, points
     assert word in items.loc[("A", "loan_growth"), "reason"]
 
 
-@pytest.mark.parametrize("interest_2023,points,shown", [
-    (32.20, 10, "较上年 0 个基点"),    # 32.20 / 700 = 4.6% = 46.00 / 1000 in 2022 (float: +8.9e-14 bp)
-    (32.21, 5, "较上年 +0.1 个基点"),  # +0.01 万元 = +0.14 bp: within the 20 bp band, half marks
-    (32.19, 10, "较上年 -0.1 个基点"),
-])
+@pytest.mark.parametrize(
+    "interest_2023,points,shown",
+    [
+        (32.20, 10, "较上年 0 个基点"),  # 32.20 / 700 = 4.6% = 46.00 / 1000 in 2022 (float: +8.9e-14 bp)
+        (32.21, 5, "较上年 +0.1 个基点"),  # +0.01 万元 = +0.14 bp: within the 20 bp band, half marks
+        (32.19, 10, "较上年 -0.1 个基点"),
+    ],
+)
 def test_rate_tie_scores_full_marks_and_reads_zero(policy, interest_2023, points, shown):
-    rows, plans = years("A", rate=(4.6, 4.6, 4.6),
-                        extra23={"inclusive_ytd_disbursed": 700.00, "inclusive_ytd_interest": interest_2023})
+    rows, plans = years(
+        "A", rate=(4.6, 4.6, 4.6), extra23={"inclusive_ytd_disbursed": 700.00, "inclusive_ytd_interest": interest_2023}
+    )
     items, _ = score(policy, (bank("A"), (rows, plans)))
     reason = items.loc[("A", "cost"), "reason"]
     assert pts(items, "A", "cost") == points
     assert shown in reason and "+0 个基点" not in reason
 
 
-@pytest.mark.parametrize("credit_2023,points,shown", [
-    (9.10, 6, "信用贷款占比较年初变化 0.00个百分点"),  # 9.10 / 130 = 7% = 7.00 / 100 (float -1.8e-15)
-    (9.09, 0, "-0.01个百分点"),                        # one unit below: -0.0077 pp
-    (9.11, 6, "+0.01个百分点"),
-])
+@pytest.mark.parametrize(
+    "credit_2023,points,shown",
+    [
+        (9.10, 6, "信用贷款占比较年初变化 0.00个百分点"),  # 9.10 / 130 = 7% = 7.00 / 100 (float -1.8e-15)
+        (9.09, 0, "-0.01个百分点"),  # one unit below: -0.0077 pp
+        (9.11, 6, "+0.01个百分点"),
+    ],
+)
 def test_share_change_tie_is_zero_in_points_and_text(policy, credit_2023, points, shown):
     rows, plans = years("A", inc=(90, 100, 130), extra23={"credit_loan_balance": credit_2023})
     rows[1]["credit_loan_balance"] = 7.00

@@ -12,17 +12,24 @@ from analysis.manifest import Manifest, ManifestEntry, ReportMeta
 from analysis.site import build_site, make_server, periods, render_index
 
 
-def _entry(key: str, generation: str = "g1", status: str = "done", outputs: dict | None = None,
-           **meta) -> ManifestEntry:
-    return ManifestEntry(key=key, status=status, generation=generation,
-                         outputs=outputs if outputs is not None else {"html": f"{key}.html", "pdf": f"{key}.pdf"},
-                         error=meta.pop("error", ""), meta=ReportMeta(**meta))
+def _entry(
+    key: str, generation: str = "g1", status: str = "done", outputs: dict | None = None, **meta
+) -> ManifestEntry:
+    return ManifestEntry(
+        key=key,
+        status=status,
+        generation=generation,
+        outputs=outputs if outputs is not None else {"html": f"{key}.html", "pdf": f"{key}.pdf"},
+        error=meta.pop("error", ""),
+        meta=ReportMeta(**meta),
+    )
 
 
 def _manifest(folder: Path, period: str, entries: list[ManifestEntry], generation: str = "g1") -> None:
     (folder / period).mkdir(parents=True)
     Manifest(period=period, generation=generation, entries={e.key: e for e in entries}).save(
-        folder / period / "manifest.json")
+        folder / period / "manifest.json"
+    )
 
 
 @pytest.mark.slow
@@ -39,8 +46,15 @@ def test_index_lists_overview_first_and_every_institution(demo_reports):
 
 def test_values_are_escaped(tmp_path):
     evil = "<script>alert(1)</script>"
-    _manifest(tmp_path, "2023-12", [_entry("X1", name=evil, category=evil, division="大型银行监管科", county=evil,
-                                           verdicts={"two_increases": evil})])
+    _manifest(
+        tmp_path,
+        "2023-12",
+        [
+            _entry(
+                "X1", name=evil, category=evil, division="大型银行监管科", county=evil, verdicts={"two_increases": evil}
+            )
+        ],
+    )
     html = render_index(tmp_path, "2023-12", office=evil)
     assert evil not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -64,8 +78,11 @@ def test_publish_unknown_period(tmp_path):
 
 
 def test_failed_report_is_shown_as_failed(tmp_path):
-    _manifest(tmp_path, "2023-12", [_entry("X1", status="failed", outputs={"html": "X1.html"}, name="甲",
-                                           error="ValueError: boom")])
+    _manifest(
+        tmp_path,
+        "2023-12",
+        [_entry("X1", status="failed", outputs={"html": "X1.html"}, name="甲", error="ValueError: boom")],
+    )
     html = render_index(tmp_path, "2023-12")
     assert "生成失败：ValueError: boom" in html and 'href="X1.html"' not in html
 
@@ -75,18 +92,34 @@ def test_cli_publish(tmp_path):
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    missing = subprocess.run([sys.executable, "-m", "analysis.cli", "publish", "--period", "2023-06", "--reports",
-                              str(tmp_path)], capture_output=True, text=True, cwd=root, check=False)
+    missing = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "publish", "--period", "2023-06", "--reports", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
+    )
     assert missing.returncode == 1 and "analysis run --period 2023-06" in missing.stderr
     _manifest(tmp_path, "2023-06", [])
-    ok = subprocess.run([sys.executable, "-m", "analysis.cli", "publish", "--period", "2023-06", "--reports",
-                         str(tmp_path)], capture_output=True, text=True, cwd=root, check=False)
+    ok = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "publish", "--period", "2023-06", "--reports", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
+    )
     assert ok.returncode == 0 and (tmp_path / "2023-06" / "index.html").exists()
 
 
 def test_links_follow_the_output_registry(tmp_path):
-    _manifest(tmp_path, "2023-12", [_entry("B1", outputs={"html": "B1.html", "json": "B1.json"}, name="甲"),
-                                    _entry("overview", outputs={"pdf": "overview.pdf"}, name="全市总览")])
+    _manifest(
+        tmp_path,
+        "2023-12",
+        [
+            _entry("B1", outputs={"html": "B1.html", "json": "B1.json"}, name="甲"),
+            _entry("overview", outputs={"pdf": "overview.pdf"}, name="全市总览"),
+        ],
+    )
     html = render_index(tmp_path, "2023-12")
     assert '<a href="B1.json">JSON</a>' in html and '<a href="B1.html">HTML</a>' in html
     assert 'href="B1.pdf"' not in html  # not recorded: not linked
@@ -95,9 +128,16 @@ def test_links_follow_the_output_registry(tmp_path):
 
 def test_index_never_mixes_two_generations_of_data(tmp_path):
     """A run on new data killed half-way: only the reports of the new data are listed."""
-    _manifest(tmp_path, "2023-12", [_entry("B1", generation="new", name="新甲"),
-                                    _entry("B2", generation="old", name="旧乙"),
-                                    _entry("overview", generation="old", name="全市总览")], generation="new")
+    _manifest(
+        tmp_path,
+        "2023-12",
+        [
+            _entry("B1", generation="new", name="新甲"),
+            _entry("B2", generation="old", name="旧乙"),
+            _entry("overview", generation="old", name="全市总览"),
+        ],
+        generation="new",
+    )
     html = render_index(tmp_path, "2023-12")
     assert 'href="B1.html"' in html
     assert 'href="B2.html"' not in html and "旧乙" not in html and 'href="overview.html"' not in html
@@ -143,11 +183,20 @@ def _status(url: str) -> int:
         return exc.code
 
 
-@pytest.mark.parametrize("path,expected", [
-    ("/2023-12/index.html", 200), ("/2023-12/", 200), ("/2023-12/B1.html", 200),
-    ("/", 404),  # no index.html at the root of this folder: no listing
-    ("/2023-12/notebooks/", 404), ("/.cache/", 404), ("/.cache/state-abc.pkl", 404),
-    ("/%2Ecache/state-abc.pkl", 404), ("/2023-12/.lock", 404), ("/2023-12/../.cache/state-abc.pkl", 404),
-])
+@pytest.mark.parametrize(
+    "path,expected",
+    [
+        ("/2023-12/index.html", 200),
+        ("/2023-12/", 200),
+        ("/2023-12/B1.html", 200),
+        ("/", 404),  # no index.html at the root of this folder: no listing
+        ("/2023-12/notebooks/", 404),
+        ("/.cache/", 404),
+        ("/.cache/state-abc.pkl", 404),
+        ("/%2Ecache/state-abc.pkl", 404),
+        ("/2023-12/.lock", 404),
+        ("/2023-12/../.cache/state-abc.pkl", 404),
+    ],
+)
 def test_serve_lists_no_folder_and_hides_dot_files(site_server, path, expected):
     assert _status(site_server + path) == expected

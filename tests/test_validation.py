@@ -42,8 +42,14 @@ def issues_of(folder: Path):
 
 
 def find(issues, rule, file=None, row=None, column=None):
-    hits = [i for i in issues if i.rule == rule and (file is None or i.file == file)
-            and (row is None or i.row == row) and (column is None or i.column == column)]
+    hits = [
+        i
+        for i in issues
+        if i.rule == rule
+        and (file is None or i.file == file)
+        and (row is None or i.row == row)
+        and (column is None or i.column == column)
+    ]
     assert hits, f"no {rule} at {file} row {row} column {column}; got {[i.format() for i in issues][:10]}"
     return hits
 
@@ -112,22 +118,25 @@ def test_english_headers_accepted(data):
     assert len(load_dataset(data, PARAMS).monthly) == 2160
 
 
-@pytest.mark.parametrize("table,column,header,value,rule", [
-    (MONTHLY, "inclusive_balance", "普惠型小微企业贷款余额", "12a", "not_a_number"),
-    (MONTHLY, "inclusive_borrowers", "普惠型小微企业贷款余额户数", "10.5", "not_whole_number"),
-    (MONTHLY, "total_npl", "各项贷款不良余额", "-5", "negative"),
-    (MONTHLY, "inclusive_balance", "普惠型小微企业贷款余额", "", "required_empty"),
-    (MONTHLY, "period", "数据期", "2023-13", "invalid_period"),
-    (MONTHLY, "period", "数据期", "2023-06-15", "period_not_month_end"),
-    (MONTHLY, "institution_id", "机构编码", "", "empty_id"),
-    (MONTHLY, "institution_id", "机构编码", "X999", "unknown_institution"),
-    (INSTITUTIONS, "category", "机构类型", "外资银行", "invalid_choice"),
-    (INSTITUTIONS, "county_code", "县区代码", "410101", "invalid_choice"),
-    (INSTITUTIONS, "differentiated_years", "差异化考核年度", "去年", "invalid_year"),
-    (PLANS, "year", "年度", "二〇二三", "invalid_year"),
-    (ONLENDING, "quarter", "季度", "2023Q5", "invalid_quarter"),
-    (ONLENDING, "end_borrower_rate", "终端平均利率", "50", "out_of_range"),
-])
+@pytest.mark.parametrize(
+    "table,column,header,value,rule",
+    [
+        (MONTHLY, "inclusive_balance", "普惠型小微企业贷款余额", "12a", "not_a_number"),
+        (MONTHLY, "inclusive_borrowers", "普惠型小微企业贷款余额户数", "10.5", "not_whole_number"),
+        (MONTHLY, "total_npl", "各项贷款不良余额", "-5", "negative"),
+        (MONTHLY, "inclusive_balance", "普惠型小微企业贷款余额", "", "required_empty"),
+        (MONTHLY, "period", "数据期", "2023-13", "invalid_period"),
+        (MONTHLY, "period", "数据期", "2023-06-15", "period_not_month_end"),
+        (MONTHLY, "institution_id", "机构编码", "", "empty_id"),
+        (MONTHLY, "institution_id", "机构编码", "X999", "unknown_institution"),
+        (INSTITUTIONS, "category", "机构类型", "外资银行", "invalid_choice"),
+        (INSTITUTIONS, "county_code", "县区代码", "410101", "invalid_choice"),
+        (INSTITUTIONS, "differentiated_years", "差异化考核年度", "去年", "invalid_year"),
+        (PLANS, "year", "年度", "二〇二三", "invalid_year"),
+        (ONLENDING, "quarter", "季度", "2023Q5", "invalid_quarter"),
+        (ONLENDING, "end_borrower_rate", "终端平均利率", "50", "out_of_range"),
+    ],
+)
 def test_cell_rules(data, table, column, header, value, rule):
     frame = read(data, table)
     target = 5  # the sixth data row: spreadsheet row 7
@@ -200,7 +209,8 @@ def test_implied_rate_catches_unit_errors(data):
     frame = read(data, MONTHLY)
     rows = frame.index[frame["机构编码"] == "B010"]
     frame.loc[rows, "普惠型小微企业当年累放贷款年化利息收益"] = (
-        frame.loc[rows, "普惠型小微企业当年累放贷款年化利息收益"].astype(float) * 100).astype(str)
+        frame.loc[rows, "普惠型小微企业当年累放贷款年化利息收益"].astype(float) * 100
+    ).astype(str)
     write(data, MONTHLY, frame)
     find(issues_of(data), "implied_rate_out_of_range", file=MONTHLY, row=int(rows[0]) + 2)
 
@@ -247,6 +257,7 @@ def test_warnings_are_listed_beside_errors(data):
 
 # --- units (item 5) -------------------------------------------------------------------
 
+
 def test_one_month_in_yi_yuan_is_refused_at_its_row(data):
     frame = read(data, MONTHLY)
     target = first_row(frame, 机构编码="B010", 数据期="2023-06-30")
@@ -273,8 +284,10 @@ def test_whole_bank_in_yuan_is_refused(data):
     write(data, MONTHLY, frame)
     issues = issues_of(data)
     hits = [i for i in issues if i.rule == "implausible_unit"]
-    assert {(h.column, h.row) for h in hits} == {("inclusive_balance", int(frame.index[rows][0]) + 2),
-                                                 ("total_loans", int(frame.index[rows][0]) + 2)}
+    assert {(h.column, h.row) for h in hits} == {
+        ("inclusive_balance", int(frame.index[rows][0]) + 2),
+        ("total_loans", int(frame.index[rows][0]) + 2),
+    }
     assert all("B010" in h.detail and "元" in h.detail and "亿元" not in h.detail for h in hits)
     assert [i.rule for i in issues] == ["implausible_unit"] * 2
 
@@ -303,6 +316,7 @@ def test_a_genuine_threefold_jump_is_accepted(data):
 
 
 # --- ids, control characters, empty tables (items 9, 11, 12) ------------------------------
+
 
 @pytest.mark.parametrize("bad_id", ["../../escaped", "a/b", "B 10", "-B10", "B" * 33])
 def test_institution_id_must_match_the_pattern(data, bad_id):
@@ -371,6 +385,7 @@ def test_headers_only_workbook_sheet_is_refused(tmp_path, data):
 
 # --- the report tells the root cause (item 13) ----------------------------------------
 
+
 def test_missing_table_does_not_hide_other_problems(data):
     (data / PLANS).unlink()
     monthly = read(data, MONTHLY)
@@ -399,7 +414,8 @@ def test_bad_category_is_reported_once(data):
     write(data, INSTITUTIONS, inst)
     issues = issues_of(data)
     assert [(i.rule, i.file, i.row, i.column) for i in issues] == [
-        ("invalid_choice", INSTITUTIONS, row + 2, "category")]
+        ("invalid_choice", INSTITUTIONS, row + 2, "category")
+    ]
 
 
 def test_unknown_institution_reported_once_per_id(data):
@@ -488,7 +504,8 @@ def test_title_rows_above_a_merged_two_level_header(tmp_path, data):
     issues = issues_of(data)
     # data start on Excel row 5 (two title rows, two header rows): record k is row k + 5
     assert [(i.rule, i.file, i.row, i.column) for i in issues] == [
-        ("not_a_number", "月度监测.xlsx", target + 5, "inclusive_npl")]
+        ("not_a_number", "月度监测.xlsx", target + 5, "inclusive_npl")
+    ]
 
 
 def test_header_not_found_is_said_once(tmp_path, data):

@@ -57,14 +57,28 @@ from analysis.runerrors import BatchError
 from analysis.state import State, code_fingerprint, load_state, project_root, resolve
 
 OVERVIEW_KEY = "overview"
-NOTEBOOK_FILES = {"bank": "institution_report.ipynb", "insurer": "insurer_report.ipynb",
-                  OVERVIEW_KEY: "city_overview.ipynb"}
-HEADLINE_STATUSES = {"two_increases": "status_two_increases", "plan": "status_plan",
-                     "rate": "status_rate_change", "npl": "status_npl"}
+NOTEBOOK_FILES = {
+    "bank": "institution_report.ipynb",
+    "insurer": "insurer_report.ipynb",
+    OVERVIEW_KEY: "city_overview.ipynb",
+}
+HEADLINE_STATUSES = {
+    "two_increases": "status_two_increases",
+    "plan": "status_plan",
+    "rate": "status_rate_change",
+    "npl": "status_npl",
+}
 #: indicator columns shown as an institution's headline figures (manifest meta, JSON summary)
-HEADLINE_FIGURES = ("inclusive_balance_assessed", "inclusive_ytd_growth_pct", "growth_margin_pp",
-                    "borrowers_change", "plan_completion_pct", "rate_change_bp", "inclusive_npl_ratio_pct",
-                    "premium_yoy_pct")
+HEADLINE_FIGURES = (
+    "inclusive_balance_assessed",
+    "inclusive_ytd_growth_pct",
+    "growth_margin_pp",
+    "borrowers_change",
+    "plan_completion_pct",
+    "rate_change_bp",
+    "inclusive_npl_ratio_pct",
+    "premium_yoy_pct",
+)
 LOCK_NAME = ".lock"
 #: files removed when a new generation of data starts: they would show the old data
 PERIOD_SUMMARIES = ("index.html", "indicators.xlsx")
@@ -74,6 +88,7 @@ DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPER
 
 
 # ---------------------------------------------------------------- jobs and results
+
 
 @dataclass
 class Job:
@@ -145,12 +160,15 @@ def inside(folder: Path, path: Path) -> Path:
     subfolder)."""
     resolved, root = path.resolve(), folder.resolve()
     if not resolved.is_relative_to(root) or resolved.parent != root:
-        raise ReportInputError(f"输出路径超出数据期文件夹 / output path outside the period folder: {path} "
-                               f"(folder {folder}); 机构编码不得含路径字符 / ids must not contain path characters")
+        raise ReportInputError(
+            f"输出路径超出数据期文件夹 / output path outside the period folder: {path} "
+            f"(folder {folder}); 机构编码不得含路径字符 / ids must not contain path characters"
+        )
     return path
 
 
 # ---------------------------------------------------------------- one report (in a worker)
+
 
 def _error_text(exc: BaseException) -> str:
     ename = getattr(exc, "ename", None)
@@ -186,13 +204,21 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
     tmp_nb = nb_path.with_name(f".{nb_path.stem}.{os.getpid()}.part.ipynb")
     try:
         execute_notebook(job.notebook, tmp_nb, job.parameters, settings.cwd, settings.timeout, kernel)
-        report = RenderedReport(key=job.key, title=job.title, notebook=nbformat.read(str(tmp_nb), as_version=4),
-                                footer=settings.footer, cover=job.cover, meta=job.meta, period=settings.period)
+        report = RenderedReport(
+            key=job.key,
+            title=job.title,
+            notebook=nbformat.read(str(tmp_nb), as_version=4),
+            footer=settings.footer,
+            cover=job.cover,
+            meta=job.meta,
+            period=settings.period,
+        )
         for fmt, target in targets.items():
             EXPORTERS[fmt].write(report, target)
         os.replace(tmp_nb, nb_path)
-        return JobResult(job.key, "done", time.perf_counter() - start,
-                         outputs={fmt: target.name for fmt, target in targets.items()})
+        return JobResult(
+            job.key, "done", time.perf_counter() - start, outputs={fmt: target.name for fmt, target in targets.items()}
+        )
     except Exception as exc:  # noqa: BLE001 - one institution's failure is reported, never raised
         from nbclient.exceptions import DeadKernelError
 
@@ -210,8 +236,15 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
         except OSError:
             pass
         fatal = isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
-        return JobResult(job.key, "failed", time.perf_counter() - start, _error_text(exc), kept,
-                         retryable=isinstance(exc, DeadKernelError), fatal=fatal)
+        return JobResult(
+            job.key,
+            "failed",
+            time.perf_counter() - start,
+            _error_text(exc),
+            kept,
+            retryable=isinstance(exc, DeadKernelError),
+            fatal=fatal,
+        )
     finally:
         if tmp_nb.exists():
             tmp_nb.unlink()
@@ -291,8 +324,13 @@ class ProcessPool:
     ``ProcessPoolExecutor``, a worker that dies (a segfault, an OOM kill) costs only the report it
     was running: that report is retried once on a new worker, then failed with the reason."""
 
-    def __init__(self, workers: int, retries: int = 1, task: str = "analysis.batch:run_job",
-                 kill_grace: float = KILL_GRACE_SECONDS):
+    def __init__(
+        self,
+        workers: int,
+        retries: int = 1,
+        task: str = "analysis.batch:run_job",
+        kill_grace: float = KILL_GRACE_SECONDS,
+    ):
         self.workers = max(1, workers)
         self.retries = retries
         self.task = task  # "module:function" called as function(job, settings, kernel) in the worker
@@ -355,8 +393,10 @@ class ProcessPool:
                             worker.kill()
                             startup_deaths += 1
                             if startup_deaths > 3 * self.workers:
-                                raise BatchError(f"工作进程无法启动 / worker processes keep dying on start "
-                                                 f"({_signal_name(worker.process.exitcode)})")
+                                raise BatchError(
+                                    f"工作进程无法启动 / worker processes keep dying on start "
+                                    f"({_signal_name(worker.process.exitcode)})"
+                                )
                             pool[index] = self._spawn()
                         continue
                     elapsed = time.monotonic() - worker.started
@@ -366,8 +406,10 @@ class ProcessPool:
                         worker.kill()
                         pool[index] = self._spawn()
                         if overdue and not dead:
-                            reason = (f"报告超时（{settings.timeout:g} 秒），工作进程已终止 / the report ran past "
-                                      f"its {settings.timeout:g}s timeout; its worker was stopped")
+                            reason = (
+                                f"报告超时（{settings.timeout:g} 秒），工作进程已终止 / the report ran past "
+                                f"its {settings.timeout:g}s timeout; its worker was stopped"
+                            )
                             finish(worker, JobResult(job.key, "failed", elapsed, reason))
                         else:
                             code = _signal_name(worker.process.exitcode)
@@ -403,13 +445,24 @@ class ClusterExecutor:
         for job in jobs:
             required |= {job.parameters[k] for k in ("data_dir", "params_dir") if k in job.parameters}
         env = {k: os.environ[k] for k in ("ANALYSIS_CACHE_DIR",) if k in os.environ}
-        run_on_cluster(jobs, run_job, self.address, args=(cold,), on_result=on_result, retries=self.retries,
-                       timeout=settings.timeout, workers=self.workers, required=sorted(required),
-                       writable=sorted({j.out_dir for j in jobs}), env=env,
-                       failure=lambda job, reason, seconds: JobResult(job.key, "failed", seconds, reason))
+        run_on_cluster(
+            jobs,
+            run_job,
+            self.address,
+            args=(cold,),
+            on_result=on_result,
+            retries=self.retries,
+            timeout=settings.timeout,
+            workers=self.workers,
+            required=sorted(required),
+            writable=sorted({j.out_dir for j in jobs}),
+            env=env,
+            failure=lambda job, reason, seconds: JobResult(job.key, "failed", seconds, reason),
+        )
 
 
 # ---------------------------------------------------------------- plan
+
 
 @dataclass
 class BatchRequest:
@@ -462,8 +515,12 @@ def _sha256_file(path: Path) -> str:
 
 
 def _fingerprint(notebook: Path, parameters: dict, state: State) -> str:
-    payload = {"notebook": _sha256_file(notebook), "parameters": parameters, "inputs": state.hashes,
-               "code": code_fingerprint()}
+    payload = {
+        "notebook": _sha256_file(notebook),
+        "parameters": parameters,
+        "inputs": state.hashes,
+        "code": code_fingerprint(),
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -473,8 +530,9 @@ def data_generation(state: State) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def select_institutions(state: State, period: str, institutions: list[str] | None = None,
-                        division: str | None = None) -> list[str]:
+def select_institutions(
+    state: State, period: str, institutions: list[str] | None = None, division: str | None = None
+) -> list[str]:
     """Institutions with figures for the period, filtered by id list and/or division."""
     period_end = parse_period(period)
     ind = state.indicators
@@ -504,8 +562,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def plan_jobs(state: State, period: str, institution_ids: list[str], out_dir: Path, data_dir: Path,
-              params_dir: Path, notebooks_dir: Path, include_overview: bool = True) -> list[Job]:
+def plan_jobs(
+    state: State,
+    period: str,
+    institution_ids: list[str],
+    out_dir: Path,
+    data_dir: Path,
+    params_dir: Path,
+    notebooks_dir: Path,
+    include_overview: bool = True,
+) -> list[Job]:
     period_end = parse_period(period)
     ind = state.indicators
     rows = ind[(ind["period"] == period_end)].set_index("institution_id")
@@ -515,19 +581,42 @@ def plan_jobs(state: State, period: str, institution_ids: list[str], out_dir: Pa
         r = rows.loc[iid]
         notebook = notebooks_dir / NOTEBOOK_FILES[r["sector"]]
         parameters = {"institution_id": iid, **common}
-        meta = ReportMeta(name=str(r["name"]), category=str(r["category"]), entity_type=str(r["entity_type"]),
-                          division=str(r["division"]), county_code=str(r["county_code"]),
-                          county=COUNTIES.get(str(r["county_code"]), str(r["county_code"])), sector=str(r["sector"]),
-                          verdicts={k: str(r[c]) for k, c in HEADLINE_STATUSES.items()},
-                          figures={c: _plain(r[c]) for c in HEADLINE_FIGURES if c in r.index})
-        jobs.append(Job(key=iid, title=str(r["name"]), notebook=str(notebook), parameters=parameters,
-                        out_dir=str(out_dir), fingerprint=_fingerprint(notebook, parameters, state),
-                        meta=meta.model_dump()))
+        meta = ReportMeta(
+            name=str(r["name"]),
+            category=str(r["category"]),
+            entity_type=str(r["entity_type"]),
+            division=str(r["division"]),
+            county_code=str(r["county_code"]),
+            county=COUNTIES.get(str(r["county_code"]), str(r["county_code"])),
+            sector=str(r["sector"]),
+            verdicts={k: str(r[c]) for k, c in HEADLINE_STATUSES.items()},
+            figures={c: _plain(r[c]) for c in HEADLINE_FIGURES if c in r.index},
+        )
+        jobs.append(
+            Job(
+                key=iid,
+                title=str(r["name"]),
+                notebook=str(notebook),
+                parameters=parameters,
+                out_dir=str(out_dir),
+                fingerprint=_fingerprint(notebook, parameters, state),
+                meta=meta.model_dump(),
+            )
+        )
     if include_overview:
         notebook = notebooks_dir / NOTEBOOK_FILES[OVERVIEW_KEY]
-        jobs.insert(0, Job(key=OVERVIEW_KEY, title="全市小微企业金融服务情况总览", notebook=str(notebook),
-                           parameters=common, out_dir=str(out_dir), fingerprint=_fingerprint(notebook, common, state),
-                           meta=ReportMeta(name="全市总览").model_dump()))
+        jobs.insert(
+            0,
+            Job(
+                key=OVERVIEW_KEY,
+                title="全市小微企业金融服务情况总览",
+                notebook=str(notebook),
+                parameters=common,
+                out_dir=str(out_dir),
+                fingerprint=_fingerprint(notebook, common, state),
+                meta=ReportMeta(name="全市总览").model_dump(),
+            ),
+        )
     unsafe = []
     for job in jobs:  # every path checked before anything is written
         try:
@@ -535,8 +624,10 @@ def plan_jobs(state: State, period: str, institution_ids: list[str], out_dir: Pa
         except ReportInputError:
             unsafe.append(job.key)
     if unsafe:
-        raise ReportInputError(f"机构编码会使报告写到数据期文件夹之外，已拒绝 / ids that would write outside the "
-                               f"period folder, refused: {unsafe}")
+        raise ReportInputError(
+            f"机构编码会使报告写到数据期文件夹之外，已拒绝 / ids that would write outside the "
+            f"period folder, refused: {unsafe}"
+        )
     return jobs
 
 
@@ -554,8 +645,12 @@ def _attach_scores(state: State, period_end, jobs: list[Job]) -> None:
 
 def _up_to_date(job: Job, manifest: Manifest, formats: tuple[str, ...]) -> bool:
     entry = manifest.entries.get(job.key)
-    return bool(entry and entry.status == "done" and entry.fingerprint == job.fingerprint
-                and all(fmt in entry.outputs and (Path(job.out_dir) / entry.outputs[fmt]).exists() for fmt in formats))
+    return bool(
+        entry
+        and entry.status == "done"
+        and entry.fingerprint == job.fingerprint
+        and all(fmt in entry.outputs and (Path(job.out_dir) / entry.outputs[fmt]).exists() for fmt in formats)
+    )
 
 
 def default_workers() -> int:
@@ -577,8 +672,10 @@ def check_writable(folder: Path, min_free_mb: float = 0.0) -> None:
                 pass
             free_mb = shutil.disk_usage(probe).free / 2**20
             if free_mb < min_free_mb:
-                problem = (f"剩余空间不足：{free_mb:.0f} MB，至少需要 {min_free_mb:.0f} MB / only {free_mb:.0f} MB free, "
-                           f"{min_free_mb:.0f} MB needed")
+                problem = (
+                    f"剩余空间不足：{free_mb:.0f} MB，至少需要 {min_free_mb:.0f} MB / only {free_mb:.0f} MB free, "
+                    f"{min_free_mb:.0f} MB needed"
+                )
         except OSError as exc:
             problem = f"{exc.strerror or exc} ({probe})"
     if problem:
@@ -600,8 +697,10 @@ def period_lock(out_dir: Path, wait: float = 0.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise BatchError(f"该数据期正由另一次运行生成，请稍后再试 / another run is writing the reports of this "
-                                     f"period ({path}); try again when it has finished") from None
+                    raise BatchError(
+                        f"该数据期正由另一次运行生成，请稍后再试 / another run is writing the reports of this "
+                        f"period ({path}); try again when it has finished"
+                    ) from None
                 time.sleep(0.5)
         handle.seek(0)
         handle.truncate()
@@ -641,15 +740,18 @@ def plan(request: BatchRequest) -> BatchPlan:
 
         load_models(state, period_end)  # fitted once here; every notebook reads the cached results
     out_dir = _reports_dir(request) / f"{period_end:%Y-%m}"
-    jobs = plan_jobs(state, request.period, ids, out_dir, data_dir, params_dir, notebooks_dir,
-                     request.include_overview)
+    jobs = plan_jobs(state, request.period, ids, out_dir, data_dir, params_dir, notebooks_dir, request.include_overview)
     _attach_scores(state, period_end, jobs)
     generated = datetime.now(CHINA_TZ)
     for job in jobs:
-        job.cover = {"title": "全市小微企业金融服务情况总览" if job.key == OVERVIEW_KEY else "小微企业金融服务监管评价报告",
-                     "name": f"{policy.jurisdiction}银行保险机构" if job.key == OVERVIEW_KEY else job.title,
-                     "period_label": f"{period_end:%Y年%m月}", "office": policy.issuing_office,
-                     "issued": f"{generated:%Y年%m月%d日}", "notice": policy.notice}
+        job.cover = {
+            "title": "全市小微企业金融服务情况总览" if job.key == OVERVIEW_KEY else "小微企业金融服务监管评价报告",
+            "name": f"{policy.jurisdiction}银行保险机构" if job.key == OVERVIEW_KEY else job.title,
+            "period_label": f"{period_end:%Y年%m月}",
+            "office": policy.issuing_office,
+            "issued": f"{generated:%Y年%m月%d日}",
+            "notice": policy.notice,
+        }
     if period_end in state.citywide.index:
         figures = {k: _plain(v) for k, v in state.citywide.loc[period_end].items()}
         for job in jobs:
@@ -658,12 +760,31 @@ def plan(request: BatchRequest) -> BatchPlan:
     manifest_path = out_dir / MANIFEST_NAME
     manifest = Manifest.load(manifest_path)
     todo = [j for j in jobs if request.force or not _up_to_date(j, manifest, formats)]
-    footer = (f"{policy.issuing_office} · 小微企业金融服务监管评价 · {period_end:%Y年%m月} · "
-              f"生成于 {generated:%Y-%m-%d %H:%M}")
-    settings = WorkerSettings(cwd=str(root), footer=footer, period=f"{period_end:%Y-%m}", formats=formats,
-                              timeout=request.timeout, warm_kernels=request.warm_kernels)
-    return BatchPlan(request, state, f"{period_end:%Y-%m}", out_dir, jobs, todo, manifest, manifest_path,
-                     settings, generated, started)
+    footer = (
+        f"{policy.issuing_office} · 小微企业金融服务监管评价 · {period_end:%Y年%m月} · "
+        f"生成于 {generated:%Y-%m-%d %H:%M}"
+    )
+    settings = WorkerSettings(
+        cwd=str(root),
+        footer=footer,
+        period=f"{period_end:%Y-%m}",
+        formats=formats,
+        timeout=request.timeout,
+        warm_kernels=request.warm_kernels,
+    )
+    return BatchPlan(
+        request,
+        state,
+        f"{period_end:%Y-%m}",
+        out_dir,
+        jobs,
+        todo,
+        manifest,
+        manifest_path,
+        settings,
+        generated,
+        started,
+    )
 
 
 def _reports_dir(request: BatchRequest) -> Path:
@@ -672,6 +793,7 @@ def _reports_dir(request: BatchRequest) -> Path:
 
 
 # ---------------------------------------------------------------- record
+
 
 def start_generation(batch: BatchPlan) -> None:
     """Stamp the manifest with this run's generation; if the data changed, withdraw the period's
@@ -695,17 +817,26 @@ def record(batch: BatchPlan, job: Job, result: JobResult) -> None:
     if result.status not in ("done", "failed"):
         return
     entry = ManifestEntry(
-        key=job.key, title=job.title, status=result.status, outputs=result.outputs,
+        key=job.key,
+        title=job.title,
+        status=result.status,
+        outputs=result.outputs,
         notebook=f"notebooks/{job.key}.ipynb" if result.status == "done" else "",
         fingerprint=job.fingerprint if result.status == "done" else "",
-        generation=batch.manifest.generation, seconds=round(result.seconds, 2), attempts=result.attempts,
-        generated=datetime.now(CHINA_TZ).isoformat(timespec="seconds"), error=result.error,
-        failed_notebook=result.failed_notebook, meta=ReportMeta.model_validate(job.meta))
+        generation=batch.manifest.generation,
+        seconds=round(result.seconds, 2),
+        attempts=result.attempts,
+        generated=datetime.now(CHINA_TZ).isoformat(timespec="seconds"),
+        error=result.error,
+        failed_notebook=result.failed_notebook,
+        meta=ReportMeta.model_validate(job.meta),
+    )
     batch.manifest.record(entry)
     batch.manifest.save(batch.manifest_path)
 
 
 # ---------------------------------------------------------------- execute
+
 
 def execute(batch: BatchPlan, executor: Executor, on_result: OnResult) -> None:
     if batch.todo:
@@ -724,8 +855,9 @@ def run(request: BatchRequest) -> BatchSummary:
     with period_lock(batch.out_dir, request.lock_wait):
         clean_stale_parts(batch.out_dir)
         batch.manifest = Manifest.load(batch.manifest_path)  # re-read under the lock
-        batch.todo = [j for j in batch.jobs if request.force
-                      or not _up_to_date(j, batch.manifest, batch.settings.formats)]
+        batch.todo = [
+            j for j in batch.jobs if request.force or not _up_to_date(j, batch.manifest, batch.settings.formats)
+        ]
         start_generation(batch)
         todo_keys = {j.key for j in batch.todo}
         results = [JobResult(j.key, "skipped") for j in batch.jobs if j.key not in todo_keys]
@@ -734,8 +866,14 @@ def run(request: BatchRequest) -> BatchSummary:
         if batch.todo:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(batch.todo), desc=f"生成报告 {batch.period}", unit="份",
-                       disable=not request.progress, file=sys.stderr, dynamic_ncols=True)
+            bar = tqdm(
+                total=len(batch.todo),
+                desc=f"生成报告 {batch.period}",
+                unit="份",
+                disable=not request.progress,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
 
         def on_result(result: JobResult) -> None:
             record(batch, by_key[result.key], result)
@@ -746,8 +884,11 @@ def run(request: BatchRequest) -> BatchSummary:
                 bar.update(1)
 
         workers = max(1, min(request.workers or default_workers(), len(batch.todo) or 1))
-        executor = request.executor or (ClusterExecutor(request.cluster, request.workers, request.retries)
-                                        if request.cluster else ProcessPool(workers, retries=request.retries))
+        executor = request.executor or (
+            ClusterExecutor(request.cluster, request.workers, request.retries)
+            if request.cluster
+            else ProcessPool(workers, retries=request.retries)
+        )
         try:
             execute(batch, executor, on_result)
         finally:
@@ -774,9 +915,13 @@ def write_indicator_workbook(state: State, period: str, out_dir: Path) -> Path:
 
 
 def format_summary(summary: BatchSummary) -> str:
-    lines = [(f"{summary.period}: 完成 {summary.count('done')} 份，未变化跳过 {summary.count('skipped')} 份，"
-              f"失败 {summary.count('failed')} 份 / done {summary.count('done')}, skipped {summary.count('skipped')}, "
-              f"failed {summary.count('failed')} — {summary.seconds:.1f}s → {summary.out_dir}")]
+    lines = [
+        (
+            f"{summary.period}: 完成 {summary.count('done')} 份，未变化跳过 {summary.count('skipped')} 份，"
+            f"失败 {summary.count('failed')} 份 / done {summary.count('done')}, skipped {summary.count('skipped')}, "
+            f"failed {summary.count('failed')} — {summary.seconds:.1f}s → {summary.out_dir}"
+        )
+    ]
     for r in summary.failed:
         attempts = f"（共尝试 {r.attempts} 次 / {r.attempts} attempts）" if r.attempts > 1 else ""
         lines.append(f"  ✗ {r.key}: {r.error}{attempts}")

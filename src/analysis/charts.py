@@ -112,8 +112,7 @@ def encode_png(pixels: memoryview, size: tuple[int, int], compress_level: int = 
 
 
 #: the font tables text layout reads for a font's height: (table, line gap, ascent, descent)
-_HEIGHT_TABLES = (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
-                  ("hhea", "lineGap", "ascent", "descent"))
+_HEIGHT_TABLES = (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"), ("hhea", "lineGap", "ascent", "descent"))
 
 
 @lru_cache(maxsize=1024)
@@ -134,6 +133,7 @@ def _height_metrics_function(dpi: float):
     def height_metrics(prop: FontProperties) -> tuple[float | None, float | None, float]:
         # FontProperties is mutable and hashes by its current state: key the cache on a copy
         return _height_metrics(prop.copy(), float(dpi), id(font_manager.fontManager))
+
     return height_metrics
 
 
@@ -151,9 +151,19 @@ def setup() -> str:
     import seaborn as sns  # only for its theme: importing it costs more than the rest of this module
 
     family = use_cjk_font()
-    sns.set_theme(style="whitegrid", context="notebook", font=family,
-                  rc={"axes.unicode_minus": False, "figure.dpi": DPI, "savefig.dpi": DPI,
-                      "axes.titleweight": "bold", "axes.titlesize": 12, "legend.frameon": False})
+    sns.set_theme(
+        style="whitegrid",
+        context="notebook",
+        font=family,
+        rc={
+            "axes.unicode_minus": False,
+            "figure.dpi": DPI,
+            "savefig.dpi": DPI,
+            "axes.titleweight": "bold",
+            "axes.titlesize": 12,
+            "legend.frameon": False,
+        },
+    )
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython ships with the notebooks' dependencies
@@ -196,19 +206,26 @@ def _settle(fig: Figure) -> Figure:
                 axis.label.set_visible(False)
                 axis.set_label_coords(*axis.label.get_position())
         formatter = ax.yaxis.get_major_formatter()
-        no_offset = (isinstance(formatter, FuncFormatter)
-                     or (isinstance(formatter, ScalarFormatter) and not formatter.get_useOffset()))
-        if (ax.get_title() and no_offset and ax.xaxis.get_ticks_position() == "bottom"
-                and ax.xaxis.get_label_position() == "bottom"):
+        no_offset = isinstance(formatter, FuncFormatter) or (
+            isinstance(formatter, ScalarFormatter) and not formatter.get_useOffset()
+        )
+        if (
+            ax.get_title()
+            and no_offset
+            and ax.xaxis.get_ticks_position() == "bottom"
+            and ax.xaxis.get_label_position() == "bottom"
+        ):
             ax.set_title(ax.get_title(), y=1.0, fontproperties=ax.title.get_fontproperties().copy())
     return fig
 
 
 def _settled(chart: Callable[..., Figure]) -> Callable[..., Figure]:
     """A chart function whose figure goes through :func:`_settle` before it is returned."""
+
     @wraps(chart)
     def build(*args, **kwargs) -> Figure:
         return _settle(chart(*args, **kwargs))
+
     return build
 
 
@@ -254,18 +271,32 @@ def inclusive_vs_plan(ctx: InstitutionContext) -> Figure:
         _no_data(ax, "缺少年初余额，无法绘制")
         return fig
     months = [0, *rows["month"].tolist()]
-    ax.plot(months, [base, *rows["inclusive_balance_assessed"].tolist()], marker="o", color=MAIN, lw=2,
-            label="普惠型小微企业贷款余额")
+    ax.plot(
+        months,
+        [base, *rows["inclusive_balance_assessed"].tolist()],
+        marker="o",
+        color=MAIN,
+        lw=2,
+        label="普惠型小微企业贷款余额",
+    )
     plan = ctx.row["planned_increase"]
     if not np.isnan(plan):
         ax.plot([0, 12], [base, base + plan], ls="--", color=SECOND, lw=1.5, label="计划进度线（按时序均匀完成）")
         ax.scatter([12], [base + plan], color=SECOND, zorder=3)
-        ax.annotate(f"全年目标 {base + plan:,.0f}", (12, base + plan), textcoords="offset points",
-                    xytext=(-10, 8), ha="right", fontsize=8, color=SECOND)
+        ax.annotate(
+            f"全年目标 {base + plan:,.0f}",
+            (12, base + plan),
+            textcoords="offset points",
+            xytext=(-10, 8),
+            ha="right",
+            fontsize=8,
+            color=SECOND,
+        )
     last_year = ctx.history[(ctx.history["year"] == ctx.year - 1)].sort_values("period")
     if not last_year.empty:
-        ax.plot(last_year["month"], last_year["inclusive_balance_assessed"], color=GREY, lw=1, alpha=0.7,
-                label="上年同期")
+        ax.plot(
+            last_year["month"], last_year["inclusive_balance_assessed"], color=GREY, lw=1, alpha=0.7, label="上年同期"
+        )
     _months_axis(ax)
     _thousands(ax)
     ax.set_ylabel("万元")
@@ -286,10 +317,24 @@ def ytd_growth(ctx: InstitutionContext) -> Figure:
     months = [0, *rows["month"]]
     ax.plot(months, [0, *rows["inclusive_ytd_growth_pct"]], marker="o", color=MAIN, lw=2, label="普惠型小微企业贷款")
     ax.plot(months, [0, *rows["total_loans_ytd_growth_pct"]], marker="s", color=GREY, lw=1.5, label="各项贷款")
-    ax.fill_between(months, [0, *rows["inclusive_ytd_growth_pct"]], [0, *rows["total_loans_ytd_growth_pct"]],
-                    where=[True, *(rows["growth_margin_pp"] >= 0)], color="#2e8b57", alpha=0.12, interpolate=True)
-    ax.fill_between(months, [0, *rows["inclusive_ytd_growth_pct"]], [0, *rows["total_loans_ytd_growth_pct"]],
-                    where=[False, *(rows["growth_margin_pp"] < 0)], color=SECOND, alpha=0.15, interpolate=True)
+    ax.fill_between(
+        months,
+        [0, *rows["inclusive_ytd_growth_pct"]],
+        [0, *rows["total_loans_ytd_growth_pct"]],
+        where=[True, *(rows["growth_margin_pp"] >= 0)],
+        color="#2e8b57",
+        alpha=0.12,
+        interpolate=True,
+    )
+    ax.fill_between(
+        months,
+        [0, *rows["inclusive_ytd_growth_pct"]],
+        [0, *rows["total_loans_ytd_growth_pct"]],
+        where=[False, *(rows["growth_margin_pp"] < 0)],
+        color=SECOND,
+        alpha=0.15,
+        interpolate=True,
+    )
     ax.axhline(0, color="black", lw=0.6)
     _months_axis(ax)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
@@ -346,8 +391,14 @@ def rate_against_peers(ctx: InstitutionContext) -> Figure:
     band = category_band(ctx, "month_new_loan_rate_pct")
     band = band[(band.index <= ctx.period) & (band["count"] >= MIN_PEERS)]
     if not band.empty:
-        ax.fill_between(band.index, band[0.25], band[0.75], color=BAND, alpha=0.8,
-                        label=f"同类机构利率四分位区间（{ctx.row['category']}）")
+        ax.fill_between(
+            band.index,
+            band[0.25],
+            band[0.75],
+            color=BAND,
+            alpha=0.8,
+            label=f"同类机构利率四分位区间（{ctx.row['category']}）",
+        )
         ax.plot(band.index, band[0.5], color=GREY, lw=1, ls="--", label="同类机构中位数")
     ax.plot(h["period"], h["month_new_loan_rate_pct"], color=MAIN, lw=2, marker="o", ms=3, label="本机构当月新发放利率")
     for year in sorted(h["year"].unique()):
@@ -371,12 +422,20 @@ def npl_against_tolerance(ctx: InstitutionContext) -> Figure:
     if h["inclusive_npl_ratio_pct"].notna().sum() == 0:
         _no_data(ax)
         return fig
-    ax.plot(h["period"], h["inclusive_npl_ratio_pct"], color=MAIN, lw=2, marker="o", ms=3, label="普惠型小微企业贷款不良率")
+    ax.plot(
+        h["period"], h["inclusive_npl_ratio_pct"], color=MAIN, lw=2, marker="o", ms=3, label="普惠型小微企业贷款不良率"
+    )
     ax.plot(h["period"], h["total_npl_ratio_pct"], color=GREY, lw=1.5, label="各项贷款不良率")
     tolerance = ctx.row["npl_tolerance_pp"]
     if not np.isnan(tolerance):
-        ax.plot(h["period"], h["total_npl_ratio_pct"] + tolerance, color=SECOND, ls="--", lw=1.2,
-                label=f"容忍度上限（各项贷款不良率 + {tolerance:g} 个百分点）")
+        ax.plot(
+            h["period"],
+            h["total_npl_ratio_pct"] + tolerance,
+            color=SECOND,
+            ls="--",
+            lw=1.2,
+            label=f"容忍度上限（各项贷款不良率 + {tolerance:g} 个百分点）",
+        )
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1f}%"))
     ax.set_title("资产质量：普惠型小微企业贷款不良率与容忍度")
@@ -393,8 +452,15 @@ def _this_and_last_year(ax, ctx: InstitutionContext, column: str) -> bool:
             rows = rows[rows["period"] <= ctx.period]
         if rows[column].notna().any():
             current = year == ctx.year
-            ax.plot(rows["month"], rows[column], color=color, lw=2 if current else 1.2,
-                    marker="o" if current else None, ms=3, label=label)
+            ax.plot(
+                rows["month"],
+                rows[column],
+                color=color,
+                lw=2 if current else 1.2,
+                marker="o" if current else None,
+                ms=3,
+                label=label,
+            )
             drawn = True
     return drawn
 
@@ -429,8 +495,14 @@ def structure(ctx: InstitutionContext) -> Figure:
 def insurance_premium(ctx: InstitutionContext) -> Figure:
     """Small-micro premium income, year to date, against last year."""
     fig, axes = _figure(ncols=2, height=3.2, width=8.5)
-    for ax, (column, title, unit) in zip(axes.flat, (("premium_ytd", "小微企业保险保费收入（当年累计）", "万元"),
-                                                     ("sum_insured_ytd", "小微企业保险保额（当年累计）", "万元")), strict=True):
+    for ax, (column, title, unit) in zip(
+        axes.flat,
+        (
+            ("premium_ytd", "小微企业保险保费收入（当年累计）", "万元"),
+            ("sum_insured_ytd", "小微企业保险保额（当年累计）", "万元"),
+        ),
+        strict=True,
+    ):
         _this_and_last_year(ax, ctx, column)
         ax.set_xticks(range(1, 13), [f"{m}月" for m in range(1, 13)], fontsize=7)
         _thousands(ax)
@@ -445,8 +517,12 @@ def insurance_yoy(ctx: InstitutionContext) -> Figure:
     """Year-on-year change of premium, policies, sums insured and claims."""
     fig, axes = _figure(height=3.0)
     ax = axes[0, 0]
-    items = [("premium_yoy_pct", "保费收入"), ("policies_yoy_pct", "保单件数"), ("sum_insured_yoy_pct", "保险金额"),
-             ("claims_paid_yoy_pct", "赔款支出")]
+    items = [
+        ("premium_yoy_pct", "保费收入"),
+        ("policies_yoy_pct", "保单件数"),
+        ("sum_insured_yoy_pct", "保险金额"),
+        ("claims_paid_yoy_pct", "赔款支出"),
+    ]
     values = [ctx.row[c] for c, _ in items]
     if all(np.isnan(v) for v in values):
         _no_data(ax, "缺少上年同期数据")
@@ -455,8 +531,14 @@ def insurance_yoy(ctx: InstitutionContext) -> Figure:
     ax.bar([label for _, label in items], values, color=colors, width=0.55)
     for i, v in enumerate(values):
         if not np.isnan(v):
-            ax.annotate(f"{v:+.1f}%", (i, v), textcoords="offset points", xytext=(0, 4 if v >= 0 else -12),
-                        ha="center", fontsize=9)
+            ax.annotate(
+                f"{v:+.1f}%",
+                (i, v),
+                textcoords="offset points",
+                xytext=(0, 4 if v >= 0 else -12),
+                ha="center",
+                fontsize=9,
+            )
     ax.axhline(0, color="black", lw=0.6)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
     ax.set_title(f"{ctx.period:%Y年%m月}末小微企业保险业务同比变化")

@@ -32,8 +32,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     load_scoring_inputs(args.path, args.params, ds)  # the qualitative scoring workbook, if present
     n_inst = len(ds.institutions)
     periods = ds.monthly["period"]
-    print(f"数据校验通过 / validation passed: {args.path} — {n_inst} 家机构 institutions, "
-          f"{len(ds.monthly)} 行月度数据 monthly rows, {periods.min():%Y-%m} … {periods.max():%Y-%m}")
+    print(
+        f"数据校验通过 / validation passed: {args.path} — {n_inst} 家机构 institutions, "
+        f"{len(ds.monthly)} 行月度数据 monthly rows, {periods.min():%Y-%m} … {periods.max():%Y-%m}"
+    )
     if ds.warnings:
         from analysis.errors import format_warnings
 
@@ -83,11 +85,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
             build_site(summary.out_dir.parent, summary.period, state.policy(int(summary.period[:4])).issuing_office)
 
-    request = BatchRequest(args.period, data_dir=args.data, params_dir=args.params, reports_dir=args.reports,
-                           institutions=args.institution or None, division=args.division, workers=args.workers,
-                           force=args.force, progress=not args.quiet, formats=_formats(args),
-                           timeout=args.timeout or None, warm_kernels=not args.fresh_kernels,
-                           lock_wait=args.wait, cluster=args.cluster, after_jobs=after)
+    request = BatchRequest(
+        args.period,
+        data_dir=args.data,
+        params_dir=args.params,
+        reports_dir=args.reports,
+        institutions=args.institution or None,
+        division=args.division,
+        workers=args.workers,
+        force=args.force,
+        progress=not args.quiet,
+        formats=_formats(args),
+        timeout=args.timeout or None,
+        warm_kernels=not args.fresh_kernels,
+        lock_wait=args.wait,
+        cluster=args.cluster,
+        after_jobs=after,
+    )
     summary = run(request)
     print(format_summary(summary))
     if not args.no_publish:
@@ -136,8 +150,11 @@ def _cmd_contract_doc(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="analysis", description="南阳小微企业金融服务监测评价 / Nanyang small-micro "
-                                     "enterprise financial services evaluation workbook")
+    parser = argparse.ArgumentParser(
+        prog="analysis",
+        description="南阳小微企业金融服务监测评价 / Nanyang small-micro "
+        "enterprise financial services evaluation workbook",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     from analysis.cli_realdata import add_parsers
 
@@ -174,14 +191,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formats", help="output formats, comma-separated (html,pdf,json; default html,pdf)")
     p.add_argument("--no-pdf", action="store_true", help="leave out PDF (same as --formats html)")
     p.add_argument("--no-html", action="store_true", help="leave out HTML (same as --formats pdf)")
-    p.add_argument("--timeout", type=float, default=900.0,
-                   help="seconds one report may take before its kernel is stopped (0: no limit; default 900)")
-    p.add_argument("--wait", type=float, default=0.0,
-                   help="seconds to wait if another run of the same period is going (default: refuse at once)")
-    p.add_argument("--cluster", metavar="ADDRESS",
-                   help="run on Dask distributed: a scheduler address (tcp://host:8786) or 'local'")
-    p.add_argument("--fresh-kernels", action="store_true",
-                   help="start a new kernel for every report instead of reusing one per worker (slower)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="seconds one report may take before its kernel is stopped (0: no limit; default 900)",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="seconds to wait if another run of the same period is going (default: refuse at once)",
+    )
+    p.add_argument(
+        "--cluster", metavar="ADDRESS", help="run on Dask distributed: a scheduler address (tcp://host:8786) or 'local'"
+    )
+    p.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start a new kernel for every report instead of reusing one per worker (slower)",
+    )
     p.add_argument("--no-publish", action="store_true", help="do not rebuild the site index")
     p.set_defaults(func=_cmd_run)
 

@@ -14,8 +14,15 @@ from pathlib import Path
 def _cmd_import_s71(args: argparse.Namespace) -> int:
     from analysis.s71 import import_s71
 
-    result = import_s71(args.sources, args.tidy, args.out, unit=args.unit, params_dir=args.params,
-                        validate=not args.no_validate, fmt=args.format)
+    result = import_s71(
+        args.sources,
+        args.tidy,
+        args.out,
+        unit=args.unit,
+        params_dir=args.params,
+        validate=not args.no_validate,
+        fmt=args.format,
+    )
     print(result.summary())
     print(f"来源记录 / provenance: {result.out_dir / 's71-provenance.csv'}")
     return 0
@@ -30,13 +37,17 @@ def _cmd_loans(args: argparse.Namespace) -> int:
     )
 
     rules = load_loan_rules(Path(args.params) / "loans.yaml")
-    findings = analyse_loans(args.loans, load_reported_cells(args.data), rules, threads=args.threads,
-                             memory_limit=args.memory_limit)
+    findings = analyse_loans(
+        args.loans, load_reported_cells(args.data), rules, threads=args.threads, memory_limit=args.memory_limit
+    )
     out = write_findings_xlsx(findings, args.out, period=args.period)
     rec = findings.reconciliation
-    print(f"借据核查完成 / loan checks done: {rec['institution_id'].nunique()} 家机构, "
-          f"{int((~rec['within_tolerance']).sum())} 项S71与借据不一致 / cells differing; "
-          + "; ".join(f"{name} {len(frame)}" for name, frame in findings.checks.items()) + f" → {out}")
+    print(
+        f"借据核查完成 / loan checks done: {rec['institution_id'].nunique()} 家机构, "
+        f"{int((~rec['within_tolerance']).sum())} 项S71与借据不一致 / cells differing; "
+        + "; ".join(f"{name} {len(frame)}" for name, frame in findings.checks.items())
+        + f" → {out}"
+    )
     return 0
 
 
@@ -52,8 +63,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add ``import-s71``, ``loans`` and ``demo-exports`` to the ``analysis`` command."""
     p = sub.add_parser("import-s71", help="read S71 returns (long format or form layout) into a data folder")
     p.add_argument("sources", type=Path, nargs="+", help="S71 files or folders")
-    p.add_argument("--tidy", type=Path, required=True,
-                   help="folder with 机构名录, 信贷计划, 转贷款 and 月度监测 (figures S71 does not carry)")
+    p.add_argument(
+        "--tidy",
+        type=Path,
+        required=True,
+        help="folder with 机构名录, 信贷计划, 转贷款 and 月度监测 (figures S71 does not carry)",
+    )
     p.add_argument("--out", type=Path, required=True, help="data folder to write (monthly.xlsx, provenance …)")
     p.add_argument("--unit", choices=("元", "万元", "亿元"), help="unit of the returns' amounts (else params/s71)")
     p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")

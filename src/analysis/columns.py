@@ -69,7 +69,17 @@ STATUS_COLUMNS: dict[str, str] = {
     "status_npl": "不良率在容忍度内",
 }
 
-IDENTITY_COLUMNS = ["institution_id", "name", "category", "entity_type", "county_code", "division",
-                    "sector", "period", "year", "month"]
+IDENTITY_COLUMNS = [
+    "institution_id",
+    "name",
+    "category",
+    "entity_type",
+    "county_code",
+    "division",
+    "sector",
+    "period",
+    "year",
+    "month",
+]
 
 __all__ = ["INDICATOR_COLUMNS", "STATUS_COLUMNS", "IDENTITY_COLUMNS"]

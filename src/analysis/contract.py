@@ -160,16 +160,28 @@ BANKS = BANK_CATEGORIES
 INSURERS = INSURER_CATEGORIES
 
 
-def _amount(name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False,
-            unit_check=False) -> Column:
-    return Column(name, label, "amount", description, unit="万元", applies_to=applies_to,
-                  required=required, year_to_date=ytd, unit_check=unit_check)
+def _amount(
+    name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False, unit_check=False
+) -> Column:
+    return Column(
+        name,
+        label,
+        "amount",
+        description,
+        unit="万元",
+        applies_to=applies_to,
+        required=required,
+        year_to_date=ytd,
+        unit_check=unit_check,
+    )
 
 
-def _count(name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False,
-           unit="户") -> Column:
-    return Column(name, label, "count", description, unit=unit, applies_to=applies_to,
-                  required=required, year_to_date=ytd)
+def _count(
+    name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False, unit="户"
+) -> Column:
+    return Column(
+        name, label, "count", description, unit=unit, applies_to=applies_to, required=required, year_to_date=ytd
+    )
 
 
 INSTITUTIONS = Table(
@@ -179,19 +191,34 @@ INSTITUTIONS = Table(
     key=("institution_id",),
     aliases=("机构",),
     columns=(
-        Column("institution_id", "机构编码", "id", "Identifier used in every other table and in report file "
-               "names: letters, digits, '_' and '-', starting with a letter or digit, at most 32 characters."),
+        Column(
+            "institution_id",
+            "机构编码",
+            "id",
+            "Identifier used in every other table and in report file "
+            "names: letters, digits, '_' and '-', starting with a letter or digit, at most 32 characters.",
+        ),
         Column("name", "机构名称", "text", "Full name as in the licence."),
         Column("category", "机构类型", "category", "Category the notice addresses.", choices=CATEGORIES),
-        Column("entity_type", "法人或分支", "category",
-               "Local legal entity (targets: 两增 and own plan) or branch (target: head-office plan).",
-               choices=ENTITY_TYPES),
-        Column("county_code", "县区代码", "category", "GB/T 2260 code of the county-level area.",
-               choices=tuple(COUNTIES)),
+        Column(
+            "entity_type",
+            "法人或分支",
+            "category",
+            "Local legal entity (targets: 两增 and own plan) or branch (target: head-office plan).",
+            choices=ENTITY_TYPES,
+        ),
+        Column(
+            "county_code", "县区代码", "category", "GB/T 2260 code of the county-level area.", choices=tuple(COUNTIES)
+        ),
         Column("division", "监管科室", "category", "Supervising division.", choices=DIVISIONS),
-        Column("differentiated_years", "差异化考核年度", "years",
-               "Years in which the bank is assessed on plan completion instead of the growth leg of "
-               "两增 (差异化考核), separated by ';'. Empty when never.", required=False),
+        Column(
+            "differentiated_years",
+            "差异化考核年度",
+            "years",
+            "Years in which the bank is assessed on plan completion instead of the growth leg of "
+            "两增 (差异化考核), separated by ';'. Empty when never.",
+            required=False,
+        ),
     ),
 )
 
@@ -208,53 +235,140 @@ MONTHLY = Table(
     columns=(
         Column("institution_id", "机构编码", "id", "Must exist in the institutions table."),
         Column("period", "数据期", "period", "Month-end the figures refer to."),
-        _amount("inclusive_balance", "普惠型小微企业贷款余额",
-                "Inclusive small-micro loans (single credit ≤ 10M), excluding bill discounting "
-                "(S71 column A, total ≤1000万 excluding bills).", required=True, unit_check=True),
-        _count("inclusive_borrowers", "普惠型小微企业贷款余额户数",
-               "Borrowers with an outstanding inclusive loan (S71 column B).", required=True),
-        _amount("inclusive_npl", "普惠型小微企业不良贷款余额",
-                "Non-performing inclusive loans (S71 column C).", required=True),
-        _amount("inclusive_ytd_disbursed", "普惠型小微企业贷款当年累放金额",
-                "Amount disbursed since January (S71 column D).", required=True, ytd=True),
-        _count("inclusive_ytd_borrowers_disbursed", "普惠型小微企业贷款当年累放户数",
-               "Borrowers disbursed to since January (S71 column E).", required=True, ytd=True),
-        _amount("inclusive_ytd_interest", "普惠型小微企业当年累放贷款年化利息收益",
-                "Annualised interest income on loans disbursed since January (S71 column F); "
-                "÷ column D gives the weighted new-loan rate.", required=True, ytd=True),
-        _amount("bill_discount_balance", "小微企业票据贴现及转贴现余额",
-                "Bill discounting and rediscounting to small-micro firms (excluded from inclusive "
-                "loans by the 2023 notice)."),
+        _amount(
+            "inclusive_balance",
+            "普惠型小微企业贷款余额",
+            "Inclusive small-micro loans (single credit ≤ 10M), excluding bill discounting "
+            "(S71 column A, total ≤1000万 excluding bills).",
+            required=True,
+            unit_check=True,
+        ),
+        _count(
+            "inclusive_borrowers",
+            "普惠型小微企业贷款余额户数",
+            "Borrowers with an outstanding inclusive loan (S71 column B).",
+            required=True,
+        ),
+        _amount(
+            "inclusive_npl",
+            "普惠型小微企业不良贷款余额",
+            "Non-performing inclusive loans (S71 column C).",
+            required=True,
+        ),
+        _amount(
+            "inclusive_ytd_disbursed",
+            "普惠型小微企业贷款当年累放金额",
+            "Amount disbursed since January (S71 column D).",
+            required=True,
+            ytd=True,
+        ),
+        _count(
+            "inclusive_ytd_borrowers_disbursed",
+            "普惠型小微企业贷款当年累放户数",
+            "Borrowers disbursed to since January (S71 column E).",
+            required=True,
+            ytd=True,
+        ),
+        _amount(
+            "inclusive_ytd_interest",
+            "普惠型小微企业当年累放贷款年化利息收益",
+            "Annualised interest income on loans disbursed since January (S71 column F); "
+            "÷ column D gives the weighted new-loan rate.",
+            required=True,
+            ytd=True,
+        ),
+        _amount(
+            "bill_discount_balance",
+            "小微企业票据贴现及转贴现余额",
+            "Bill discounting and rediscounting to small-micro firms (excluded from inclusive "
+            "loans by the 2023 notice).",
+        ),
         _amount("total_loans", "各项贷款余额", "All loans of the institution.", required=True, unit_check=True),
         _amount("total_npl", "各项贷款不良余额", "Non-performing loans, all loans.", required=True),
-        _amount("credit_loan_balance", "普惠型小微企业信用贷款余额",
-                "Inclusive loans without collateral or guarantee (信用贷款)."),
-        _count("first_loan_ytd_borrowers", "当年首贷户数",
-               "Borrowers receiving their first ever bank loan since January (首贷户).", ytd=True),
-        _amount("first_loan_ytd_amount", "当年首贷户贷款金额",
-                "Amount lent to first-loan borrowers since January.", ytd=True),
-        _amount("renewal_ytd_amount", "当年续贷金额",
-                "Inclusive loans renewed without repayment of principal since January (续贷).", ytd=True),
-        _amount("mfg_midlong_balance", "制造业小微企业中长期贷款余额",
-                "Medium/long-term (original maturity > 1 year) loans to manufacturing small-micro firms."),
-        _amount("indiv_business_balance", "个体工商户经营性贷款余额",
-                "Business loans to individual businesses (个体工商户)."),
-        _count("indiv_business_borrowers", "个体工商户经营性贷款余额户数",
-               "Individual businesses with an outstanding business loan."),
-        _amount("above10m_balance", "单户授信1000万元以上小微企业贷款余额",
-                "Small-micro loans with single credit above 10M (not inclusive)."),
-        _amount("guaranteed_balance", "政府性融资担保机构担保小微企业贷款余额",
-                "Small-micro loans guaranteed by government financing-guarantee institutions."),
-        _amount("scitech_balance", "科技型及专精特新小微企业贷款余额",
-                "Loans to sci-tech and 专精特新 small-micro firms."),
-        _amount("premium_ytd", "小微企业保险保费收入", "Small-micro premium income since January.",
-                applies_to=INSURERS, required=True, ytd=True),
-        _count("policies_ytd", "小微企业保险保单件数", "Small-micro policies written since January.",
-               applies_to=INSURERS, required=True, ytd=True, unit="件"),
-        _amount("sum_insured_ytd", "小微企业保险保额", "Sums insured on those policies since January.",
-                applies_to=INSURERS, required=True, ytd=True),
-        _amount("claims_paid_ytd", "小微企业保险赔款支出", "Claims paid to small-micro customers since January.",
-                applies_to=INSURERS, required=True, ytd=True),
+        _amount(
+            "credit_loan_balance",
+            "普惠型小微企业信用贷款余额",
+            "Inclusive loans without collateral or guarantee (信用贷款).",
+        ),
+        _count(
+            "first_loan_ytd_borrowers",
+            "当年首贷户数",
+            "Borrowers receiving their first ever bank loan since January (首贷户).",
+            ytd=True,
+        ),
+        _amount(
+            "first_loan_ytd_amount",
+            "当年首贷户贷款金额",
+            "Amount lent to first-loan borrowers since January.",
+            ytd=True,
+        ),
+        _amount(
+            "renewal_ytd_amount",
+            "当年续贷金额",
+            "Inclusive loans renewed without repayment of principal since January (续贷).",
+            ytd=True,
+        ),
+        _amount(
+            "mfg_midlong_balance",
+            "制造业小微企业中长期贷款余额",
+            "Medium/long-term (original maturity > 1 year) loans to manufacturing small-micro firms.",
+        ),
+        _amount(
+            "indiv_business_balance",
+            "个体工商户经营性贷款余额",
+            "Business loans to individual businesses (个体工商户).",
+        ),
+        _count(
+            "indiv_business_borrowers",
+            "个体工商户经营性贷款余额户数",
+            "Individual businesses with an outstanding business loan.",
+        ),
+        _amount(
+            "above10m_balance",
+            "单户授信1000万元以上小微企业贷款余额",
+            "Small-micro loans with single credit above 10M (not inclusive).",
+        ),
+        _amount(
+            "guaranteed_balance",
+            "政府性融资担保机构担保小微企业贷款余额",
+            "Small-micro loans guaranteed by government financing-guarantee institutions.",
+        ),
+        _amount(
+            "scitech_balance", "科技型及专精特新小微企业贷款余额", "Loans to sci-tech and 专精特新 small-micro firms."
+        ),
+        _amount(
+            "premium_ytd",
+            "小微企业保险保费收入",
+            "Small-micro premium income since January.",
+            applies_to=INSURERS,
+            required=True,
+            ytd=True,
+        ),
+        _count(
+            "policies_ytd",
+            "小微企业保险保单件数",
+            "Small-micro policies written since January.",
+            applies_to=INSURERS,
+            required=True,
+            ytd=True,
+            unit="件",
+        ),
+        _amount(
+            "sum_insured_ytd",
+            "小微企业保险保额",
+            "Sums insured on those policies since January.",
+            applies_to=INSURERS,
+            required=True,
+            ytd=True,
+        ),
+        _amount(
+            "claims_paid_ytd",
+            "小微企业保险赔款支出",
+            "Claims paid to small-micro customers since January.",
+            applies_to=INSURERS,
+            required=True,
+            ytd=True,
+        ),
     ),
 )
 
@@ -267,10 +381,15 @@ PLANS = Table(
     columns=(
         Column("institution_id", "机构编码", "id", "Must exist in the institutions table."),
         Column("year", "年度", "year", "Plan year."),
-        Column("planned_increase", "计划新增额", "amount",
-               "Planned increase of the inclusive balance over the year (may be negative for a "
-               "bank shrinking by design, but then completion is not defined).", unit="万元",
-               allow_negative=True),
+        Column(
+            "planned_increase",
+            "计划新增额",
+            "amount",
+            "Planned increase of the inclusive balance over the year (may be negative for a "
+            "bank shrinking by design, but then completion is not defined).",
+            unit="万元",
+            allow_negative=True,
+        ),
     ),
 )
 
@@ -283,10 +402,22 @@ ONLENDING = Table(
     columns=(
         Column("institution_id", "机构编码", "id", "The policy bank; must exist in the institutions table."),
         Column("quarter", "季度", "quarter", "Quarter, e.g. 2023Q2."),
-        Column("onlending_amount", "转贷款发放金额", "amount", "On-lent amount disbursed in the quarter.",
-               unit="万元", required=False),
-        Column("end_borrower_rate", "终端平均利率", "rate",
-               "Amount-weighted average rate paid by the end borrowers.", unit="%", max_value=36.0),
+        Column(
+            "onlending_amount",
+            "转贷款发放金额",
+            "amount",
+            "On-lent amount disbursed in the quarter.",
+            unit="万元",
+            required=False,
+        ),
+        Column(
+            "end_borrower_rate",
+            "终端平均利率",
+            "rate",
+            "Amount-weighted average rate paid by the end borrowers.",
+            unit="%",
+            max_value=36.0,
+        ),
     ),
 )
 
@@ -334,9 +465,17 @@ def render_markdown() -> str:
             "|---|---|---|---|---|---|---|",
         ]
         for col in table.columns:
-            applies = "all" if col.applies_to is None else (
-                "banks / 银行" if col.applies_to == BANKS else
-                "insurers / 保险" if col.applies_to == INSURERS else "、".join(col.applies_to))
+            applies = (
+                "all"
+                if col.applies_to is None
+                else (
+                    "banks / 银行"
+                    if col.applies_to == BANKS
+                    else "insurers / 保险"
+                    if col.applies_to == INSURERS
+                    else "、".join(col.applies_to)
+                )
+            )
             desc = col.description
             if col.choices and col.name != "county_code":
                 desc += " One of: " + "、".join(col.choices) + "."
@@ -374,7 +513,8 @@ def render_markdown() -> str:
         f"- **Dates / 数据期**: also accepted as Excel serial day numbers ({PLAUSIBLE_YEARS[0]}–{PLAUSIBLE_YEARS[1]},",
         "  e.g. 44227 = 2021-01-31), as a date cell exported without its format shows them.",
         "- **Units / 单位**: amounts are in 万元. 亿元 and 元 differ from it by a factor of 10,000, so on the",
-        "  columns " + "、".join(f"`{c.name}`" for c in MONTHLY.columns if c.unit_check)
+        "  columns "
+        + "、".join(f"`{c.name}`" for c in MONTHLY.columns if c.unit_check)
         + f" a figure is refused (`implausible_unit`, naming the likely unit) when it is {UNIT_BAND[0]:,.0f}–{UNIT_BAND[1]:,.0f}",
         "  times larger or smaller than the institution's own typical level (the median of its months) of the same",
         f"  column, or when an institution's typical level is {UNIT_PEER_RATIO:,.0f} times the median of all",

@@ -53,20 +53,20 @@ YEARS = 4
 
 #: Planted outcomes in the last demo year (2023), by institution id.
 SCENARIOS: dict[str, str] = {
-    "B002": "plan_missed",              # large-bank branch: completes ~60% of its plan
-    "B008": "plan_missed",              # joint-stock branch
-    "B009": "first_loan_falling",       # first-loan borrowers 30% below last year, credit share falls
-    "B017": "growth_leg_missed",        # legal: inclusive growth far below all-loan growth (2022 too)
-    "B018": "borrowers_leg_missed",     # legal: borrowers fall below the start of the year
-    "B019": "rate_up",                  # new-loan rate ~45 bp above the prior year
-    "B020": "plan_missed",              # legal: 两增 met but plan missed
+    "B002": "plan_missed",  # large-bank branch: completes ~60% of its plan
+    "B008": "plan_missed",  # joint-stock branch
+    "B009": "first_loan_falling",  # first-loan borrowers 30% below last year, credit share falls
+    "B017": "growth_leg_missed",  # legal: inclusive growth far below all-loan growth (2022 too)
+    "B018": "borrowers_leg_missed",  # legal: borrowers fall below the start of the year
+    "B019": "rate_up",  # new-loan rate ~45 bp above the prior year
+    "B020": "plan_missed",  # legal: 两增 met but plan missed
     "B021": "first_loan_falling",
-    "B030": "npl_breach",               # credit cooperative: inclusive NPL far above all loans
-    "B033": "high_rate",                # village bank: rate ~350 bp above its peers, cutting slowly
-    "B034": "balance_falling",          # inclusive balance falls in 2022 and 2023
+    "B030": "npl_breach",  # credit cooperative: inclusive NPL far above all loans
+    "B033": "high_rate",  # village bank: rate ~350 bp above its peers, cutting slowly
+    "B034": "balance_falling",  # inclusive balance falls in 2022 and 2023
     "B035": "differentiated_plan_met",  # differentiated: growth below all loans but plan completed
     "B036": "differentiated_plan_missed",
-    "B040": "indiv_business_falling",   # individual-business loans and borrowers fall
+    "B040": "indiv_business_falling",  # individual-business loans and borrowers fall
     "I003": "premium_falling",
     "I010": "sum_insured_falling",
 }
@@ -91,20 +91,27 @@ class _Profile:
 
 
 _PROFILES = {
-    POLICY_BANK: _Profile((2_500_000, 3_000_000), (0.010, 0.015), 300, 3.9, (0.06, 0.08), (0.10, 0.14),
-                          (0.3, 0.6), 0.05, 0.0, 0.40, 0.6),
-    LARGE_BANK: _Profile((1_500_000, 4_000_000), (0.10, 0.15), 80, 4.6, (0.06, 0.09), (0.16, 0.24),
-                         (0.9, 1.6), 0.32, 0.20, 0.35, 1.0),
-    JOINT_STOCK_BANK: _Profile((300_000, 800_000), (0.08, 0.12), 100, 5.4, (0.05, 0.08), (0.15, 0.22),
-                               (1.2, 1.9), 0.25, 0.15, 0.40, 1.0),
-    CITY_COMMERCIAL_BANK: _Profile((400_000, 1_500_000), (0.15, 0.20), 60, 6.0, (0.06, 0.09), (0.13, 0.18),
-                                   (1.5, 2.2), 0.20, 0.25, 0.20, 1.1),
-    RURAL_COMMERCIAL_BANK: _Profile((800_000, 2_500_000), (0.25, 0.35), 25, 6.9, (0.06, 0.09), (0.12, 0.16),
-                                    (2.0, 3.0), 0.15, 0.40, 0.05, 1.2),
-    RURAL_CREDIT_COOP: _Profile((300_000, 600_000), (0.25, 0.35), 20, 7.3, (0.05, 0.08), (0.11, 0.15),
-                                (2.5, 3.2), 0.12, 0.45, 0.03, 1.2),
-    VILLAGE_BANK: _Profile((50_000, 200_000), (0.40, 0.60), 15, 8.0, (0.05, 0.08), (0.12, 0.17),
-                           (2.2, 3.2), 0.10, 0.50, 0.0, 1.3),
+    POLICY_BANK: _Profile(
+        (2_500_000, 3_000_000), (0.010, 0.015), 300, 3.9, (0.06, 0.08), (0.10, 0.14), (0.3, 0.6), 0.05, 0.0, 0.40, 0.6
+    ),
+    LARGE_BANK: _Profile(
+        (1_500_000, 4_000_000), (0.10, 0.15), 80, 4.6, (0.06, 0.09), (0.16, 0.24), (0.9, 1.6), 0.32, 0.20, 0.35, 1.0
+    ),
+    JOINT_STOCK_BANK: _Profile(
+        (300_000, 800_000), (0.08, 0.12), 100, 5.4, (0.05, 0.08), (0.15, 0.22), (1.2, 1.9), 0.25, 0.15, 0.40, 1.0
+    ),
+    CITY_COMMERCIAL_BANK: _Profile(
+        (400_000, 1_500_000), (0.15, 0.20), 60, 6.0, (0.06, 0.09), (0.13, 0.18), (1.5, 2.2), 0.20, 0.25, 0.20, 1.1
+    ),
+    RURAL_COMMERCIAL_BANK: _Profile(
+        (800_000, 2_500_000), (0.25, 0.35), 25, 6.9, (0.06, 0.09), (0.12, 0.16), (2.0, 3.0), 0.15, 0.40, 0.05, 1.2
+    ),
+    RURAL_CREDIT_COOP: _Profile(
+        (300_000, 600_000), (0.25, 0.35), 20, 7.3, (0.05, 0.08), (0.11, 0.15), (2.5, 3.2), 0.12, 0.45, 0.03, 1.2
+    ),
+    VILLAGE_BANK: _Profile(
+        (50_000, 200_000), (0.40, 0.60), 15, 8.0, (0.05, 0.08), (0.12, 0.17), (2.2, 3.2), 0.10, 0.50, 0.0, 1.3
+    ),
 }
 
 
@@ -169,8 +176,17 @@ def institutions_frame() -> pd.DataFrame:
     rows: list[tuple] = []
 
     def add(category, name, entity, county, division, differentiated=""):
-        rows.append((f"B{len([r for r in rows if r[0].startswith('B')]) + 1:03d}", name, category, entity,
-                     county, division, differentiated))
+        rows.append(
+            (
+                f"B{len([r for r in rows if r[0].startswith('B')]) + 1:03d}",
+                name,
+                category,
+                entity,
+                county,
+                division,
+                differentiated,
+            )
+        )
 
     add(POLICY_BANK, "宛农发展银行南阳市分行（示例）", BRANCH, "411303", "大型银行监管科")
     for i, brand in enumerate(["华中工商", "中原农业", "宛中", "宛州建设", "伏牛交通", "白河邮政储蓄"]):
@@ -193,18 +209,31 @@ def institutions_frame() -> pd.DataFrame:
         category = PROPERTY_INSURER if i < len(property_brands) else LIFE_INSURER
         kind = "财产保险" if category == PROPERTY_INSURER else "人寿保险"
         division = "财产险科" if category == PROPERTY_INSURER else "人身险科"
-        rows.append((f"I{i + 1:03d}", f"{brand}{kind}股份有限公司南阳中心支公司（示例）", category, BRANCH,
-                     _CITY[i % 2], division, ""))
+        rows.append(
+            (
+                f"I{i + 1:03d}",
+                f"{brand}{kind}股份有限公司南阳中心支公司（示例）",
+                category,
+                BRANCH,
+                _CITY[i % 2],
+                division,
+                "",
+            )
+        )
     frame = pd.DataFrame(rows, columns=[c.name for c in INSTITUTIONS.columns])
     assert len(frame) - banks == 15
     last_year = FIRST_YEAR + YEARS - 1
-    frame.loc[frame["institution_id"].isin(["B035", "B036"]), "differentiated_years"] = \
-        f"{last_year - 1};{last_year}"
+    frame.loc[frame["institution_id"].isin(["B035", "B036"]), "differentiated_years"] = f"{last_year - 1};{last_year}"
     return frame
 
 
-def _cumulative_shape(rng: np.random.Generator, shape: np.ndarray, noise: float = 0.15,
-                      festival_month: int | None = None, dip: float = 1.0) -> np.ndarray:
+def _cumulative_shape(
+    rng: np.random.Generator,
+    shape: np.ndarray,
+    noise: float = 0.15,
+    festival_month: int | None = None,
+    dip: float = 1.0,
+) -> np.ndarray:
     """Cumulative share of a year's flow reached at each month-end (ends at exactly 1)."""
     weights = np.asarray(shape, dtype=float) * rng.lognormal(0.0, noise, 12)
     if festival_month is not None and festival_month < 12:
@@ -219,8 +248,9 @@ def _month_of(text: str) -> tuple[int, int]:
     return int(year), int(month)
 
 
-def _generate(rng: np.random.Generator, institutions: pd.DataFrame, rough: Roughness = ROUGHNESS
-              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _generate(
+    rng: np.random.Generator, institutions: pd.DataFrame, rough: Roughness = ROUGHNESS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Monthly figures and annual plans for every institution."""
     years = list(range(FIRST_YEAR, FIRST_YEAR + YEARS))
     last = years[-1]
@@ -257,7 +287,7 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame, rough: Rough
         above10m = inclusive * prof.above10m_share * rng.uniform(0.8, 1.2)
         push = push_by_month * rng.uniform(0.5, 1.5)  # this bank's window-dressing, the same every year
         rate_dev = rng.normal(0, rough.rate_noise_bp / 100)  # persistent rate deviation (AR(1))
-        rate_innovation = rough.rate_noise_bp / 100 * np.sqrt(1 - rough.rate_ar ** 2)
+        rate_innovation = rough.rate_noise_bp / 100 * np.sqrt(1 - rough.rate_ar**2)
         brk = breaks.get(inst.institution_id)
         first_loans_prev_year = None
         for year in years:
@@ -302,13 +332,18 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame, rough: Rough
             incl_path = inclusive * (1 + g_incl * s_incl)
             borr_path = borrowers * (1 + g_borrowers * s_borr)
             if brk is not None and _month_of(brk[0])[0] == year:  # merger / new product line: a step up
-                step = np.arange(1, 13) >= _month_of(brk[0])[1]   # (later years inherit it through the carry)
+                step = np.arange(1, 13) >= _month_of(brk[0])[1]  # (later years inherit it through the carry)
                 incl_path = incl_path * np.where(step, brk[1], 1.0)
                 total_path = total_path * np.where(step, brk[2], 1.0)
                 borr_path = borr_path * np.where(step, brk[3], 1.0)
             planned_growth = 0.08 if scenario == "balance_falling" else g_incl  # its plan still expects growth
-            plans.append({"institution_id": inst.institution_id, "year": year,
-                          "planned_increase": round(inclusive * planned_growth * plan_factor, -2)})
+            plans.append(
+                {
+                    "institution_id": inst.institution_id,
+                    "year": year,
+                    "planned_increase": round(inclusive * planned_growth * plan_factor, -2),
+                }
+            )
             annual_disbursed = incl_path.mean() * prof.turnover
             month_disbursed = np.diff(np.concatenate([[0.0], s_disb])) * annual_disbursed
             month_rate = np.empty(12)
@@ -317,14 +352,15 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame, rough: Rough
                 month_rate[m] = rate + rate_dev + rate_season[m]
             ytd_disbursed = np.cumsum(month_disbursed)
             ytd_interest = np.cumsum(month_disbursed * month_rate / 100)
-            ytd_borrowers_disbursed = np.round(np.cumsum(np.diff(np.concatenate([[0.0], s_disb]))
-                                                         * borrowers * 0.9))
+            ytd_borrowers_disbursed = np.round(np.cumsum(np.diff(np.concatenate([[0.0], s_disb])) * borrowers * 0.9))
             ytd_first = np.round(s_first * first_loans)
             renewal_month_share = renewal_share * rng.lognormal(0.0, rough.renewal_noise, 12)
             renewal_month_share[[fest - 1, min(fest, 11)]] *= 1.25  # loans fall due around the festival
             ytd_renewal = np.cumsum(month_disbursed * renewal_month_share)
-            wobble = {k: 1 + np.cumsum(rng.normal(0, rough.structure_noise, 12))
-                      for k in ("credit", "mfg", "guar", "sci", "above10m")}
+            wobble = {
+                k: 1 + np.cumsum(rng.normal(0, rough.structure_noise, 12))
+                for k in ("credit", "mfg", "guar", "sci", "above10m")
+            }
             pushed = 1 + push
             month = np.arange(1, 13)
             year_rows = []
@@ -344,9 +380,16 @@ def _generate(rng: np.random.Generator, institutions: pd.DataFrame, rough: Rough
                     "bill_discount_balance": round(inc * 0.08 * (1 + 0.1 * np.cos(month[m])), 2),
                     "total_loans": round(tot, 2),
                     "total_npl": round(tot * npl_total / 100, 2),
-                    "credit_loan_balance": round(inc * (credit_share + (
-                        -credit_step if scenario == "first_loan_falling" and is_last else credit_step)
-                        * share_progress) * wobble["credit"][m], 2),
+                    "credit_loan_balance": round(
+                        inc
+                        * (
+                            credit_share
+                            + (-credit_step if scenario == "first_loan_falling" and is_last else credit_step)
+                            * share_progress
+                        )
+                        * wobble["credit"][m],
+                        2,
+                    ),
                     "first_loan_ytd_borrowers": ytd_first[m],
                     "first_loan_ytd_amount": round(ytd_first[m] * prof.avg_loan * 0.6, 2),
                     "renewal_ytd_amount": round(ytd_renewal[m], 2),
@@ -409,14 +452,16 @@ def _insurer_rows(rng, inst, scenario: str, years: list[int], periods: list[pd.T
         s = _cumulative_shape(rng, shape, noise=0.1)
         s_claims = _cumulative_shape(rng, np.ones(12), noise=0.2)
         for m in range(12):
-            rows.append({
-                "institution_id": inst.institution_id,
-                "period": periods[(year - years[0]) * 12 + m],
-                "premium_ytd": round(premium * s[m], 2),
-                "policies_ytd": round(premium * s[m] * policies_per_premium),
-                "sum_insured_ytd": round(premium * s[m] * insured_per_premium, 2),
-                "claims_paid_ytd": round(premium * loss_ratio * s_claims[m], 2),
-            })
+            rows.append(
+                {
+                    "institution_id": inst.institution_id,
+                    "period": periods[(year - years[0]) * 12 + m],
+                    "premium_ytd": round(premium * s[m], 2),
+                    "policies_ytd": round(premium * s[m] * policies_per_premium),
+                    "sum_insured_ytd": round(premium * s[m] * insured_per_premium, 2),
+                    "claims_paid_ytd": round(premium * loss_ratio * s_claims[m], 2),
+                }
+            )
     return rows
 
 
@@ -427,9 +472,14 @@ def _onlending_frame(rng: np.random.Generator) -> pd.DataFrame:
             rate = 5.6 - 0.25 * (year - FIRST_YEAR) + rng.normal(0, 0.08)
             if year == FIRST_YEAR + YEARS - 1 and quarter == 3:
                 rate = 8.9  # planted: end borrowers paid more than local village and rural banks
-            rows.append({"institution_id": "B001", "quarter": f"{year}Q{quarter}",
-                         "onlending_amount": round(rng.uniform(8_000, 20_000), 2),
-                         "end_borrower_rate": round(rate, 2)})
+            rows.append(
+                {
+                    "institution_id": "B001",
+                    "quarter": f"{year}Q{quarter}",
+                    "onlending_amount": round(rng.uniform(8_000, 20_000), 2),
+                    "end_borrower_rate": round(rate, 2),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -444,7 +494,11 @@ def demo_tables(seed: int = SEED) -> dict[str, pd.DataFrame]:
 
 
 _EVIDENCE = {
-    "specialised_units": ("已设立普惠金融事业部，县域网点配备小微专营团队", "普惠金融专营机构建设基本到位", "专营机构未覆盖全部县域网点"),
+    "specialised_units": (
+        "已设立普惠金融事业部，县域网点配备小微专营团队",
+        "普惠金融专营机构建设基本到位",
+        "专营机构未覆盖全部县域网点",
+    ),
     "incentives": ("普惠条线考核权重不低于15%，未设存款、利润指标", "考核体系基本符合要求", "仍对小微条线考核利润指标"),
     "due_diligence_exemption": ("尽职免责细则已落地并有免责案例", "制定了尽职免责办法", "尽职免责制度未细化"),
     "ftp": ("小微贷款FTP优惠50BP", "FTP优惠25BP", "未实施FTP优惠"),
@@ -479,10 +533,20 @@ def qualitative_frame(institutions: pd.DataFrame, year: int, seed: int = SEED) -
                 score = round(item.min + share * (item.max - item.min))
                 level = 0 if share > 0.75 else 1 if share > 0.45 else 2
             else:  # deductions: most banks none, planted banks some
-                score = -int(rng.integers(3, 10)) if planted else (-int(rng.integers(0, 3)) if rng.random() < 0.3 else 0)
+                score = (
+                    -int(rng.integers(3, 10)) if planted else (-int(rng.integers(0, 3)) if rng.random() < 0.3 else 0)
+                )
                 level = 0 if score == 0 else 1 if score > -5 else 2
-            rows.append({"机构编码": inst.institution_id, "年度": year, "评分项目编码": item.id,
-                         "评分项目": item.name, "得分": score, "评分依据": _EVIDENCE.get(item.id, ("—",) * 3)[level]})
+            rows.append(
+                {
+                    "机构编码": inst.institution_id,
+                    "年度": year,
+                    "评分项目编码": item.id,
+                    "评分项目": item.name,
+                    "得分": score,
+                    "评分依据": _EVIDENCE.get(item.id, ("—",) * 3)[level],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -523,8 +587,7 @@ def write_demo_data(out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx") ->
             if fmt == "xlsx":
                 _write_xlsx(_to_chinese(frame, table), staging / f"{table.label_zh}.xlsx", table.label_zh)
             elif fmt == "csv":
-                _to_chinese(frame, table).to_csv(staging / f"{table.label_zh}.csv", index=False,
-                                                 encoding="utf-8-sig")
+                _to_chinese(frame, table).to_csv(staging / f"{table.label_zh}.csv", index=False, encoding="utf-8-sig")
             elif fmt == "parquet":
                 frame.to_parquet(staging / f"{name}.parquet", index=False)
             else:
@@ -538,7 +601,8 @@ def write_demo_data(out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx") ->
         (staging / "README.txt").write_text(
             "示例数据：虚构的南阳辖区银行保险机构，仅供演示与测试，非真实机构数据。\n"
             "Fictional demo data generated by `analysis demo-data`; not real institutions.\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         if out_dir.exists():
             trash = out_dir.with_name(f".{out_dir.name}-old")
             shutil.rmtree(trash, ignore_errors=True)

@@ -78,8 +78,9 @@ def _alloc(total: int, n: int, rng: np.random.Generator, cap: int | None = None,
     return out
 
 
-def _mark_exact(df: pd.DataFrame, col: str, target: int, eligible: np.ndarray, flag: str,
-                rng: np.random.Generator) -> pd.DataFrame:
+def _mark_exact(
+    df: pd.DataFrame, col: str, target: int, eligible: np.ndarray, flag: str, rng: np.random.Generator
+) -> pd.DataFrame:
     """Set ``flag`` on receipts whose ``col`` sums to exactly ``target`` (splitting one receipt)."""
     df[flag] = False
     idx = rng.permutation(np.flatnonzero(eligible))
@@ -115,8 +116,9 @@ def _dates(rng, start: pd.Timestamp, end: pd.Timestamp, n: int) -> np.ndarray:
     return (start + pd.to_timedelta(rng.integers(0, days + 1, n), unit="D")).to_numpy()
 
 
-def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng: np.random.Generator,
-               seed_kind: str = "") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+def bank_loans(
+    bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng: np.random.Generator, seed_kind: str = ""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """Receipts, customers, lines of one bank whose S71 recomputation equals ``cells`` (万元 / 户)."""
     c = {k: round(v * _WAN) if k[-2] in "ACDF" else round(v) for k, v in cells.items()}
     year_start = pd.Timestamp(year=period.year, month=1, day=1)
@@ -149,16 +151,28 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
     rate_target = c["6.F5"] / d * 100 if d else 5.0
     z = rng.normal(0, 0.4, e)
     rates = rate_target + z - (amt * z).sum() / amt.sum() if e else z
-    ytd = pd.DataFrame({
-        "customer_id": cid[ytd_cust], "amount": amt, "balance": ytd_bal, "rate": rates,
-        "disbursement_date": _dates(rng, year_start, period, e), "disbursement_type": "新增"})
-    old = pd.DataFrame({
-        "customer_id": cid[old_idx], "balance": old_bal[old_idx],
-        "amount": (old_bal[old_idx] * rng.uniform(1.0, 1.6, len(old_idx))).astype(np.int64),
-        "rate": rate_target + 0.3 + rng.normal(0, 0.5, len(old_idx)),
-        "disbursement_date": _dates(rng, year_start - pd.DateOffset(years=3), year_start - pd.Timedelta(days=1),
-                                    len(old_idx)),
-        "disbursement_type": rng.choice(["新增", "借新还旧"], len(old_idx), p=[0.9, 0.1])})
+    ytd = pd.DataFrame(
+        {
+            "customer_id": cid[ytd_cust],
+            "amount": amt,
+            "balance": ytd_bal,
+            "rate": rates,
+            "disbursement_date": _dates(rng, year_start, period, e),
+            "disbursement_type": "新增",
+        }
+    )
+    old = pd.DataFrame(
+        {
+            "customer_id": cid[old_idx],
+            "balance": old_bal[old_idx],
+            "amount": (old_bal[old_idx] * rng.uniform(1.0, 1.6, len(old_idx))).astype(np.int64),
+            "rate": rate_target + 0.3 + rng.normal(0, 0.5, len(old_idx)),
+            "disbursement_date": _dates(
+                rng, year_start - pd.DateOffset(years=3), year_start - pd.Timedelta(days=1), len(old_idx)
+            ),
+            "disbursement_type": rng.choice(["新增", "借新还旧"], len(old_idx), p=[0.9, 0.1]),
+        }
+    )
     # a few old loans restructured this year: balance counts, drawdown does not
     restructured = rng.random(len(old)) < 0.01
     old.loc[restructured, "disbursement_type"] = "重组"
@@ -166,14 +180,23 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
     rec = pd.concat([ytd, old], ignore_index=True)
     rec["receipt_id"] = [f"JJ{bank_id}{i:08d}" for i in range(len(rec))]
     rec["subject"] = "130301"
-    rec = _mark_exact(rec, "amount", c["6.3.D5"], (rec["disbursement_date"] >= year_start).to_numpy()
-                      & (rec["disbursement_type"] != "重组").to_numpy(), "renewal", rng)
+    rec = _mark_exact(
+        rec,
+        "amount",
+        c["6.3.D5"],
+        (rec["disbursement_date"] >= year_start).to_numpy() & (rec["disbursement_type"] != "重组").to_numpy(),
+        "renewal",
+        rng,
+    )
     rec.loc[rec["renewal"], "disbursement_type"] = "无还本续贷"
     rec = _mark_exact(rec, "balance", c["6.C5"], (rec["balance"] > 0).to_numpy(), "npl", rng)
     rec = _mark_exact(rec, "balance", c["6.1.A5"], (rec["balance"] > 0).to_numpy(), "credit", rng)
     m = len(rec)
-    rec["five_class"] = np.where(rec["npl"], rng.choice(["次级", "可疑", "损失"], m, p=[0.6, 0.3, 0.1]),
-                                 rng.choice(["正常", "关注"], m, p=[0.95, 0.05]))
+    rec["five_class"] = np.where(
+        rec["npl"],
+        rng.choice(["次级", "可疑", "损失"], m, p=[0.6, 0.3, 0.1]),
+        rng.choice(["正常", "关注"], m, p=[0.95, 0.05]),
+    )
     rec["overdue_days"] = np.where(rec["npl"], rng.integers(91, 720, m), 0)
     rec["guarantee_type"] = np.where(rec["credit"], "信用", rng.choice(["抵押", "保证", "质押"], m))
     # bills: band 0 only, to enterprises with room under their line
@@ -189,10 +212,20 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
         portion = np.floor(bills * (share / share.sum())).astype(np.int64)
         portion[np.argmax(portion)] += bills - int(portion.sum())
         keep = portion > 0
-        bill_rows = pd.DataFrame({
-            "customer_id": cid[top[keep]], "amount": portion[keep], "balance": portion[keep], "rate": 2.1,
-            "disbursement_date": _dates(rng, year_start, period, int(keep.sum())), "disbursement_type": "新增",
-            "subject": "130101", "five_class": "正常", "overdue_days": 0, "guarantee_type": "质押"})
+        bill_rows = pd.DataFrame(
+            {
+                "customer_id": cid[top[keep]],
+                "amount": portion[keep],
+                "balance": portion[keep],
+                "rate": 2.1,
+                "disbursement_date": _dates(rng, year_start, period, int(keep.sum())),
+                "disbursement_type": "新增",
+                "subject": "130101",
+                "five_class": "正常",
+                "overdue_days": 0,
+                "guarantee_type": "质押",
+            }
+        )
         bill_rows["receipt_id"] = [f"PJ{bank_id}{i:07d}" for i in range(len(bill_rows))]
         exposure = exposure.add(bill_rows.groupby("customer_id")["balance"].sum(), fill_value=0).astype(np.int64)
     # above 10M (band 4): small enterprises with lines of 3000万
@@ -201,12 +234,22 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
     big = pd.DataFrame()
     if n4:
         big_bal = _alloc(a4, n4, rng, 2900 * _WAN)
-        big = pd.DataFrame({
-            "customer_id": [f"9141{bank_id}B{i:06d}" for i in range(n4)], "balance": big_bal,
-            "amount": big_bal + big_bal // 10, "rate": rate_target - 0.5,
-            "disbursement_date": _dates(rng, year_start - pd.DateOffset(years=2), year_start - pd.Timedelta(days=1), n4),
-            "disbursement_type": "新增", "subject": "130301", "five_class": "正常", "overdue_days": 0,
-            "guarantee_type": "抵押"})
+        big = pd.DataFrame(
+            {
+                "customer_id": [f"9141{bank_id}B{i:06d}" for i in range(n4)],
+                "balance": big_bal,
+                "amount": big_bal + big_bal // 10,
+                "rate": rate_target - 0.5,
+                "disbursement_date": _dates(
+                    rng, year_start - pd.DateOffset(years=2), year_start - pd.Timedelta(days=1), n4
+                ),
+                "disbursement_type": "新增",
+                "subject": "130301",
+                "five_class": "正常",
+                "overdue_days": 0,
+                "guarantee_type": "抵押",
+            }
+        )
         big["receipt_id"] = [f"JB{bank_id}{i:06d}" for i in range(n4)]
     receipts = pd.concat([rec.drop(columns=["renewal", "npl", "credit"]), bill_rows, big], ignore_index=True)
     # lines: every inclusive customer ≤ 1000万 and within its size cap; band-4 customers 3000万
@@ -215,19 +258,30 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
     ceiling = np.where(is_ind, 300 * _WAN, 1000 * _WAN)  # an individual business's cap is 300万
     line = np.minimum(np.maximum(need * rng.uniform(1.05, 1.3, len(cid)), 10 * _WAN), ceiling)
     line = np.maximum(line, need).astype(np.int64)
-    size = np.where(is_ind, np.array(None, dtype=object), np.where(line > 450 * _WAN, "小型", rng.choice(["小型", "微型"], len(cid))))
+    size = np.where(
+        is_ind,
+        np.array(None, dtype=object),
+        np.where(line > 450 * _WAN, "小型", rng.choice(["小型", "微型"], len(cid))),
+    )
     customers = pd.DataFrame({"customer_id": cid, "customer_type": ctype, "enterprise_size": size})
     lines = pd.DataFrame({"customer_id": cid, "line_amount": line})
     if n4:
-        customers = pd.concat([customers, pd.DataFrame({"customer_id": big["customer_id"], "customer_type": "企业",
-                                                        "enterprise_size": "小型"})], ignore_index=True)
-        lines = pd.concat([lines, pd.DataFrame({"customer_id": big["customer_id"], "line_amount": 3000 * _WAN})],
-                          ignore_index=True)
+        customers = pd.concat(
+            [
+                customers,
+                pd.DataFrame({"customer_id": big["customer_id"], "customer_type": "企业", "enterprise_size": "小型"}),
+            ],
+            ignore_index=True,
+        )
+        lines = pd.concat(
+            [lines, pd.DataFrame({"customer_id": big["customer_id"], "line_amount": 3000 * _WAN})], ignore_index=True
+        )
     k = len(customers)
     customers["founding_date"] = (period - pd.to_timedelta(rng.integers(2 * 365, 20 * 365, k), unit="D")).normalize()
     customers["equity_transfer_date"] = pd.NaT
-    customers["region"] = "4113" + pd.Series(rng.choice(["02", "03", "21", "22", "23", "24", "25", "26", "27", "28",
-                                                         "29", "30", "81"], k))
+    customers["region"] = "4113" + pd.Series(
+        rng.choice(["02", "03", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "81"], k)
+    )
     customers["industry"] = rng.choice(["A", "C", "E", "F", "G", "H", "I"], k)
     customers["first_credit_month"] = (customers["founding_date"] + pd.DateOffset(months=6)).dt.strftime("%Y-%m")
     lines["line_start"] = period - pd.DateOffset(years=4)
@@ -235,8 +289,11 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
 
     # planted cases
     if seed_kind == "extra_balance":
-        target = receipts.index[receipts["subject"].eq("130301") & receipts["balance"].gt(0)
-                                & receipts["customer_id"].isin(cid[ctype == "企业"])][0]
+        target = receipts.index[
+            receipts["subject"].eq("130301")
+            & receipts["balance"].gt(0)
+            & receipts["customer_id"].isin(cid[ctype == "企业"])
+        ][0]
         row = receipts.loc[[target]].copy()
         row["receipt_id"] += "-X"
         row["balance"] = _EXTRA_BALANCE_CENTS
@@ -256,9 +313,13 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
         # two customers with a single receipt, a new business loan drawn this year: their founding
         # date is set two months before it (so exactly two receipts are planted)
         per_customer = receipts.groupby("customer_id")["receipt_id"].transform("size")
-        ytd_ids = receipts.loc[(receipts["disbursement_date"] >= year_start + pd.Timedelta(days=70))
-                               & receipts["disbursement_type"].eq("新增") & receipts["subject"].eq("130301")
-                               & per_customer.eq(1), "customer_id"].drop_duplicates()[:2]
+        ytd_ids = receipts.loc[
+            (receipts["disbursement_date"] >= year_start + pd.Timedelta(days=70))
+            & receipts["disbursement_type"].eq("新增")
+            & receipts["subject"].eq("130301")
+            & per_customer.eq(1),
+            "customer_id",
+        ].drop_duplicates()[:2]
         for cust in ytd_ids:
             first = receipts.loc[receipts["customer_id"].eq(cust), "disbursement_date"].min()
             customers.loc[customers["customer_id"].eq(cust), "founding_date"] = first - pd.DateOffset(months=2)
@@ -269,13 +330,16 @@ def bank_loans(bank_id: str, cells: dict[str, float], period: pd.Timestamp, rng:
             for frame in (receipts, customers, lines):
                 frame.loc[frame["customer_id"].eq(old_id), "customer_id"] = SHARED_CUSTOMER
             lines.loc[lines["customer_id"].eq(SHARED_CUSTOMER), "line_amount"] = 200 * _WAN
-            customers.loc[customers["customer_id"].eq(SHARED_CUSTOMER), "founding_date"] = period - pd.DateOffset(years=8)
+            customers.loc[customers["customer_id"].eq(SHARED_CUSTOMER), "founding_date"] = period - pd.DateOffset(
+                years=8
+            )
 
     receipts["amount"] = receipts["amount"] / 100.0  # 分 → 元
     receipts["balance"] = receipts["balance"] / 100.0
     lines["line_amount"] = lines["line_amount"] / 100.0
     receipts["maturity_date"] = pd.to_datetime(receipts["disbursement_date"]) + pd.to_timedelta(
-        rng.integers(180, 1100, len(receipts)), unit="D")
+        rng.integers(180, 1100, len(receipts)), unit="D"
+    )
     receipts["contract_id"] = "HT" + receipts["receipt_id"]
     receipts["purpose_area"] = "411300"
     receipts["purpose_industry"] = "C"

@@ -50,27 +50,39 @@ def s71_cells(monthly: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFram
             others = sum(s * values[c] for s, c in rest)
             values[first] = ((target - others) * sign0).round(2)
         for cell, series in values.items():
-            frames.append(pd.DataFrame({"institution_id": rows["institution_id"], "period": rows["period"],
-                                        "cell": cell, "value": series.to_numpy()}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "institution_id": rows["institution_id"],
+                        "period": rows["period"],
+                        "cell": cell,
+                        "value": series.to_numpy(),
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
 def _long_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
     amount = cells.apply(lambda r: form_for(versions, r["period"]).column_kind(r["cell"]) == "amount", axis=1)
-    text = np.where(amount, (cells["value"] * 10_000).map(lambda v: f"{v:.2f}"),
-                    cells["value"].map(lambda v: f"{v:.0f}"))
+    text = np.where(
+        amount, (cells["value"] * 10_000).map(lambda v: f"{v:.2f}"), cells["value"].map(lambda v: f"{v:.0f}")
+    )
     report = versions[0].report
-    return pd.DataFrame({
-        "DATA_DATE": cells["period"].dt.strftime("%Y%m%d"),
-        "ORG_NUM": cells["institution_id"],
-        "REP_NUM": report,
-        "ITEM_NUM": report + "_" + cells["cell"].str.replace(r"^(\d+)\.([A-Z])", r"\1..\2", regex=True),
-        "TOTAL_VALUE": text,
-    })
+    return pd.DataFrame(
+        {
+            "DATA_DATE": cells["period"].dt.strftime("%Y%m%d"),
+            "ORG_NUM": cells["institution_id"],
+            "REP_NUM": report,
+            "ITEM_NUM": report + "_" + cells["cell"].str.replace(r"^(\d+)\.([A-Z])", r"\1..\2", regex=True),
+            "TOTAL_VALUE": text,
+        }
+    )
 
 
-def write_form_workbook(path: Path, institution_id: str, name: str, cells: pd.DataFrame,
-                        versions: list[FormVersion]) -> None:
+def write_form_workbook(
+    path: Path, institution_id: str, name: str, cells: pd.DataFrame, versions: list[FormVersion]
+) -> None:
     """One workbook, one sheet per month, laid out like the printed S71 form."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -126,8 +138,9 @@ def tidy_remainder(monthly: pd.DataFrame, versions: list[FormVersion], banks: pd
     return out
 
 
-def write_demo_exports(out_dir: Path | str, seed: int | None = None, params_dir: Path | str | None = None,
-                       loans: bool = True) -> Path:
+def write_demo_exports(
+    out_dir: Path | str, seed: int | None = None, params_dir: Path | str | None = None, loans: bool = True
+) -> Path:
     """Write ``tidy/``, ``s71/`` and (with ``loans``) ``loans/`` under ``out_dir`` (module docstring;
     the loan tables are :func:`analysis.demo_loans.write_demo_loans`)."""
     from analysis.contract import BANK_CATEGORIES
@@ -160,11 +173,11 @@ def write_demo_exports(out_dir: Path | str, seed: int | None = None, params_dir:
         old.unlink()
     for inst_id, inst_cells in cells.groupby("institution_id", sort=True):
         if inst.at[inst_id, "category"] in FORM_LAYOUT_CATEGORIES:
-            write_form_workbook(s71_dir / f"S71_{inst_id}_表样.xlsx", inst_id, inst.at[inst_id, "name"],
-                                inst_cells, versions)
+            write_form_workbook(
+                s71_dir / f"S71_{inst_id}_表样.xlsx", inst_id, inst.at[inst_id, "name"], inst_cells, versions
+            )
         else:
-            _long_frame(inst_cells, versions).to_csv(s71_dir / f"S71_{inst_id}.csv", index=False,
-                                                     encoding="utf-8-sig")
+            _long_frame(inst_cells, versions).to_csv(s71_dir / f"S71_{inst_id}.csv", index=False, encoding="utf-8-sig")
     if loans:
         from analysis.demo_loans import write_demo_loans
 

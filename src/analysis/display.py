@@ -25,7 +25,7 @@ class HTML:
     def __str__(self) -> str:
         return self.html
 
-    def __add__(self, other: "HTML") -> "HTML":
+    def __add__(self, other: HTML) -> HTML:
         return HTML(self.html + str(other))
 
 
@@ -67,12 +67,19 @@ def status_badge(status: str) -> str:
     if not status:
         return ""
     status = status if status in STATUS_LABELS else NA
-    return (f'<span class="status status-{status.replace("/", "")}">{STATUS_ICONS[status]} '
-            f"{STATUS_LABELS[status]}</span>")
+    return (
+        f'<span class="status status-{status.replace("/", "")}">{STATUS_ICONS[status]} {STATUS_LABELS[status]}</span>'
+    )
 
 
-def table(rows: Iterable[Sequence], headers: Sequence[str], *, raw_columns: Sequence[int] = (),
-          numeric_columns: Sequence[int] = (), css_class: str = "data") -> HTML:
+def table(
+    rows: Iterable[Sequence],
+    headers: Sequence[str],
+    *,
+    raw_columns: Sequence[int] = (),
+    numeric_columns: Sequence[int] = (),
+    css_class: str = "data",
+) -> HTML:
     """An HTML table; cells are escaped except the columns listed in ``raw_columns`` (badges)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
@@ -86,8 +93,14 @@ def table(rows: Iterable[Sequence], headers: Sequence[str], *, raw_columns: Sequ
     return HTML(f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
 
 
-def frame_table(frame: pd.DataFrame, *, digits: int = 2, status_columns: Sequence[str] = (),
-                count_columns: Sequence[str] = (), css_class: str = "data") -> HTML:
+def frame_table(
+    frame: pd.DataFrame,
+    *,
+    digits: int = 2,
+    status_columns: Sequence[str] = (),
+    count_columns: Sequence[str] = (),
+    css_class: str = "data",
+) -> HTML:
     """A DataFrame as an escaped HTML table with numbers formatted and statuses as badges.
 
     Counts are whole numbers: columns of integer dtype, columns named in ``count_columns``, columns
@@ -95,10 +108,18 @@ def frame_table(frame: pd.DataFrame, *, digits: int = 2, status_columns: Sequenc
     data appendix — rows whose first cell is such a label.
     """
     rows = []
-    numeric = [i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
-    counts = {i for i in numeric if pd.api.types.is_integer_dtype(frame.iloc[:, i])
-              or frame.columns[i] in count_columns or is_count_label(frame.columns[i])}
+    numeric = [
+        i
+        for i, c in enumerate(frame.columns)
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    counts = {
+        i
+        for i in numeric
+        if pd.api.types.is_integer_dtype(frame.iloc[:, i])
+        or frame.columns[i] in count_columns
+        or is_count_label(frame.columns[i])
+    }
     raw = [i for i, c in enumerate(frame.columns) if c in status_columns]
     for values in frame.itertuples(index=False):
         row = []

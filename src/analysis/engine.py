@@ -39,13 +39,30 @@ class KeepingEngine(NBClientEngine):
     the per-notebook client channels when the kernel is not its own."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
-                                 start_timeout=60, execution_timeout=None, keep_path=None, **kwargs):
+    def execute_managed_notebook(
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        keep_path=None,
+        **kwargs,
+    ):
         kwargs = remove_args(["input_path"], **kwargs)
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-        final_kwargs = merge_kwargs(safe_kwargs, timeout=execution_timeout or kwargs.get("timeout"),
-                                    startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-                                    log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+        final_kwargs = merge_kwargs(
+            safe_kwargs,
+            timeout=execution_timeout or kwargs.get("timeout"),
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+        )
         client = PapermillNotebookClient(nb_man, **final_kwargs)
         try:
             return client.execute()
@@ -71,9 +88,15 @@ def _run_sync(coroutine_function):
 class WarmKernel:
     """One started kernel reused across notebooks; see the module docstring."""
 
-    def __init__(self, cwd: Path | str, kernel_name: str = KERNEL_NAME, prelude: tuple[str, ...] | None = None,
-                 startup_timeout: float = 120.0, env: dict[str, str] | None = None,
-                 on_start: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        cwd: Path | str,
+        kernel_name: str = KERNEL_NAME,
+        prelude: tuple[str, ...] | None = None,
+        startup_timeout: float = 120.0,
+        env: dict[str, str] | None = None,
+        on_start: Callable[[int], None] | None = None,
+    ):
         self.cwd = str(cwd)
         self.kernel_name = kernel_name
         self.prelude = prelude
@@ -101,8 +124,9 @@ class WarmKernel:
                 if msg["msg_type"] == "error":
                     errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
 
-            reply = client.execute_interactive(code, store_history=False, timeout=timeout, output_hook=hook,
-                                               allow_stdin=False)
+            reply = client.execute_interactive(
+                code, store_history=False, timeout=timeout, output_hook=hook, allow_stdin=False
+            )
             if reply["content"]["status"] != "ok":
                 raise RuntimeError(f"内核准备失败 / kernel preparation failed: {'; '.join(errors) or reply['content']}")
         finally:
@@ -153,8 +177,14 @@ class WarmKernel:
         self.km = None
 
 
-def execute_notebook(notebook: Path | str, output: Path | str, parameters: dict, cwd: Path | str,
-                     timeout: float | None = None, kernel: WarmKernel | None = None) -> None:
+def execute_notebook(
+    notebook: Path | str,
+    output: Path | str,
+    parameters: dict,
+    cwd: Path | str,
+    timeout: float | None = None,
+    kernel: WarmKernel | None = None,
+) -> None:
     """Run one notebook with papermill into ``output``; on failure the partial notebook is at
     ``output`` too and the exception is raised. With ``kernel`` the warm kernel is used and, if
     the failure may have left it unusable (dead, timed out), shut down for a fresh one."""
@@ -166,10 +196,20 @@ def execute_notebook(notebook: Path | str, output: Path | str, parameters: dict,
         extra["km"] = kernel.ready()
     started = time.perf_counter()
     try:
-        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
-                                   engine_name=ENGINE_NAME, cwd=str(cwd), progress_bar=False, log_output=False,
-                                   request_save_on_cell_execute=False, execution_timeout=timeout,
-                                   keep_path=str(output), **extra)
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            engine_name=ENGINE_NAME,
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            execution_timeout=timeout,
+            keep_path=str(output),
+            **extra,
+        )
     except PapermillExecutionError:
         raise  # an error in a cell: the kernel itself is fine
     except BaseException as exc:
@@ -178,9 +218,11 @@ def execute_notebook(notebook: Path | str, output: Path | str, parameters: dict,
         from nbclient.exceptions import CellTimeoutError
 
         if isinstance(exc, CellTimeoutError):
-            raise KernelTimeoutError(f"单元格执行超时（{timeout:g} 秒），内核已终止 / a cell ran past the "
-                                     f"{timeout:g}s timeout; the kernel was stopped "
-                                     f"(after {time.perf_counter() - started:.0f}s)") from exc
+            raise KernelTimeoutError(
+                f"单元格执行超时（{timeout:g} 秒），内核已终止 / a cell ran past the "
+                f"{timeout:g}s timeout; the kernel was stopped "
+                f"(after {time.perf_counter() - started:.0f}s)"
+            ) from exc
         raise
 
 

@@ -20,11 +20,16 @@ RULES: dict[str, tuple[str, str]] = {
     "missing_table": ("缺少必需的数据表", "required table not found"),
     "ambiguous_table": ("同一数据表出现在多个文件中", "the same table is found in more than one file"),
     "missing_column": ("缺少必需列", "required column is missing"),
-    "duplicate_column": ("同一列出现多次（中英文表头重复）", "column appears more than once (English and Chinese header)"),
+    "duplicate_column": (
+        "同一列出现多次（中英文表头重复）",
+        "column appears more than once (English and Chinese header)",
+    ),
     "empty_id": ("机构编码为空", "institution id is empty"),
     "required_empty": ("必填项为空", "required value is empty"),
-    "not_applicable_filled": ("该列不适用于此类机构，应留空（不得填0）",
-                              "column does not apply to this category: leave it empty (not zero)"),
+    "not_applicable_filled": (
+        "该列不适用于此类机构，应留空（不得填0）",
+        "column does not apply to this category: leave it empty (not zero)",
+    ),
     "not_a_number": ("不是有效数值", "not a number"),
     "not_whole_number": ("户数、件数必须为非负整数", "counts must be whole numbers"),
     "negative": ("不得为负数", "must not be negative"),
@@ -39,39 +44,60 @@ RULES: dict[str, tuple[str, str]] = {
     "npl_exceeds_balance": ("不良贷款大于贷款余额", "non-performing loans exceed the balance"),
     "inclusive_exceeds_total": ("普惠型小微企业贷款余额大于各项贷款余额", "inclusive loans exceed all loans"),
     "ytd_decreased": ("当年累计数较上月下降", "year-to-date figure fell within the year"),
-    "implied_rate_out_of_range": ("累放利息收益÷累放金额得出的利率不在0–36%之间，请检查单位",
-                                  "interest ÷ amount disbursed gives a rate outside 0–36%: check units"),
-    "missing_base_december": ("缺少上年12月基期数据（新设机构或年中开始报送）：较年初指标不适用，其余指标照常评价",
-                              ("prior December (start-of-year base) is missing (new institution or "
-                               "reporting from mid-year): start-of-year indicators are n/a, the rest are evaluated")),
+    "implied_rate_out_of_range": (
+        "累放利息收益÷累放金额得出的利率不在0–36%之间，请检查单位",
+        "interest ÷ amount disbursed gives a rate outside 0–36%: check units",
+    ),
+    "missing_base_december": (
+        "缺少上年12月基期数据（新设机构或年中开始报送）：较年初指标不适用，其余指标照常评价",
+        (
+            "prior December (start-of-year base) is missing (new institution or "
+            "reporting from mid-year): start-of-year indicators are n/a, the rest are evaluated"
+        ),
+    ),
     "missing_plan": ("缺少该年度信贷计划", "no credit plan for this year"),
     "onlending_not_policy_bank": ("转贷款数据只能由政策性银行报送", "on-lending rows must belong to a policy bank"),
     "invalid_params": ("参数文件不符合要求", "parameter file is not valid"),
     "empty_table": ("数据表只有表头，没有数据行", "table has a header but no data rows"),
-    "header_not_found": ("在表格前若干行中未找到表头（请检查标题行或合并表头）",
-                         "header row not found in the first rows (check title rows or merged headers)"),
-    "invalid_id": ("机构编码格式无效：只能由字母、数字、下划线和连字符组成，以字母或数字开头，最长32位",
-                   ("invalid institution id: letters, digits, '_' and '-' only, starting with a letter or "
-                    "digit, at most 32 characters")),
-    "control_character": ("含有不可见的控制字符（如换行、制表符或其他控制符），请删除",
-                          "contains an invisible control character: remove it"),
-    "implausible_unit": ("数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
-                         ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; "
-                          "report it in 万元")),
+    "header_not_found": (
+        "在表格前若干行中未找到表头（请检查标题行或合并表头）",
+        "header row not found in the first rows (check title rows or merged headers)",
+    ),
+    "invalid_id": (
+        "机构编码格式无效：只能由字母、数字、下划线和连字符组成，以字母或数字开头，最长32位",
+        (
+            "invalid institution id: letters, digits, '_' and '-' only, starting with a letter or "
+            "digit, at most 32 characters"
+        ),
+    ),
+    "control_character": (
+        "含有不可见的控制字符（如换行、制表符或其他控制符），请删除",
+        "contains an invisible control character: remove it",
+    ),
+    "implausible_unit": (
+        "数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
+        ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; report it in 万元"),
+    ),
     # S71 returns (analysis.s71)
     "s71_unknown_item": ("项目编码不属于该版本S71报表", "item code is not a cell of this S71 form version"),
     "s71_duplicate_cell": ("同一机构同一期同一单元格重复报送", "the same cell is reported more than once"),
     "s71_missing_cell": ("缺少映射所需的S71单元格", "a cell the mapping needs is missing"),
     "s71_no_form_version": ("数据日期没有适用的S71报表版本", "no S71 form version applies to this data date"),
     "s71_wrong_report": ("文件中没有S71报表数据（报表编号不符）", "no S71 rows in the file (report number)"),
-    "s71_layout": ("无法识别S71表样（表头、机构编码或数据日期）",
-                   "S71 form layout not recognised (headers, institution code or data date)"),
+    "s71_layout": (
+        "无法识别S71表样（表头、机构编码或数据日期）",
+        "S71 form layout not recognised (headers, institution code or data date)",
+    ),
     "s71_unknown_unit": ("无法识别的金额单位（应为元、万元或亿元）", "unknown unit (use 元, 万元 or 亿元)"),
     "s71_unit_conflict": ("表内单位与声明单位不一致", "the unit stated in the form contradicts the declared unit"),
-    "s71_unit_implausible": ("按声明单位换算后数值不合理，可能单位有误",
-                             "figures are implausible in the declared unit: likely a unit error"),
-    "s71_conflicting_value": ("同一指标在S71与月度监测表中取值不同",
-                              "the same figure is given by S71 and the monitoring table with different values"),
+    "s71_unit_implausible": (
+        "按声明单位换算后数值不合理，可能单位有误",
+        "figures are implausible in the declared unit: likely a unit error",
+    ),
+    "s71_conflicting_value": (
+        "同一指标在S71与月度监测表中取值不同",
+        "the same figure is given by S71 and the monitoring table with different values",
+    ),
 }
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
@@ -157,7 +183,6 @@ class ReportInputError(AnalysisError, ValueError):
     A usage error: the command line exits with 2."""
 
 
-
 def _summary(issues: list[Issue]) -> list[str]:
     counts: dict[str, int] = {}
     for issue in issues:
@@ -185,8 +210,12 @@ def format_warnings(warnings: list[Issue]) -> str:
     a summary by rule, then every warning with file, row, column and rule. Empty when none."""
     if not warnings:
         return ""
-    lines = [(f"提示：共 {len(warnings)} 条，数据可用，相关指标不适用 / "
-              f"warnings: {len(warnings)}; the data are usable, the affected indicators are n/a")]
+    lines = [
+        (
+            f"提示：共 {len(warnings)} 条，数据可用，相关指标不适用 / "
+            f"warnings: {len(warnings)}; the data are usable, the affected indicators are n/a"
+        )
+    ]
     lines += _summary(warnings)
     lines.append("")
     lines += ["提示/warning " + w.format() for w in warnings]

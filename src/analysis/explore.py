@@ -35,8 +35,9 @@ def _label(column: str) -> str:
     return STATUS_COLUMNS.get(column, column)
 
 
-def indicator_panel(state: State, indicator: str, *, sector: str | None = "bank",
-                    category: str | None = None, year: int | None = None) -> pd.DataFrame:
+def indicator_panel(
+    state: State, indicator: str, *, sector: str | None = "bank", category: str | None = None, year: int | None = None
+) -> pd.DataFrame:
     """One indicator across institutions (rows: 机构编码, 机构名称, 机构类型) and month-ends (columns).
 
     ``sector`` is ``"bank"``, ``"insurer"`` or None for both; ``category`` narrows to one 机构类型;
@@ -56,18 +57,32 @@ def indicator_panel(state: State, indicator: str, *, sector: str | None = "bank"
     values = rows[indicator]
     if indicator.startswith("status_"):
         values = values.map(STATUS_LABELS)
-    panel = (rows.assign(_value=values, _month=rows["period"].dt.strftime("%Y-%m"), category=rows["category"].astype(str))
-             .set_index(["institution_id", "name", "category", "_month"])["_value"].unstack("_month"))
+    panel = (
+        rows.assign(_value=values, _month=rows["period"].dt.strftime("%Y-%m"), category=rows["category"].astype(str))
+        .set_index(["institution_id", "name", "category", "_month"])["_value"]
+        .unstack("_month")
+    )
     panel.index.names = ["机构编码", "机构名称", "机构类型"]
     panel.columns.name = _label(indicator)
     return panel
 
 
-def county_view(state: State, county: str, period: str | pd.Timestamp,
-                columns: tuple[str, ...] = ("inclusive_balance_assessed", "inclusive_ytd_growth_pct",
-                                            "growth_margin_pp", "borrowers_change", "plan_completion_pct",
-                                            "ytd_new_loan_rate_pct", "inclusive_npl_ratio_pct",
-                                            "status_two_increases", "status_plan")) -> pd.DataFrame:
+def county_view(
+    state: State,
+    county: str,
+    period: str | pd.Timestamp,
+    columns: tuple[str, ...] = (
+        "inclusive_balance_assessed",
+        "inclusive_ytd_growth_pct",
+        "growth_margin_pp",
+        "borrowers_change",
+        "plan_completion_pct",
+        "ytd_new_loan_rate_pct",
+        "inclusive_npl_ratio_pct",
+        "status_two_increases",
+        "status_plan",
+    ),
+) -> pd.DataFrame:
     """The banks of one county (GB/T 2260 code such as ``411381`` or its name such as ``邓州市``)
     at ``period``, one row each, with Chinese column headers."""
     codes = {name: code for code, name in COUNTIES.items()}
@@ -107,8 +122,9 @@ def with_changes(policy: Policy, changes: Mapping[str, Any]) -> Policy:
         raise ParamsError("what-if", [str(exc)]) from None
 
 
-def what_if(state: State, year: int, changes: Mapping[str, Any],
-            period: str | pd.Timestamp | None = None) -> pd.DataFrame:
+def what_if(
+    state: State, year: int, changes: Mapping[str, Any], period: str | pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Verdicts that change when the year's policy thresholds change (阈值假设分析).
 
     Recomputes every indicator of ``year`` under the changed policy (the files in params/ stay as
@@ -127,8 +143,9 @@ def what_if(state: State, year: int, changes: Mapping[str, Any],
         period_end = parse_period(period)
         mask_b &= before["period"] == period_end
         mask_a &= after["period"] == period_end
-    b = before.loc[mask_b, [*keys, "name", *status_cols]].melt(id_vars=[*keys, "name"], var_name="verdict",
-                                                               value_name="before")
+    b = before.loc[mask_b, [*keys, "name", *status_cols]].melt(
+        id_vars=[*keys, "name"], var_name="verdict", value_name="before"
+    )
     a = after.loc[mask_a, [*keys, *status_cols]].melt(id_vars=keys, var_name="verdict", value_name="after")
     both = b.merge(a, on=[*keys, "verdict"])
     diff = both[both["before"] != both["after"]].copy()
@@ -136,8 +153,16 @@ def what_if(state: State, year: int, changes: Mapping[str, Any],
     diff["before"] = diff["before"].map(STATUS_LABELS)
     diff["after"] = diff["after"].map(STATUS_LABELS)
     diff["period"] = diff["period"].dt.strftime("%Y-%m")
-    diff = diff.rename(columns={"institution_id": "机构编码", "name": "机构名称", "period": "数据期",
-                                "verdict": "评价项目", "before": "现行参数", "after": "假设参数"})
+    diff = diff.rename(
+        columns={
+            "institution_id": "机构编码",
+            "name": "机构名称",
+            "period": "数据期",
+            "verdict": "评价项目",
+            "before": "现行参数",
+            "after": "假设参数",
+        }
+    )
     return diff.sort_values(["数据期", "机构编码", "评价项目"]).reset_index(drop=True)
 
 

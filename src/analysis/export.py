@@ -26,15 +26,23 @@ import pandas as pd
 from analysis.columns import INDICATOR_COLUMNS, STATUS_COLUMNS
 from analysis.contract import MONTHLY, ONLENDING
 from analysis.display import COUNT_UNITS
-from analysis.indicators import NA_REASONS, onlending_quarters_through
 from analysis.errors import ReportInputError
 from analysis.files import atomic_path
+from analysis.indicators import NA_REASONS, onlending_quarters_through
 from analysis.status import STATUS_LABELS
 
 IDENTITY_LABELS = {
-    "institution_id": "机构编码", "name": "机构名称", "category": "机构类型", "entity_type": "法人或分支",
-    "county_code": "县区代码", "division": "监管科室", "sector": "行业", "period": "数据期",
-    "year": "年度", "month": "月份", "npl_tolerance_pp": "不良容忍度（个百分点）",
+    "institution_id": "机构编码",
+    "name": "机构名称",
+    "category": "机构类型",
+    "entity_type": "法人或分支",
+    "county_code": "县区代码",
+    "division": "监管科室",
+    "sector": "行业",
+    "period": "数据期",
+    "year": "年度",
+    "month": "月份",
+    "npl_tolerance_pp": "不良容忍度（个百分点）",
 }
 
 CITYWIDE_LABELS = {
@@ -76,8 +84,7 @@ ONLENDING_LABELS = {
     "status_onlending": "状态：终端利率不高于基准",
     "na_reason_onlending": "不适用原因",
 }
-ONLENDING_UNITS = {"onlending_amount": "万元", "end_borrower_rate": "%", "benchmark_rate_pct": "%",
-                   "rate_gap_bp": "BP"}
+ONLENDING_UNITS = {"onlending_amount": "万元", "end_borrower_rate": "%", "benchmark_rate_pct": "%", "rate_gap_bp": "BP"}
 ONLENDING_NOTE = "本表列示数据期所在年度、截至数据期已结束的季度（季末不晚于数据期）。"
 
 #: first characters that make a spreadsheet treat text as a formula (OWASP CSV injection)
@@ -88,8 +95,12 @@ YES_NO = {True: "是", False: "否"}
 
 
 #: the engine's flags beside the indicators (see analysis.indicators.EXTRA_COLUMNS)
-EXTRA_LABELS = {"growth_leg_zero_base": "年初余额为零，增速视同达标", "has_base": "有上年末基数",
-                "has_last_year": "有上年同期数据", "npl_tolerance_pp": "不良率容忍度（个百分点）"}
+EXTRA_LABELS = {
+    "growth_leg_zero_base": "年初余额为零，增速视同达标",
+    "has_base": "有上年末基数",
+    "has_last_year": "有上年同期数据",
+    "npl_tolerance_pp": "不良率容忍度（个百分点）",
+}
 
 
 def column_labels() -> dict[str, str]:
@@ -109,8 +120,9 @@ def column_units() -> dict[str, str]:
     return units
 
 
-def export_indicators(data: Path | str, period: str, out: Path | str | None = None,
-                      params_dir: Path | str = "params") -> Path:
+def export_indicators(
+    data: Path | str, period: str, out: Path | str | None = None, params_dir: Path | str = "params"
+) -> Path:
     """Validate, compute and write the indicator workbook of ``period`` (default reports/<period>/)."""
     from analysis.periods import parse_period
     from analysis.state import load_state
@@ -134,8 +146,14 @@ def _plain(value):
     return value
 
 
-def _write_sheet(book, title: str, frame: pd.DataFrame, labels: Mapping[str, str],
-                 units: Mapping[str, str], header_notes: Mapping[str, str] | None = None) -> None:
+def _write_sheet(
+    book,
+    title: str,
+    frame: pd.DataFrame,
+    labels: Mapping[str, str],
+    units: Mapping[str, str],
+    header_notes: Mapping[str, str] | None = None,
+) -> None:
     """One sheet: Chinese headers, numbers as numbers in the unit's format, text as text."""
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font
@@ -206,8 +224,11 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
     city = city.loc[[period_end]] if period_end in city.index else city.iloc[0:0]
     city = city.reset_index()
     city["period"] = pd.to_datetime(city["period"]).dt.strftime("%Y-%m")
-    city = city[["period"] + [c for c in CITYWIDE_LABELS if c in city] +
-                [c for c in city.columns if c != "period" and c not in CITYWIDE_LABELS]]
+    city = city[
+        ["period"]
+        + [c for c in CITYWIDE_LABELS if c in city]
+        + [c for c in city.columns if c != "period" and c not in CITYWIDE_LABELS]
+    ]
 
     onlending = onlending_quarters_through(state.onlending, period_end)
     names = state.dataset.institutions.set_index("institution_id")["name"]
@@ -216,16 +237,17 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
         onlending["status_onlending"] = onlending["status_onlending"].replace(STATUS_LABELS)
     if "na_reason_onlending" in onlending:
         onlending["na_reason_onlending"] = onlending["na_reason_onlending"].map(
-            lambda code: NA_REASONS.get(code, "") if isinstance(code, str) else "")
-    onlending = onlending[[c for c in ONLENDING_LABELS if c in onlending]
-                          + [c for c in onlending.columns if c not in ONLENDING_LABELS]]
+            lambda code: NA_REASONS.get(code, "") if isinstance(code, str) else ""
+        )
+    onlending = onlending[
+        [c for c in ONLENDING_LABELS if c in onlending] + [c for c in onlending.columns if c not in ONLENDING_LABELS]
+    ]
 
     book = Workbook()
     book.remove(book.active)
     _write_sheet(book, "机构指标", table, labels, column_units())
     _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **CITYWIDE_LABELS}, CITYWIDE_UNITS)
-    _write_sheet(book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS,
-                 header_notes={"quarter": ONLENDING_NOTE})
+    _write_sheet(book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS, header_notes={"quarter": ONLENDING_NOTE})
     if getattr(state, "loans", None) is not None:  # loan-level reconciliation and checks (借据核查), all banks
         from analysis.loans import findings_sheets
 

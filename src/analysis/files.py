@@ -19,8 +19,7 @@ from pathlib import Path
 #: mode requested for new files; the umask takes away from it (0644 under umask 022)
 DEFAULT_FILE_MODE = 0o666
 
-_CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-                 | getattr(os, "O_CLOEXEC", 0))
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def _create_temporary(target: Path, mode: int) -> Path:

@@ -36,11 +36,32 @@ from analysis.dataset import Dataset
 from analysis.policy import Policy
 from analysis.status import MET, NA, NOT_MET, WATCH
 
-_BASE_COLUMNS = ["inclusive_balance", "bill_discount_balance", "inclusive_borrowers", "total_loans", "credit_loan_balance",
-                 "mfg_midlong_balance", "indiv_business_balance", "indiv_business_borrowers", "above10m_balance",
-                 "guaranteed_balance", "scitech_balance", "inclusive_ytd_interest", "inclusive_ytd_disbursed"]
-_LAST_YEAR_COLUMNS = ["inclusive_balance", "bill_discount_balance", "first_loan_ytd_borrowers", "renewal_ytd_amount",
-                      "inclusive_ytd_disbursed", "premium_ytd", "policies_ytd", "sum_insured_ytd", "claims_paid_ytd"]
+_BASE_COLUMNS = [
+    "inclusive_balance",
+    "bill_discount_balance",
+    "inclusive_borrowers",
+    "total_loans",
+    "credit_loan_balance",
+    "mfg_midlong_balance",
+    "indiv_business_balance",
+    "indiv_business_borrowers",
+    "above10m_balance",
+    "guaranteed_balance",
+    "scitech_balance",
+    "inclusive_ytd_interest",
+    "inclusive_ytd_disbursed",
+]
+_LAST_YEAR_COLUMNS = [
+    "inclusive_balance",
+    "bill_discount_balance",
+    "first_loan_ytd_borrowers",
+    "renewal_ytd_amount",
+    "inclusive_ytd_disbursed",
+    "premium_ytd",
+    "policies_ytd",
+    "sum_insured_ytd",
+    "claims_paid_ytd",
+]
 
 #: the note shown beside a growth leg met from a zero start-of-year balance
 ZERO_BASE_NOTE = "年初余额为零，当年新增视为增速不低于各项贷款增速"
@@ -61,14 +82,35 @@ NA_REASONS: dict[str, str] = {
 #: indicators computed from the prior December (上年末) or the same month last year (上年同期);
 #: a verdict on one of them without that reference row is n/a for ``missing_base`` /
 #: ``missing_last_year``
-FROM_BASE = {"inclusive_ytd_increase", "inclusive_ytd_growth_pct", "total_loans_ytd_growth_pct", "growth_margin_pp",
-              "borrowers_change", "plan_completion_pct", "prior_year_rate_pct", "rate_change_bp",
-              "credit_loan_share_change_pp", "mfg_midlong_ytd_growth_pct", "indiv_business_balance_change",
-              "indiv_business_balance_growth_pct", "indiv_business_borrowers_change", "above10m_balance_change",
-              "guaranteed_balance_change", "scitech_balance_change", "inclusive_share_change_pp"}
-FROM_LAST_YEAR = {"inclusive_balance_yoy_pct", "first_loan_borrowers_yoy_change", "first_loan_borrowers_yoy_pct",
-                   "renewal_share_yoy_change_pp", "premium_yoy_pct", "policies_yoy_pct", "sum_insured_yoy_pct",
-                   "claims_paid_yoy_pct"}
+FROM_BASE = {
+    "inclusive_ytd_increase",
+    "inclusive_ytd_growth_pct",
+    "total_loans_ytd_growth_pct",
+    "growth_margin_pp",
+    "borrowers_change",
+    "plan_completion_pct",
+    "prior_year_rate_pct",
+    "rate_change_bp",
+    "credit_loan_share_change_pp",
+    "mfg_midlong_ytd_growth_pct",
+    "indiv_business_balance_change",
+    "indiv_business_balance_growth_pct",
+    "indiv_business_borrowers_change",
+    "above10m_balance_change",
+    "guaranteed_balance_change",
+    "scitech_balance_change",
+    "inclusive_share_change_pp",
+}
+FROM_LAST_YEAR = {
+    "inclusive_balance_yoy_pct",
+    "first_loan_borrowers_yoy_change",
+    "first_loan_borrowers_yoy_pct",
+    "renewal_share_yoy_change_pp",
+    "premium_yoy_pct",
+    "policies_yoy_pct",
+    "sum_insured_yoy_pct",
+    "claims_paid_yoy_pct",
+}
 
 #: columns the engine adds beside INDICATOR_COLUMNS (flags and notes)
 EXTRA_COLUMNS = ["growth_leg_zero_base", "has_base", "has_last_year"]
@@ -112,8 +154,9 @@ def build_panel(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> pd.Data
     panel["_mi"] = panel["year"] * 12 + panel["month"]
     # 差异化考核 years as (institution, year) pairs, joined rather than looked up row by row
     diff = inst["differentiated_years"].explode().dropna()
-    diff = pd.DataFrame({"institution_id": diff.index.to_numpy(), "year": diff.astype(int).to_numpy(),
-                         "differentiated": True})
+    diff = pd.DataFrame(
+        {"institution_id": diff.index.to_numpy(), "year": diff.astype(int).to_numpy(), "differentiated": True}
+    )
     panel = panel.merge(diff, on=["institution_id", "year"], how="left")
     panel["differentiated"] = panel["differentiated"].astype("boolean").fillna(False).astype(bool)
     include_bills = panel["year"].map({y: p.two_increases.include_bills for y, p in policies.items()})
@@ -162,8 +205,9 @@ def _attach_references(panel: pd.DataFrame) -> pd.DataFrame:
     return panel
 
 
-def _status(applies: pd.Series, judged: pd.Series, met: pd.Series, failing: str = NOT_MET,
-            watch: pd.Series | None = None) -> np.ndarray:
+def _status(
+    applies: pd.Series, judged: pd.Series, met: pd.Series, failing: str = NOT_MET, watch: pd.Series | None = None
+) -> np.ndarray:
     """n/a where the rule does not apply or cannot be judged; else met / watch / failing."""
     conditions = [~applies | ~judged, met]
     choices = [NA, MET]
@@ -189,8 +233,9 @@ def _peer_rate_statistics(out: pd.DataFrame, subject: pd.Series) -> pd.DataFrame
     return out
 
 
-def _na_reasons(p: pd.DataFrame, status: np.ndarray, applies: pd.Series, needs: str | None,
-                extra: list[tuple[pd.Series, str]] = ()) -> np.ndarray:
+def _na_reasons(
+    p: pd.DataFrame, status: np.ndarray, applies: pd.Series, needs: str | None, extra: list[tuple[pd.Series, str]] = ()
+) -> np.ndarray:
     """The ``na_reason`` code of each row whose ``status`` is n/a ("" elsewhere).
 
     In order: not subject to the rule; the reference row the figure needs is missing (``needs``:
@@ -234,12 +279,10 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
     plan_met = at_least(p["plan_completion_pct"], plan.completion_min_pct)
     if plan.time_progress_watch:
         on_track = at_least(p["plan_completion_pct"], p["time_progress_pct"] * plan.completion_min_pct / 100)
-        plan_status = _status(plan_subject, plan_judged, plan_met | (~december & on_track),
-                              watch=~december)
+        plan_status = _status(plan_subject, plan_judged, plan_met | (~december & on_track), watch=~december)
     else:
         plan_status = _status(plan_subject, plan_judged, plan_met)
-    plan_reason = _na_reasons(p, plan_status, plan_subject, "base",
-                              [(p["planned_increase"].isna(), "no_plan")])
+    plan_reason = _na_reasons(p, plan_status, plan_subject, "base", [(p["planned_increase"].isna(), "no_plan")])
     out.loc[rows, "status_plan"] = plan_status
     out.loc[rows, "na_reason_plan"] = plan_reason
 
@@ -250,31 +293,43 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
     zero_base = p["growth_leg_zero_base"]
     growth_met = at_least(p["growth_margin_pp"], ti.growth_margin_min_pp) | zero_base
     growth_status = _status(ti_subject, p["growth_margin_pp"].notna() | zero_base, growth_met)
-    growth_reason = _na_reasons(p, growth_status, ti_subject, "base", [
-        (is_zero(p["inclusive_balance_base"]) & is_zero(p["inclusive_balance_assessed"]), "zero_balance")])
+    growth_reason = _na_reasons(
+        p,
+        growth_status,
+        ti_subject,
+        "base",
+        [(is_zero(p["inclusive_balance_base"]) & is_zero(p["inclusive_balance_assessed"]), "zero_balance")],
+    )
     on_plan = ti_subject & differentiated
     growth_status = np.where(on_plan, plan_status, growth_status)
     growth_reason = np.where(on_plan, plan_reason, growth_reason)
-    borrowers_status = _status(ti_subject, p["borrowers_change"].notna(),
-                               at_least(p["borrowers_change"], ti.borrowers_change_min))
+    borrowers_status = _status(
+        ti_subject, p["borrowers_change"].notna(), at_least(p["borrowers_change"], ti.borrowers_change_min)
+    )
     borrowers_reason = _na_reasons(p, borrowers_status, ti_subject, "base")
     both = np.select(
-        [(growth_status == NA) | (borrowers_status == NA),
-         (growth_status == NOT_MET) | (borrowers_status == NOT_MET),
-         (growth_status == WATCH) | (borrowers_status == WATCH)],
-        [NA, NOT_MET, WATCH], default=MET)
+        [
+            (growth_status == NA) | (borrowers_status == NA),
+            (growth_status == NOT_MET) | (borrowers_status == NOT_MET),
+            (growth_status == WATCH) | (borrowers_status == WATCH),
+        ],
+        [NA, NOT_MET, WATCH],
+        default=MET,
+    )
     out.loc[rows, "status_growth_leg"] = growth_status
     out.loc[rows, "status_borrowers_leg"] = borrowers_status
     out.loc[rows, "status_two_increases"] = both
     out.loc[rows, "na_reason_growth_leg"] = growth_reason
     out.loc[rows, "na_reason_borrowers_leg"] = borrowers_reason
     out.loc[rows, "na_reason_two_increases"] = np.select(
-        [both != NA, growth_status == NA], ["", growth_reason], default=borrowers_reason)
+        [both != NA, growth_status == NA], ["", growth_reason], default=borrowers_reason
+    )
 
     # cost (利率): stable against the prior year; high-rate banks must cut
     cost_subject = p["category"].isin(cost.categories)
-    rate_status = _status(cost_subject, p["rate_change_bp"].notna(),
-                          at_most(p["rate_change_bp"], cost.max_rate_change_bp))
+    rate_status = _status(
+        cost_subject, p["rate_change_bp"].notna(), at_most(p["rate_change_bp"], cost.max_rate_change_bp)
+    )
     out.loc[rows, "status_rate_change"] = rate_status
     out.loc[rows, "na_reason_rate_change"] = _na_reasons(p, rate_status, cost_subject, "base")
     threshold = _category_percentile(out, rows, cost_subject, cost.high_rate_percentile)
@@ -288,11 +343,14 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
     cut = below(p["rate_change_bp"], 0)
     few_peers = below(p["rate_peer_count"], cost.high_rate_min_peers)
     high_status = np.select(
-        [~cost_subject | p["ytd_new_loan_rate_pct"].isna() | few_peers,
-         ~high, high & cut], [NA, MET, WATCH], default=NOT_MET)
+        [~cost_subject | p["ytd_new_loan_rate_pct"].isna() | few_peers, ~high, high & cut],
+        [NA, MET, WATCH],
+        default=NOT_MET,
+    )
     out.loc[rows, "status_high_rate"] = high_status
-    out.loc[rows, "na_reason_high_rate"] = _na_reasons(p, high_status, cost_subject, None,
-                                                       [(few_peers, "too_few_peers")])
+    out.loc[rows, "na_reason_high_rate"] = _na_reasons(
+        p, high_status, cost_subject, None, [(few_peers, "too_few_peers")]
+    )
 
     # asset quality (不良容忍度)
     bank = p["sector"] == "bank"
@@ -335,14 +393,14 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
     reported_base = out["inclusive_balance_base"]  # without bills, as reported (S71)
     out["inclusive_balance_base"] = out["inclusive_balance_assessed_base"]
     # growth from a zero start-of-year balance: undefined rate, growth leg met (module docstring)
-    out["growth_leg_zero_base"] = is_zero(out["inclusive_balance_base"]) & exceeds(
-        out["inclusive_balance_assessed"], 0)
+    out["growth_leg_zero_base"] = is_zero(out["inclusive_balance_base"]) & exceeds(out["inclusive_balance_assessed"], 0)
     out["inclusive_ytd_growth_pct"] = _growth_pct(out["inclusive_balance_assessed"], out["inclusive_balance_base"])
     out["total_loans_ytd_growth_pct"] = _growth_pct(out["total_loans"], out["total_loans_base"])
     out["growth_margin_pp"] = out["inclusive_ytd_growth_pct"] - out["total_loans_ytd_growth_pct"]
     out["borrowers_change"] = out["inclusive_borrowers"] - out["inclusive_borrowers_base"]
-    out["inclusive_balance_yoy_pct"] = _growth_pct(out["inclusive_balance_assessed"],
-                                                   out["inclusive_balance_assessed_ly"])
+    out["inclusive_balance_yoy_pct"] = _growth_pct(
+        out["inclusive_balance_assessed"], out["inclusive_balance_assessed_ly"]
+    )
 
     # plan
     out["plan_completion_pct"] = _ratio(out["inclusive_ytd_increase"], out["planned_increase"])
@@ -352,10 +410,11 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
     out["ytd_new_loan_rate_pct"] = _ratio(out["inclusive_ytd_interest"], out["inclusive_ytd_disbursed"])
     out["prior_year_rate_pct"] = _ratio(out["inclusive_ytd_interest_base"], out["inclusive_ytd_disbursed_base"])
     out["rate_change_bp"] = (out["ytd_new_loan_rate_pct"] - out["prior_year_rate_pct"]) * 100
-    out["month_new_loan_rate_pct"] = _ratio(out["inclusive_ytd_interest"] - out["inclusive_ytd_interest_prev"],
-                                            out["inclusive_ytd_disbursed"] - out["inclusive_ytd_disbursed_prev"])
-    cost_categories = set().union(*(p.cost.categories for p in policies.values())) if policies else set(
-        BANK_CATEGORIES)
+    out["month_new_loan_rate_pct"] = _ratio(
+        out["inclusive_ytd_interest"] - out["inclusive_ytd_interest_prev"],
+        out["inclusive_ytd_disbursed"] - out["inclusive_ytd_disbursed_prev"],
+    )
+    cost_categories = set().union(*(p.cost.categories for p in policies.values())) if policies else set(BANK_CATEGORIES)
     out = _peer_rate_statistics(out, out["category"].isin(cost_categories))
 
     # Bills basis (票据口径), one rule for every ratio, the same in both periods compared:
@@ -377,15 +436,17 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
     credit_share_base = _ratio(out["credit_loan_balance_base"], reported_base)
     out["credit_loan_share_change_pp"] = out["credit_loan_share_pct"] - credit_share_base
     out["first_loan_borrowers_yoy_change"] = out["first_loan_ytd_borrowers"] - out["first_loan_ytd_borrowers_ly"]
-    out["first_loan_borrowers_yoy_pct"] = _growth_pct(out["first_loan_ytd_borrowers"],
-                                                      out["first_loan_ytd_borrowers_ly"])
+    out["first_loan_borrowers_yoy_pct"] = _growth_pct(
+        out["first_loan_ytd_borrowers"], out["first_loan_ytd_borrowers_ly"]
+    )
     out["renewal_share_pct"] = _ratio(out["renewal_ytd_amount"], out["inclusive_ytd_disbursed"])
     renewal_share_ly = _ratio(out["renewal_ytd_amount_ly"], out["inclusive_ytd_disbursed_ly"])
     out["renewal_share_yoy_change_pp"] = out["renewal_share_pct"] - renewal_share_ly
     out["mfg_midlong_ytd_growth_pct"] = _growth_pct(out["mfg_midlong_balance"], out["mfg_midlong_balance_base"])
     out["indiv_business_balance_change"] = out["indiv_business_balance"] - out["indiv_business_balance_base"]
-    out["indiv_business_balance_growth_pct"] = _growth_pct(out["indiv_business_balance"],
-                                                           out["indiv_business_balance_base"])
+    out["indiv_business_balance_growth_pct"] = _growth_pct(
+        out["indiv_business_balance"], out["indiv_business_balance_base"]
+    )
     out["indiv_business_borrowers_change"] = out["indiv_business_borrowers"] - out["indiv_business_borrowers_base"]
     for name in ("above10m", "guaranteed", "scitech"):
         out[f"{name}_balance_change"] = out[f"{name}_balance"] - out[f"{name}_balance_base"]
@@ -420,8 +481,15 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
     data_columns = [c.name for c in MONTHLY.columns if c.name not in ("institution_id", "period")]
     status_columns = [f"status_{rule}" for rule in rules]
     reason_columns = [f"na_reason_{rule}" for rule in rules]
-    ordered = (IDENTITY_COLUMNS + data_columns + list(INDICATOR_COLUMNS) + ["npl_tolerance_pp"] + EXTRA_COLUMNS
-               + status_columns + reason_columns)
+    ordered = (
+        IDENTITY_COLUMNS
+        + data_columns
+        + list(INDICATOR_COLUMNS)
+        + ["npl_tolerance_pp"]
+        + EXTRA_COLUMNS
+        + status_columns
+        + reason_columns
+    )
     return out[ordered].sort_values(["institution_id", "period"]).reset_index(drop=True)
 
 
@@ -441,27 +509,48 @@ def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, P
             continue
         ti = policy.two_increases
         legal = ind["entity_type"].isin(ti.entity_types) & ind["category"].isin(ti.categories)
-        legal &= ind[["inclusive_balance_assessed", "inclusive_balance_base", "total_loans", "total_loans_base",
-                      "inclusive_borrowers", "inclusive_borrowers_base"]].notna().all(axis=1)
-        with_plan = ind["category"].isin(policy.plan.categories) & ind["planned_increase"].notna() & \
-            ind["inclusive_ytd_increase"].notna()
+        legal &= (
+            ind[
+                [
+                    "inclusive_balance_assessed",
+                    "inclusive_balance_base",
+                    "total_loans",
+                    "total_loans_base",
+                    "inclusive_borrowers",
+                    "inclusive_borrowers_base",
+                ]
+            ]
+            .notna()
+            .all(axis=1)
+        )
+        with_plan = (
+            ind["category"].isin(policy.plan.categories)
+            & ind["planned_increase"].notna()
+            & ind["inclusive_ytd_increase"].notna()
+        )
         legal_entity = ind["entity_type"].isin(ti.entity_types)
-        sums = pd.DataFrame({
-            "period": ind["period"],
-            "legal_inclusive_balance": ind["inclusive_balance_assessed"].where(legal),
-            "legal_inclusive_base": ind["inclusive_balance_base"].where(legal),
-            "legal_total_loans": ind["total_loans"].where(legal),
-            "legal_total_loans_base": ind["total_loans_base"].where(legal),
-            "legal_borrowers": ind["inclusive_borrowers"].where(legal),
-            "legal_borrowers_base": ind["inclusive_borrowers_base"].where(legal),
-            "legal_count": legal.astype(int),
-            "legal_plan_increase": ind["inclusive_ytd_increase"].where(with_plan & legal_entity),
-            "legal_planned_increase": ind["planned_increase"].where(with_plan & legal_entity),
-            "legal_plan_count": (with_plan & legal_entity).astype(int),
-            "branch_plan_increase": ind["inclusive_ytd_increase"].where(with_plan & ~legal_entity),
-            "branch_planned_increase": ind["planned_increase"].where(with_plan & ~legal_entity),
-            "branch_plan_count": (with_plan & ~legal_entity).astype(int),
-        }).groupby("period").sum(min_count=1)
+        sums = (
+            pd.DataFrame(
+                {
+                    "period": ind["period"],
+                    "legal_inclusive_balance": ind["inclusive_balance_assessed"].where(legal),
+                    "legal_inclusive_base": ind["inclusive_balance_base"].where(legal),
+                    "legal_total_loans": ind["total_loans"].where(legal),
+                    "legal_total_loans_base": ind["total_loans_base"].where(legal),
+                    "legal_borrowers": ind["inclusive_borrowers"].where(legal),
+                    "legal_borrowers_base": ind["inclusive_borrowers_base"].where(legal),
+                    "legal_count": legal.astype(int),
+                    "legal_plan_increase": ind["inclusive_ytd_increase"].where(with_plan & legal_entity),
+                    "legal_planned_increase": ind["planned_increase"].where(with_plan & legal_entity),
+                    "legal_plan_count": (with_plan & legal_entity).astype(int),
+                    "branch_plan_increase": ind["inclusive_ytd_increase"].where(with_plan & ~legal_entity),
+                    "branch_planned_increase": ind["planned_increase"].where(with_plan & ~legal_entity),
+                    "branch_plan_count": (with_plan & ~legal_entity).astype(int),
+                }
+            )
+            .groupby("period")
+            .sum(min_count=1)
+        )
         frames.append(sums)
     if not frames:
         return pd.DataFrame()
@@ -470,8 +559,9 @@ def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, P
         city[col] = city[col].fillna(0).astype(int)
     city["legal_inclusive_growth_pct"] = _growth_pct(city["legal_inclusive_balance"], city["legal_inclusive_base"])
     city["legal_total_loans_growth_pct"] = _growth_pct(city["legal_total_loans"], city["legal_total_loans_base"])
-    city["legal_growth_margin_pp"] = snap_zero(city["legal_inclusive_growth_pct"]
-                                               - city["legal_total_loans_growth_pct"])
+    city["legal_growth_margin_pp"] = snap_zero(
+        city["legal_inclusive_growth_pct"] - city["legal_total_loans_growth_pct"]
+    )
     city["legal_borrowers_change"] = city["legal_borrowers"] - city["legal_borrowers_base"]
     # the overall 两增 against the year's own minimums (a zero overall base that grew meets the
     # growth leg, as for one bank)
@@ -479,15 +569,16 @@ def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, P
     borrowers_min = city.index.year.map({y: p.two_increases.borrowers_change_min for y, p in policies.items()})
     zero_base = is_zero(city["legal_inclusive_base"]) & exceeds(city["legal_inclusive_balance"], 0)
     city["legal_two_increases_met"] = (
-        (at_least(city["legal_growth_margin_pp"], np.asarray(growth_min, dtype=float)) | zero_base)
-        & at_least(city["legal_borrowers_change"], np.asarray(borrowers_min, dtype=float)))
+        at_least(city["legal_growth_margin_pp"], np.asarray(growth_min, dtype=float)) | zero_base
+    ) & at_least(city["legal_borrowers_change"], np.asarray(borrowers_min, dtype=float))
     city["legal_plan_completion_pct"] = _ratio(city["legal_plan_increase"], city["legal_planned_increase"])
     city["branch_plan_completion_pct"] = _ratio(city["branch_plan_increase"], city["branch_planned_increase"])
     return city
 
 
-def onlending_indicators(ds: Dataset, indicators: pd.DataFrame,
-                         policies: Policy | Mapping[int, Policy]) -> pd.DataFrame:
+def onlending_indicators(
+    ds: Dataset, indicators: pd.DataFrame, policies: Policy | Mapping[int, Policy]
+) -> pd.DataFrame:
     """Policy-bank on-lending: end-borrower rate vs the prior quarter's local benchmark.
 
     The benchmark is the amount-weighted rate of inclusive loans newly disbursed during the
@@ -497,23 +588,29 @@ def onlending_indicators(ds: Dataset, indicators: pd.DataFrame,
     policies = _as_policies(policies)
     ol = ds.onlending.copy()
     if ol.empty:
-        return ol.assign(benchmark_quarter=pd.Series(dtype=object), benchmark_rate_pct=pd.Series(dtype=float),
-                         rate_gap_bp=pd.Series(dtype=float), status_onlending=pd.Series(dtype=object),
-                         na_reason_onlending=pd.Series(dtype=object))
+        return ol.assign(
+            benchmark_quarter=pd.Series(dtype=object),
+            benchmark_rate_pct=pd.Series(dtype=float),
+            rate_gap_bp=pd.Series(dtype=float),
+            status_onlending=pd.Series(dtype=object),
+            na_reason_onlending=pd.Series(dtype=object),
+        )
     q_end = indicators[indicators["month"].isin([3, 6, 9, 12])].copy()
     q_end["quarter"] = q_end["year"].astype(str) + "Q" + (q_end["month"] // 3).astype(str)
     # the quarter's flow: YTD at quarter end minus YTD three months earlier (0 in Q1)
     q_end["_mi"] = q_end["year"] * 12 + q_end["month"]
     earlier = indicators.assign(_mi=indicators["year"] * 12 + indicators["month"] + 3)[
-        ["institution_id", "_mi", "inclusive_ytd_interest", "inclusive_ytd_disbursed"]]
+        ["institution_id", "_mi", "inclusive_ytd_interest", "inclusive_ytd_disbursed"]
+    ]
     q_end = q_end.merge(earlier, on=["institution_id", "_mi"], how="left", suffixes=("", "_earlier"))
     first_quarter = q_end["month"] == 3
     for col in ("inclusive_ytd_interest", "inclusive_ytd_disbursed"):
         q_end.loc[first_quarter, f"{col}_earlier"] = 0.0
         q_end[f"{col}_flow"] = q_end[col] - q_end[f"{col}_earlier"]
     # quarterly flows by category; each on-lending row sums the categories its year's policy names
-    flows = q_end.groupby(["quarter", "category"])[["inclusive_ytd_interest_flow",
-                                                     "inclusive_ytd_disbursed_flow"]].sum(min_count=1)
+    flows = q_end.groupby(["quarter", "category"])[["inclusive_ytd_interest_flow", "inclusive_ytd_disbursed_flow"]].sum(
+        min_count=1
+    )
     quarter = pd.PeriodIndex(ol["quarter"], freq="Q")
     ol["benchmark_quarter"] = (quarter - 1).astype(str)
     ol["benchmark_rate_pct"] = np.nan
@@ -532,7 +629,9 @@ def onlending_indicators(ds: Dataset, indicators: pd.DataFrame,
     ol["status_onlending"] = _status(has_policy, ol["benchmark_rate_pct"].notna(), at_most(ol["rate_gap_bp"], max_gap))
     ol["na_reason_onlending"] = np.select(
         [ol["status_onlending"] != NA, ~has_policy, ol["benchmark_rate_pct"].isna()],
-        ["", "no_policy", "no_benchmark"], default="missing_data")
+        ["", "no_policy", "no_benchmark"],
+        default="missing_data",
+    )
     return ol.sort_values(["institution_id", "quarter"]).reset_index(drop=True)
 
 

@@ -18,9 +18,20 @@ import warnings
 from typing import Any
 
 #: imported once per kernel before the first notebook
-PRELUDE_MODULES = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "statsmodels.api",
-                   "statsmodels.formula.api", "analysis.report", "analysis.overview", "analysis.charts",
-                   "analysis.modelreport", "analysis.models")
+PRELUDE_MODULES = (
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "seaborn",
+    "statsmodels.api",
+    "statsmodels.formula.api",
+    "analysis.report",
+    "analysis.overview",
+    "analysis.charts",
+    "analysis.modelreport",
+    "analysis.models",
+)
 
 _SNAPSHOT: dict[str, Any] = {}
 
@@ -44,8 +55,11 @@ def _pandas_options() -> dict[str, Any]:
 
 
 def _package_modules() -> dict[str, dict[str, Any]]:
-    return {name: dict(vars(module)) for name, module in list(sys.modules.items())
-            if module is not None and (name == "analysis" or name.startswith("analysis."))}
+    return {
+        name: dict(vars(module))
+        for name, module in list(sys.modules.items())
+        if module is not None and (name == "analysis" or name.startswith("analysis."))
+    }
 
 
 def snapshot() -> None:
@@ -53,10 +67,18 @@ def snapshot() -> None:
     import numpy as np
 
     _SNAPSHOT.update(
-        rc=dict(matplotlib.rcParams), pandas=_pandas_options(), np_err=np.geterr(),
-        np_print=np.get_printoptions(), warnings=list(warnings.filters), environ=dict(os.environ),
-        cwd=os.getcwd(), path=list(sys.path), random=random.getstate(), np_random=np.random.get_state(),
-        modules=_package_modules())
+        rc=dict(matplotlib.rcParams),
+        pandas=_pandas_options(),
+        np_err=np.geterr(),
+        np_print=np.get_printoptions(),
+        warnings=list(warnings.filters),
+        environ=dict(os.environ),
+        cwd=os.getcwd(),
+        path=list(sys.path),
+        random=random.getstate(),
+        np_random=np.random.get_state(),
+        modules=_package_modules(),
+    )
 
 
 def prelude(modules: tuple[str, ...] = PRELUDE_MODULES) -> None:

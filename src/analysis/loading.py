@@ -98,8 +98,9 @@ def _label(value: object) -> str | None:
     return text or None
 
 
-def find_header(grid: pd.DataFrame, table: Table,
-                max_rows: int = HEADER_SEARCH_ROWS) -> tuple[int, int, list[str | None]] | None:
+def find_header(
+    grid: pd.DataFrame, table: Table, max_rows: int = HEADER_SEARCH_ROWS
+) -> tuple[int, int, list[str | None]] | None:
     """Locate the header in the first ``max_rows`` rows of ``grid``.
 
     Returns (first header row, number of header rows (1 or 2), one label per column), or None
@@ -143,8 +144,9 @@ def find_header(grid: pd.DataFrame, table: Table,
     return -best[2], -best[1], best[3]
 
 
-def _map_headers(frame: pd.DataFrame, labels: list[object], table: Table, source: str,
-                 issues: list[Issue]) -> pd.DataFrame:
+def _map_headers(
+    frame: pd.DataFrame, labels: list[object], table: Table, source: str, issues: list[Issue]
+) -> pd.DataFrame:
     mapping = header_map(table)
     renamed: dict[object, str] = {}
     seen: dict[str, str] = {}
@@ -235,12 +237,19 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
             found_header = find_header(grid, table)
             if found_header is None:
                 expected = "、".join(c.label_zh for c in table.columns[:3])
-                issues.append(Issue(source, None, None, "header_not_found",
-                                    f"前{HEADER_SEARCH_ROWS}行中未找到{table.label_zh}的表头（如 {expected}…）/ "
-                                    f"no header of table {name} in the first {HEADER_SEARCH_ROWS} rows"))
+                issues.append(
+                    Issue(
+                        source,
+                        None,
+                        None,
+                        "header_not_found",
+                        f"前{HEADER_SEARCH_ROWS}行中未找到{table.label_zh}的表头（如 {expected}…）/ "
+                        f"no header of table {name} in the first {HEADER_SEARCH_ROWS} rows",
+                    )
+                )
                 continue
             header_row, levels, headers = found_header
-            grid = grid.iloc[header_row + levels:]
+            grid = grid.iloc[header_row + levels :]
             offset = header_row + levels + 1  # Excel rows count from 1
         else:
             offset = 1

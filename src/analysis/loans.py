@@ -73,15 +73,35 @@ TABLE_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "line_end": ("line_end", "授信到期日期"),
     },
 }
-OPTIONAL = {("customers", "equity_transfer_date"), ("customers", "first_credit_month"),
-            ("customers", "region"), ("customers", "industry"), ("receipts", "purpose_area"),
-            ("receipts", "purpose_industry"), ("receipts", "contract_id")}
+OPTIONAL = {
+    ("customers", "equity_transfer_date"),
+    ("customers", "first_credit_month"),
+    ("customers", "region"),
+    ("customers", "industry"),
+    ("receipts", "purpose_area"),
+    ("receipts", "purpose_industry"),
+    ("receipts", "contract_id"),
+}
 #: file stems (before any suffix like _B017) that hold each table
 TABLE_FILES: dict[str, tuple[str, ...]] = {
-    "receipts": ("receipts", "借据"), "customers": ("customers", "客户"), "credit_lines": ("credit_lines", "授信")}
-_TYPES = {"data_date": "DATE", "disbursement_date": "DATE", "maturity_date": "DATE", "founding_date": "DATE",
-          "equity_transfer_date": "DATE", "line_start": "DATE", "line_end": "DATE", "amount": "DOUBLE",
-          "balance": "DOUBLE", "rate": "DOUBLE", "line_amount": "DOUBLE", "overdue_days": "INTEGER"}
+    "receipts": ("receipts", "借据"),
+    "customers": ("customers", "客户"),
+    "credit_lines": ("credit_lines", "授信"),
+}
+_TYPES = {
+    "data_date": "DATE",
+    "disbursement_date": "DATE",
+    "maturity_date": "DATE",
+    "founding_date": "DATE",
+    "equity_transfer_date": "DATE",
+    "line_start": "DATE",
+    "line_end": "DATE",
+    "amount": "DOUBLE",
+    "balance": "DOUBLE",
+    "rate": "DOUBLE",
+    "line_amount": "DOUBLE",
+    "overdue_days": "INTEGER",
+}
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -97,12 +117,17 @@ class LoanRules:
         r = self.raw
         bands = r["bands"]
         return {
-            "band1_max": float(bands["1"][1]), "band2_max": float(bands["2"][1]),
-            "band3_max": float(bands["3"][1]), "band4_max": float(bands["4"][1]),
+            "band1_max": float(bands["1"][1]),
+            "band2_max": float(bands["2"][1]),
+            "band3_max": float(bands["3"][1]),
+            "band4_max": float(bands["4"][1]),
             "bill_prefixes": [str(p) for p in r["bill_subject_prefixes"]],
-            "restructured": r["restructured_type"], "enterprise_type": r["enterprise_type"],
-            "small_micro": list(r["small_micro_sizes"]), "indiv_type": r["individual_business_type"],
-            "owner_type": r["business_owner_type"], "npl_classes": list(r["npl_classes"]),
+            "restructured": r["restructured_type"],
+            "enterprise_type": r["enterprise_type"],
+            "small_micro": list(r["small_micro_sizes"]),
+            "indiv_type": r["individual_business_type"],
+            "owner_type": r["business_owner_type"],
+            "npl_classes": list(r["npl_classes"]),
             "midlong_min_days": int(r["midlong_min_days"]),
         }
 
@@ -111,9 +136,21 @@ def load_loan_rules(path: Path | str | None = None) -> LoanRules:
     """``params/loans.yaml``, checked."""
     path = Path(path or Path(__file__).resolve().parents[2] / "params" / "loans.yaml")
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    required = ("bands", "bill_subject_prefixes", "small_micro_sizes", "enterprise_type",
-                "individual_business_type", "business_owner_type", "restructured_type", "renewal_type",
-                "credit_guarantee_type", "npl_classes", "midlong_min_days", "reconcile", "checks")
+    required = (
+        "bands",
+        "bill_subject_prefixes",
+        "small_micro_sizes",
+        "enterprise_type",
+        "individual_business_type",
+        "business_owner_type",
+        "restructured_type",
+        "renewal_type",
+        "credit_guarantee_type",
+        "npl_classes",
+        "midlong_min_days",
+        "reconcile",
+        "checks",
+    )
     problems = [f"missing key {k!r}" for k in required if k not in data]
     if not problems:
         if sorted(data["bands"]) != ["1", "2", "3", "4"]:
@@ -151,8 +188,9 @@ def _reader(files: list[Path]) -> str:
     return f"read_csv([{listed}], union_by_name = true, header = true, all_varchar = true)"
 
 
-def connect(folder: Path | str, threads: int | None = None, memory_limit: str | None = None,
-            temp_dir: Path | str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    folder: Path | str, threads: int | None = None, memory_limit: str | None = None, temp_dir: Path | str | None = None
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with views ``receipts``, ``customers``, ``credit_lines`` over the files.
 
     Raises DataValidationError naming the file and the missing column or unreadable file.
@@ -216,22 +254,30 @@ def _query(con, name: str, params: dict) -> pd.DataFrame:
 
 def recompute_s71(con, rules: LoanRules) -> pd.DataFrame:
     """S71 cells from the receipts: bank_id, period, item (e.g. 6.A5), value (万元 or 户)."""
-    params = dict(rules.sql_params, credit_type=rules.raw["credit_guarantee_type"],
-                  renewal_type=rules.raw["renewal_type"])
+    params = dict(
+        rules.sql_params, credit_type=rules.raw["credit_guarantee_type"], renewal_type=rules.raw["renewal_type"]
+    )
     scope = _sql("scope")
     con.execute(scope, _used(scope, params))
     wide = _query(con, "recompute_s71", params)
-    long = wide.melt(id_vars=["bank_id", "data_date", "row_code", "band"], value_vars=list("ABCDEF"),
-                     var_name="column", value_name="value")
+    long = wide.melt(
+        id_vars=["bank_id", "data_date", "row_code", "band"],
+        value_vars=list("ABCDEF"),
+        var_name="column",
+        value_name="value",
+    )
     long["item"] = long["row_code"] + "." + long["column"] + long["band"].astype(int).astype(str)
     amount = long["column"].isin(list("ACDF"))
     long["value"] = np.where(amount, (long["value"].astype(float) / 10_000).round(2), long["value"].astype(float))
     long["period"] = pd.to_datetime(long["data_date"])
-    return long[["bank_id", "period", "item", "value"]].sort_values(["bank_id", "period", "item"]).reset_index(drop=True)
+    return (
+        long[["bank_id", "period", "item", "value"]].sort_values(["bank_id", "period", "item"]).reset_index(drop=True)
+    )
 
 
-def reconcile(recomputed: pd.DataFrame, reported: pd.DataFrame, rules: LoanRules,
-              snapshots: pd.DataFrame | None = None) -> pd.DataFrame:
+def reconcile(
+    recomputed: pd.DataFrame, reported: pd.DataFrame, rules: LoanRules, snapshots: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Data-quality table: per institution, item and month, reported vs recomputed.
 
     ``reported``: institution_id, period, cell (or item), value_wan (or value) — e.g.
@@ -253,33 +299,58 @@ def reconcile(recomputed: pd.DataFrame, reported: pd.DataFrame, rules: LoanRules
     out["recomputed"] = out["recomputed"].fillna(0.0)
     out["difference"] = (out["recomputed"] - out["reported"]).round(2)
     is_count = out["item"].str.contains(r"\.[BE]\d$")
-    tol = np.where(is_count, float(cfg["tolerance_count"]),
-                   np.maximum(float(cfg["tolerance_amount_wan"]),
-                              float(cfg["tolerance_relative"]) * out["reported"].abs().fillna(0)))
+    tol = np.where(
+        is_count,
+        float(cfg["tolerance_count"]),
+        np.maximum(
+            float(cfg["tolerance_amount_wan"]), float(cfg["tolerance_relative"]) * out["reported"].abs().fillna(0)
+        ),
+    )
     out["tolerance"] = tol
     out["within_tolerance"] = out["reported"].notna() & (out["difference"].abs() <= tol + 1e-9)
     out["unit"] = np.where(is_count, "户", "万元")
     out["clause"] = cfg["clause"]
     out = out.rename(columns={"bank_id": "institution_id"})
-    return out[["institution_id", "period", "item", "reported", "recomputed", "difference", "tolerance",
-                "within_tolerance", "unit", "clause"]].sort_values(["institution_id", "period", "item"]) \
+    return (
+        out[
+            [
+                "institution_id",
+                "period",
+                "item",
+                "reported",
+                "recomputed",
+                "difference",
+                "tolerance",
+                "within_tolerance",
+                "unit",
+                "clause",
+            ]
+        ]
+        .sort_values(["institution_id", "period", "item"])
         .reset_index(drop=True)
+    )
 
 
 def run_checks(con, rules: LoanRules) -> dict[str, pd.DataFrame]:
     """Every supervisory check (requires :func:`recompute_s71` to have built ``scoped``)."""
     checks = rules.raw["checks"]
     base = rules.sql_params
-    caps = pd.DataFrame([(k, float(v)) for k, v in checks["over_crediting"]["line_cap"].items()],
-                        columns=["kind", "line_cap"])
+    caps = pd.DataFrame(
+        [(k, float(v)) for k, v in checks["over_crediting"]["line_cap"].items()], columns=["kind", "line_cap"]
+    )
     con.register("line_caps", caps)
     out = {
-        "overdue_not_npl": _query(con, "check_overdue_not_npl", dict(
-            base, min_overdue_days=int(checks["overdue_not_npl"]["min_overdue_days"]))),
-        "over_crediting": _query(con, "check_over_crediting", dict(
-            base, min_banks=int(checks["over_crediting"]["min_banks"]))),
-        "new_borrower": _query(con, "check_new_borrower", dict(
-            base, max_months=int(checks["new_borrower"]["max_months"]))),
+        "overdue_not_npl": _query(
+            con,
+            "check_overdue_not_npl",
+            dict(base, min_overdue_days=int(checks["overdue_not_npl"]["min_overdue_days"])),
+        ),
+        "over_crediting": _query(
+            con, "check_over_crediting", dict(base, min_banks=int(checks["over_crediting"]["min_banks"]))
+        ),
+        "new_borrower": _query(
+            con, "check_new_borrower", dict(base, max_months=int(checks["new_borrower"]["max_months"]))
+        ),
         "renewal_share": _query(con, "check_renewal_share", dict(base, renewal_type=rules.raw["renewal_type"])),
     }
     share = out["renewal_share"]
@@ -304,9 +375,14 @@ class LoanFindings:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def analyse_loans(folder: Path | str, reported: pd.DataFrame, rules: LoanRules | None = None,
-                  threads: int | None = None, memory_limit: str | None = None,
-                  temp_dir: Path | str | None = None) -> LoanFindings:
+def analyse_loans(
+    folder: Path | str,
+    reported: pd.DataFrame,
+    rules: LoanRules | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_dir: Path | str | None = None,
+) -> LoanFindings:
     """Recompute S71 from the loan tables under ``folder``, reconcile, and run every check."""
     import time
 
@@ -318,8 +394,12 @@ def analyse_loans(folder: Path | str, reported: pd.DataFrame, rules: LoanRules |
         recomputed = recompute_s71(con, rules)
         timings["recompute"] = time.perf_counter() - t
         t = time.perf_counter()
-        snapshots = con.execute("SELECT DISTINCT bank_id, data_date FROM receipts").df().rename(
-            columns={"data_date": "period"}).assign(period=lambda d: pd.to_datetime(d["period"]))
+        snapshots = (
+            con.execute("SELECT DISTINCT bank_id, data_date FROM receipts")
+            .df()
+            .rename(columns={"data_date": "period"})
+            .assign(period=lambda d: pd.to_datetime(d["period"]))
+        )
         table = reconcile(recomputed, reported, rules, snapshots)
         timings["reconcile"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -337,23 +417,34 @@ def summary(findings: LoanFindings) -> pd.DataFrame:
     """One row per institution, month and rule: findings count and amount (for the overview)."""
     checks = findings.rules.raw["checks"]
     rec = findings.reconciliation
-    frames = [rec.assign(n=~rec["within_tolerance"]).groupby(["institution_id", "period"], as_index=False)
-              .agg(findings=("n", "sum")).assign(rule="reconcile", label="S71与借据重算不一致",
-                                                 clause=findings.rules.raw["reconcile"]["clause"], amount=np.nan)]
+    frames = [
+        rec.assign(n=~rec["within_tolerance"])
+        .groupby(["institution_id", "period"], as_index=False)
+        .agg(findings=("n", "sum"))
+        .assign(
+            rule="reconcile",
+            label="S71与借据重算不一致",
+            clause=findings.rules.raw["reconcile"]["clause"],
+            amount=np.nan,
+        )
+    ]
     for name, frame in findings.checks.items():
         if name == "renewal_share":
             g = frame.assign(findings=frame["watch"].astype(int), amount=frame["renewal_share_pct"])
             g = g[["institution_id", "period", "findings", "amount"]]
         else:
-            amount_col = {"overdue_not_npl": "balance", "over_crediting": "own_line",
-                          "new_borrower": "amount"}[name]
+            amount_col = {"overdue_not_npl": "balance", "over_crediting": "own_line", "new_borrower": "amount"}[name]
             g = frame.groupby(["institution_id", "period"], as_index=False).agg(
-                findings=("rule", "size"), amount=(amount_col, "sum"))
+                findings=("rule", "size"), amount=(amount_col, "sum")
+            )
             g["amount"] = g["amount"] / 10_000
         frames.append(g.assign(rule=name, label=checks[name]["label"], clause=checks[name]["clause"]))
     out = pd.concat(frames, ignore_index=True)
-    return out[["institution_id", "period", "rule", "label", "clause", "findings", "amount"]] \
-        .sort_values(["institution_id", "period", "rule"]).reset_index(drop=True)
+    return (
+        out[["institution_id", "period", "rule", "label", "clause", "findings", "amount"]]
+        .sort_values(["institution_id", "period", "rule"])
+        .reset_index(drop=True)
+    )
 
 
 def bank_findings(findings: LoanFindings, institution_id: str, period) -> dict[str, pd.DataFrame]:
@@ -381,20 +472,49 @@ def overview_findings(findings: LoanFindings, period) -> pd.DataFrame:
 
 #: Chinese headers of the report tables (列名中文)
 HEADERS_ZH: dict[str, str] = {
-    "institution_id": "机构编码", "period": "数据期", "item": "S71项目", "reported": "报送值", "recomputed": "借据重算值",
-    "difference": "差额", "tolerance": "容差", "within_tolerance": "在容差内", "unit": "单位", "clause": "通知条款",
-    "rule": "规则", "label": "核查内容", "findings": "发现数", "amount": "涉及金额（万元）/占比（%）",
-    "receipt_id": "借据号", "customer_id": "客户统一编号", "balance": "贷款余额（元）", "five_class": "五级分类",
-    "overdue_days": "逾期天数", "own_line": "本行授信（元）", "banks": "授信银行数（全市）",
-    "total_line": "全市授信合计（元）", "line_cap": "授信上限（元）", "many_banks": "多头授信", "above_cap": "超过上限",
-    "amount_yuan": "借据金额（元）", "disbursement_date": "发放日期", "founding_date": "成立日期",
-    "equity_transfer_date": "股权受让日期", "reason": "原因", "renewal_amount": "无还本续贷累放（元）",
-    "ytd_amount": "普惠累放（元）", "renewal_share_pct": "无还本续贷占比（%）",
-    "renewed_npl_balance": "续贷后不良余额（元）", "watch": "关注",
+    "institution_id": "机构编码",
+    "period": "数据期",
+    "item": "S71项目",
+    "reported": "报送值",
+    "recomputed": "借据重算值",
+    "difference": "差额",
+    "tolerance": "容差",
+    "within_tolerance": "在容差内",
+    "unit": "单位",
+    "clause": "通知条款",
+    "rule": "规则",
+    "label": "核查内容",
+    "findings": "发现数",
+    "amount": "涉及金额（万元）/占比（%）",
+    "receipt_id": "借据号",
+    "customer_id": "客户统一编号",
+    "balance": "贷款余额（元）",
+    "five_class": "五级分类",
+    "overdue_days": "逾期天数",
+    "own_line": "本行授信（元）",
+    "banks": "授信银行数（全市）",
+    "total_line": "全市授信合计（元）",
+    "line_cap": "授信上限（元）",
+    "many_banks": "多头授信",
+    "above_cap": "超过上限",
+    "amount_yuan": "借据金额（元）",
+    "disbursement_date": "发放日期",
+    "founding_date": "成立日期",
+    "equity_transfer_date": "股权受让日期",
+    "reason": "原因",
+    "renewal_amount": "无还本续贷累放（元）",
+    "ytd_amount": "普惠累放（元）",
+    "renewal_share_pct": "无还本续贷占比（%）",
+    "renewed_npl_balance": "续贷后不良余额（元）",
+    "watch": "关注",
 }
 SHEETS_ZH: dict[str, str] = {
-    "summary": "借据核查汇总", "reconciliation": "S71与借据核对", "overdue_not_npl": "逾期未入不良",
-    "over_crediting": "多头过度授信", "new_borrower": "新设主体贷款", "renewal_share": "无还本续贷占比",
+    "summary": "借据核查汇总",
+    "reconciliation": "S71与借据核对",
+    "overdue_not_npl": "逾期未入不良",
+    "over_crediting": "多头过度授信",
+    "new_borrower": "新设主体贷款",
+    "renewal_share": "无还本续贷占比",
 }
 
 
@@ -402,8 +522,17 @@ def load_reported_cells(data_dir: Path | str) -> pd.DataFrame:
     """The S71 cells written by :func:`analysis.s71.import_s71` (``s71-cells.csv``) in a data folder."""
     path = Path(data_dir) / "s71-cells.csv"
     if not path.exists():
-        raise DataValidationError([Issue(str(path), None, None, "missing_table",
-                                         "s71-cells.csv（请先运行 analysis import-s71 / run import-s71 first）")])
+        raise DataValidationError(
+            [
+                Issue(
+                    str(path),
+                    None,
+                    None,
+                    "missing_table",
+                    "s71-cells.csv（请先运行 analysis import-s71 / run import-s71 first）",
+                )
+            ]
+        )
     cells = pd.read_csv(path, dtype={"institution_id": str, "cell": str}, encoding="utf-8-sig")
     cells["period"] = pd.to_datetime(cells["period"])
     return cells

@@ -87,8 +87,10 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
     names = [n.strip().lower() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
     unknown = [n for n in names if n not in EXPORTERS]
     if unknown or not names:
-        raise UnknownFormatError(f"未知输出格式 / unknown output format: {', '.join(unknown) or '(none)'}; "
-                                 f"可选 / one of: {', '.join(EXPORTERS)}")
+        raise UnknownFormatError(
+            f"未知输出格式 / unknown output format: {', '.join(unknown) or '(none)'}; "
+            f"可选 / one of: {', '.join(EXPORTERS)}"
+        )
     return tuple(n for n in EXPORTERS if n in names)
 
 

@@ -67,7 +67,8 @@ def cover_html(title: str, name: str, period_label: str, office: str, issued: st
         f'<div class="cover-meta">{notice_line}<div>印发日期：{escape(issued)}</div>'
         f'<div class="running">{escape(name)} · {escape(period_label)}</div>'
         f'<span class="office">{escape(office)}</span></div>'
-        "</section>")
+        "</section>"
+    )
 
 
 def html_for_print(html: str, cover: str) -> str:
@@ -75,7 +76,7 @@ def html_for_print(html: str, cover: str) -> str:
     html = html.replace("</head>", f"<style>{PRINT_CSS}</style></head>", 1)
     html, count = re.subn(r'(<main class="report">)', lambda m: m.group(1) + cover, html, count=1)
     if count != 1:
-        raise ValueError("not an HTML report of this project: <main class=\"report\"> not found")
+        raise ValueError('not an HTML report of this project: <main class="report"> not found')
     return html
 
 
@@ -90,7 +91,16 @@ def write_pdf(html: str, target: Path | str, *, base_url: str | None = None) -> 
     return Path(target)
 
 
-def report_pdf(html: str, target: Path | str, *, title: str, name: str, period_label: str, office: str,
-               issued: str, notice: str = "") -> Path:
+def report_pdf(
+    html: str,
+    target: Path | str,
+    *,
+    title: str,
+    name: str,
+    period_label: str,
+    office: str,
+    issued: str,
+    notice: str = "",
+) -> Path:
     cover = cover_html(title, name, period_label, office, issued, notice)
     return write_pdf(html_for_print(html, cover), target)

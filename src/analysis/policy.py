@@ -54,8 +54,9 @@ def read_params(path: Path | str, model: type[Model]) -> Model:
     try:
         result = model.model_validate(raw)
     except ValidationError as exc:
-        raise ParamsError(str(path), [f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}"
-                                      for err in exc.errors()]) from None
+        raise ParamsError(
+            str(path), [f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}" for err in exc.errors()]
+        ) from None
     year = getattr(result, "year", None)
     match = re.search(r"(\d{4})", path.stem)
     if year is not None and match and int(match.group(1)) != year:
@@ -128,6 +129,7 @@ class WatchCheck(_Strict):
 
 class InfoIndicator(_Strict):
     """An indicator the reports show for information (no standard), with the clause it serves."""
+
     indicator: str
     clause: str
     sectors: list[Literal["bank", "insurer"]]

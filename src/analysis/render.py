@@ -29,7 +29,8 @@ def notebook_to_html(nb: nbformat.NotebookNode, title: str, footer: str = "") ->
     )
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True), enabled=True)
     body, _ = exporter.from_notebook_node(
-        nb, resources={"report_title": title, "report_css": report_css(), "report_footer": footer})
+        nb, resources={"report_title": title, "report_css": report_css(), "report_footer": footer}
+    )
     return body
 
 

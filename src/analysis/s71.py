@@ -41,10 +41,13 @@ S71_RULES: dict[str, tuple[str, str]] = {k: v for k, v in RULES.items() if k.sta
 UNIT_TO_WAN: dict[str, float] = {"元": 1e-4, "万元": 1.0, "亿元": 1e4}
 
 _ITEM = re.compile(
-    r"^\s*(?:S71(?:_I)?_)?(?P<row>\d+(?:\.(?:\d+|[a-z]))*)\.{1,2}(?P<col>[A-Z])(?P<band>\d)(?:\.(?P<ver>\d{4}))?\s*$")
+    r"^\s*(?:S71(?:_I)?_)?(?P<row>\d+(?:\.(?:\d+|[a-z]))*)\.{1,2}(?P<col>[A-Z])(?P<band>\d)(?:\.(?P<ver>\d{4}))?\s*$"
+)
 _UNIT_LINE = re.compile(r"单位\s*[:：]\s*(?P<unit>[^\s、,，;；)）]+)")
 _ORG_LINE = re.compile(r"(?:机构编码|机构代码|报送机构代码)\s*[:：]\s*(?P<org>[0-9A-Za-z_\-]+)")
-_DATE_LINE = re.compile(r"(?:数据日期|报表日期|报告期)\s*[:：]\s*(?P<date>\d{4}\s*[-/.年]?\s*\d{1,2}\s*[-/.月]?\s*(?:\d{1,2}\s*日?)?)")
+_DATE_LINE = re.compile(
+    r"(?:数据日期|报表日期|报告期)\s*[:：]\s*(?P<date>\d{4}\s*[-/.年]?\s*\d{1,2}\s*[-/.月]?\s*(?:\d{1,2}\s*日?)?)"
+)
 _HEADER_LETTER = re.compile(r"^\s*(?P<letter>[A-Z])(?:\s|[.、．:：]|$)")
 _HEADER_BAND = re.compile(r"^\s*(?P<band>\d)(?:\s|[.、．:：]|$)")
 
@@ -76,8 +79,12 @@ class FormVersion:
 
     def has_cell(self, cell: str) -> bool:
         match = _ITEM.match(cell)
-        return match is not None and match["row"] in self.rows and match["col"] in self.columns \
+        return (
+            match is not None
+            and match["row"] in self.rows
+            and match["col"] in self.columns
             and match["band"] in self.bands
+        )
 
     @property
     def needed_cells(self) -> tuple[str, ...]:
@@ -125,13 +132,18 @@ def load_form_versions(params_dir: Path | str | None = None) -> list[FormVersion
             if kind not in ("amount", "count"):
                 problems.append(f"column {letter}: kind must be amount or count, not {kind!r}")
         form = FormVersion(
-            version=int(data["version"]), valid_from=_month_start(data["valid_from"]),
-            report=str(data["report"]), title=str(data.get("title", "")),
+            version=int(data["version"]),
+            valid_from=_month_start(data["valid_from"]),
+            report=str(data["report"]),
+            title=str(data.get("title", "")),
             report_codes=tuple(str(c) for c in data.get("report_codes", [data["report"]])),
-            columns=columns, bands={str(k): str(v) for k, v in data["bands"].items()},
+            columns=columns,
+            bands={str(k): str(v) for k, v in data["bands"].items()},
             rows={str(k): str(v) for k, v in data["rows"].items()},
             mapping={str(k): _parse_expression(v) for k, v in data["mapping"].items()},
-            plausibility=dict(data["plausibility"]), path=str(path))
+            plausibility=dict(data["plausibility"]),
+            path=str(path),
+        )
         for column, terms in form.mapping.items():
             if column not in monthly_columns:
                 problems.append(f"mapping: {column!r} is not a column of the monitoring table (月度监测)")
@@ -172,8 +184,11 @@ class ImportSettings:
 def load_import_settings(params_dir: Path | str | None = None) -> ImportSettings:
     path = Path(params_dir or params_root()) / "s71" / "import.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    problems = [f"missing key {k!r}" for k in ("long_headers", "default_unit", "amount_decimals",
-                                                 "conflict_tolerance", "org_map") if k not in data]
+    problems = [
+        f"missing key {k!r}"
+        for k in ("long_headers", "default_unit", "amount_decimals", "conflict_tolerance", "org_map")
+        if k not in data
+    ]
     if not problems:
         for shape, unit in data["default_unit"].items():
             if unit not in UNIT_TO_WAN:
@@ -182,9 +197,11 @@ def load_import_settings(params_dir: Path | str | None = None) -> ImportSettings
         raise ParamsError(str(path), problems)
     return ImportSettings(
         long_headers={k: tuple(str(x) for x in v) for k, v in data["long_headers"].items()},
-        default_unit=dict(data["default_unit"]), amount_decimals=int(data["amount_decimals"]),
+        default_unit=dict(data["default_unit"]),
+        amount_decimals=int(data["amount_decimals"]),
         conflict_tolerance={k: float(v) for k, v in data["conflict_tolerance"].items()},
-        org_map=dict(data["org_map"]))
+        org_map=dict(data["org_map"]),
+    )
 
 
 # --- reading cells ----------------------------------------------------------------------------
@@ -269,8 +286,14 @@ def _match_headers(columns, wanted: dict[str, tuple[str, ...]]) -> dict[str, str
     return found
 
 
-def read_long(path: Path, settings: ImportSettings, versions: list[FormVersion], unit: str | None,
-              issues: list[Issue], frame: pd.DataFrame | None = None) -> pd.DataFrame:
+def read_long(
+    path: Path,
+    settings: ImportSettings,
+    versions: list[FormVersion],
+    unit: str | None,
+    issues: list[Issue],
+    frame: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Cells of a long-format return (CSV, XLSX or Parquet)."""
     name = path.name
     if frame is None:
@@ -284,23 +307,38 @@ def read_long(path: Path, settings: ImportSettings, versions: list[FormVersion],
     missing = [k for k in settings.long_headers if k not in found]
     if missing:
         for key in missing:
-            issues.append(Issue(name, None, "/".join(settings.long_headers[key][:2]), "missing_column",
-                                f"表头/headers found: {', '.join(map(str, frame.columns[:8]))}"))
+            issues.append(
+                Issue(
+                    name,
+                    None,
+                    "/".join(settings.long_headers[key][:2]),
+                    "missing_column",
+                    f"表头/headers found: {', '.join(map(str, frame.columns[:8]))}",
+                )
+            )
         return pd.DataFrame(columns=CELL_COLUMNS)
     data = frame.rename(columns={v: k for k, v in found.items()})[list(settings.long_headers)]
     line = np.arange(len(data)) + header_row + 1
     codes = {c.upper() for f in versions for c in f.report_codes}
     is_s71 = data["rep_num"].map(lambda v: str(v).strip().upper() in codes)
     if not is_s71.any():
-        issues.append(Issue(name, None, found["rep_num"], "s71_wrong_report",
-                            f"报表编号/report numbers: {sorted(set(map(str, data['rep_num'])))[:5]}"))
+        issues.append(
+            Issue(
+                name,
+                None,
+                found["rep_num"],
+                "s71_wrong_report",
+                f"报表编号/report numbers: {sorted(set(map(str, data['rep_num'])))[:5]}",
+            )
+        )
         return pd.DataFrame(columns=CELL_COLUMNS)
     data, line = data[is_s71.to_numpy()], line[is_s71.to_numpy()]
     declared = unit or settings.default_unit["long"]
     basis = "declared/声明" if unit else "default/默认"
     rows = []
-    for (date, org, item, value), ln in zip(data[["data_date", "org_num", "item_num", "value"]].itertuples(
-            index=False, name=None), line):
+    for (date, org, item, value), ln in zip(
+        data[["data_date", "org_num", "item_num", "value"]].itertuples(index=False, name=None), line
+    ):
         period, rule = parse_period(date)
         if rule:
             issues.append(Issue(name, int(ln), found["data_date"], rule, f"值/value: {date!r}"))
@@ -314,8 +352,9 @@ def read_long(path: Path, settings: ImportSettings, versions: list[FormVersion],
         if number is not None and np.isnan(number):
             issues.append(Issue(name, int(ln), found["value"], "not_a_number", f"{item}: {value!r}"))
             continue
-        rows.append((org_text, period, str(item).strip(), cell, number, declared, basis, name, "",
-                     f"第{ln}行/row {ln}"))
+        rows.append(
+            (org_text, period, str(item).strip(), cell, number, declared, basis, name, "", f"第{ln}行/row {ln}")
+        )
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
@@ -339,8 +378,9 @@ def _sheet_grid(ws) -> list[list]:
     return grid
 
 
-def read_form_sheet(ws, file_name: str, settings: ImportSettings, versions: list[FormVersion],
-                    unit: str | None, issues: list[Issue]) -> pd.DataFrame:
+def read_form_sheet(
+    ws, file_name: str, settings: ImportSettings, versions: list[FormVersion], unit: str | None, issues: list[Issue]
+) -> pd.DataFrame:
     """Cells of one form-layout sheet (one institution, one month)."""
     from openpyxl.utils import get_column_letter
 
@@ -349,8 +389,11 @@ def read_form_sheet(ws, file_name: str, settings: ImportSettings, versions: list
     letters_all = {k for f in versions for k in f.columns}
     header = None
     for r, row in enumerate(grid[:30]):
-        letters = {m["letter"] for v in row if isinstance(v, str) and (m := _HEADER_LETTER.match(v))
-                   and m["letter"] in letters_all}
+        letters = {
+            m["letter"]
+            for v in row
+            if isinstance(v, str) and (m := _HEADER_LETTER.match(v)) and m["letter"] in letters_all
+        }
         if len(letters) >= 3:
             header = r
             break
@@ -358,8 +401,15 @@ def read_form_sheet(ws, file_name: str, settings: ImportSettings, versions: list
     org = _ORG_LINE.search(title_text)
     date = _DATE_LINE.search(title_text)
     if header is None or org is None or date is None or header + 1 >= len(grid):
-        missing = [n for n, ok in (("表头/header A–F", header is not None), ("机构编码", org is not None),
-                                   ("数据日期", date is not None)) if not ok]
+        missing = [
+            n
+            for n, ok in (
+                ("表头/header A–F", header is not None),
+                ("机构编码", org is not None),
+                ("数据日期", date is not None),
+            )
+            if not ok
+        ]
         issues.append(Issue(where, None, None, "s71_layout", "未找到/not found: " + "、".join(missing)))
         return pd.DataFrame(columns=CELL_COLUMNS)
     period, rule = parse_period(date["date"])
@@ -375,8 +425,9 @@ def read_form_sheet(ws, file_name: str, settings: ImportSettings, versions: list
             issues.append(Issue(where, None, "单位", "s71_unknown_unit", found_unit.group(0)))
             return pd.DataFrame(columns=CELL_COLUMNS)
         if unit and unit != stated:
-            issues.append(Issue(where, None, "单位", "s71_unit_conflict",
-                                f"表内/in form: {stated}; 声明/declared: {unit}"))
+            issues.append(
+                Issue(where, None, "单位", "s71_unit_conflict", f"表内/in form: {stated}; 声明/declared: {unit}")
+            )
             return pd.DataFrame(columns=CELL_COLUMNS)
         declared, basis = stated, f"form title/表内：{found_unit.group(0)}"
     else:
@@ -401,8 +452,15 @@ def read_form_sheet(ws, file_name: str, settings: ImportSettings, versions: list
             m2 = _HEADER_BAND.match(v2)
             band = m2["band"] if m2 else band_labels.get(v2.strip())
         if band is None:
-            issues.append(Issue(where, header + 2, get_column_letter(c + 1), "s71_layout",
-                                f"分档表头无法识别/band header not recognised: {v2!r}"))
+            issues.append(
+                Issue(
+                    where,
+                    header + 2,
+                    get_column_letter(c + 1),
+                    "s71_layout",
+                    f"分档表头无法识别/band header not recognised: {v2!r}",
+                )
+            )
             continue
         columns[c] = (m1["letter"], band)
     item_col = 0 if item_col is None else item_col
@@ -426,8 +484,9 @@ def read_form_sheet(ws, file_name: str, settings: ImportSettings, versions: list
             if np.isnan(number):
                 issues.append(Issue(where, r + 1, ref, "not_a_number", f"{code}: {value!r}"))
                 continue
-            rows.append((org["org"], period, code, code, number, declared, basis, file_name, ws.title,
-                         f"单元格/cell {ref}"))
+            rows.append(
+                (org["org"], period, code, code, number, declared, basis, file_name, ws.title, f"单元格/cell {ref}")
+            )
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
@@ -437,8 +496,9 @@ def _is_long_workbook(path: Path, settings: ImportSettings) -> bool:
     return "item_num" in found and "value" in found
 
 
-def read_sources(sources: list[Path], settings: ImportSettings, versions: list[FormVersion],
-                 unit: str | None, issues: list[Issue]) -> tuple[pd.DataFrame, dict[str, str]]:
+def read_sources(
+    sources: list[Path], settings: ImportSettings, versions: list[FormVersion], unit: str | None, issues: list[Issue]
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Cells of every S71 file under ``sources`` (files or folders); and SHA-256 per file."""
     from openpyxl import load_workbook
 
@@ -448,8 +508,11 @@ def read_sources(sources: list[Path], settings: ImportSettings, versions: list[F
     for source in sources:
         source = Path(source)
         if source.is_dir():
-            files += sorted(p for p in source.rglob("*") if p.suffix.lower() in (".csv", ".xlsx", ".parquet")
-                            and not p.name.startswith(("~$", ".")))
+            files += sorted(
+                p
+                for p in source.rglob("*")
+                if p.suffix.lower() in (".csv", ".xlsx", ".parquet") and not p.name.startswith(("~$", "."))
+            )
         elif source.exists():
             files.append(source)
         else:
@@ -482,12 +545,19 @@ def _issue_at(row, rule: str, column: str | None, detail: str) -> Issue:
     file = f"{row.file}[{row.sheet}]" if row.sheet else row.file
     line = re.search(r"row (\d+)", row.location)
     cell = re.search(r"cell (\w+)", row.location)
-    return Issue(file, int(line.group(1)) if line else None,
-                 f"{cell.group(1)} ({column})" if cell else column, rule, detail)
+    return Issue(
+        file, int(line.group(1)) if line else None, f"{cell.group(1)} ({column})" if cell else column, rule, detail
+    )
 
 
-def check_cells(cells: pd.DataFrame, versions: list[FormVersion], org_to_id: dict[str, str],
-                known_ids: set[str] | None, settings: ImportSettings, issues: list[Issue]) -> pd.DataFrame:
+def check_cells(
+    cells: pd.DataFrame,
+    versions: list[FormVersion],
+    org_to_id: dict[str, str],
+    known_ids: set[str] | None,
+    settings: ImportSettings,
+    issues: list[Issue],
+) -> pd.DataFrame:
     """Resolve institutions and versions, refuse unknown/duplicate/missing cells, convert units.
 
     Returns the cells with ``institution_id``, ``version`` and ``value_wan`` (amounts in 万元,
@@ -502,19 +572,26 @@ def check_cells(cells: pd.DataFrame, versions: list[FormVersion], org_to_id: dic
     cells["version"] = cells["period"].map(versions_of)
     by_version = {f.version: f for f in versions}
     valid = {(f.version, c) for f in versions for c in _all_cells(f)}
-    unknown_inst = (~cells["institution_id"].isin(known_ids)) if known_ids is not None else \
-        pd.Series(False, index=cells.index)
+    unknown_inst = (
+        (~cells["institution_id"].isin(known_ids)) if known_ids is not None else pd.Series(False, index=cells.index)
+    )
     no_version = ~unknown_inst & cells["version"].isna()
-    unknown_item = ~unknown_inst & ~no_version & ~pd.Series(
-        [(v, c) in valid for v, c in zip(cells["version"], cells["cell"])], index=cells.index)
+    unknown_item = (
+        ~unknown_inst
+        & ~no_version
+        & ~pd.Series([(v, c) in valid for v, c in zip(cells["version"], cells["cell"])], index=cells.index)
+    )
     bad_unit = ~unknown_inst & ~no_version & ~unknown_item & ~cells["unit"].isin(list(UNIT_TO_WAN))
     for row in cells[unknown_inst].itertuples(index=False):
         issues.append(_issue_at(row, "unknown_institution", "ORG_NUM", f"{row.org_num} → {row.institution_id}"))
     for row in cells[no_version].itertuples(index=False):
         issues.append(_issue_at(row, "s71_no_form_version", row.item, str(row.period.date())))
     for row in cells[unknown_item].itertuples(index=False):
-        issues.append(_issue_at(row, "s71_unknown_item", row.item,
-                                f"{row.item}（{row.period.date()} 适用/uses form-{row.version}）"))
+        issues.append(
+            _issue_at(
+                row, "s71_unknown_item", row.item, f"{row.item}（{row.period.date()} 适用/uses form-{row.version}）"
+            )
+        )
     for row in cells[bad_unit].itertuples(index=False):
         issues.append(_issue_at(row, "s71_unknown_unit", row.item, str(row.unit)))
     keep = ~(unknown_inst | no_version | unknown_item | bad_unit).to_numpy()
@@ -527,8 +604,14 @@ def check_cells(cells: pd.DataFrame, versions: list[FormVersion], org_to_id: dic
         first = cells[~dup].set_index(key)["location"]
         for row in cells[dup].itertuples(index=False):
             other = first.loc[(row.institution_id, row.period, row.cell)]
-            issues.append(_issue_at(row, "s71_duplicate_cell", row.item,
-                                    f"{row.institution_id} {row.period.date()} {row.cell}；另见/also {other}"))
+            issues.append(
+                _issue_at(
+                    row,
+                    "s71_duplicate_cell",
+                    row.item,
+                    f"{row.institution_id} {row.period.date()} {row.cell}；另见/also {other}",
+                )
+            )
         cells = cells[~dup].reset_index(drop=True)
     kind_of = {(f.version, c): f.column_kind(c) for f in versions for c in _all_cells(f)}
     kinds = pd.Series([kind_of[(v, c)] for v, c in zip(cells["version"], cells["cell"])], index=cells.index)
@@ -544,8 +627,14 @@ def check_cells(cells: pd.DataFrame, versions: list[FormVersion], org_to_id: dic
     for row in first_row.itertuples(index=False):
         for cell in by_version[row.version].needed_cells:
             if (row.institution_id, row.period, cell) not in present:
-                issues.append(_issue_at(row._replace(location=""), "s71_missing_cell", cell,
-                                        f"{row.institution_id} {row.period.date()}: {cell}"))
+                issues.append(
+                    _issue_at(
+                        row._replace(location=""),
+                        "s71_missing_cell",
+                        cell,
+                        f"{row.institution_id} {row.period.date()}: {cell}",
+                    )
+                )
     return cells
 
 
@@ -563,14 +652,24 @@ def _plausibility(cells: pd.DataFrame, versions: list[FormVersion], issues: list
         for (inst, period), row in bal[(avg < low) | (avg > high)].iterrows():
             a = row["value_wan"] / row["borrowers"]
             declared = row["unit"]
-            likely = [u for u, f in UNIT_TO_WAN.items()
-                      if u != declared and low <= a / UNIT_TO_WAN[declared] * f <= high]
-            cause = (f"可能单位为{likely[0]} / likely in {likely[0]}" if likely
-                     else "各单位下均不合理，请核对余额与户数 / implausible in every unit: check balance and borrowers")
-            issues.append(_issue_at(row, "s71_unit_implausible", rules["balance"],
-                                    f"{inst} {period.date()}: 按{declared}（{row['unit_basis']}）户均余额 "
-                                    f"{a:,.4f} 万元，合理范围 {low}–{high} 万元 / average per borrower outside "
-                                    f"{low}–{high} 万元; {cause}"))
+            likely = [
+                u for u, f in UNIT_TO_WAN.items() if u != declared and low <= a / UNIT_TO_WAN[declared] * f <= high
+            ]
+            cause = (
+                f"可能单位为{likely[0]} / likely in {likely[0]}"
+                if likely
+                else "各单位下均不合理，请核对余额与户数 / implausible in every unit: check balance and borrowers"
+            )
+            issues.append(
+                _issue_at(
+                    row,
+                    "s71_unit_implausible",
+                    rules["balance"],
+                    f"{inst} {period.date()}: 按{declared}（{row['unit_basis']}）户均余额 "
+                    f"{a:,.4f} 万元，合理范围 {low}–{high} 万元 / average per borrower outside "
+                    f"{low}–{high} 万元; {cause}",
+                )
+            )
 
 
 def cells_to_monthly(cells: pd.DataFrame, versions: list[FormVersion]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -596,17 +695,41 @@ def cells_to_monthly(cells: pd.DataFrame, versions: list[FormVersion]) -> tuple[
                 where = where + "; " + other["location"].reindex(where.index).fillna("")
                 written = written + "; " + other["item"].astype(str).reindex(written.index).fillna("")
             item = " ".join(("-" if s < 0 else ("+" if i else "")) + c for i, (s, c) in enumerate(terms)).strip()
-            prov = pd.DataFrame({
-                "value": out[column], "column": column, "source": "S71", "form_version": form.version,
-                "item": item, "item_as_written": written, "file": first["file"], "sheet": first["sheet"],
-                "location": where, "unit": first["unit"] if kind == "amount" else "户",
-                "unit_basis": first["unit_basis"],
-                "factor_to_wan": first["unit"].map(UNIT_TO_WAN) if kind == "amount" else 1.0})
+            prov = pd.DataFrame(
+                {
+                    "value": out[column],
+                    "column": column,
+                    "source": "S71",
+                    "form_version": form.version,
+                    "item": item,
+                    "item_as_written": written,
+                    "file": first["file"],
+                    "sheet": first["sheet"],
+                    "location": where,
+                    "unit": first["unit"] if kind == "amount" else "户",
+                    "unit_basis": first["unit_basis"],
+                    "factor_to_wan": first["unit"].map(UNIT_TO_WAN) if kind == "amount" else 1.0,
+                }
+            )
             provenance.append(prov[out[column].notna()].reset_index())
         records.append(out.reset_index())
     monthly = pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=key)
-    prov_cols = ["institution_id", "period", "column", "value", "source", "form_version", "item",
-                 "item_as_written", "file", "sheet", "location", "unit", "unit_basis", "factor_to_wan"]
+    prov_cols = [
+        "institution_id",
+        "period",
+        "column",
+        "value",
+        "source",
+        "form_version",
+        "item",
+        "item_as_written",
+        "file",
+        "sheet",
+        "location",
+        "unit",
+        "unit_basis",
+        "factor_to_wan",
+    ]
     prov = pd.concat(provenance, ignore_index=True)[prov_cols] if provenance else pd.DataFrame(columns=prov_cols)
     return monthly, prov
 
@@ -627,9 +750,11 @@ class ImportResult:
 
     def summary(self) -> str:
         s71 = self.provenance[self.provenance["source"] == "S71"]
-        return (f"S71 导入完成 / imported: {s71['institution_id'].nunique()} 家机构/institutions, "
-                f"{s71[['institution_id', 'period']].drop_duplicates().shape[0]} 个机构月/institution-months, "
-                f"{len(self.cells)} 个单元格/cells → {self.out_dir}")
+        return (
+            f"S71 导入完成 / imported: {s71['institution_id'].nunique()} 家机构/institutions, "
+            f"{s71[['institution_id', 'period']].drop_duplicates().shape[0]} 个机构月/institution-months, "
+            f"{len(self.cells)} 个单元格/cells → {self.out_dir}"
+        )
 
 
 def _read_org_map(tidy_dir: Path, settings: ImportSettings, issues: list[Issue]) -> dict[str, str]:
@@ -638,8 +763,9 @@ def _read_org_map(tidy_dir: Path, settings: ImportSettings, issues: list[Issue])
         if path.stem not in spec["names"] or path.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
             continue
         frame = _read_text_table(path)
-        found = _match_headers(frame.columns, {"org_num": tuple(spec["org_num"]),
-                                               "institution_id": tuple(spec["institution_id"])})
+        found = _match_headers(
+            frame.columns, {"org_num": tuple(spec["org_num"]), "institution_id": tuple(spec["institution_id"])}
+        )
         if len(found) < 2:
             issues.append(Issue(path.name, None, "ORG_NUM/机构编码", "missing_column"))
             return {}
@@ -659,8 +785,9 @@ def _tidy_monthly(raw) -> pd.DataFrame:
     return frame
 
 
-def merge_with_tidy(s71_monthly: pd.DataFrame, s71_provenance: pd.DataFrame, tidy, settings: ImportSettings,
-                    issues: list[Issue]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def merge_with_tidy(
+    s71_monthly: pd.DataFrame, s71_provenance: pd.DataFrame, tidy, settings: ImportSettings, issues: list[Issue]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One monitoring table: S71 figures, plus tidy figures S71 does not carry; conflicts refused."""
     names = [c.name for c in MONTHLY.columns]
     key = ["institution_id", "period"]
@@ -681,36 +808,72 @@ def merge_with_tidy(s71_monthly: pd.DataFrame, s71_provenance: pd.DataFrame, tid
         clash = a.notna() & b.notna() & ((a - b).abs() > limit + 1e-9)
         for row in both[clash].itertuples(index=False):
             where = prov_index.loc[(row.institution_id, row.period, col)] if prov_index is not None else None
-            src = f"{where['file']} {where['sheet']} {where['location']} ({where['item']})" if where is not None else "S71"
-            issues.append(Issue(tidy.source, int(row.source_row), col, "s71_conflicting_value",
-                                f"{row.institution_id} {row.period.date()}: 月度监测/monitoring "
-                                f"{getattr(row, col + '_tidy')} ≠ S71 {getattr(row, col)} ← {src}"))
+            src = (
+                f"{where['file']} {where['sheet']} {where['location']} ({where['item']})"
+                if where is not None
+                else "S71"
+            )
+            issues.append(
+                Issue(
+                    tidy.source,
+                    int(row.source_row),
+                    col,
+                    "s71_conflicting_value",
+                    f"{row.institution_id} {row.period.date()}: 月度监测/monitoring "
+                    f"{getattr(row, col + '_tidy')} ≠ S71 {getattr(row, col)} ← {src}",
+                )
+            )
         both[col] = a.where(a.notna(), b)
     merged = both.reindex(columns=names)
     # provenance of the tidy figures (those S71 did not give)
-    given = set(zip(s71_provenance.get("institution_id", []), s71_provenance.get("period", []),
-                    s71_provenance.get("column", [])))
+    given = set(
+        zip(
+            s71_provenance.get("institution_id", []), s71_provenance.get("period", []), s71_provenance.get("column", [])
+        )
+    )
     tidy_rows = []
     for col in names:
         if col in key:
             continue
         tidy_value = both[f"{col}_tidy"] if col in s71_cols else both[col]
         sel = both[tidy_value.notna()]
-        for inst, period, line, value in zip(sel["institution_id"], sel["period"], sel["source_row"], tidy_value[tidy_value.notna()]):
+        for inst, period, line, value in zip(
+            sel["institution_id"], sel["period"], sel["source_row"], tidy_value[tidy_value.notna()]
+        ):
             if (inst, period, col) in given:
                 continue
-            tidy_rows.append({"institution_id": inst, "period": period, "column": col, "value": value,
-                              "source": "月度监测/monitoring", "form_version": None, "item": "",
-                              "item_as_written": "", "file": tidy.source, "sheet": "",
-                              "location": f"第{int(line)}行/row {int(line)}", "unit": MONTHLY.column(col).unit,
-                              "unit_basis": "contract/数据规范", "factor_to_wan": 1.0})
+            tidy_rows.append(
+                {
+                    "institution_id": inst,
+                    "period": period,
+                    "column": col,
+                    "value": value,
+                    "source": "月度监测/monitoring",
+                    "form_version": None,
+                    "item": "",
+                    "item_as_written": "",
+                    "file": tidy.source,
+                    "sheet": "",
+                    "location": f"第{int(line)}行/row {int(line)}",
+                    "unit": MONTHLY.column(col).unit,
+                    "unit_basis": "contract/数据规范",
+                    "factor_to_wan": 1.0,
+                }
+            )
     provenance = pd.concat([s71_provenance, pd.DataFrame(tidy_rows)], ignore_index=True)
     merged = merged.sort_values(key).reset_index(drop=True)
     return merged, provenance.sort_values(["institution_id", "period", "column"]).reset_index(drop=True)
 
 
-def _write_outputs(staging: Path, monthly: pd.DataFrame, provenance: pd.DataFrame, cells: pd.DataFrame,
-                   tidy_dir: Path | None, tidy_monthly_file: str | None, fmt: str = "xlsx") -> list[Path]:
+def _write_outputs(
+    staging: Path,
+    monthly: pd.DataFrame,
+    provenance: pd.DataFrame,
+    cells: pd.DataFrame,
+    tidy_dir: Path | None,
+    tidy_monthly_file: str | None,
+    fmt: str = "xlsx",
+) -> list[Path]:
     written = []
     out = monthly.copy()
     out["period"] = out["period"].dt.strftime("%Y-%m-%d")
@@ -726,8 +889,21 @@ def _write_outputs(staging: Path, monthly: pd.DataFrame, provenance: pd.DataFram
     prov["period"] = pd.to_datetime(prov["period"]).dt.strftime("%Y-%m-%d")
     prov.to_csv(staging / "s71-provenance.csv", index=False, encoding="utf-8-sig")
     written.append(staging / "s71-provenance.csv")
-    cell_out = cells[["institution_id", "period", "cell", "value_wan", "org_num", "item", "version", "unit",
-                      "file", "sheet", "location"]].copy()
+    cell_out = cells[
+        [
+            "institution_id",
+            "period",
+            "cell",
+            "value_wan",
+            "org_num",
+            "item",
+            "version",
+            "unit",
+            "file",
+            "sheet",
+            "location",
+        ]
+    ].copy()
     cell_out["period"] = cell_out["period"].dt.strftime("%Y-%m-%d")
     cell_out.to_csv(staging / "s71-cells.csv", index=False, encoding="utf-8-sig")
     written.append(staging / "s71-cells.csv")
@@ -739,8 +915,15 @@ def _write_outputs(staging: Path, monthly: pd.DataFrame, provenance: pd.DataFram
     return written
 
 
-def import_s71(sources: list[Path], tidy_dir: Path | None, out_dir: Path, unit: str | None = None,
-               params_dir: Path | str | None = None, validate: bool = True, fmt: str = "xlsx") -> ImportResult:
+def import_s71(
+    sources: list[Path],
+    tidy_dir: Path | None,
+    out_dir: Path,
+    unit: str | None = None,
+    params_dir: Path | str | None = None,
+    validate: bool = True,
+    fmt: str = "xlsx",
+) -> ImportResult:
     """Read S71 returns, merge them with the tidy tables, write a complete data folder to ``out_dir``.
 
     ``sources``: S71 files or folders (long format CSV/XLSX/Parquet, or form-layout workbooks).
@@ -772,8 +955,12 @@ def import_s71(sources: list[Path], tidy_dir: Path | None, out_dir: Path, unit: 
     if tidy_dir is not None:
         raw, _, read_issues = read_tables(tidy_dir)
         # columns S71 supplies may be absent from the tidy monitoring table
-        issues += [i for i in read_issues if not (i.rule == "missing_column" and i.file == getattr(
-            raw.get("monthly"), "source", None)) and not (i.rule == "missing_table" and "monthly" in i.detail)]
+        issues += [
+            i
+            for i in read_issues
+            if not (i.rule == "missing_column" and i.file == getattr(raw.get("monthly"), "source", None))
+            and not (i.rule == "missing_table" and "monthly" in i.detail)
+        ]
         tidy = raw.get("monthly")
         if tidy is not None:
             tidy_monthly_file = tidy.source.split("[")[0]

@@ -95,15 +95,21 @@ class ScoringTable(_Strict):
             raise ValueError(f"duplicate item ids 评分项编码重复: {dupes}")
         top, bottom = sum(i.max for i in items), sum(i.min for i in items)
         if (top, bottom) != (self.total.max, self.total.min):
-            raise ValueError(f"items add up to {bottom:g}…{top:g}, but total is {self.total.min:g}…{self.total.max:g}"
-                             f" / 各项分值之和与总分范围不一致")
+            raise ValueError(
+                f"items add up to {bottom:g}…{top:g}, but total is {self.total.min:g}…{self.total.max:g}"
+                f" / 各项分值之和与总分范围不一致"
+            )
         quant = sum(i.max for i in items if i.kind == "quantitative")
         qual = sum(i.max for i in items if i.kind == "qualitative")
         if quant <= qual:
-            raise ValueError(f"quantitative items ({quant:g}) must outweigh qualitative ones ({qual:g}) / 定量指标分值应高于定性指标")
+            raise ValueError(
+                f"quantitative items ({quant:g}) must outweigh qualitative ones ({qual:g}) / 定量指标分值应高于定性指标"
+            )
         mins = [g.min for g in self.grades]
         if mins != sorted(mins, reverse=True) or not self.grades or self.grades[-1].min > self.total.min:
-            raise ValueError("grades must run from the highest minimum down to the total minimum / 评级档次应由高到低且覆盖最低分")
+            raise ValueError(
+                "grades must run from the highest minimum down to the total minimum / 评级档次应由高到低且覆盖最低分"
+            )
         return self
 
     @property
@@ -161,17 +167,30 @@ def _rule_loan_growth(df: pd.DataFrame, item: Item) -> RuleResult:
     ratio = (g_inc / g_tot.where(exceeds(g_tot, 0))).clip(lower=0, upper=1)
     diff = df["differentiated"].astype(bool)
     grew = exceeds(df["inclusive_ytd_increase"], 0)
-    plan_ratio = (df["inclusive_ytd_increase"] / df["planned_increase"].where(exceeds(df["planned_increase"], 0))
-                  ).clip(0, 1)
+    plan_ratio = (df["inclusive_ytd_increase"] / df["planned_increase"].where(exceeds(df["planned_increase"], 0))).clip(
+        0, 1
+    )
     growth_ok = at_least(margin, margin_min) | zero_base
     missed_twice = below(margin, margin_min) & below(df["prev_growth_margin_pp"], margin_min)
     fell_twice = below(g_inc, 0) & below(df["prev_inclusive_ytd_growth_pct"], 0)
     full, pen3, pen4 = item.max, p.get("penalty_missed_twice", -3), p.get("penalty_fell_twice", -4)
-    conditions = [diff & plan_done, diff & plan_ratio.isna(), diff & grew, diff, fell_twice, missed_twice,
-                  growth_ok, plan_done & ratio.notna(), below(margin, margin_min) & plan_done,
-                  below(margin, margin_min)]
-    points = np.select(conditions, [full, 0.0, full * plan_ratio.fillna(0), 0.0, pen4, pen3, full,
-                                    full * ratio.fillna(0), 0.0, 0.0], default=0.0)
+    conditions = [
+        diff & plan_done,
+        diff & plan_ratio.isna(),
+        diff & grew,
+        diff,
+        fell_twice,
+        missed_twice,
+        growth_ok,
+        plan_done & ratio.notna(),
+        below(margin, margin_min) & plan_done,
+        below(margin, margin_min),
+    ]
+    points = np.select(
+        conditions,
+        [full, 0.0, full * plan_ratio.fillna(0), 0.0, pen4, pen3, full, full * ratio.fillna(0), 0.0, 0.0],
+        default=0.0,
+    )
     branch = np.select(conditions, list(range(len(conditions))), default=-1)
     missing = _missing(df, "增速")
     reasons = []
@@ -200,11 +219,15 @@ def _rule_loan_growth(df: pd.DataFrame, item: Item) -> RuleResult:
             required = f"（要求高出 {margin_min:g} 个百分点）" if margin_min else ""
             text = f"{growth} {word}{total}{required}，得满分 {pts} 分"
         elif b == 7:
-            text = (f"{growth} 低于{total}，但完成信贷计划（{_f(r.plan_completion_pct)}%），"
-                    f"按增速之比 {_f(ratio.iloc[i], 3)} 得 {pts} 分")
+            text = (
+                f"{growth} 低于{total}，但完成信贷计划（{_f(r.plan_completion_pct)}%），"
+                f"按增速之比 {_f(ratio.iloc[i], 3)} 得 {pts} 分"
+            )
         elif b == 8:
-            text = (f"{growth} 低于{total}，虽完成信贷计划（{_f(r.plan_completion_pct)}%），"
-                    f"但各项贷款增速不为正，无法按增速之比计分，得 0 分")
+            text = (
+                f"{growth} 低于{total}，虽完成信贷计划（{_f(r.plan_completion_pct)}%），"
+                f"但各项贷款增速不为正，无法按增速之比计分，得 0 分"
+            )
         elif b == 9:
             text = f"{growth} 低于{total}，且未完成信贷计划（{_f(r.plan_completion_pct)}%），得 0 分"
         else:
@@ -221,10 +244,17 @@ def _rule_borrowers(df: pd.DataFrame, item: Item) -> RuleResult:
     moved = change.map(lambda v: "与年初持平" if is_zero(v) else f"较年初增加 {_f(v, 0)} 户")
     reasons = np.select(
         [met, twice, fell],
-        ["有贷款余额户数" + moved + "，不低于年初水平，得满分 " + _pts(item.max) + " 分",
-         "有贷款余额户数较年初减少 " + (-change).map(lambda v: _f(v, 0)) + " 户，且连续两年下降，扣 " + _pts(-item.min) + " 分",
-         "有贷款余额户数较年初减少 " + (-change).map(lambda v: _f(v, 0)) + " 户，得 0 分"],
-        default=_missing(df, "户数") + "，得 0 分")
+        [
+            "有贷款余额户数" + moved + "，不低于年初水平，得满分 " + _pts(item.max) + " 分",
+            "有贷款余额户数较年初减少 "
+            + (-change).map(lambda v: _f(v, 0))
+            + " 户，且连续两年下降，扣 "
+            + _pts(-item.min)
+            + " 分",
+            "有贷款余额户数较年初减少 " + (-change).map(lambda v: _f(v, 0)) + " 户，得 0 分",
+        ],
+        default=_missing(df, "户数") + "，得 0 分",
+    )
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
@@ -234,15 +264,23 @@ def _rule_rate_change(df: pd.DataFrame, item: Item) -> RuleResult:
     high_not_cut = df["high_rate"].astype(bool) & at_least(change, 0)
     stable, within = at_most(change, 0), at_most(change, band)
     points = np.select([high_not_cut, stable, within], [item.min, item.max, item.max / 2], default=0.0)
-    text = ("当年累放加权平均利率 " + df["ytd_new_loan_rate_pct"].map(_f) + "%，较上年 "
-            + change.map(lambda v: fmt_signed(v, 0)) + " 个基点")
+    text = (
+        "当年累放加权平均利率 "
+        + df["ytd_new_loan_rate_pct"].map(_f)
+        + "%，较上年 "
+        + change.map(lambda v: fmt_signed(v, 0))
+        + " 个基点"
+    )
     reasons = np.select(
         [high_not_cut, stable, within, exceeds(change, band)],
-        [text + "，利率明显高于同类机构且未压降，扣 " + _pts(-item.min) + " 分",
-         text + "，总体平稳，得满分 " + _pts(item.max) + " 分",
-         text + f"，上升不超过 {band:g} 个基点，得 " + _pts(item.max / 2) + " 分",
-         text + f"，上升超过 {band:g} 个基点，得 0 分"],
-        default=_missing(df, "利率") + "，得 0 分")
+        [
+            text + "，利率明显高于同类机构且未压降，扣 " + _pts(-item.min) + " 分",
+            text + "，总体平稳，得满分 " + _pts(item.max) + " 分",
+            text + f"，上升不超过 {band:g} 个基点，得 " + _pts(item.max / 2) + " 分",
+            text + f"，上升超过 {band:g} 个基点，得 0 分",
+        ],
+        default=_missing(df, "利率") + "，得 0 分",
+    )
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
@@ -251,14 +289,24 @@ def _rule_npl_tolerance(df: pd.DataFrame, item: Item) -> RuleResult:
     gap, tol = df["npl_gap_pp"], df["npl_tolerance_pp"]
     within, severe_excess = at_most(gap, tol), exceeds(gap, tol + severe)
     points = np.select([within, severe_excess], [item.max, item.min], default=0.0)
-    text = ("普惠不良率 " + df["inclusive_npl_ratio_pct"].map(_f) + "%，高于各项贷款不良率 " + gap.map(_f)
-            + " 个百分点（容忍度 " + tol.map(lambda v: _f(v, 1)) + "）")
+    text = (
+        "普惠不良率 "
+        + df["inclusive_npl_ratio_pct"].map(_f)
+        + "%，高于各项贷款不良率 "
+        + gap.map(_f)
+        + " 个百分点（容忍度 "
+        + tol.map(lambda v: _f(v, 1))
+        + "）"
+    )
     reasons = np.select(
         [within, severe_excess, exceeds(gap, tol)],
-        [text + "，在容忍度内，得满分 " + _pts(item.max) + " 分",
-         text + f"，超出容忍度 {severe:g} 个百分点以上，扣 " + _pts(-item.min) + " 分",
-         text + "，超出容忍度，得 0 分"],
-        default="缺少不良数据，得 0 分")
+        [
+            text + "，在容忍度内，得满分 " + _pts(item.max) + " 分",
+            text + f"，超出容忍度 {severe:g} 个百分点以上，扣 " + _pts(-item.min) + " 分",
+            text + "，超出容忍度，得 0 分",
+        ],
+        default="缺少不良数据，得 0 分",
+    )
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
@@ -278,10 +326,14 @@ def _rule_threshold(df: pd.DataFrame, item: Item) -> RuleResult:
     met = at_least(value, minimum)
     points = np.where(met, item.max, 0.0)
     shown = value.map(lambda v: fmt_signed(v, 2)) + unit
-    reasons = np.select([met, below(value, minimum)],
-                        [f"{label} " + shown + f"，不低于 {minimum:g}，得满分 {_pts(item.max)} 分",
-                         f"{label} " + shown + f"，低于 {minimum:g}，得 0 分"],
-                        default=(_missing(df, label) if column in FROM_BASE else f"缺少{label}数据") + "，得 0 分")
+    reasons = np.select(
+        [met, below(value, minimum)],
+        [
+            f"{label} " + shown + f"，不低于 {minimum:g}，得满分 {_pts(item.max)} 分",
+            f"{label} " + shown + f"，低于 {minimum:g}，得 0 分",
+        ],
+        default=(_missing(df, label) if column in FROM_BASE else f"缺少{label}数据") + "，得 0 分",
+    )
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
@@ -293,10 +345,14 @@ def _rule_pro_rata_yoy(df: pd.DataFrame, item: Item) -> RuleResult:
     kept = at_least(now, last)
     points = np.select([kept, ratio.notna()], [item.max, item.max * ratio.fillna(0)], default=0.0)
     text = f"{label} " + now.map(lambda v: _f(v, 0)) + unit + "，上年同期 " + last.map(lambda v: _f(v, 0)) + unit
-    reasons = np.select([kept, ratio.notna()],
-                        [text + f"，不低于上年，得满分 {_pts(item.max)} 分",
-                         text + "，低于上年，按比例得 " + pd.Series(points, index=df.index).map(_pts) + " 分"],
-                        default=f"缺少{label}数据，得 0 分")
+    reasons = np.select(
+        [kept, ratio.notna()],
+        [
+            text + f"，不低于上年，得满分 {_pts(item.max)} 分",
+            text + "，低于上年，按比例得 " + pd.Series(points, index=df.index).map(_pts) + " 分",
+        ],
+        default=f"缺少{label}数据，得 0 分",
+    )
     return pd.Series(points, index=df.index), pd.Series(reasons, index=df.index)
 
 
@@ -308,8 +364,7 @@ def _rule_bonus(df: pd.DataFrame, item: Item) -> RuleResult:
         total += np.where(met, cond["points"], 0.0)
         met_labels = met_labels.where(~met, met_labels + np.where(met_labels == "", "", "、") + cond["label"])
     points = total.clip(upper=item.max)
-    reasons = np.where(met_labels == "", "加分条件均未满足，得 0 分",
-                       met_labels + "，加 " + points.map(_pts) + " 分")
+    reasons = np.where(met_labels == "", "加分条件均未满足，得 0 分", met_labels + "，加 " + points.map(_pts) + " 分")
     return points, pd.Series(reasons, index=df.index)
 
 
@@ -323,19 +378,34 @@ RULES: dict[str, Callable[[pd.DataFrame, Item], RuleResult]] = {
     "bonus": _rule_bonus,
 }
 KNOWN_COLUMNS = set(INDICATOR_COLUMNS) | {
-    "first_loan_ytd_borrowers", "first_loan_ytd_amount", "inclusive_balance", "inclusive_borrowers",
-    "credit_loan_balance", "indiv_business_balance", "indiv_business_borrowers", "renewal_ytd_amount"}
+    "first_loan_ytd_borrowers",
+    "first_loan_ytd_amount",
+    "inclusive_balance",
+    "inclusive_borrowers",
+    "credit_loan_balance",
+    "indiv_business_balance",
+    "indiv_business_borrowers",
+    "renewal_ytd_amount",
+}
 
 
 # --- qualitative workbook ---------------------------------------------------------------------
 
-QUALITATIVE_COLUMNS = {"institution_id": "机构编码", "year": "年度", "item_id": "评分项目编码", "score": "得分",
-                       "evidence": "评分依据"}
+QUALITATIVE_COLUMNS = {
+    "institution_id": "机构编码",
+    "year": "年度",
+    "item_id": "评分项目编码",
+    "score": "得分",
+    "evidence": "评分依据",
+}
 
 
 def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or (
-        isinstance(value, str) and not value.strip())
+    return (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str]) -> tuple[pd.DataFrame, list[Issue]]:
@@ -344,8 +414,11 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
     source = path.name
     issues: list[Issue] = []
     try:
-        raw = (pd.read_excel(path, dtype=object) if path.suffix == ".xlsx"
-               else pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig"))
+        raw = (
+            pd.read_excel(path, dtype=object)
+            if path.suffix == ".xlsx"
+            else pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig")
+        )
     except Exception as exc:
         return pd.DataFrame(columns=list(QUALITATIVE_COLUMNS)), [Issue(source, None, None, "file_unreadable", str(exc))]
     rename = {zh: en for en, zh in QUALITATIVE_COLUMNS.items()}
@@ -353,9 +426,11 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
     missing = [c for c in QUALITATIVE_COLUMNS if c not in raw.columns]
     if missing:
         return pd.DataFrame(columns=list(QUALITATIVE_COLUMNS)), [
-            Issue(source, None, c, "missing_column", QUALITATIVE_COLUMNS[c]) for c in missing]
-    raw = pd.DataFrame({c: [None if _blank(v) else v for v in raw[c].tolist()] for c in QUALITATIVE_COLUMNS},
-                       dtype=object)
+            Issue(source, None, c, "missing_column", QUALITATIVE_COLUMNS[c]) for c in missing
+        ]
+    raw = pd.DataFrame(
+        {c: [None if _blank(v) else v for v in raw[c].tolist()] for c in QUALITATIVE_COLUMNS}, dtype=object
+    )
     items = {i.id: i for i in table.items if i.kind == "qualitative"}
     rows = []
     for pos, r in enumerate(raw.itertuples(index=False)):
@@ -368,26 +443,53 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
             issues.append(Issue(source, row_no, "institution_id", "unknown_institution", str(iid)))
             continue
         if item_id not in items:
-            issues.append(Issue(source, row_no, "item_id", "invalid_choice",
-                                f"{item_id}；定性评分项 / qualitative items: {', '.join(items)}"))
+            issues.append(
+                Issue(
+                    source,
+                    row_no,
+                    "item_id",
+                    "invalid_choice",
+                    f"{item_id}；定性评分项 / qualitative items: {', '.join(items)}",
+                )
+            )
             continue
         if pd.isna(year) or int(year) != year:
             issues.append(Issue(source, row_no, "year", "invalid_year", str(r.year)))
             continue
         if pd.isna(score):
-            issues.append(Issue(source, row_no, "score", "not_a_number" if r.score is not None else "required_empty",
-                                str(r.score)))
+            issues.append(
+                Issue(
+                    source, row_no, "score", "not_a_number" if r.score is not None else "required_empty", str(r.score)
+                )
+            )
             continue
         item = items[item_id]
         if not item.min <= score <= item.max:
-            issues.append(Issue(source, row_no, "score", "out_of_range",
-                                f"{score:g} 不在 {item.min:g}…{item.max:g} / not within {item.min:g}…{item.max:g}"))
+            issues.append(
+                Issue(
+                    source,
+                    row_no,
+                    "score",
+                    "out_of_range",
+                    f"{score:g} 不在 {item.min:g}…{item.max:g} / not within {item.min:g}…{item.max:g}",
+                )
+            )
             continue
         if r.evidence is None or not str(r.evidence).strip():
-            issues.append(Issue(source, row_no, "evidence", "required_empty", "评分依据不能为空 / evidence is required"))
+            issues.append(
+                Issue(source, row_no, "evidence", "required_empty", "评分依据不能为空 / evidence is required")
+            )
             continue
-        rows.append({"institution_id": iid, "year": int(year), "item_id": item_id, "score": float(score),
-                     "evidence": str(r.evidence).strip(), "source_row": row_no})
+        rows.append(
+            {
+                "institution_id": iid,
+                "year": int(year),
+                "item_id": item_id,
+                "score": float(score),
+                "evidence": str(r.evidence).strip(),
+                "source_row": row_no,
+            }
+        )
     frame = pd.DataFrame(rows, columns=[*QUALITATIVE_COLUMNS, "source_row"])
     dup = frame.duplicated(["institution_id", "year", "item_id"], keep="first")
     for r in frame[dup].itertuples():
@@ -407,22 +509,29 @@ def find_qualitative(data_dir: Path, year: int) -> Path | None:
 
 # --- score cards ------------------------------------------------------------------------------
 
+
 def score_frame(indicators: pd.DataFrame, period: pd.Timestamp, categories: list[str]) -> pd.DataFrame:
     """One row per evaluated bank: the period's indicators, prior-year December and same-period values."""
     cur = indicators[(indicators["period"] == period) & indicators["category"].isin(categories)]
     prev_dec = pd.Timestamp(year=period.year - 1, month=12, day=31)
-    prev = indicators.loc[indicators["period"] == prev_dec, ["institution_id", "growth_margin_pp",
-                                                             "inclusive_ytd_growth_pct", "borrowers_change"]]
+    prev = indicators.loc[
+        indicators["period"] == prev_dec,
+        ["institution_id", "growth_margin_pp", "inclusive_ytd_growth_pct", "borrowers_change"],
+    ]
     prev = prev.rename(columns=lambda c: c if c == "institution_id" else f"prev_{c}")
     ly_period = period - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)
     ly = indicators.loc[indicators["period"] == ly_period, ["institution_id", *sorted(KNOWN_COLUMNS - {"high_rate"})]]
     ly = ly.rename(columns=lambda c: c if c == "institution_id" else f"ly_{c}")
-    return cur.merge(prev, on="institution_id", how="left").merge(ly, on="institution_id", how="left").set_index(
-        "institution_id", drop=False)
+    return (
+        cur.merge(prev, on="institution_id", how="left")
+        .merge(ly, on="institution_id", how="left")
+        .set_index("institution_id", drop=False)
+    )
 
 
-def score_cards(indicators: pd.DataFrame, table: ScoringTable, period: pd.Timestamp,
-                qualitative: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_cards(
+    indicators: pd.DataFrame, table: ScoringTable, period: pd.Timestamp, qualitative: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Item points (long) and totals (one row per bank) for ``period``.
 
     Items: institution_id, area, item_id, item, kind, points, min, max, reason, scored.
@@ -437,23 +546,40 @@ def score_cards(indicators: pd.DataFrame, table: ScoringTable, period: pd.Timest
                 points, reasons = RULES[item.rule](df, item)
                 scored = pd.Series(True, index=df.index)
             else:
-                q = (qualitative if qualitative is not None else pd.DataFrame(columns=list(QUALITATIVE_COLUMNS)))
+                q = qualitative if qualitative is not None else pd.DataFrame(columns=list(QUALITATIVE_COLUMNS))
                 q = q[(q["item_id"] == item.id) & (q["year"] == period.year)].set_index("institution_id")
                 points = q["score"].reindex(df.index)
                 reasons = ("分析员评分：" + q["evidence"]).reindex(df.index).fillna("尚未评分（定性评分表中缺少此项）")
                 scored = points.notna()
-            parts.append(pd.DataFrame({
-                "institution_id": df["institution_id"], "area": area.name, "item_id": item.id, "item": item.name,
-                "kind": "定量" if item.kind == "quantitative" else "定性", "points": points.astype(float).round(2),
-                "min": item.min, "max": item.max, "reason": reasons, "scored": scored}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "institution_id": df["institution_id"],
+                        "area": area.name,
+                        "item_id": item.id,
+                        "item": item.name,
+                        "kind": "定量" if item.kind == "quantitative" else "定性",
+                        "points": points.astype(float).round(2),
+                        "min": item.min,
+                        "max": item.max,
+                        "reason": reasons,
+                        "scored": scored,
+                    }
+                )
+            )
     items = pd.concat(parts, ignore_index=True)
     grouped = items.groupby(["institution_id", "kind"], sort=False)["points"].sum().unstack(fill_value=0.0)
     missing = items[~items["scored"]].groupby("institution_id")["item"].agg(list)
-    totals = pd.DataFrame({
-        "institution_id": df["institution_id"], "name": df["name"], "category": df["category"],
-        "division": df["division"], "quantitative": grouped.get("定量", 0.0).reindex(df.index).fillna(0.0),
-        "qualitative": grouped.get("定性", 0.0).reindex(df.index).fillna(0.0),
-    })
+    totals = pd.DataFrame(
+        {
+            "institution_id": df["institution_id"],
+            "name": df["name"],
+            "category": df["category"],
+            "division": df["division"],
+            "quantitative": grouped.get("定量", 0.0).reindex(df.index).fillna(0.0),
+            "qualitative": grouped.get("定性", 0.0).reindex(df.index).fillna(0.0),
+        }
+    )
     totals["total"] = totals["quantitative"] + totals["qualitative"]
     totals["missing"] = missing.reindex(df.index).apply(lambda v: v if isinstance(v, list) else [])
     totals["complete"] = totals["missing"].map(len) == 0

@@ -117,8 +117,15 @@ STATUS_ORDER = {NOT_MET: "0", WATCH: "1", "met": "2", "n/a": "3"}
 
 def periods(reports_dir: Path) -> list[str]:
     """Periods with a manifest under ``reports_dir``, newest first."""
-    found = [p.name for p in reports_dir.iterdir() if p.is_dir() and PERIOD_DIR.match(p.name)
-             and (p / MANIFEST_NAME).exists()] if reports_dir.exists() else []
+    found = (
+        [
+            p.name
+            for p in reports_dir.iterdir()
+            if p.is_dir() and PERIOD_DIR.match(p.name) and (p / MANIFEST_NAME).exists()
+        ]
+        if reports_dir.exists()
+        else []
+    )
     return sorted(found, reverse=True)
 
 
@@ -149,20 +156,29 @@ def _kpis(city: dict) -> str:
     met = city.get("legal_two_increases_met")
     if met is not None:
         items.append(("辖内法人银行总体“两增”", "完成" if met else "未完成"))
-    for key, label in (("legal_plan_completion_pct", "法人银行总体信贷计划完成率"),
-                       ("branch_plan_completion_pct", "分支银行总体信贷计划完成率")):
+    for key, label in (
+        ("legal_plan_completion_pct", "法人银行总体信贷计划完成率"),
+        ("branch_plan_completion_pct", "分支银行总体信贷计划完成率"),
+    ):
         value = city.get(key)
         if isinstance(value, (int, float)):
             items.append((label, f"{value:.1f}%"))
-    return '<div class="kpis">' + "".join(
-        f'<div class="kpi"><div class="v">{escape(v)}</div><div class="l">{escape(k)}</div></div>' for k, v in items
-    ) + "</div>"
+    return (
+        '<div class="kpis">'
+        + "".join(
+            f'<div class="kpi"><div class="v">{escape(v)}</div><div class="l">{escape(k)}</div></div>' for k, v in items
+        )
+        + "</div>"
+    )
 
 
 def _output_links(entry: ManifestEntry, suffix: str = "") -> str:
     """A link per recorded output, in the registry's order, labelled by the exporter."""
-    return " ".join(_link(entry.outputs[name], f"{exporter.label}{suffix}")
-                    for name, exporter in EXPORTERS.items() if entry.outputs.get(name))
+    return " ".join(
+        _link(entry.outputs[name], f"{exporter.label}{suffix}")
+        for name, exporter in EXPORTERS.items()
+        if entry.outputs.get(name)
+    )
 
 
 def render_index(reports_dir: Path, period: str, office: str = "") -> str:
@@ -176,9 +192,11 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
 
     options = "".join(
         f'<option value="../{escape(p)}/index.html"{" selected" if p == period else ""}>{escape(_period_label(p))}</option>'
-        for p in periods(reports_dir))
-    switcher = (f'<label>数据期 <select id="period" aria-label="切换数据期">{options}</select></label>'
-                if options else "")
+        for p in periods(reports_dir)
+    )
+    switcher = (
+        f'<label>数据期 <select id="period" aria-label="切换数据期">{options}</select></label>' if options else ""
+    )
 
     rows = []
     for key, job in institutions:
@@ -189,19 +207,21 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
         main_link = "" if failed else job.outputs.get("html", "")
         cells = [
             f'<td data-sort="{escape(key)}">{escape(key)}</td>',
-            f'<td>{_link(main_link, name) or escape(name)}</td>',
+            f"<td>{_link(main_link, name) or escape(name)}</td>",
             f'<td data-sort="{order.get(meta.category, 99):02d}">{escape(meta.category)}</td>',
-            f'<td>{escape(meta.division)}</td>',
-            f'<td>{escape(meta.county)}</td>',
+            f"<td>{escape(meta.division)}</td>",
+            f"<td>{escape(meta.county)}</td>",
         ]
         for vk, _ in VERDICT_COLUMNS:
             status = verdicts.get(vk, "n/a")
             status = status if status in STATUS_LABELS else "n/a"
             cells.append(f'<td data-sort="{STATUS_ORDER[status]}">{status_badge(status)}</td>')
         score = meta.score
-        cells.append(f'<td data-sort="{(999 - score) if isinstance(score, (int, float)) else 9999:08.2f}">'
-                     f'{escape(meta.grade or "—")}'
-                     f'{f" <span class=count>{score:g}</span>" if isinstance(score, (int, float)) else ""}</td>')
+        cells.append(
+            f'<td data-sort="{(999 - score) if isinstance(score, (int, float)) else 9999:08.2f}">'
+            f"{escape(meta.grade or '—')}"
+            f"{f' <span class=count>{score:g}</span>' if isinstance(score, (int, float)) else ''}</td>"
+        )
         if failed:
             cells.append(f'<td colspan="1">生成失败：{escape(job.error)}</td>')
         else:
@@ -209,7 +229,8 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
         rows.append(
             f'<tr class="{"failed" if failed else ""}" data-id="{escape(key)}" data-name="{escape(meta.name)}" '
             f'data-category="{escape(meta.category)}" data-division="{escape(meta.division)}" '
-            f'data-flags="{escape(_flags(verdicts))}">' + "".join(cells) + "</tr>")
+            f'data-flags="{escape(_flags(verdicts))}">' + "".join(cells) + "</tr>"
+        )
 
     present_categories = [c for c in CATEGORIES if any(j.meta.category == c for _, j in institutions)]
     present_divisions = [d for d in DIVISIONS if any(j.meta.division == d for _, j in institutions)]
@@ -217,17 +238,30 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
     div_options = "".join(f'<option value="{escape(d)}">{escape(d)}</option>' for d in present_divisions)
     verdict_options = '<option value="any-not_met">任一项未达标</option><option value="any-watch">任一项需关注</option>'
     for key, label in VERDICT_COLUMNS:
-        verdict_options += (f'<option value="{key}-not_met">{label}未达标</option>'
-                            f'<option value="{key}-watch">{label}需关注/进度落后</option>')
-    headers = (["机构编码", "机构名称", "机构类型", "监管科室", "县区"] + [label for _, label in VERDICT_COLUMNS]
-               + ["评价等级", "报告"])
-    head = "".join(f'<th scope="col"><button type="button">{escape(h)}</button></th>' if h != "报告"
-                   else f'<th scope="col">{escape(h)}</th>' for h in headers)
+        verdict_options += (
+            f'<option value="{key}-not_met">{label}未达标</option>'
+            f'<option value="{key}-watch">{label}需关注/进度落后</option>'
+        )
+    headers = (
+        ["机构编码", "机构名称", "机构类型", "监管科室", "县区"]
+        + [label for _, label in VERDICT_COLUMNS]
+        + ["评价等级", "报告"]
+    )
+    head = "".join(
+        f'<th scope="col"><button type="button">{escape(h)}</button></th>'
+        if h != "报告"
+        else f'<th scope="col">{escape(h)}</th>'
+        for h in headers
+    )
     overview_links = _output_links(overview, " 版") if overview and overview.status == "done" else ""
     label = _period_label(period)
     kpis = _kpis(manifest.citywide)
-    stale_note = (f'<p class="count">另有 {stale} 份报告基于旧版数据，已不列出，重新运行后更新 / {stale} report(s) made '
-                  f'from older data are not listed until they are run again.</p>' if stale else "")
+    stale_note = (
+        f'<p class="count">另有 {stale} 份报告基于旧版数据，已不列出，重新运行后更新 / {stale} report(s) made '
+        f"from older data are not listed until they are run again.</p>"
+        if stale
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -259,7 +293,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
     </div>
     <table id="institutions">
       <thead><tr>{head}</tr></thead>
-      <tbody>{''.join(rows)}</tbody>
+      <tbody>{"".join(rows)}</tbody>
     </table>
     {stale_note}
   </section>
@@ -278,16 +312,20 @@ def build_site(reports_dir: Path | str, period: str | None = None, office: str =
     written = []
     available = periods(reports_dir)
     if period is not None and period not in available:
-        raise FileNotFoundError(f"{reports_dir / period / 'manifest.json'} 不存在：请先运行 analysis run --period "
-                                f"{period} / run the reports of this period first")
+        raise FileNotFoundError(
+            f"{reports_dir / period / 'manifest.json'} 不存在：请先运行 analysis run --period "
+            f"{period} / run the reports of this period first"
+        )
     for p in available:
         written.append(atomic_write_text(reports_dir / p / "index.html", render_index(reports_dir, p, office)))
     if available:
         latest = available[0]
-        root = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-                f'<meta http-equiv="refresh" content="0; url={escape(latest)}/index.html"><link rel="icon" href="data:,">'
-                f"<title>{escape(SITE_TITLE)}</title></head><body>"
-                f'<p><a href="{escape(latest)}/index.html">{escape(_period_label(latest))} 报告</a></p></body></html>')
+        root = (
+            f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0; url={escape(latest)}/index.html"><link rel="icon" href="data:,">'
+            f"<title>{escape(SITE_TITLE)}</title></head><body>"
+            f'<p><a href="{escape(latest)}/index.html">{escape(_period_label(latest))} 报告</a></p></body></html>'
+        )
         written.append(atomic_write_text(reports_dir / "index.html", root))
     return written
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.dataset import Dataset
 from analysis.files import atomic_path
 from analysis.indicators import citywide_figures, compute_indicators, onlending_indicators
 from analysis.loading import file_sha256
 from analysis.policy import Policy, load_policies
-from analysis.dataset import Dataset
 from analysis.validation import load_dataset
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -76,10 +76,16 @@ def git_commit() -> str:
     """HEAD of the project checkout, with '+dirty' when files differ; 'unknown' outside git."""
     root = project_root()
     try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
@@ -156,8 +162,10 @@ class State:
             from analysis.errors import ParamsError
             from analysis.policy import policy_path
 
-            raise ParamsError(str(policy_path(self.params_dir, year)),
-                              [f"no policy parameters for {year} / 缺少{year}年度考核参数文件"])
+            raise ParamsError(
+                str(policy_path(self.params_dir, year)),
+                [f"no policy parameters for {year} / 缺少{year}年度考核参数文件"],
+            )
         return self.policies[year]
 
 
@@ -260,22 +268,28 @@ def compute_state(data_dir: Path, params_dir: Path, hashes: dict[str, str] | Non
     dataset = load_dataset(data_dir, params_dir)
     scoring, qualitative = load_scoring_inputs(data_dir, params_dir, dataset)
     indicators = compute_indicators(dataset, policies)
-    return State(dataset=dataset, policies=policies, indicators=indicators,
-                 citywide=citywide_figures(indicators, policies),
-                 onlending=onlending_indicators(dataset, indicators, policies),
-                 data_dir=data_dir, params_dir=params_dir,
-                 hashes=hashes if hashes is not None else input_hashes(data_dir, params_dir),
-                 scoring=scoring, qualitative=qualitative,
-                 loans=compute_loan_findings(data_dir, params_dir))
+    return State(
+        dataset=dataset,
+        policies=policies,
+        indicators=indicators,
+        citywide=citywide_figures(indicators, policies),
+        onlending=onlending_indicators(dataset, indicators, policies),
+        data_dir=data_dir,
+        params_dir=params_dir,
+        hashes=hashes if hashes is not None else input_hashes(data_dir, params_dir),
+        scoring=scoring,
+        qualitative=qualitative,
+        loans=compute_loan_findings(data_dir, params_dir),
+    )
 
 
-def load_state(data_dir: Path | str = "data/demo", params_dir: Path | str = "params",
-               use_cache: bool = True) -> State:
+def load_state(data_dir: Path | str = "data/demo", params_dir: Path | str = "params", use_cache: bool = True) -> State:
     """Validated data, policies and every indicator; from the content-keyed cache when fresh."""
     data_dir, params_dir = resolve(data_dir), resolve(params_dir)
     hashes = input_hashes(data_dir, params_dir)
-    key = hashlib.sha256(json.dumps([hashes, code_fingerprint(), pd.__version__], sort_keys=True)
-                         .encode()).hexdigest()[:24]
+    key = hashlib.sha256(json.dumps([hashes, code_fingerprint(), pd.__version__], sort_keys=True).encode()).hexdigest()[
+        :24
+    ]
     path = cache_dir() / f"state-{key}.pkl"
     if use_cache:
         cached = read_cache(path)

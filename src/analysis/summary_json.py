@@ -30,11 +30,21 @@ def summary(report: RenderedReport) -> dict:
     for column, value in (meta.get("figures") or {}).items():
         label, unit = INDICATOR_COLUMNS.get(column, (column, ""))
         figures[column] = {"label": label, "unit": unit, "value": _number(value)}
-    verdicts = {key: {"status": status, "label": STATUS_LABELS.get(status, status)}
-                for key, status in (meta.get("verdicts") or {}).items()}
-    return {"id": report.key, "name": meta.get("name", report.title), "period": report.period,
-            "category": meta.get("category", ""), "division": meta.get("division", ""),
-            "verdicts": verdicts, "score": meta.get("score"), "grade": meta.get("grade"), "figures": figures}
+    verdicts = {
+        key: {"status": status, "label": STATUS_LABELS.get(status, status)}
+        for key, status in (meta.get("verdicts") or {}).items()
+    }
+    return {
+        "id": report.key,
+        "name": meta.get("name", report.title),
+        "period": report.period,
+        "category": meta.get("category", ""),
+        "division": meta.get("division", ""),
+        "verdicts": verdicts,
+        "score": meta.get("score"),
+        "grade": meta.get("grade"),
+        "figures": figures,
+    }
 
 
 def write_summary_json(report: RenderedReport, target: Path) -> None:

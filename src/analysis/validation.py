@@ -36,8 +36,10 @@ _SERIAL = re.compile(r"^\s*(\d{5})(?:\.0*)?\s*$")
 #: C0 and C1 control characters and DEL (Excel refuses most of them; none belongs in a name).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # serial 1 = 1900-01-01, after Excel's 1900 leap-year bug
-_SERIAL_RANGE = ((pd.Timestamp(year=PLAUSIBLE_YEARS[0], month=1, day=1) - _EXCEL_EPOCH).days,
-                 (pd.Timestamp(year=PLAUSIBLE_YEARS[1], month=12, day=31) - _EXCEL_EPOCH).days)
+_SERIAL_RANGE = (
+    (pd.Timestamp(year=PLAUSIBLE_YEARS[0], month=1, day=1) - _EXCEL_EPOCH).days,
+    (pd.Timestamp(year=PLAUSIBLE_YEARS[1], month=12, day=31) - _EXCEL_EPOCH).days,
+)
 
 
 def _excel_serial(value) -> pd.Timestamp | None:
@@ -122,8 +124,15 @@ def _control_characters(raw: RawTable, col: Column, values: pd.Series, issues: l
     for pos in np.flatnonzero(found.to_numpy()):
         cell = text.iloc[pos]
         at = _CONTROL.search(cell)
-        issues.append(Issue(raw.source, raw.row_number(pos), col.name, "control_character",
-                            f"第{at.start() + 1}个字符/character {at.start() + 1} {at.group()!r}: {cell!r}"))
+        issues.append(
+            Issue(
+                raw.source,
+                raw.row_number(pos),
+                col.name,
+                "control_character",
+                f"第{at.start() + 1}个字符/character {at.start() + 1} {at.group()!r}: {cell!r}",
+            )
+        )
     return found
 
 
@@ -202,15 +211,19 @@ def _convert(raw: RawTable, issues: list[Issue], categories: pd.Series | None = 
         known = row_category.notna()
         applies = row_category.isin(col.applies_to)
         if col.required:
-            _report_rows(raw, known & applies & empty, col.name, "required_empty", issues,
-                         detail=row_category)
-        _report_rows(raw, known & ~applies & ~empty, col.name, "not_applicable_filled", issues,
-                     detail=row_category)
+            _report_rows(raw, known & applies & empty, col.name, "required_empty", issues, detail=row_category)
+        _report_rows(raw, known & ~applies & ~empty, col.name, "not_applicable_filled", issues, detail=row_category)
     return frame
 
 
-def _report_rows(raw: RawTable, mask: pd.Series, column: str | None, rule: str, issues: list[Issue],
-                 detail: pd.Series | str | None = None) -> None:
+def _report_rows(
+    raw: RawTable,
+    mask: pd.Series,
+    column: str | None,
+    rule: str,
+    issues: list[Issue],
+    detail: pd.Series | str | None = None,
+) -> None:
     for pos in np.flatnonzero(mask.to_numpy()):
         text = detail.iloc[pos] if isinstance(detail, pd.Series) else (detail or "")
         issues.append(Issue(raw.source, raw.row_number(pos), column, rule, str(text)))
@@ -227,8 +240,15 @@ def _check_duplicates(raw: RawTable, frame: pd.DataFrame, issues: list[Issue]) -
         values = tuple(frame.iloc[pos][k] for k in key)
         first = first_row.loc[values if len(key) > 1 else values[0]]
         shown = ", ".join(str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in values)
-        issues.append(Issue(raw.source, raw.row_number(pos), ",".join(key), "duplicate_key",
-                            f"{shown}；与第{raw.row_number(first)}行重复 / same as row {raw.row_number(first)}"))
+        issues.append(
+            Issue(
+                raw.source,
+                raw.row_number(pos),
+                ",".join(key),
+                "duplicate_key",
+                f"{shown}；与第{raw.row_number(first)}行重复 / same as row {raw.row_number(first)}",
+            )
+        )
 
 
 def _check_id_pattern(raw: RawTable, frame: pd.DataFrame, issues: list[Issue]) -> None:
@@ -249,16 +269,19 @@ def _check_known_ids(raw: RawTable, frame: pd.DataFrame, known: pd.Index, issues
     by_id = positions.groupby(ids[unknown], sort=False).agg(["first", "size"])
     for inst, (first, size) in by_id.iterrows():
         more = f"（共{size}行 / {size} rows）" if size > 1 else ""
-        issues.append(Issue(raw.source, raw.row_number(first), "institution_id", "unknown_institution",
-                            f"{inst}{more}"))
+        issues.append(
+            Issue(raw.source, raw.row_number(first), "institution_id", "unknown_institution", f"{inst}{more}")
+        )
 
 
 def _unit_detail(value: float, reference: float, ratio: float, what_zh: str, what_en: str) -> str:
     unit = "亿元" if ratio < 1 else "元"
     times = f"1/{1 / ratio:,.0f}" if ratio < 1 else f"{ratio:,.0f} 倍"
     times_en = f"1/{1 / ratio:,.0f} of" if ratio < 1 else f"{ratio:,.0f} times"
-    return (f"值/value {value:,.2f} 约为{what_zh}（{reference:,.2f}）的{times}：数值疑似以{unit}填报，请按万元填报 / "
-            f"{times_en} {what_en} ({reference:,.2f}): probably given in {unit}, report it in 万元")
+    return (
+        f"值/value {value:,.2f} 约为{what_zh}（{reference:,.2f}）的{times}：数值疑似以{unit}填报，请按万元填报 / "
+        f"{times_en} {what_en} ({reference:,.2f}): probably given in {unit}, report it in 万元"
+    )
 
 
 def _check_units(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
@@ -283,25 +306,52 @@ def _check_units(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> p
         if len(levels) >= 3:
             city = float(levels.median())
             whole = levels.index[levels >= UNIT_PEER_RATIO * city]
-            first = pd.Series(np.arange(len(monthly)), index=monthly.index)[values.notna()].groupby(
-                monthly["institution_id"]).first()
+            first = (
+                pd.Series(np.arange(len(monthly)), index=monthly.index)[values.notna()]
+                .groupby(monthly["institution_id"])
+                .first()
+            )
             for inst in whole:
-                issues.append(Issue(raw.source, raw.row_number(first[inst]), col.name, "implausible_unit",
-                                    f"{inst}: " + _unit_detail(levels[inst], city, levels[inst] / city,
-                                                               "全市各机构本列中位数", "the median of all institutions")))
+                issues.append(
+                    Issue(
+                        raw.source,
+                        raw.row_number(first[inst]),
+                        col.name,
+                        "implausible_unit",
+                        f"{inst}: "
+                        + _unit_detail(
+                            levels[inst],
+                            city,
+                            levels[inst] / city,
+                            "全市各机构本列中位数",
+                            "the median of all institutions",
+                        ),
+                    )
+                )
         ratio = values / level
-        odd = (((ratio >= low) & (ratio <= high)) | ((ratio >= 1 / high) & (ratio <= 1 / low)))
+        odd = ((ratio >= low) & (ratio <= high)) | ((ratio >= 1 / high) & (ratio <= 1 / low))
         odd &= ~monthly["institution_id"].isin(whole)
         for pos in np.flatnonzero(odd.to_numpy()):
-            issues.append(Issue(raw.source, raw.row_number(pos), col.name, "implausible_unit",
-                                _unit_detail(values.iloc[pos], level.iloc[pos], ratio.iloc[pos],
-                                             "本机构本列各月中位数", "the institution's median month")))
+            issues.append(
+                Issue(
+                    raw.source,
+                    raw.row_number(pos),
+                    col.name,
+                    "implausible_unit",
+                    _unit_detail(
+                        values.iloc[pos],
+                        level.iloc[pos],
+                        ratio.iloc[pos],
+                        "本机构本列各月中位数",
+                        "the institution's median month",
+                    ),
+                )
+            )
         checked.loc[odd | monthly["institution_id"].isin(whole), col.name] = np.nan
     return checked
 
 
-def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.DataFrame,
-                      issues: list[Issue]) -> None:
+def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.DataFrame, issues: list[Issue]) -> None:
     """A planned increase against the institution's typical inclusive balance of the plan year:
     far below 1/10,000 or above 1,000 times, one of the two is in the wrong unit."""
     m = monthly[monthly["institution_id"].notna() & monthly["period"].notna() & (monthly["inclusive_balance"] > 0)]
@@ -310,31 +360,70 @@ def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.Data
     level = m.groupby([m["institution_id"], m["period"].dt.year.rename("year")])["inclusive_balance"].median()
     keyed = plans.assign(position=np.arange(len(plans)), year=plans["year"].astype("float"))
     keyed = keyed[keyed["planned_increase"] > 0].join(
-        level.rename("balance_level").rename_axis(["institution_id", "year"]).reset_index()
-        .astype({"year": float}).set_index(["institution_id", "year"]), on=["institution_id", "year"])
+        level.rename("balance_level")
+        .rename_axis(["institution_id", "year"])
+        .reset_index()
+        .astype({"year": float})
+        .set_index(["institution_id", "year"]),
+        on=["institution_id", "year"],
+    )
     ratio = keyed["planned_increase"] / keyed["balance_level"]
     lowest, highest = PLAN_TO_BALANCE_RANGE
     for row in keyed[(ratio < lowest) | (ratio > highest)].itertuples():
         small = row.planned_increase < row.balance_level
-        cause = ("普惠余额疑似以元填报，或计划以亿元填报 / the balance is probably in 元, or the plan in 亿元" if small else
-                 "计划疑似以元填报，或普惠余额以亿元填报 / the plan is probably in 元, or the balance in 亿元")
-        issues.append(Issue(plans_raw.source, plans_raw.row_number(row.position), "planned_increase", "implausible_unit",
-                            f"{row.institution_id} {int(row.year)}: 计划新增额/planned increase {row.planned_increase:,.2f}，"
-                            f"当年普惠型小微企业贷款余额中位数/median inclusive balance {row.balance_level:,.2f}：{cause}"))
+        cause = (
+            "普惠余额疑似以元填报，或计划以亿元填报 / the balance is probably in 元, or the plan in 亿元"
+            if small
+            else "计划疑似以元填报，或普惠余额以亿元填报 / the plan is probably in 元, or the balance in 亿元"
+        )
+        issues.append(
+            Issue(
+                plans_raw.source,
+                plans_raw.row_number(row.position),
+                "planned_increase",
+                "implausible_unit",
+                f"{row.institution_id} {int(row.year)}: 计划新增额/planned increase {row.planned_increase:,.2f}，"
+                f"当年普惠型小微企业贷款余额中位数/median inclusive balance {row.balance_level:,.2f}：{cause}",
+            )
+        )
 
 
 def _check_monthly_rules(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> None:
     m = monthly
-    _report_rows(raw, m["inclusive_npl"] > m["inclusive_balance"], "inclusive_npl", "npl_exceeds_balance",
-                 issues, detail=m["inclusive_npl"].astype(str) + " > " + m["inclusive_balance"].astype(str))
-    _report_rows(raw, m["total_npl"] > m["total_loans"], "total_npl", "npl_exceeds_balance",
-                 issues, detail=m["total_npl"].astype(str) + " > " + m["total_loans"].astype(str))
-    _report_rows(raw, m["inclusive_balance"] > m["total_loans"], "inclusive_balance", "inclusive_exceeds_total",
-                 issues, detail=m["inclusive_balance"].astype(str) + " > " + m["total_loans"].astype(str))
+    _report_rows(
+        raw,
+        m["inclusive_npl"] > m["inclusive_balance"],
+        "inclusive_npl",
+        "npl_exceeds_balance",
+        issues,
+        detail=m["inclusive_npl"].astype(str) + " > " + m["inclusive_balance"].astype(str),
+    )
+    _report_rows(
+        raw,
+        m["total_npl"] > m["total_loans"],
+        "total_npl",
+        "npl_exceeds_balance",
+        issues,
+        detail=m["total_npl"].astype(str) + " > " + m["total_loans"].astype(str),
+    )
+    _report_rows(
+        raw,
+        m["inclusive_balance"] > m["total_loans"],
+        "inclusive_balance",
+        "inclusive_exceeds_total",
+        issues,
+        detail=m["inclusive_balance"].astype(str) + " > " + m["total_loans"].astype(str),
+    )
     rate = m["inclusive_ytd_interest"] / m["inclusive_ytd_disbursed"] * 100
     bad_rate = (m["inclusive_ytd_disbursed"] > 0) & ((rate < 0) | (rate > 36))
-    _report_rows(raw, bad_rate, "inclusive_ytd_interest", "implied_rate_out_of_range", issues,
-                 detail=rate.round(2).astype(str) + "%")
+    _report_rows(
+        raw,
+        bad_rate,
+        "inclusive_ytd_interest",
+        "implied_rate_out_of_range",
+        issues,
+        detail=rate.round(2).astype(str) + "%",
+    )
 
     # year-to-date columns never fall within a year
     usable = m["institution_id"].notna() & m["period"].notna()
@@ -345,14 +434,29 @@ def _check_monthly_rules(raw: RawTable, monthly: pd.DataFrame, issues: list[Issu
     for col in ytd_cols:
         mask = pd.Series(False, index=m.index)
         mask.loc[fell.index[fell[col].to_numpy()]] = True
-        _report_rows(raw, mask, col, "ytd_decreased", issues,
-                     detail=previous[col].reindex(m.index).astype(str).radd("上月/previous ").str.cat(
-                         m[col].astype(str), sep=" → "))
+        _report_rows(
+            raw,
+            mask,
+            col,
+            "ytd_decreased",
+            issues,
+            detail=previous[col]
+            .reindex(m.index)
+            .astype(str)
+            .radd("上月/previous ")
+            .str.cat(m[col].astype(str), sep=" → "),
+        )
 
 
-def _check_bases_and_plans(raw_monthly: RawTable, monthly: pd.DataFrame, institutions: pd.DataFrame,
-                           plans: pd.DataFrame, plans_source: str, policies: dict[int, Policy],
-                           issues: list[Issue]) -> None:
+def _check_bases_and_plans(
+    raw_monthly: RawTable,
+    monthly: pd.DataFrame,
+    institutions: pd.DataFrame,
+    plans: pd.DataFrame,
+    plans_source: str,
+    policies: dict[int, Policy],
+    issues: list[Issue],
+) -> None:
     """Plans of the banks evaluated on one, and the prior December of every evaluated year.
 
     A missing prior December (a new institution, or one reporting from mid-year) is a warning
@@ -364,15 +468,22 @@ def _check_bases_and_plans(raw_monthly: RawTable, monthly: pd.DataFrame, institu
         return
     years = m["period"].dt.year
     first_year = int(years.min())
-    inst_years = (m.assign(year=years).reset_index().groupby(["institution_id", "year"])["index"].min())
+    inst_years = m.assign(year=years).reset_index().groupby(["institution_id", "year"])["index"].min()
     # every evaluated year (all but the first year of the data) needs the prior December as base
-    decembers = set(zip(m.loc[m["period"].dt.month == 12, "institution_id"],
-                        m.loc[m["period"].dt.month == 12, "period"].dt.year))
+    decembers = set(
+        zip(m.loc[m["period"].dt.month == 12, "institution_id"], m.loc[m["period"].dt.month == 12, "period"].dt.year)
+    )
     for (inst, year), first_pos in inst_years.items():
         if year > first_year and (inst, year - 1) not in decembers:
-            issues.append(Issue(raw_monthly.source, raw_monthly.row_number(first_pos), "period",
-                                "missing_base_december",
-                                f"{inst}: {year - 1}-12（{year}年较年初指标不适用 / start-of-year indicators of {year} are n/a）"))
+            issues.append(
+                Issue(
+                    raw_monthly.source,
+                    raw_monthly.row_number(first_pos),
+                    "period",
+                    "missing_base_december",
+                    f"{inst}: {year - 1}-12（{year}年较年初指标不适用 / start-of-year indicators of {year} are n/a）",
+                )
+            )
     # every bank evaluated on a plan (per that year's policy) has one
     have_plan = set(zip(plans["institution_id"], plans["year"].astype("float")))
     for (inst, year), first_pos in inst_years.items():
@@ -380,13 +491,24 @@ def _check_bases_and_plans(raw_monthly: RawTable, monthly: pd.DataFrame, institu
         if policy is None:
             continue
         if institutions.at[inst, "category"] in policy.plan.categories and (inst, float(year)) not in have_plan:
-            issues.append(Issue(plans_source, None, "planned_increase", "missing_plan",
-                                f"{inst} {institutions.at[inst, 'name']}: {year}"))
+            issues.append(
+                Issue(
+                    plans_source,
+                    None,
+                    "planned_increase",
+                    "missing_plan",
+                    f"{inst} {institutions.at[inst, 'name']}: {year}",
+                )
+            )
 
 
-def validate_tables(raw: dict[str, RawTable], policies: dict[int, Policy] | None = None,
-                    source: str = "", file_hashes: dict[str, str] | None = None,
-                    issues: list[Issue] | None = None) -> Dataset:
+def validate_tables(
+    raw: dict[str, RawTable],
+    policies: dict[int, Policy] | None = None,
+    source: str = "",
+    file_hashes: dict[str, str] | None = None,
+    issues: list[Issue] | None = None,
+) -> Dataset:
     """Check every rule; return the typed dataset or raise with every problem found.
 
     Every table present is checked even when another is missing or unreadable. A problem is
@@ -399,16 +521,21 @@ def validate_tables(raw: dict[str, RawTable], policies: dict[int, Policy] | None
     issues = list(issues or [])
     policies = policies or {}
     for name in REQUIRED_TABLES:
-        if name not in raw and not any(i.rule in ("missing_table", "empty_table", "header_not_found",
-                                                   "file_unreadable", "ambiguous_table") for i in issues):
+        if name not in raw and not any(
+            i.rule in ("missing_table", "empty_table", "header_not_found", "file_unreadable", "ambiguous_table")
+            for i in issues
+        ):
             issues.append(Issue(source, None, None, "missing_table", name))
     institutions = pd.DataFrame(columns=["institution_id", "category"])
     if "institutions" in raw:
         institutions = _convert(raw["institutions"], issues)
         _check_id_pattern(raw["institutions"], institutions, issues)
         _check_duplicates(raw["institutions"], institutions, issues)
-    inst = institutions.dropna(subset=["institution_id"]).drop_duplicates("institution_id").set_index(
-        "institution_id", drop=False)
+    inst = (
+        institutions.dropna(subset=["institution_id"])
+        .drop_duplicates("institution_id")
+        .set_index("institution_id", drop=False)
+    )
     # only valid categories: an institution with a bad category (reported once, above) has its rows
     # checked for everything but applicability
     categories = inst["category"].where(inst["category"].isin(CATEGORIES)) if "institutions" in raw else None
@@ -429,12 +556,21 @@ def validate_tables(raw: dict[str, RawTable], policies: dict[int, Policy] | None
             _check_plan_units(raw["plans"], frames["plans"], checked, issues)
     if "onlending" in frames and categories is not None:
         ol = frames["onlending"]
-        not_policy = ol["institution_id"].map(categories).notna() & (ol["institution_id"].map(categories) != POLICY_BANK)
-        _report_rows(raw["onlending"], not_policy, "institution_id", "onlending_not_policy_bank", issues,
-                     detail=ol["institution_id"])
+        not_policy = ol["institution_id"].map(categories).notna() & (
+            ol["institution_id"].map(categories) != POLICY_BANK
+        )
+        _report_rows(
+            raw["onlending"],
+            not_policy,
+            "institution_id",
+            "onlending_not_policy_bank",
+            issues,
+            detail=ol["institution_id"],
+        )
     if "monthly" in frames and "plans" in frames and "institutions" in raw:
-        _check_bases_and_plans(raw["monthly"], frames["monthly"], inst, frames["plans"], raw["plans"].source,
-                               policies, issues)
+        _check_bases_and_plans(
+            raw["monthly"], frames["monthly"], inst, frames["plans"], raw["plans"].source, policies, issues
+        )
     warnings = [i for i in issues if i.rule in WARNING_RULES]
     errors = [i for i in issues if i.rule not in WARNING_RULES]
     if errors:
@@ -444,8 +580,9 @@ def validate_tables(raw: dict[str, RawTable], policies: dict[int, Policy] | None
     if onlending is None:
         from analysis.contract import ONLENDING
 
-        onlending = pd.DataFrame({c.name: pd.Series(dtype=float if c.kind in ("amount", "rate") else object)
-                                  for c in ONLENDING.columns})
+        onlending = pd.DataFrame(
+            {c.name: pd.Series(dtype=float if c.kind in ("amount", "rate") else object) for c in ONLENDING.columns}
+        )
     monthly = frames["monthly"].sort_values(["institution_id", "period"]).reset_index(drop=True)
     plans = frames["plans"].astype({"year": int})
     return Dataset(
