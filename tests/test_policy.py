@@ -79,7 +79,10 @@ def test_a_changed_threshold_changes_the_verdict(tmp_path, demo_csv_dir):
     data = _shipped()
     data["quality"]["npl_tolerance_pp"] = 10.0
     lenient = load_policy(_write(tmp_path, data))
-    pick = lambda ind: ind[(ind.institution_id == "B030") & (ind.period == "2023-12-31")]["status_npl"].item()
+
+    def pick(ind):
+        return ind[(ind.institution_id == "B030") & (ind.period == "2023-12-31")]["status_npl"].item()
+
     assert pick(compute_indicators(ds, strict)) == "not_met"
     assert pick(compute_indicators(ds, lenient)) == "met"
 

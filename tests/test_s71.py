@@ -14,7 +14,10 @@ from openpyxl import Workbook
 from analysis.errors import DataValidationError
 from analysis.s71 import form_for, import_s71, load_form_versions, normalise_item
 
-INSTITUTIONS = "机构编码,机构名称,机构类型,法人或分支,县区代码,监管科室\nB101,甲农村商业银行（测试）,农村商业银行,法人机构,411321,农村银行机构监管科\n"
+INSTITUTIONS = (
+    "机构编码,机构名称,机构类型,法人或分支,县区代码,监管科室\n"
+    "B101,甲农村商业银行（测试）,农村商业银行,法人机构,411321,农村银行机构监管科\n"
+)
 PLANS = "机构编码,年度,计划新增额\nB101,2023,1000\n"
 # the figures S71 does not carry, 万元
 TIDY_MONTHLY = "机构编码,数据期,各项贷款余额,各项贷款不良余额,当年首贷户数\nB101,2023-06,50000,900,12\n"

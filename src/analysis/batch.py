@@ -41,7 +41,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import wait as wait_for
@@ -311,10 +311,8 @@ class _Worker:
     def kill(self) -> None:
         for pid in (self.kernel_pid, self.process.pid):
             if pid:
-                try:
+                with suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
         self.process.join(5)
         self.conn.close()
 
@@ -417,10 +415,8 @@ class ProcessPool:
                             finish(worker, JobResult(job.key, "failed", elapsed, reason, retryable=True))
         finally:
             for worker in pool:
-                try:
+                with suppress(OSError):
                     worker.conn.send(None)
-                except OSError:
-                    pass
             for worker in pool:
                 worker.process.join(30)
                 if worker.process.is_alive():
@@ -819,7 +815,7 @@ def record(batch: BatchPlan, job: Job, result: JobResult) -> None:
     entry = ManifestEntry(
         key=job.key,
         title=job.title,
-        status=result.status,
+        status="done" if result.status == "done" else "failed",
         outputs=result.outputs,
         notebook=f"notebooks/{job.key}.ipynb" if result.status == "done" else "",
         fingerprint=job.fingerprint if result.status == "done" else "",

@@ -24,7 +24,7 @@ def _cmd_import_s71(args: argparse.Namespace) -> int:
         fmt=args.format,
     )
     print(result.summary())
-    print(f"来源记录 / provenance: {result.out_dir / 's71-provenance.csv'}")
+    print(f"来源记录 / provenance: {Path(str(result.out_dir)) / 's71-provenance.csv'}")
     return 0
 
 

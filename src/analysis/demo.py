@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -322,7 +323,7 @@ def _generate(
             first_loans_prev_year = first_loans
 
             fest = festival.get(year, 2)
-            shape = {"noise": rough.weight_noise, "festival_month": fest, "dip": rough.festival_dip}
+            shape: dict[str, Any] = {"noise": rough.weight_noise, "festival_month": fest, "dip": rough.festival_dip}
             s_total = _cumulative_shape(rng, growth_shape, **shape)
             s_incl = _cumulative_shape(rng, growth_shape, **shape)
             s_borr = _cumulative_shape(rng, growth_shape, **shape)

@@ -29,6 +29,13 @@ FORM_LAYOUT_CATEGORIES: tuple[str, ...] = (RURAL_CREDIT_COOP,)
 BAND_ORDER = ("1", "2", "3", "4", "0", "5")
 
 
+def _form(versions: list[FormVersion], period: pd.Timestamp) -> FormVersion:
+    """The form version of a period the demo writes (every such period has one)."""
+    form = form_for(versions, period)
+    assert form is not None, period
+    return form
+
+
 def s71_cells(monthly: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
     """The S71 cells (万元 / 户) that give back ``monthly`` through each period's mapping.
 
@@ -36,9 +43,9 @@ def s71_cells(monthly: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFram
     term is solved for. Returns institution_id, period, cell, value.
     """
     frames = []
-    for version in sorted({form_for(versions, p).version for p in monthly["period"].unique()}):
+    for version in sorted({_form(versions, p).version for p in monthly["period"].unique()}):
         form = next(f for f in versions if f.version == version)
-        rows = monthly[monthly["period"].map(lambda p, v=version: form_for(versions, p).version == v)]
+        rows = monthly[monthly["period"].map(lambda p, v=version: _form(versions, p).version == v)]
         values: dict[str, pd.Series] = {}
         # single cells first, then expressions solved for their first term
         for column, terms in sorted(form.mapping.items(), key=lambda kv: len(kv[1])):
@@ -64,7 +71,7 @@ def s71_cells(monthly: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFram
 
 
 def _long_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
-    amount = cells.apply(lambda r: form_for(versions, r["period"]).column_kind(r["cell"]) == "amount", axis=1)
+    amount = cells.apply(lambda r: _form(versions, r["period"]).column_kind(r["cell"]) == "amount", axis=1)
     text = np.where(
         amount, (cells["value"] * 10_000).map(lambda v: f"{v:.2f}"), cells["value"].map(lambda v: f"{v:.0f}")
     )
@@ -91,7 +98,7 @@ def write_form_workbook(
     wb = Workbook()
     wb.remove(wb.active)
     for period, month in cells.groupby("period", sort=True):
-        form = form_for(versions, period)
+        form = _form(versions, period)
         ws = wb.create_sheet(period.strftime("%Y-%m"))
         letters = list(form.columns)
         width = 2 + len(letters) * len(BAND_ORDER)
@@ -133,7 +140,7 @@ def tidy_remainder(monthly: pd.DataFrame, versions: list[FormVersion], banks: pd
     """The monitoring table without the figures S71 carries (for banks, by each period's mapping)."""
     out = monthly.copy()
     for form in versions:
-        in_version = out["period"].map(lambda p, f=form: form_for(versions, p) is f) & out["institution_id"].isin(banks)
+        in_version = out["period"].map(lambda p, f=form: _form(versions, p) is f) & out["institution_id"].isin(banks)
         out.loc[in_version, list(form.mapping)] = np.nan
     return out
 

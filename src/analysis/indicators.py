@@ -24,7 +24,7 @@ Choices where the notice leaves one (stated here and in the reports):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -234,7 +234,11 @@ def _peer_rate_statistics(out: pd.DataFrame, subject: pd.Series) -> pd.DataFrame
 
 
 def _na_reasons(
-    p: pd.DataFrame, status: np.ndarray, applies: pd.Series, needs: str | None, extra: list[tuple[pd.Series, str]] = ()
+    p: pd.DataFrame,
+    status: np.ndarray,
+    applies: pd.Series,
+    needs: str | None,
+    extra: Sequence[tuple[pd.Series, str]] = (),
 ) -> np.ndarray:
     """The ``na_reason`` code of each row whose ``status`` is n/a ("" elsewhere).
 

@@ -124,7 +124,7 @@ def restore() -> None:
                 pd.set_option(key, value)
     np.seterr(**_SNAPSHOT["np_err"])
     np.set_printoptions(**_SNAPSHOT["np_print"])
-    warnings.filters[:] = _SNAPSHOT["warnings"]
+    warnings.filters[:] = _SNAPSHOT["warnings"]  # type: ignore[index]
     warnings._filters_mutated()  # type: ignore[attr-defined]
     for key in [k for k in os.environ if k not in _SNAPSHOT["environ"]]:
         del os.environ[key]

@@ -248,14 +248,14 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
                     )
                 )
                 continue
-            header_row, levels, headers = found_header
+            header_row, levels, headers = found_header  # type: ignore[assignment]
             grid = grid.iloc[header_row + levels :]
             offset = header_row + levels + 1  # Excel rows count from 1
         else:
             offset = 1
         before = len(issues)
-        frame = _map_headers(grid.reset_index(drop=True), headers, table, source, issues)
-        missing = frozenset(i.column for i in issues[before:] if i.rule == "missing_column")
+        frame = _map_headers(grid.reset_index(drop=True), headers, table, source, issues)  # type: ignore[arg-type]
+        missing = frozenset(str(i.column) for i in issues[before:] if i.rule == "missing_column")
         frame = _blank_to_na(frame)
         filled = frame.notna().any(axis=1).to_numpy()
         frame = frame.iloc[: len(filled) - int(filled[::-1].argmax()) if filled.any() else 0]  # trailing blank rows

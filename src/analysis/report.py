@@ -724,7 +724,8 @@ def score_card(ctx: InstitutionContext) -> HTML:
         HTML(f'<p class="score-summary"><strong>{esc(summary)}</strong></p>')
         + html
         + HTML(
-            f'<p class="note">评分表：{esc(scoring_table.title)}；总分范围 {scoring_table.total.min:g} ~ {scoring_table.total.max:g} 分；等级：'
+            f'<p class="note">评分表：{esc(scoring_table.title)}；'
+            f"总分范围 {scoring_table.total.min:g} ~ {scoring_table.total.max:g} 分；等级："
             + esc("，".join(f"{g.grade} ≥ {g.min:g}" for g in scoring_table.grades))
             + "。</p>"
         )

@@ -543,7 +543,7 @@ def score_cards(
     for area in table.areas:
         for item in area.items:
             if item.kind == "quantitative":
-                points, reasons = RULES[item.rule](df, item)
+                points, reasons = RULES[str(item.rule)](df, item)
                 scored = pd.Series(True, index=df.index)
             else:
                 q = qualitative if qualitative is not None else pd.DataFrame(columns=list(QUALITATIVE_COLUMNS))

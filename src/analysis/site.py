@@ -9,6 +9,7 @@ small inline script only sorts and hides rows, so the page works without a netwo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import re
@@ -362,7 +363,5 @@ def serve(reports_dir: Path | str, port: int = 8000, host: str = "127.0.0.1") ->
     """Preview the site on localhost (Ctrl-C to stop)."""
     with make_server(reports_dir, port, host) as server:
         print(f"预览地址 / preview: http://{host}:{server.server_address[1]}/  (Ctrl-C 退出 / to stop)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass

@@ -252,8 +252,9 @@ def load_scoring_inputs(data_dir: Path, params_dir: Path, dataset: Dataset) -> t
     frames, issues = [], []
     known = set(dataset.institutions["institution_id"])
     for year, table in tables.items():
-        path = find_qualitative(Path(data_dir), year)
-        if path is not None:
+        found_path = find_qualitative(Path(data_dir), year)
+        if found_path is not None:
+            path = found_path
             frame, found = read_qualitative(path, table, known)
             frames.append(frame[frame["year"] == year])
             issues += found

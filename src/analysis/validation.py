@@ -130,7 +130,7 @@ def _control_characters(raw: RawTable, col: Column, values: pd.Series, issues: l
                 raw.row_number(pos),
                 col.name,
                 "control_character",
-                f"第{at.start() + 1}个字符/character {at.start() + 1} {at.group()!r}: {cell!r}",
+                f"第{at.start() + 1}个字符/character {at.start() + 1} {at.group()!r}: {cell!r}",  # type: ignore[union-attr]
             )
         )
     return found
@@ -486,7 +486,7 @@ def _check_bases_and_plans(
             )
     # every bank evaluated on a plan (per that year's policy) has one
     have_plan = set(zip(plans["institution_id"], plans["year"].astype("float")))
-    for (inst, year), first_pos in inst_years.items():
+    for inst, year in inst_years.index:
         policy = policies.get(int(year))
         if policy is None:
             continue
