@@ -19,8 +19,7 @@ def make_job(key: str, action: str, log_dir: Path) -> Job:
         title=key,
         notebook="",
         parameters={"action": action, "log_dir": str(log_dir)},
-        html_path="",
-        notebook_path="",
+        out_dir=str(log_dir),
         fingerprint=key,
     )
 

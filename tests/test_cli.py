@@ -104,8 +104,22 @@ def test_unknown_format_is_a_clear_error(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_user_errors_are_named_in_one_place():
+def test_every_user_error_is_one_analysis_error():
     from analysis.cli import USER_ERRORS
-    from analysis.errors import DataValidationError, ParamsError, ReportInputError
+    from analysis.cluster import ClusterError
+    from analysis.errors import AnalysisError, DataValidationError, ParamsError, ReportInputError
+    from analysis.fonts import MissingCJKFontError
+    from analysis.outputs import UnknownFormatError
+    from analysis.runerrors import BatchError
 
-    assert set(USER_ERRORS) == {DataValidationError, ParamsError, ReportInputError}
+    assert (AnalysisError,) == USER_ERRORS
+    for error in (
+        DataValidationError,
+        ParamsError,
+        ReportInputError,
+        MissingCJKFontError,
+        UnknownFormatError,
+        BatchError,
+        ClusterError,
+    ):
+        assert issubclass(error, AnalysisError), error

@@ -348,10 +348,15 @@ def test_demo_exports_round_trip_exactly(tmp_path):
     result = import_s71([raw / "s71"], raw / "tidy", tmp_path / "data", fmt="csv")  # validated too
     expected = demo_tables()["monthly"].sort_values(["institution_id", "period"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(result.monthly.reset_index(drop=True), expected, check_dtype=False)
-    # every bank figure S71 carries came from a return; B030 from its form sheet
+    # every bank figure S71 carries came from a return from the first form version (2021) on,
+    # B030's from its form sheet; 2020, before the form, from the tidy table
     prov = result.provenance
     b030 = prov[(prov["institution_id"] == "B030") & (prov["column"] == "inclusive_balance")]
-    assert set(b030["source"]) == {"S71"} and b030["sheet"].str.match(r"\d{4}-\d{2}").all()
+    from_2021 = pd.to_datetime(b030["period"]) >= "2021-01-01"
+    assert (
+        set(b030.loc[from_2021, "source"]) == {"S71"} and b030.loc[from_2021, "sheet"].str.match(r"\d{4}-\d{2}").all()
+    )
+    assert set(b030.loc[~from_2021, "source"]) == {"月度监测/monitoring"} and (~from_2021).sum() == 12
     assert set(prov.loc[prov["column"] == "total_loans", "source"]) == {"月度监测/monitoring"}
 
 

@@ -115,7 +115,7 @@ def test_english_headers_accepted(data):
 
     frame = read(data, MONTHLY).rename(columns={c.label_zh: c.name for c in SPEC.columns})
     write(data, MONTHLY, frame)
-    assert len(load_dataset(data, PARAMS).monthly) == 2160
+    assert len(load_dataset(data, PARAMS).monthly) == 60 * 48  # 60 institutions, 2020-01 … 2023-12
 
 
 @pytest.mark.parametrize(

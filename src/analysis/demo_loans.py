@@ -353,7 +353,7 @@ def write_demo_loans(out_dir: Path | str, seed: int | None = None, params_dir: P
     """Write ``loans/<bank>/{receipts,customers,credit_lines}.parquet`` for the demo's last month."""
     from analysis.contract import BANK_CATEGORIES
     from analysis.demo import FIRST_YEAR, SEED, YEARS, demo_tables
-    from analysis.demo_s71 import s71_cells
+    from analysis.s71 import s71_cells
     from analysis.loans import load_loan_rules
     from analysis.s71 import load_form_versions
 

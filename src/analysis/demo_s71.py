@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.contract import MONTHLY, RURAL_CREDIT_COOP
-from analysis.s71 import FormVersion, form_for, load_form_versions
+from analysis.s71 import FormVersion, form_for, load_form_versions, s71_cells
 
 #: Categories whose demo returns are written in the form layout (the others in the long format).
 FORM_LAYOUT_CATEGORIES: tuple[str, ...] = (RURAL_CREDIT_COOP,)
@@ -34,40 +34,6 @@ def _form(versions: list[FormVersion], period: pd.Timestamp) -> FormVersion:
     form = form_for(versions, period)
     assert form is not None, period
     return form
-
-
-def s71_cells(monthly: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
-    """The S71 cells (万元 / 户) that give back ``monthly`` through each period's mapping.
-
-    A mapped column is one cell, or a cell minus others already set (``6.A0 - 6.A5``): the first
-    term is solved for. Returns institution_id, period, cell, value.
-    """
-    frames = []
-    for version in sorted({_form(versions, p).version for p in monthly["period"].unique()}):
-        form = next(f for f in versions if f.version == version)
-        rows = monthly[monthly["period"].map(lambda p, v=version: _form(versions, p).version == v)]
-        values: dict[str, pd.Series] = {}
-        # single cells first, then expressions solved for their first term
-        for column, terms in sorted(form.mapping.items(), key=lambda kv: len(kv[1])):
-            target = rows[column]
-            if len(terms) == 1:
-                values[terms[0][1]] = target
-                continue
-            (sign0, first), rest = terms[0], terms[1:]
-            others = sum(s * values[c] for s, c in rest)
-            values[first] = ((target - others) * sign0).round(2)
-        for cell, series in values.items():
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "institution_id": rows["institution_id"],
-                        "period": rows["period"],
-                        "cell": cell,
-                        "value": series.to_numpy(),
-                    }
-                )
-            )
-    return pd.concat(frames, ignore_index=True)
 
 
 def _long_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
@@ -140,7 +106,7 @@ def tidy_remainder(monthly: pd.DataFrame, versions: list[FormVersion], banks: pd
     """The monitoring table without the figures S71 carries (for banks, by each period's mapping)."""
     out = monthly.copy()
     for form in versions:
-        in_version = out["period"].map(lambda p, f=form: _form(versions, p) is f) & out["institution_id"].isin(banks)
+        in_version = out["period"].map(lambda p, f=form: form_for(versions, p) is f) & out["institution_id"].isin(banks)
         out.loc[in_version, list(form.mapping)] = np.nan
     return out
 

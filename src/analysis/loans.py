@@ -197,6 +197,10 @@ def connect(
     """
     folder = Path(folder)
     con = duckdb.connect()
+    try:  # no progress bar on the terminal; inside a Jupyter kernel without ipywidgets DuckDB already
+        con.execute("SET enable_progress_bar = false")  # has none and refuses the setting (duckdb#7590)
+    except duckdb.InvalidInputException:
+        pass
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
@@ -204,7 +208,6 @@ def connect(
     if temp_dir:
         con.execute(f"SET temp_directory = '{temp_dir}'")
     con.execute("SET preserve_insertion_order = false")
-    con.execute("SET enable_progress_bar = false")
     issues: list[Issue] = []
     for table, columns in TABLE_COLUMNS.items():
         files = _files(folder, table)
@@ -288,7 +291,8 @@ def reconcile(
     cfg = rules.raw["reconcile"]
     items = list(cfg["items"])
     if "cell" in reported.columns:  # the importer's s71-cells.csv: "cell" is the code, "item" as written
-        reported = reported.drop(columns=[c for c in ("item", "value") if c in reported.columns])
+        extra = ["item"] + (["value"] if "value_wan" in reported.columns else [])
+        reported = reported.drop(columns=[c for c in extra if c in reported.columns])
     rep = reported.rename(columns={"cell": "item", "value_wan": "value", "institution_id": "bank_id"})
     rep = rep[["bank_id", "period", "item", "value"]].assign(period=lambda d: pd.to_datetime(d["period"]))
     if snapshots is None:

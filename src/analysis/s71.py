@@ -1002,6 +1002,7 @@ def import_s71(
 
 
 __all__ = [
+    "s71_cells",
     "S71_RULES",
     "UNIT_TO_WAN",
     "FormVersion",
@@ -1012,3 +1013,44 @@ __all__ = [
     "normalise_item",
     "read_sources",
 ]
+
+
+def _form_of(versions: list[FormVersion], period: pd.Timestamp) -> FormVersion:
+    form = form_for(versions, period)
+    if form is None:
+        raise ValueError(f"no S71 form version for {period:%Y-%m} / 该数据期无适用的S71报表版本")
+    return form
+
+
+def s71_cells(monthly: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
+    """The S71 cells (万元 / 户) that give back ``monthly`` through each period's mapping.
+
+    A mapped column is one cell, or a cell minus others already set (``6.A0 - 6.A5``): the first
+    term is solved for. Returns institution_id, period, cell, value.
+    """
+    frames = []
+    for version in sorted({_form_of(versions, p).version for p in monthly["period"].unique()}):
+        form = next(f for f in versions if f.version == version)
+        rows = monthly[monthly["period"].map(lambda p, v=version: _form_of(versions, p).version == v)]
+        values: dict[str, pd.Series] = {}
+        # single cells first, then expressions solved for their first term
+        for column, terms in sorted(form.mapping.items(), key=lambda kv: len(kv[1])):
+            target = rows[column]
+            if len(terms) == 1:
+                values[terms[0][1]] = target
+                continue
+            (sign0, first), rest = terms[0], terms[1:]
+            others = sum(s * values[c] for s, c in rest)
+            values[first] = ((target - others) * sign0).round(2)
+        for cell, series in values.items():
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "institution_id": rows["institution_id"],
+                        "period": rows["period"],
+                        "cell": cell,
+                        "value": series.to_numpy(),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
