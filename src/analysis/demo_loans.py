@@ -353,9 +353,8 @@ def write_demo_loans(out_dir: Path | str, seed: int | None = None, params_dir: P
     """Write ``loans/<bank>/{receipts,customers,credit_lines}.parquet`` for the demo's last month."""
     from analysis.contract import BANK_CATEGORIES
     from analysis.demo import FIRST_YEAR, SEED, YEARS, demo_tables
-    from analysis.s71 import s71_cells
     from analysis.loans import load_loan_rules
-    from analysis.s71 import load_form_versions
+    from analysis.s71 import load_form_versions, s71_cells
 
     seed = SEED if seed is None else seed
     out = Path(out_dir) / "loans"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,3 +59,21 @@ def atomic_write_text(target: Path | str, text: str, mode: int = DEFAULT_FILE_MO
     with atomic_path(target, mode) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)
+
+
+def replace_folder(staging: Path, target: Path) -> Path:
+    """Move a fully written ``staging`` folder into place as ``target``, replacing what was there.
+
+    The old folder is renamed aside first and removed only once the new one is in place, so a
+    reader sees either the old folder or the new one, never a half-written mix.
+    """
+    staging, target = Path(staging), Path(target)
+    if target.exists():
+        trash = target.with_name(f".{target.name}-old")
+        shutil.rmtree(trash, ignore_errors=True)
+        target.rename(trash)
+        staging.rename(target)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        staging.rename(target)
+    return target

@@ -33,6 +33,7 @@ import yaml
 
 from analysis.contract import MONTHLY
 from analysis.errors import RULES, DataValidationError, Issue, ParamsError
+from analysis.files import replace_folder
 
 #: Rules of the S71 importer live with every other rule in :data:`analysis.errors.RULES`.
 S71_RULES: dict[str, tuple[str, str]] = {k: v for k, v in RULES.items() if k.startswith("s71_")}
@@ -986,14 +987,7 @@ def import_s71(
             from analysis.validation import load_dataset
 
             load_dataset(staging, params_dir)
-        if out_dir.exists():
-            trash = out_dir.with_name(f".{out_dir.name}-old")
-            shutil.rmtree(trash, ignore_errors=True)
-            out_dir.rename(trash)
-            staging.rename(out_dir)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            staging.rename(out_dir)
+        replace_folder(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
