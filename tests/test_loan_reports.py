@@ -81,3 +81,17 @@ def test_no_loans_folder_means_a_note_not_an_error(state):
     ctx = InstitutionContext.__new__(InstitutionContext)
     ctx.state = type("S", (), {"loans": None})()
     assert "未提供借据级数据" in _text(loan_checks(ctx))
+
+
+def test_provenance_lists_the_loan_folder_as_one_digest_not_by_bank(state):
+    from analysis.report import input_file_digests
+
+    digests = input_file_digests(state.hashes)
+    assert not any(name.startswith("data/loans/B") for name in digests)
+    loans = [name for name in digests if name.startswith("data/loans/")]
+    assert len(loans) == 1 and "个借据级文件" in loans[0]
+    # the digest changes when any loan file changes
+    changed = dict(state.hashes)
+    first = next(k for k in changed if k.startswith("data/loans/"))
+    changed[first] = "0" * 64
+    assert input_file_digests(changed)[loans[0]] != digests[loans[0]]

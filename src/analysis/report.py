@@ -7,6 +7,7 @@ another institution's figures beside its name.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -667,6 +668,17 @@ def data_appendix(ctx: InstitutionContext) -> HTML:
     return frame_table(transposed, css_class="data appendix")
 
 
+def input_file_digests(hashes: dict[str, str]) -> dict[str, str]:
+    """The input files' SHA-256 for a report, with the loan-level folder as one digest over all its
+    files: its files are named by bank, and a report must not list the other banks."""
+    loans = {k: v for k, v in hashes.items() if k.startswith("data/loans/")}
+    out = {k: v for k, v in hashes.items() if k not in loans}
+    if loans:
+        combined = hashlib.sha256("".join(f"{k}={v};" for k, v in sorted(loans.items())).encode()).hexdigest()
+        out[f"data/loans/（{len(loans)} 个借据级文件 / loan-level files）"] = combined
+    return out
+
+
 def provenance(ctx, parameters: dict) -> HTML:
     """Parameters, input file hashes, package version, git commit and time: what made this report."""
     state = getattr(ctx, "state", ctx)
@@ -677,7 +689,7 @@ def provenance(ctx, parameters: dict) -> HTML:
         ("代码版本 git commit", git_commit()),
         ("生成时间 generated", generated),
     ]
-    rows += [(f"输入文件 {name}", f"sha256 {digest}") for name, digest in state.hashes.items()]
+    rows += [(f"输入文件 {name}", f"sha256 {digest}") for name, digest in input_file_digests(state.hashes).items()]
     return (
         HTML('<section class="provenance"><h3>报告来源信息（Provenance）</h3>')
         + table(rows, ["项目", "内容"], css_class="data provenance-table")
