@@ -390,30 +390,15 @@ def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.Data
 
 def _check_monthly_rules(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> None:
     m = monthly
-    _report_rows(
-        raw,
-        m["inclusive_npl"] > m["inclusive_balance"],
-        "inclusive_npl",
-        "npl_exceeds_balance",
-        issues,
-        detail=m["inclusive_npl"].astype(str) + " > " + m["inclusive_balance"].astype(str),
-    )
-    _report_rows(
-        raw,
-        m["total_npl"] > m["total_loans"],
-        "total_npl",
-        "npl_exceeds_balance",
-        issues,
-        detail=m["total_npl"].astype(str) + " > " + m["total_loans"].astype(str),
-    )
-    _report_rows(
-        raw,
-        m["inclusive_balance"] > m["total_loans"],
-        "inclusive_balance",
-        "inclusive_exceeds_total",
-        issues,
-        detail=m["inclusive_balance"].astype(str) + " > " + m["total_loans"].astype(str),
-    )
+    # part > whole: (part, whole, rule)
+    for part, whole, rule in (
+        ("inclusive_npl", "inclusive_balance", "npl_exceeds_balance"),
+        ("total_npl", "total_loans", "npl_exceeds_balance"),
+        ("inclusive_balance", "total_loans", "inclusive_exceeds_total"),
+    ):
+        _report_rows(
+            raw, m[part] > m[whole], part, rule, issues, detail=m[part].astype(str) + " > " + m[whole].astype(str)
+        )
     rate = m["inclusive_ytd_interest"] / m["inclusive_ytd_disbursed"] * 100
     bad_rate = (m["inclusive_ytd_disbursed"] > 0) & ((rate < 0) | (rate > 36))
     _report_rows(
