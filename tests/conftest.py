@@ -142,16 +142,6 @@ def demo_reports(tmp_path_factory, demo_csv_dir):
 
 def make_state(ds: Dataset, policies, params_dir: Path | None = None):
     """A report :class:`State` computed from a hand-written dataset and policies, no files read."""
-    from analysis.indicators import citywide_figures, compute_indicators, onlending_indicators
-    from analysis.state import State
+    from analysis.state import state_from_dataset
 
-    indicators = compute_indicators(ds, policies)
-    return State(
-        dataset=ds,
-        policies=dict(policies),
-        indicators=indicators,
-        citywide=citywide_figures(indicators, policies),
-        onlending=onlending_indicators(ds, indicators, policies),
-        data_dir=ROOT / "data",
-        params_dir=params_dir or ROOT / "params",
-    )
+    return state_from_dataset(ds, dict(policies), ROOT / "data", params_dir or ROOT / "params")

@@ -7,8 +7,7 @@ import pytest
 
 from analysis.errors import ParamsError, ReportInputError
 from analysis.explore import county_view, indicator_panel, what_if, with_changes
-from analysis.indicators import citywide_figures, compute_indicators, onlending_indicators
-from analysis.state import State
+from analysis.state import State, state_from_dataset
 from tests.conftest import make_dataset
 
 
@@ -44,16 +43,7 @@ def state(policy, tmp_path) -> State:
     plans = [{"institution_id": i, "year": 2023, "planned_increase": 10.0} for i in "ABC"]
     ds = make_dataset([b[0] for b in banks], [r for b in banks for r in b[1]], plans)
     policies = {2023: policy}
-    ind = compute_indicators(ds, policies)
-    return State(
-        dataset=ds,
-        policies=policies,
-        indicators=ind,
-        citywide=citywide_figures(ind, policies),
-        onlending=onlending_indicators(ds, ind, policies),
-        data_dir=tmp_path,
-        params_dir=tmp_path,
-    )
+    return state_from_dataset(ds, policies, tmp_path, tmp_path)
 
 
 def test_indicator_panel_is_institutions_by_month(state):

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis import overview
-from analysis.indicators import citywide_figures, compute_indicators, onlending_indicators
-from analysis.state import State
+from analysis.state import state_from_dataset
 from tests.conftest import make_dataset
 
 RCB = "农村商业银行"
@@ -82,16 +81,7 @@ def ctx(policy) -> overview.CityContext:
     ]
     ds = make_dataset(institutions, monthly, plans, onlending)
     policies = {2023: policy}
-    indicators = compute_indicators(ds, policies)
-    state = State(
-        dataset=ds,
-        policies=policies,
-        indicators=indicators,
-        citywide=citywide_figures(indicators, policies),
-        onlending=onlending_indicators(ds, indicators, policies),
-        data_dir=Path("."),
-        params_dir=Path("."),
-    )
+    state = state_from_dataset(ds, policies, Path("."), Path("."))
     return overview.CityContext(state=state, period=pd.Timestamp("2023-12-31"), policy=policy)
 
 

@@ -264,19 +264,33 @@ def load_scoring_inputs(data_dir: Path, params_dir: Path, dataset: Dataset) -> t
     return tables, qualitative
 
 
-def compute_state(data_dir: Path, params_dir: Path, hashes: dict[str, str] | None = None) -> State:
-    policies = load_policies(params_dir)
-    dataset = load_dataset(data_dir, params_dir)
-    scoring, qualitative = load_scoring_inputs(data_dir, params_dir, dataset)
+def state_from_dataset(
+    dataset: Dataset, policies: dict[int, Policy], data_dir: Path, params_dir: Path, **extra: Any
+) -> State:
+    """Every indicator, the city-wide figures and on-lending of a validated dataset, as a State
+    (the one place they are derived; ``extra`` fills hashes, scoring, qualitative, loans)."""
     indicators = compute_indicators(dataset, policies)
     return State(
         dataset=dataset,
-        policies=policies,
+        policies=dict(policies),
         indicators=indicators,
         citywide=citywide_figures(indicators, policies),
         onlending=onlending_indicators(dataset, indicators, policies),
         data_dir=data_dir,
         params_dir=params_dir,
+        **extra,
+    )
+
+
+def compute_state(data_dir: Path, params_dir: Path, hashes: dict[str, str] | None = None) -> State:
+    policies = load_policies(params_dir)
+    dataset = load_dataset(data_dir, params_dir)
+    scoring, qualitative = load_scoring_inputs(data_dir, params_dir, dataset)
+    return state_from_dataset(
+        dataset,
+        policies,
+        data_dir,
+        params_dir,
         hashes=hashes if hashes is not None else input_hashes(data_dir, params_dir),
         scoring=scoring,
         qualitative=qualitative,
