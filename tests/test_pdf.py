@@ -51,6 +51,25 @@ def test_text_footer_and_page_count(demo_reports, iid, name, min_pages, max_page
         assert run("pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-").strip()
 
 
+A4_WIDTH_PT = 595.2756
+RIGHT_MARGIN_PT = 16 / 25.4 * 72  # PRINT_CSS: @page margin 16 mm left and right
+
+
+@pytest.mark.parametrize("iid", ["B017", "I003", "overview"])
+def test_no_text_runs_past_the_right_margin(demo_reports, iid):
+    """Every word pdftotext finds ends inside the page's content box: a table laid out from fixed
+    widths that are too wide (or a nowrap cell too narrow) pushes text into the margin."""
+    pdf = demo_reports / "2023-12" / f"{iid}.pdf"
+    words = re.findall(
+        r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)</word>',
+        run("pdftotext", "-bbox", str(pdf), "-"),
+    )
+    assert words
+    limit = A4_WIDTH_PT - RIGHT_MARGIN_PT + 0.5
+    past = [(text, float(x)) for x, text in words if float(x) > limit]
+    assert not past, past[:5]
+
+
 def test_pdf_and_html_tell_the_same_verdict(demo_reports):
     text = run("pdftotext", str(demo_reports / "2023-12" / "B030.pdf"), "-")
     assert "资产质量（不良容忍度）" in text and "未达标" in text

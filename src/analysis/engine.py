@@ -7,7 +7,9 @@ Two additions:
   notebook fails in any way — an error in a cell, a kernel that died, a cell that ran past the
   timeout — still writes the notebook as far as it got, so the failure can be read;
 - :class:`WarmKernel` keeps one started kernel per batch worker and hands it to papermill
-  (``km=``, which papermill passes to nbclient). The kernel imports pandas, matplotlib, seaborn,
+  (``km=``, which papermill passes to nbclient) with one connected client (``kc=``: a new
+  client costs a kernel-info round trip and ZeroMQ's slow-joiner wait, about 0.2–0.5 s per
+  report, twice with the reset). The kernel imports pandas, matplotlib, seaborn,
   statsmodels and this package once (:mod:`analysis.kernelreset`); before each notebook its
   namespace and settings are put back as a fresh kernel's would be. A kernel that died or timed
   out is shut down and a new one started for the next report, so only its own report fails.
@@ -49,6 +51,7 @@ class KeepingEngine(NBClientEngine):
         start_timeout=60,
         execution_timeout=None,
         keep_path=None,
+        kc=None,
         **kwargs,
     ):
         kwargs = remove_args(["input_path"], **kwargs)
@@ -64,6 +67,9 @@ class KeepingEngine(NBClientEngine):
             stderr_file=stderr_file,
         )
         client = PapermillNotebookClient(nb_man, **final_kwargs)
+        if kc is not None:
+            client.kc = kc  # nbclient starts a client only when it has none
+            kc.allow_stdin = False
         try:
             return client.execute()
         except BaseException:
@@ -71,7 +77,9 @@ class KeepingEngine(NBClientEngine):
                 write_ipynb(nb_man.nb, str(keep_path))
             raise
         finally:
-            if not client.owns_km and client.kc is not None:
+            if kc is not None:
+                client.kc = None  # the warm kernel's client: it stays connected for the next report
+            elif not client.owns_km and client.kc is not None:
                 client.kc.stop_channels()
                 client.kc = None
 
@@ -104,6 +112,7 @@ class WarmKernel:
         self.env = env
         self.on_start = on_start  # told the pid of every kernel started (the pool kills it if the worker dies)
         self.km: Any = None
+        self.kc: Any = None  # one connected client for the kernel's life
         self.starts = 0
         self.notebooks = 0
 
@@ -114,23 +123,17 @@ class WarmKernel:
         return getattr(process, "pid", None)
 
     def _execute(self, code: str, timeout: float) -> None:
-        client = self.km.blocking_client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=timeout)
-            errors: list[str] = []
+        errors: list[str] = []
 
-            def hook(msg):
-                if msg["msg_type"] == "error":
-                    errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+        def hook(msg):
+            if msg["msg_type"] == "error":
+                errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
 
-            reply = client.execute_interactive(
-                code, store_history=False, timeout=timeout, output_hook=hook, allow_stdin=False
-            )
-            if reply["content"]["status"] != "ok":
-                raise RuntimeError(f"内核准备失败 / kernel preparation failed: {'; '.join(errors) or reply['content']}")
-        finally:
-            client.stop_channels()
+        reply = _run_sync(self.kc.execute_interactive)(
+            code, store_history=False, timeout=timeout, output_hook=hook, allow_stdin=False
+        )
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"内核准备失败 / kernel preparation failed: {'; '.join(errors) or reply['content']}")
 
     def start(self) -> None:
         from jupyter_client.manager import AsyncKernelManager
@@ -143,6 +146,9 @@ class WarmKernel:
         self.starts += 1
         if self.on_start is not None and self.pid:
             self.on_start(self.pid)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        _run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
         modules = "" if self.prelude is None else repr(tuple(self.prelude))
         self._execute(f"__import__('analysis.kernelreset').kernelreset.prelude({modules})", self.startup_timeout)
 
@@ -164,6 +170,12 @@ class WarmKernel:
         return self.km
 
     def shutdown(self) -> None:
+        if self.kc is not None:
+            try:
+                self.kc.stop_channels()
+            except Exception:  # noqa: BLE001, S110 - closing a dead kernel's sockets
+                pass
+            self.kc = None
         if self.km is None:
             return
         try:
@@ -194,6 +206,7 @@ def execute_notebook(
     extra: dict[str, Any] = {}
     if kernel is not None:
         extra["km"] = kernel.ready()
+        extra["kc"] = kernel.kc
     started = time.perf_counter()
     try:
         papermill.execute_notebook(

@@ -47,6 +47,16 @@ table { font-size: 8.5pt; }
 table.appendix { font-size: 6pt; table-layout: fixed; }
 table.appendix td.num { white-space: normal; word-break: break-all; }
 table.appendix th:first-child, table.appendix td:first-child { width: 22%; white-space: normal; }
+/* the two largest tables laid out from fixed widths: WeasyPrint's automatic layout measures every
+   cell's text twice (about 0.6 s of a 3 s bank PDF); widths leave room for the cells' padding */
+table.indicators, table.provenance-table { table-layout: fixed; }
+table.indicators th:nth-child(1) { width: 13mm; }
+table.indicators th:nth-child(2) { width: 42mm; }
+table.indicators th:nth-child(3) { width: 24mm; }
+table.indicators th:nth-child(4) { width: 29mm; }
+table.indicators th:nth-child(5) { width: 16mm; }
+table.indicators th:nth-child(6) { width: 31mm; }
+table.provenance-table th:nth-child(1) { width: 27%; }
 .verdicts { display: grid; grid-template-columns: 1fr 1fr; gap: 3mm; }
 .kpis { display: block; }
 .kpi { margin-bottom: 3mm; }
