@@ -182,3 +182,37 @@ def test_render_keeps_a_pyplot_canvas():
     charts.figure_png(fig)
     assert fig.canvas is canvas
     assert fig.dpi == 72  # restored after drawing at charts.DPI
+
+
+def test_theme_is_what_seaborn_sets():
+    """The written-out theme gives every matplotlib setting seaborn's ``set_theme`` gives (seaborn
+    itself is the independent source), ``image.cmap`` excepted (see ``charts.SEABORN_THEME``)."""
+    import matplotlib
+    import seaborn as sns
+
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        sns.set_theme(style="whitegrid", context="notebook", font="Noto Sans CJK SC", rc=charts.REPORT_RC)
+        theirs = dict(matplotlib.rcParams)
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        charts.apply_theme("Noto Sans CJK SC")
+        ours = dict(matplotlib.rcParams)
+    from matplotlib.colors import to_rgb
+
+    for rc in (ours, theirs):  # the same colours, written as hex here and as RGB by seaborn
+        rc["axes.prop_cycle"] = [to_rgb(c) for c in rc["axes.prop_cycle"].by_key()["color"]]
+    differ = {k: (ours[k], theirs[k]) for k in theirs if k != "image.cmap" and ours[k] != theirs[k]}
+    assert not differ
+
+
+def test_setup_does_not_import_seaborn_scipy_or_statsmodels():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom analysis import charts\ncharts.setup()\n"
+        "print(sorted(m for m in ('seaborn', 'scipy', 'statsmodels') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,4 +1,4 @@
-"""Charts of the evaluation reports (seaborn style, Chinese labels).
+"""Charts of the evaluation reports (seaborn's whitegrid theme, Chinese labels).
 
 Each function returns a matplotlib ``Figure`` built without pyplot, so a notebook shows it once,
 as the cell's value. Peers appear only as category aggregates (the interquartile band), and
@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from cycler import cycler
 from matplotlib import font_manager
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -145,25 +146,86 @@ def figure_title(fig: Figure) -> str:
     return title
 
 
-def setup() -> str:
-    """Seaborn theme with a CJK font, and notebook display of figures as PNG (the charts are
-    built without pyplot, so each shows exactly once, as its cell's value). Returns the font family."""
-    import seaborn as sns  # only for its theme: importing it costs more than the rest of this module
+#: seaborn's ``set_theme(style="whitegrid", context="notebook")`` written out as matplotlib
+#: settings (its "deep" colour cycle included). Importing seaborn to apply them would also import
+#: scipy and statsmodels (seaborn.regression): about 2 s per kernel and half of a bank notebook's
+#: run in JupyterLab, for settings that never change. ``tests/test_charts.py`` checks this table
+#: against seaborn itself, so a seaborn upgrade that changes its theme fails there. Left out:
+#: ``image.cmap`` ("rocket" exists only once seaborn is imported; no report chart has a colour map).
+SEABORN_THEME: dict[str, Any] = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.labelsize": 12.0,
+    "axes.linewidth": 1.25,
+    "axes.prop_cycle": cycler(
+        color=[
+            "#4c72b0",
+            "#dd8452",
+            "#55a868",
+            "#c44e52",
+            "#8172b3",
+            "#937860",
+            "#da8bc3",
+            "#8c8c8c",
+            "#ccb974",
+            "#64b5cd",
+        ]
+    ),
+    "axes.titlesize": 12.0,
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 12.0,
+    "grid.color": ".8",
+    "grid.linewidth": 1.0,
+    "legend.fontsize": 11.0,
+    "legend.title_fontsize": 12.0,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.labelsize": 11.0,
+    "xtick.major.size": 6.0,
+    "xtick.major.width": 1.25,
+    "xtick.minor.size": 4.0,
+    "xtick.minor.width": 1.0,
+    "ytick.color": ".15",
+    "ytick.labelsize": 11.0,
+    "ytick.left": False,
+    "ytick.major.size": 6.0,
+    "ytick.major.width": 1.25,
+    "ytick.minor.size": 4.0,
+    "ytick.minor.width": 1.0,
+}
+#: the report's own settings on top of the theme
+REPORT_RC: dict[str, Any] = {
+    "axes.unicode_minus": False,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "axes.titleweight": "bold",
+    "axes.titlesize": 12,
+    "legend.frameon": False,
+}
 
+
+def apply_theme(family: str) -> None:
+    """The seaborn whitegrid theme, the report's settings and ``family`` for all text (what
+    ``seaborn.set_theme(style="whitegrid", context="notebook", font=family, rc=REPORT_RC)`` does)."""
+    import matplotlib
+
+    rc: dict[str, Any] = matplotlib.rcParams  # type: ignore[assignment]  # its keys are typed as literals
+    rc.update(SEABORN_THEME)
+    rc["font.family"] = [family]
+    rc.update(REPORT_RC)
+
+
+def setup() -> str:
+    """Seaborn's whitegrid theme with a CJK font, and notebook display of figures as PNG (the charts
+    are built without pyplot, so each shows exactly once, as its cell's value). Returns the font family."""
     family = use_cjk_font()
-    sns.set_theme(
-        style="whitegrid",
-        context="notebook",
-        font=family,
-        rc={
-            "axes.unicode_minus": False,
-            "figure.dpi": DPI,
-            "savefig.dpi": DPI,
-            "axes.titleweight": "bold",
-            "axes.titlesize": 12,
-            "legend.frameon": False,
-        },
-    )
+    apply_theme(family)
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython ships with the notebooks' dependencies

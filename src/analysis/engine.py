@@ -9,8 +9,8 @@ Two additions:
 - :class:`WarmKernel` keeps one started kernel per batch worker and hands it to papermill
   (``km=``, which papermill passes to nbclient) with one connected client (``kc=``: a new
   client costs a kernel-info round trip and ZeroMQ's slow-joiner wait, about 0.2–0.5 s per
-  report, twice with the reset). The kernel imports pandas, matplotlib, seaborn,
-  statsmodels and this package once (:mod:`analysis.kernelreset`); before each notebook its
+  report, twice with the reset). The kernel imports pandas, matplotlib and
+  this package once (:mod:`analysis.kernelreset`); before each notebook its
   namespace and settings are put back as a fresh kernel's would be. A kernel that died or timed
   out is shut down and a new one started for the next report, so only its own report fails.
 """

@@ -17,20 +17,21 @@ import sys
 import warnings
 from typing import Any
 
-#: imported once per kernel before the first notebook
+#: imported once per kernel before the first notebook: what every report imports. Not seaborn,
+#: scipy or statsmodels: the reports draw with matplotlib in seaborn's theme written out
+#: (``charts.SEABORN_THEME``) and read fitted models from the cache, so only the overview's one
+#: seaborn chart, or a model fitted in a notebook, imports them (once per kernel: modules stay).
 PRELUDE_MODULES = (
     "numpy",
     "pandas",
     "matplotlib",
     "matplotlib.pyplot",
-    "seaborn",
-    "statsmodels.api",
-    "statsmodels.formula.api",
     "analysis.report",
     "analysis.overview",
     "analysis.charts",
     "analysis.modelreport",
     "analysis.models",
+    "analysis.loans",  # DuckDB: the cached state holds loan findings
 )
 
 _SNAPSHOT: dict[str, Any] = {}
