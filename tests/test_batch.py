@@ -487,3 +487,54 @@ def test_new_data_withdraws_the_period_index_and_workbook(tmp_path):
     (out / "index.html").write_text("new", encoding="utf-8")
     start_generation(batch())  # the same data again (a resumed run): nothing is withdrawn
     assert (out / "index.html").exists()
+
+
+def _live_children() -> list:
+    """This process's running descendants, multiprocessing's own resource tracker left out."""
+    import psutil
+
+    children = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(child.cmdline()):
+                children.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return children
+
+
+def test_workers_started_ahead_are_stopped_when_the_plan_fails(tmp_path, demo_csv_dir):
+    """The workers and their kernels start while the run validates the data; bad data stops the
+    run there, and no worker or kernel process is left running."""
+
+    from analysis.errors import AnalysisError
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_csv_dir, data)
+    monthly = pd.read_csv(data / "月度监测.csv", dtype=str, keep_default_na=False)
+    monthly.loc[0, "各项贷款余额"] = "-1"
+    monthly.to_csv(data / "月度监测.csv", index=False, encoding="utf-8-sig")
+    before = {p.pid for p in _live_children()}
+    with pytest.raises(AnalysisError):
+        run_batch("2023-12", data_dir=data, params_dir=ROOT / "params", reports_dir=tmp_path / "r", progress=False)
+    left = [p for p in _live_children() if p.pid not in before]
+    assert not left, [p.cmdline() for p in left]
+
+
+def test_prestarted_pool_runs_jobs_on_its_workers_and_stops_the_spare_one(tmp_path):
+    """``prestart`` spawns the workers (each starting its kernel) before the jobs are known; ``run``
+    gives the jobs to those workers (no new spawn), stops the spare one, and leaves no kernel."""
+
+    pool = ProcessPool(2, task="tests.batch_tasks:fake_report")
+    pool.prestart(str(tmp_path))
+    prestarted = {w.process.pid for w in pool._started}
+    assert len(prestarted) == 2
+    spawned: list[int] = []
+    original = pool._spawn
+    pool._spawn = lambda: spawned.append(1) or original()  # type: ignore[method-assign]
+    results = []
+    pool.run(_fake_jobs(tmp_path, "ok-1"), _settings(tmp_path), results.append)
+    assert [(r.key, r.status) for r in results] == [("ok-1", "done")]
+    assert int((tmp_path / "ok-1.html").read_text()) in prestarted
+    assert spawned == []
+    assert not _live_children(), [c.cmdline() for c in _live_children()]

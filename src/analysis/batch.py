@@ -276,6 +276,12 @@ def _worker_main(conn, task: str) -> None:
             message = conn.recv()
             if message is None:
                 break
+            if isinstance(message, str):  # prestart: the kernel starts while the parent still plans
+                from analysis.engine import WarmKernel
+
+                kernel = WarmKernel(message, on_start=lambda pid: conn.send(("kernel", pid)))
+                kernel.start()
+                continue
             job, settings = message
             if settings.warm_kernels and kernel is None:
                 from analysis.engine import WarmKernel
@@ -333,6 +339,31 @@ class ProcessPool:
         self.retries = retries
         self.task = task  # "module:function" called as function(job, settings, kernel) in the worker
         self.kill_grace = kill_grace
+        self._started: list[_Worker] = []
+
+    def prestart(self, cwd: str, count: int | None = None) -> None:
+        """Spawn the workers now and have each start its kernel in ``cwd`` (the project root), so
+        the kernels' start-up (a few seconds of imports) overlaps the parent's validation,
+        state and models. :meth:`run` uses them; :meth:`close` stops them if the run ends first."""
+        for _ in range(max(1, count or self.workers) - len(self._started)):
+            worker = self._spawn()
+            worker.conn.send(cwd)
+            self._started.append(worker)
+
+    def close(self) -> None:
+        """Stop prestarted workers that no run took (the plan failed, or nothing was to do)."""
+        workers, self._started = self._started, []
+        self._stop(workers)
+
+    @staticmethod
+    def _stop(workers: list[_Worker]) -> None:
+        for worker in workers:
+            with suppress(OSError):
+                worker.conn.send(None)
+        for worker in workers:
+            worker.process.join(30)
+            if worker.process.is_alive():
+                worker.kill()
 
     def _spawn(self) -> _Worker:
         context = multiprocessing.get_context("spawn")
@@ -345,7 +376,11 @@ class ProcessPool:
     def run(self, jobs: list[Job], settings: WorkerSettings, on_result: OnResult) -> None:
         queue: deque[tuple[Job, int]] = deque((job, 1) for job in jobs)
         jobs_by_key = {job.key: job for job in jobs}
-        pool = [self._spawn() for _ in range(min(self.workers, len(queue)))]
+        wanted = min(self.workers, len(queue))
+        pool, spare = self._started[:wanted], self._started[wanted:]
+        self._started = []
+        self._stop(spare)
+        pool += [self._spawn() for _ in range(wanted - len(pool))]
         stop_reason = ""
         startup_deaths = 0
 
@@ -414,13 +449,7 @@ class ProcessPool:
                             reason = f"工作进程意外退出（{code}）/ the worker process died ({code})"
                             finish(worker, JobResult(job.key, "failed", elapsed, reason, retryable=True))
         finally:
-            for worker in pool:
-                with suppress(OSError):
-                    worker.conn.send(None)
-            for worker in pool:
-                worker.process.join(30)
-                if worker.process.is_alive():
-                    worker.kill()
+            self._stop(pool)
 
 
 class ClusterExecutor:
@@ -846,6 +875,22 @@ def run(request: BatchRequest) -> BatchSummary:
     parse_formats(request.formats)
     reports_dir = _reports_dir(request)
     check_writable(reports_dir, request.min_free_mb)
+    pool = None
+    if request.executor is None and not request.cluster and request.warm_kernels:
+        # the workers and their kernels start while this process validates and loads the state
+        count = request.workers or default_workers()
+        if request.institutions:
+            count = min(count, len(request.institutions) + int(request.include_overview))
+        pool = ProcessPool(count, retries=request.retries)
+        pool.prestart(str(project_root()))
+    try:
+        return _run(request, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
     batch = plan(request)
     batch.out_dir.mkdir(parents=True, exist_ok=True)
     with period_lock(batch.out_dir, request.lock_wait):
@@ -883,7 +928,7 @@ def run(request: BatchRequest) -> BatchSummary:
         executor = request.executor or (
             ClusterExecutor(request.cluster, request.workers, request.retries)
             if request.cluster
-            else ProcessPool(workers, retries=request.retries)
+            else pool or ProcessPool(workers, retries=request.retries)
         )
         try:
             execute(batch, executor, on_result)
