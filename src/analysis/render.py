@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -15,8 +16,10 @@ def report_css() -> str:
     return (TEMPLATE_DIR / "report" / "static" / "report.css").read_text(encoding="utf-8")
 
 
-def notebook_to_html(nb: nbformat.NotebookNode, title: str, footer: str = "") -> str:
-    """HTML of an executed notebook: outputs only, images embedded, no scripts or CDN links."""
+@lru_cache(maxsize=1)
+def _exporter():
+    """One exporter per process: a batch worker converts one notebook after another, and building
+    the exporter (its configuration, template environment, preprocessors) is half of a conversion."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -28,7 +31,12 @@ def notebook_to_html(nb: nbformat.NotebookNode, title: str, footer: str = "") ->
         exclude_output_prompt=True,
     )
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True), enabled=True)
-    body, _ = exporter.from_notebook_node(
+    return exporter
+
+
+def notebook_to_html(nb: nbformat.NotebookNode, title: str, footer: str = "") -> str:
+    """HTML of an executed notebook: outputs only, images embedded, no scripts or CDN links."""
+    body, _ = _exporter().from_notebook_node(
         nb, resources={"report_title": title, "report_css": report_css(), "report_footer": footer}
     )
     return body
