@@ -15,6 +15,7 @@ Options:
                          through `analysis run`: seconds per report and peak memory at both sizes
                          (cost should grow linearly: the time ratio near the report ratio)
   --baseline-commit REV  also (b) on a git worktree of REV (an older engine), same reports, same run
+  --skip-loop            leave out (a) (with --baseline-commit: the two engines only)
 
     python benchmarks/bench_batch.py --data data/demo --period 2023-12 [--institutions 8]
         [--workers N] [--province 600] [--baseline-commit HEAD~10] [--keep DIR]
@@ -241,6 +242,11 @@ def main() -> None:
         metavar="REV",
         help="also time (b) on a git worktree of this commit, in the same run",
     )
+    parser.add_argument(
+        "--skip-loop",
+        action="store_true",
+        help="leave out (a): with --baseline-commit, only this engine against the older one",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep the outputs here instead of a temporary folder")
     args = parser.parse_args()
 
@@ -315,16 +321,19 @@ def main() -> None:
             )
             print(f"  baseline {rev}: {base.seconds:.1f} s", flush=True)
 
-        loop = naive_loop(reports, scratch / "loop", data, params, args.period, env)
-        print(f"  (a) naive loop: {loop.seconds:.1f} s", flush=True)
+        loop = None
+        if not args.skip_loop:
+            loop = naive_loop(reports, scratch / "loop", data, params, args.period, env)
+            print(f"  (a) naive loop: {loop.seconds:.1f} s", flush=True)
         batch = analysis_run(ROOT, scratch / "batch-reports", data, params, args.period, ids, args.workers, env)
         print(f"  (b) analysis run: {batch.seconds:.1f} s", flush=True)
 
-        steps = ", ".join(f"{k} {v:.1f} s" for k, v in loop.steps.items())
-        lines.append(
-            f"(a) naive loop, papermill + nbconvert + weasyprint CLIs: {loop.seconds:8.1f} s  "
-            f"{loop.seconds / n:6.2f} s/report  peak {_mb(loop.peak_bytes)}  ({steps})"
-        )
+        if loop is not None:
+            steps = ", ".join(f"{k} {v:.1f} s" for k, v in loop.steps.items())
+            lines.append(
+                f"(a) naive loop, papermill + nbconvert + weasyprint CLIs: {loop.seconds:8.1f} s  "
+                f"{loop.seconds / n:6.2f} s/report  peak {_mb(loop.peak_bytes)}  ({steps})"
+            )
         if args.baseline_commit:
             lines.append(
                 f"(b) analysis run at {rev} (baseline):       {base.seconds:8.1f} s  "
@@ -335,7 +344,8 @@ def main() -> None:
             f"(b) analysis run, HTML + PDF:                             {batch.seconds:8.1f} s  "
             f"{batch.seconds / n:6.2f} s/report  peak {_mb(batch.peak_bytes)}"
         )
-        lines.append(f"speed-up (a) ÷ (b), {n} reports: {loop.seconds / batch.seconds:.2f}x")
+        if loop is not None:
+            lines.append(f"speed-up (a) ÷ (b), {n} reports: {loop.seconds / batch.seconds:.2f}x")
         print("\n".join(lines))
     finally:
         if baseline_dir.exists():
