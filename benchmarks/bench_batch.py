@@ -315,9 +315,31 @@ def main() -> None:
             if not init.exists():  # an old namespace package would be shadowed by the installed one
                 init.write_text("")
             base_env = child_env(baseline_dir / "src", scratch / "cache-baseline")
-            warm_cache(baseline_dir / "src", baseline_dir, data, params, args.period, base_env)
+            # an older engine reads its own parameter files and its own demo data (their formats
+            # change between versions): the same period and institution ids, each engine's inputs
+            base_params = baseline_dir / "params"
+            base_data = scratch / "baseline-data"
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    f"from analysis.demo import write_demo_data; write_demo_data({str(base_data)!r})",
+                ],
+                cwd=baseline_dir,
+                env=base_env,
+                check=True,
+                capture_output=True,
+            )
+            warm_cache(baseline_dir / "src", baseline_dir, base_data, base_params, args.period, base_env)
             base = analysis_run(
-                baseline_dir, scratch / "baseline-reports", data, params, args.period, ids, args.workers, base_env
+                baseline_dir,
+                scratch / "baseline-reports",
+                base_data,
+                base_params,
+                args.period,
+                ids,
+                args.workers,
+                base_env,
             )
             print(f"  baseline {rev}: {base.seconds:.1f} s", flush=True)
 
