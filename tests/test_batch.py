@@ -155,60 +155,42 @@ def test_one_failure_never_stops_the_others(tmp_path, demo_csv_dir, cache):
     assert manifest.entries["B012"].status == "failed"
 
 
-def test_cli_run_refuses_bad_data_and_writes_nothing(tmp_path, demo_csv_dir):
+def _run_args(data, reports, *extra: str, params: bool = True) -> list[str]:
+    """``python -m analysis.cli run --period 2023-12 --data … --reports …`` and ``extra``."""
+    args = [sys.executable, "-m", "analysis.cli", "run", "--period", "2023-12", "--data", str(data)]
+    if params:
+        args += ["--params", str(ROOT / "params")]
+    return [*args, "--reports", str(reports), *extra]
+
+
+def _cli_run(data, reports, *extra: str, params: bool = True) -> subprocess.CompletedProcess:
+    """The run command as an analyst types it, in a new process; its exit status and output."""
+    return subprocess.run(
+        _run_args(data, reports, *extra, params=params), capture_output=True, text=True, cwd=ROOT, check=False
+    )
+
+
+def _bad_data(tmp_path, demo_csv_dir) -> Path:
+    """A copy of the demo data with a negative loan balance (refused by validation)."""
     data = tmp_path / "data"
     shutil.copytree(demo_csv_dir, data)
     monthly = pd.read_csv(data / "月度监测.csv", dtype=str, keep_default_na=False)
     monthly.loc[0, "各项贷款余额"] = "-1"
     monthly.to_csv(data / "月度监测.csv", index=False, encoding="utf-8-sig")
+    return data
+
+
+def test_cli_run_refuses_bad_data_and_writes_nothing(tmp_path, demo_csv_dir):
+    data = _bad_data(tmp_path, demo_csv_dir)
     reports = tmp_path / "reports"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "run",
-            "--period",
-            "2023-12",
-            "--data",
-            str(data),
-            "--params",
-            str(ROOT / "params"),
-            "--reports",
-            str(reports),
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    result = _cli_run(data, reports, "--quiet")
     assert result.returncode == 1
     assert "negative" in result.stderr
     assert not reports.exists()
 
 
 def test_cli_run_unknown_division(tmp_path, demo_csv_dir):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "run",
-            "--period",
-            "2023-12",
-            "--data",
-            str(demo_csv_dir),
-            "--reports",
-            str(tmp_path / "r"),
-            "--division",
-            "稽查科",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    result = _cli_run(demo_csv_dir, tmp_path / "r", "--division", "稽查科", params=False)
     assert result.returncode == 1 and "监管科室" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -300,19 +282,9 @@ def test_resume_after_a_kill_skips_finished_reports(tmp_path, demo_csv_dir, cach
 
     reports = tmp_path / "reports"
     manifest_path = reports / "2023-12" / "manifest.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "analysis.cli",
-        "run",
-        "--period",
-        "2023-12",
-        "--data",
-        str(demo_csv_dir),
-        "--params",
-        str(ROOT / "params"),
-        "--reports",
-        str(reports),
+    cmd = _run_args(
+        demo_csv_dir,
+        reports,
         "--quiet",
         "--workers",
         "1",
@@ -322,7 +294,7 @@ def test_resume_after_a_kill_skips_finished_reports(tmp_path, demo_csv_dir, cach
         "B010",
         "--institution",
         "B011",
-    ]
+    )
     proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None:
@@ -352,31 +324,7 @@ def test_a_second_run_of_the_same_period_refuses(tmp_path, demo_csv_dir):
     out = tmp_path / "reports" / "2023-12"
     out.mkdir(parents=True)
     with period_lock(out):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "analysis.cli",
-                "run",
-                "--period",
-                "2023-12",
-                "--data",
-                str(demo_csv_dir),
-                "--params",
-                str(ROOT / "params"),
-                "--reports",
-                str(tmp_path / "reports"),
-                "--quiet",
-                "--institution",
-                "B017",
-                "--formats",
-                "html",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
+        result = _cli_run(demo_csv_dir, tmp_path / "reports", "--quiet", "--institution", "B017", "--formats", "html")
     assert result.returncode == 1
     assert "another run is writing the reports of this period" in result.stderr and "另一次运行" in result.stderr
     assert "Traceback" not in result.stderr
@@ -391,27 +339,7 @@ def test_unwritable_reports_folder_is_refused_before_any_work(tmp_path, demo_csv
         (tmp_path / "file").write_text("x")
         where = str(tmp_path / "file" / "reports")
     started = time.perf_counter()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "run",
-            "--period",
-            "2023-12",
-            "--data",
-            str(demo_csv_dir),
-            "--params",
-            str(ROOT / "params"),
-            "--reports",
-            where,
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    result = _cli_run(demo_csv_dir, where, "--quiet")
     assert result.returncode == 1
     assert "the reports folder cannot be written" in result.stderr and "报告文件夹不可写" in result.stderr
     assert "Traceback" not in result.stderr
@@ -509,11 +437,7 @@ def test_workers_started_ahead_are_stopped_when_the_plan_fails(tmp_path, demo_cs
 
     from analysis.errors import AnalysisError
 
-    data = tmp_path / "data"
-    shutil.copytree(demo_csv_dir, data)
-    monthly = pd.read_csv(data / "月度监测.csv", dtype=str, keep_default_na=False)
-    monthly.loc[0, "各项贷款余额"] = "-1"
-    monthly.to_csv(data / "月度监测.csv", index=False, encoding="utf-8-sig")
+    data = _bad_data(tmp_path, demo_csv_dir)
     before = {p.pid for p in _live_children()}
     with pytest.raises(AnalysisError):
         run_batch("2023-12", data_dir=data, params_dir=ROOT / "params", reports_dir=tmp_path / "r", progress=False)
