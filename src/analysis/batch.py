@@ -270,6 +270,12 @@ def _worker_main(conn, task: str) -> None:
     module, name = task.split(":")
     function = getattr(importlib.import_module(module), name)
     kernel = None
+
+    def warm_kernel(cwd: str):
+        from analysis.engine import WarmKernel
+
+        return WarmKernel(cwd, on_start=lambda pid: conn.send(("kernel", pid)))
+
     conn.send(("ready", os.getpid()))
     try:
         while True:
@@ -277,16 +283,12 @@ def _worker_main(conn, task: str) -> None:
             if message is None:
                 break
             if isinstance(message, str):  # prestart: the kernel starts while the parent still plans
-                from analysis.engine import WarmKernel
-
-                kernel = WarmKernel(message, on_start=lambda pid: conn.send(("kernel", pid)))
+                kernel = warm_kernel(message)
                 kernel.start()
                 continue
             job, settings = message
             if settings.warm_kernels and kernel is None:
-                from analysis.engine import WarmKernel
-
-                kernel = WarmKernel(settings.cwd, on_start=lambda pid: conn.send(("kernel", pid)))
+                kernel = warm_kernel(settings.cwd)
             conn.send(("result", function(job, settings, kernel if settings.warm_kernels else None)))
     except (EOFError, KeyboardInterrupt):
         pass
@@ -341,11 +343,11 @@ class ProcessPool:
         self.kill_grace = kill_grace
         self._started: list[_Worker] = []
 
-    def prestart(self, cwd: str, count: int | None = None) -> None:
+    def prestart(self, cwd: str) -> None:
         """Spawn the workers now and have each start its kernel in ``cwd`` (the project root), so
         the kernels' start-up (a few seconds of imports) overlaps the parent's validation,
         state and models. :meth:`run` uses them; :meth:`close` stops them if the run ends first."""
-        for _ in range(max(1, count or self.workers) - len(self._started)):
+        for _ in range(self.workers - len(self._started)):
             worker = self._spawn()
             worker.conn.send(cwd)
             self._started.append(worker)
