@@ -58,6 +58,32 @@ def test_bank_report_shows_its_own_findings_only(data_dir):
     assert "6.A5" in b010 and "6.C5" not in b010
 
 
+def test_a_banks_notebook_without_cache_runs_only_its_own_loan_checks(data_dir, state, tmp_path, monkeypatch):
+    """``load_state(loans=False)`` (a bank's notebook) leaves the city-wide loan checks out and runs
+    one bank's when asked: the same rows the city-wide run has for that bank (planted cases:
+    B010 a missing receipt, B025 a hidden NPL, B014/B022 a customer with lines at four banks,
+    B040 new borrowers; B001 none). It is cached apart: a batch never takes it for the whole state."""
+    from analysis.loans import bank_findings
+    from analysis.state import load_state
+
+    monkeypatch.setenv("ANALYSIS_CACHE_DIR", str(tmp_path / "cache"))
+    partial = load_state(data_dir, ROOT / "params", loans=False)
+    assert partial.loans is None and partial.loans_deferred
+    for bank in ("B010", "B025", "B014", "B022", "B040", "B001"):
+        one = partial.loan_findings_for(bank)
+        own = bank_findings(one, bank, "2023-12")
+        expected = bank_findings(state.loans, bank, "2023-12")
+        assert list(own) == list(expected)
+        for name in expected:
+            pd.testing.assert_frame_equal(own[name], expected[name], check_dtype=False, obj=f"{bank} {name}")
+        assert set(one.reconciliation["institution_id"]) == {bank}
+    assert not partial.loan_findings_for("B014").checks["over_crediting"].empty
+    assert [p.name.endswith("-without-loans.pkl") for p in (tmp_path / "cache").glob("state-*")] == [True]
+    whole = load_state(data_dir, ROOT / "params")
+    assert whole.loans is not None and not whole.loans_deferred
+    assert load_state(data_dir, ROOT / "params", loans=False).loans is not None  # the whole state, once cached
+
+
 def test_overview_names_every_bank_with_findings(data_dir):
     from analysis.overview import city_context, loan_checks
 
@@ -76,10 +102,13 @@ def test_indicator_workbook_has_the_findings_sheets(state, tmp_path):
 
 
 def test_no_loans_folder_means_a_note_not_an_error(state):
+    import dataclasses
+
     from analysis.report import InstitutionContext, loan_checks
 
     ctx = InstitutionContext.__new__(InstitutionContext)
-    ctx.state = type("S", (), {"loans": None})()
+    ctx.state = dataclasses.replace(state, loans=None)  # what a data folder without loans/ gives
+    ctx.institution_id = "B010"
     assert "未提供借据级数据" in _text(loan_checks(ctx))
 
 

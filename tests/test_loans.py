@@ -216,6 +216,27 @@ def test_bank_sees_only_its_own_findings(findings):
     assert set(overview["institution_id"]) == {"K1", "K2", "K3", "K4"}
 
 
+def test_one_bank_run_still_counts_every_banks_lines(tmp_path, findings):
+    """``bank=``: K2 files no receipts and no customers, yet holds a line of C2, whom four banks
+    lend 350万 in all (cap 300万 for an individual business, read from K1's customer table): its
+    one-bank run finds that row as the city-wide run does, and nothing of K1."""
+    folder = _write(tmp_path / "l")
+    k2 = analyse_loans(folder, _reported({"6.A5": 290.00}), bank="K2")
+    row = k2.checks["over_crediting"]
+    assert row["institution_id"].tolist() == ["K2"] and row["customer_id"].tolist() == ["C2"]
+    assert row.iloc[0]["own_line"] == 1_000_000 and row.iloc[0]["banks"] == 4
+    assert row.iloc[0]["total_line"] == 3_500_000 and row.iloc[0]["above_cap"]
+    assert k2.reconciliation.empty and k2.recomputed.empty
+    assert all(frame.empty for name, frame in k2.checks.items() if name != "over_crediting")
+    k1 = analyse_loans(folder, _reported({"6.A5": 290.00}), bank="K1")
+    pd.testing.assert_frame_equal(k1.recomputed, findings.recomputed)
+    pd.testing.assert_frame_equal(k1.reconciliation, findings.reconciliation)
+    for name, frame in findings.checks.items():
+        own = frame[frame["institution_id"] == "K1"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(k1.checks[name], own, check_dtype=False)
+    assert set(k1.checks["over_crediting"]["customer_id"]) == {"C2", "C4"}
+
+
 def test_missing_column_and_corrupt_file_refused(tmp_path):
     folder = _write(tmp_path / "bad")
     RECEIPTS.drop(columns=["balance"]).to_csv(folder / "receipts.csv", index=False)

@@ -85,7 +85,7 @@ def institution_context(
     ``sector`` ('bank' or 'insurer'), when given, is checked: a bank's report notebook refuses
     an insurer and names the right notebook.
     """
-    state = state or load_state(data_dir, params_dir)
+    state = state or load_state(data_dir, params_dir, loans=False)  # its own loan checks only, when asked
     period_end = parse_period(period)
     inst = state.dataset.institutions.set_index("institution_id")
     if institution_id not in inst.index:
@@ -756,7 +756,7 @@ def loan_checks(ctx: InstitutionContext) -> HTML:
     over-crediting shows the city-wide count of banks and total line, never another bank."""
     from analysis.loans import HEADERS_ZH, bank_findings
 
-    findings = ctx.state.loans
+    findings = ctx.state.loan_findings_for(ctx.institution_id)
     if findings is None:
         return HTML('<p class="note">本期未提供借据级数据（数据目录下无 loans/ 文件夹），未进行借据核查。</p>')
     own = bank_findings(findings, ctx.institution_id, ctx.period)

@@ -114,17 +114,21 @@ def input_hashes(data_dir: Path, params_dir: Path) -> dict[str, str]:
 LOANS_FOLDER = "loans"
 
 
-def compute_loan_findings(data_dir: Path, params_dir: Path):
+def has_loan_data(data_dir: Path) -> bool:
+    """The data folder has loan-level tables (``loans/``) and the importer's ``s71-cells.csv``."""
+    return (Path(data_dir) / LOANS_FOLDER).is_dir() and (Path(data_dir) / "s71-cells.csv").exists()
+
+
+def compute_loan_findings(data_dir: Path, params_dir: Path, bank: str | None = None):
     """Reconciliation of the S71 returns with the loan-level data and the supervisory checks
-    (:mod:`analysis.loans`), when the data folder has ``loans/`` and the importer's
-    ``s71-cells.csv``; None otherwise. DuckDB reads the loan files in place."""
-    loans, cells = Path(data_dir) / LOANS_FOLDER, Path(data_dir) / "s71-cells.csv"
-    if not (loans.is_dir() and cells.exists()):
+    (:mod:`analysis.loans`), when :func:`has_loan_data`; None otherwise. DuckDB reads the loan
+    files in place. ``bank``: that institution's findings only (its rows of the city-wide run)."""
+    if not has_loan_data(data_dir):
         return None
     from analysis.loans import analyse_loans, load_loan_rules, load_reported_cells
 
     rules = load_loan_rules(Path(params_dir) / "loans.yaml")
-    return analyse_loans(loans, load_reported_cells(data_dir), rules, threads=2)
+    return analyse_loans(Path(data_dir) / LOANS_FOLDER, load_reported_cells(data_dir), rules, threads=2, bank=bank)
 
 
 @dataclass
@@ -142,7 +146,23 @@ class State:
     qualitative: pd.DataFrame | None = None
     #: loan-level reconciliation and supervisory checks (analysis.loans.LoanFindings), when loan data exist
     loans: Any = None
+    #: loan data exist but the city-wide checks were left out (``load_state(loans=False)``):
+    #: :meth:`loan_findings_for` runs one bank's when its report asks
+    loans_deferred: bool = False
     _score_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _bank_loans: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def loan_findings_for(self, institution_id: str):
+        """Loan-level findings that hold this bank's own (analysis.loans.LoanFindings), or None
+        without loan data: the city-wide findings when the state has them, else this bank's alone,
+        computed once per state (the same rows; ``analysis.loans.bank_findings`` picks them out)."""
+        if self.loans is not None or not self.loans_deferred:
+            return self.loans
+        if institution_id not in self._bank_loans:
+            self._bank_loans[institution_id] = compute_loan_findings(
+                self.data_dir, self.params_dir, bank=institution_id
+            )
+        return self._bank_loans[institution_id]
 
     def scores(self, period: pd.Timestamp):
         """(scoring table, item points, totals) of every evaluated bank at ``period``, computed
@@ -282,7 +302,11 @@ def state_from_dataset(
     )
 
 
-def compute_state(data_dir: Path, params_dir: Path, hashes: dict[str, str] | None = None) -> State:
+def compute_state(
+    data_dir: Path, params_dir: Path, hashes: dict[str, str] | None = None, *, loans: bool = True
+) -> State:
+    """Validate the data and derive everything; ``loans=False`` leaves the city-wide loan-level
+    checks to :meth:`State.loan_findings_for` (one bank at a time)."""
     policies = load_policies(params_dir)
     dataset = load_dataset(data_dir, params_dir)
     scoring, qualitative = load_scoring_inputs(data_dir, params_dir, dataset)
@@ -294,24 +318,34 @@ def compute_state(data_dir: Path, params_dir: Path, hashes: dict[str, str] | Non
         hashes=hashes if hashes is not None else input_hashes(data_dir, params_dir),
         scoring=scoring,
         qualitative=qualitative,
-        loans=compute_loan_findings(data_dir, params_dir),
+        loans=compute_loan_findings(data_dir, params_dir) if loans else None,
+        loans_deferred=not loans and has_loan_data(data_dir),
     )
 
 
-def load_state(data_dir: Path | str = "data/demo", params_dir: Path | str = "params", use_cache: bool = True) -> State:
-    """Validated data, policies and every indicator; from the content-keyed cache when fresh."""
+def load_state(
+    data_dir: Path | str = "data/demo", params_dir: Path | str = "params", use_cache: bool = True, *, loans: bool = True
+) -> State:
+    """Validated data, policies and every indicator; from the content-keyed cache when fresh.
+
+    ``loans=False`` is for one institution's notebook: a cached state is used whether or not it
+    holds the city-wide loan-level checks, and a state computed afresh leaves them out (about
+    6 s of DuckDB on the demo data; the bank's own are computed when its report asks, ~1 s).
+    It is cached apart, so a batch or the overview never takes it for the whole state.
+    """
     data_dir, params_dir = resolve(data_dir), resolve(params_dir)
     hashes = input_hashes(data_dir, params_dir)
     key = hashlib.sha256(json.dumps([hashes, code_fingerprint(), pd.__version__], sort_keys=True).encode()).hexdigest()[
         :24
     ]
-    path = cache_dir() / f"state-{key}.pkl"
+    whole, partial = cache_dir() / f"state-{key}.pkl", cache_dir() / f"state-{key}-without-loans.pkl"
     if use_cache:
-        cached = read_cache(path)
-        if isinstance(cached, State):
-            cached.data_dir, cached.params_dir = data_dir, params_dir
-            return cached
-    state = compute_state(data_dir, params_dir, hashes)
+        for path in (whole,) if loans else (whole, partial):
+            cached = read_cache(path)
+            if isinstance(cached, State):
+                cached.data_dir, cached.params_dir = data_dir, params_dir
+                return cached
+    state = compute_state(data_dir, params_dir, hashes, loans=loans)
     if use_cache:
-        write_cache(path, state)
+        write_cache(whole if loans else partial, state)
     return state

@@ -1,11 +1,13 @@
 -- Rule over_crediting (多头授信、过度授信, clause 十六): across every bank of the city, a customer
 -- (one unified social credit code) whose lines in force on the data date are spread over at least
--- $min_banks banks, or add up to more than the cap for its size (table `line_caps`).
+-- $min_banks banks, or add up to more than the cap for its size (table `line_caps`). It reads the
+-- city-wide views (`city_receipt_dates`, `city_customers`, `credit_lines`) even when the other
+-- views hold one bank only.
 WITH in_force AS (
     -- Rule: a line counts when it is in force on the data date of the receipts' snapshot.
     SELECT d.data_date, l.bank_id, l.customer_id, l.line_amount
     FROM credit_lines l
-    JOIN (SELECT DISTINCT data_date FROM receipts) d
+    JOIN city_receipt_dates d
       ON l.line_start <= d.data_date AND d.data_date <= l.line_end
 ),
 per_customer AS (
@@ -19,7 +21,7 @@ kind AS (
     -- Rule: the size used for the cap is the customer's size (enterprises) or its type
     -- (individual businesses, owners); banks may disagree, the smallest cap is applied.
     SELECT c.customer_id, min(cap.line_cap) AS line_cap
-    FROM customers c
+    FROM city_customers c
     JOIN line_caps cap
       ON cap.kind = CASE WHEN c.customer_type = $enterprise_type THEN c.enterprise_size ELSE c.customer_type END
     GROUP BY ALL
