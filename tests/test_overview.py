@@ -158,3 +158,32 @@ def test_demo_overview_shows_borrower_miss(demo_csv_dir):
         assert cells[4] == "贷款户数"
         assert cells[5] == f"{r['growth_margin_pp']:,.2f}"
         assert cells[6] == f"{int(r['borrowers_change']):,}"
+
+
+def test_rate_chart_weights_each_category_by_amount_without_seaborn(policy, monkeypatch):
+    """The category rate is Σ interest ÷ Σ amount (not the mean of the banks' rates):
+    A 25/500 = 5% and B 45/1500 = 3% give 70/2000 = 3.5% for 农村商业银行; C 24/400 = 6% alone
+    for 城市商业银行. One line per category in the theme's first colours, drawn without seaborn."""
+    import sys
+
+    from matplotlib import rcParams
+    from matplotlib.colors import to_hex
+
+    from analysis import charts
+
+    charts.setup()
+    flows = {"A": (500.0, 25.0), "B": (1500.0, 45.0), "C": (400.0, 24.0)}
+    monthly = []
+    for iid, (amount, interest) in flows.items():
+        for row in year_pair(iid, (1000, 1020), (5000, 5250), (100, 104)):
+            monthly.append(dict(row, inclusive_ytd_disbursed=amount, inclusive_ytd_interest=interest))
+    institutions = [bank("A", "甲农商行"), bank("B", "乙农商行"), bank("C", "丙城商行", category="城市商业银行")]
+    state = state_from_dataset(make_dataset(institutions, monthly, [], []), {2023: policy}, Path("."), Path("."))
+    monkeypatch.setitem(sys.modules, "seaborn", None)  # an import of seaborn would fail
+    fig = overview.rate_chart(overview.CityContext(state=state, period=pd.Timestamp("2023-12-31"), policy=policy))
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == [RCB, "城市商业银行"]
+    assert [list(line.get_ydata()) for line in lines] == [pytest.approx([3.5, 3.5]), pytest.approx([6.0, 6.0])]
+    cycle = [c["color"] for c in rcParams["axes.prop_cycle"]]
+    assert [to_hex(line.get_color()) for line in lines] == [to_hex(c) for c in cycle[:2]]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [RCB, "城市商业银行"]
