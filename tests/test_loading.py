@@ -100,3 +100,39 @@ def test_parquet_keeps_its_headers(tmp_path):
     tables, _, _ = read_tables(tmp_path)
     assert tables["plans"].frame.iloc[0].tolist() == ["B010", 2023, 100.0]
     assert tables["plans"].row_number(0) == 1
+
+
+def test_workbook_cells_read_as_openpyxl_reads_them(tmp_path):
+    """The fast reader (calamine) gives every cell openpyxl gives, with the same Python type: a
+    title row, a merged two-level header, whole and fractional numbers, a date, text with spaces,
+    empty cells and a number stored as text — then the whole table reads as before."""
+    import datetime as dt
+
+    import openpyxl
+
+    from analysis.loading import EXCEL_ENGINE, _read_grid
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "月度数据"
+    sheet.append(["2023年12月小微企业金融服务监测表"])
+    sheet.append(["机构编码", "报告期", "普惠型小微企业贷款", None, "各项贷款余额"])
+    sheet.append([None, None, "余额", "户数", None])
+    sheet.merge_cells("C2:D2")
+    sheet.append(["B010", "2023-12", 1234.5, 88, 10000])
+    sheet.append([" B011 ", dt.datetime(2023, 12, 31), 0, "17", None])
+    sheet.append([])
+    sheet.append(["B012", "2023-12", 3.25e7, 1, -0.5])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+
+    fast, _ = _read_grid(path)
+    slow = pd.read_excel(path, header=None, dtype=object, engine="openpyxl")
+    assert EXCEL_ENGINE != "openpyxl" and fast.shape == slow.shape == (7, 5)
+    for (r, c), expected in slow.stack(future_stack=True).items():
+        got = fast.iat[r, c]
+        if pd.isna(expected):
+            assert pd.isna(got), (r, c, got)
+        else:
+            assert (got, type(got)) == (expected, type(expected)), (r, c)
+    assert find_header(fast, MONTHLY)[:2] == (1, 2)

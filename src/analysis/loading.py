@@ -27,6 +27,10 @@ from analysis.contract import (
 from analysis.errors import Issue
 
 SUFFIXES = (".xlsx", ".csv", ".parquet")
+#: reads the institutions' workbooks: calamine (Rust, python-calamine) gives the same cells as
+#: openpyxl about ten times faster (monthly.xlsx of the demo: 0.10 s against 1.24 s); openpyxl
+#: still writes the workbooks and reads the S71 exports cell by cell (merged cells, formats)
+EXCEL_ENGINE = "calamine"
 
 
 @dataclass
@@ -88,7 +92,7 @@ def _read_grid(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, list
         return frame, headers
     if path.suffix == ".csv":
         return _read_csv(path), None
-    return pd.read_excel(path, sheet_name=sheet or 0, header=None, dtype=object, engine="openpyxl"), None
+    return pd.read_excel(path, sheet_name=sheet or 0, header=None, dtype=object, engine=EXCEL_ENGINE), None
 
 
 def _label(value: object) -> str | None:
@@ -190,7 +194,7 @@ def discover(path: Path) -> dict[str, list[tuple[Path, str | None]]]:
             if table is not None:
                 found.setdefault(table.name, []).append((file, None))
     elif path.suffix == ".xlsx":
-        for sheet in pd.ExcelFile(path, engine="openpyxl").sheet_names:
+        for sheet in pd.ExcelFile(path, engine=EXCEL_ENGINE).sheet_names:
             table = _table_for_stem(sheet)
             if table is not None:
                 found.setdefault(table.name, []).append((path, sheet))
