@@ -19,8 +19,8 @@ from typing import Any
 
 #: imported once per kernel before the first notebook: what every report imports. Not seaborn,
 #: scipy or statsmodels: the reports draw with matplotlib in seaborn's theme written out
-#: (``charts.SEABORN_THEME``) and read fitted models from the cache, so only the overview's one
-#: seaborn chart, or a model fitted in a notebook, imports them (once per kernel: modules stay).
+#: (``charts.SEABORN_THEME``) and read fitted models from the cache, so only a model fitted in a
+#: notebook imports them (once per kernel: modules stay).
 PRELUDE_MODULES = (
     "numpy",
     "pandas",
