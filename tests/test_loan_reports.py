@@ -68,7 +68,7 @@ def test_a_banks_notebook_without_cache_runs_only_its_own_loan_checks(data_dir, 
 
     monkeypatch.setenv("ANALYSIS_CACHE_DIR", str(tmp_path / "cache"))
     partial = load_state(data_dir, ROOT / "params", loans=False)
-    assert partial.loans is None and partial.loans_deferred
+    assert partial.loans is None
     for bank in ("B010", "B025", "B014", "B022", "B040", "B001"):
         one = partial.loan_findings_for(bank)
         own = bank_findings(one, bank, "2023-12")
@@ -80,7 +80,7 @@ def test_a_banks_notebook_without_cache_runs_only_its_own_loan_checks(data_dir, 
     assert not partial.loan_findings_for("B014").checks["over_crediting"].empty
     assert [p.name.endswith("-without-loans.pkl") for p in (tmp_path / "cache").glob("state-*")] == [True]
     whole = load_state(data_dir, ROOT / "params")
-    assert whole.loans is not None and not whole.loans_deferred
+    assert whole.loans is not None
     assert load_state(data_dir, ROOT / "params", loans=False).loans is not None  # the whole state, once cached
 
 
@@ -101,13 +101,13 @@ def test_indicator_workbook_has_the_findings_sheets(state, tmp_path):
     assert rows[0][0] == "机构编码" and any(r[0] == "B010" for r in rows[1:])
 
 
-def test_no_loans_folder_means_a_note_not_an_error(state):
+def test_no_loans_folder_means_a_note_not_an_error(state, tmp_path):
     import dataclasses
 
     from analysis.report import InstitutionContext, loan_checks
 
     ctx = InstitutionContext.__new__(InstitutionContext)
-    ctx.state = dataclasses.replace(state, loans=None)  # what a data folder without loans/ gives
+    ctx.state = dataclasses.replace(state, loans=None, data_dir=tmp_path)  # a data folder without loans/
     ctx.institution_id = "B010"
     assert "未提供借据级数据" in _text(loan_checks(ctx))
 

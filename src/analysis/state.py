@@ -144,11 +144,10 @@ class State:
     #: scoring tables by year (params/scoring-YYYY.yaml) and the analysts' qualitative scores
     scoring: dict = field(default_factory=dict)
     qualitative: pd.DataFrame | None = None
-    #: loan-level reconciliation and supervisory checks (analysis.loans.LoanFindings), when loan data exist
+    #: loan-level reconciliation and supervisory checks (analysis.loans.LoanFindings), when loan data
+    #: exist and the state was loaded with them (``load_state(loans=False)`` leaves them to
+    #: :meth:`loan_findings_for`, one bank at a time)
     loans: Any = None
-    #: loan data exist but the city-wide checks were left out (``load_state(loans=False)``):
-    #: :meth:`loan_findings_for` runs one bank's when its report asks
-    loans_deferred: bool = False
     _score_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _bank_loans: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -156,7 +155,7 @@ class State:
         """Loan-level findings that hold this bank's own (analysis.loans.LoanFindings), or None
         without loan data: the city-wide findings when the state has them, else this bank's alone,
         computed once per state (the same rows; ``analysis.loans.bank_findings`` picks them out)."""
-        if self.loans is not None or not self.loans_deferred:
+        if self.loans is not None or not has_loan_data(self.data_dir):
             return self.loans
         if institution_id not in self._bank_loans:
             self._bank_loans[institution_id] = compute_loan_findings(
@@ -319,7 +318,6 @@ def compute_state(
         scoring=scoring,
         qualitative=qualitative,
         loans=compute_loan_findings(data_dir, params_dir) if loans else None,
-        loans_deferred=not loans and has_loan_data(data_dir),
     )
 
 
