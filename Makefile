@@ -33,7 +33,11 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 venv: $(BIN)/.installed ## Create .venv and install the pinned packages (constraints.txt)
 
 # Debian packages: a CJK font and Pango for charts and PDFs; poppler and Chromium for the tests.
-DEB_RUNTIME := fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b
+# libharfbuzz-subset0: WeasyPrint subsets the embedded CJK fonts with it; without it WeasyPrint falls
+# back to fontTools, ten times slower per PDF (16 s instead of 1.6 s). Chromium depends on it, so a
+# machine that ran the tests always had it; tests/test_install.py now checks that every library
+# WeasyPrint loads comes from a package of this list (or one it depends on), never from DEB_TEST.
+DEB_RUNTIME := fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0
 DEB_TEST := poppler-utils chromium
 
 define apt_install

@@ -462,3 +462,26 @@ def test_prestarted_pool_runs_jobs_on_its_workers_and_stops_the_spare_one(tmp_pa
     assert int((tmp_path / "ok-1.html").read_text()) in prestarted
     assert spawned == []
     assert not _live_children(), [c.cmdline() for c in _live_children()]
+
+
+def test_allow_slow_pdf_goes_on_with_one_warning_line(tmp_path, demo_csv_dir, cache, monkeypatch, capsys):
+    """Without HarfBuzz-subset a run stops (tests/test_cli.py); with ``allow_slow_pdf`` it makes
+    the PDFs and says so once, on one line."""
+    import analysis.pdf
+
+    monkeypatch.setattr(analysis.pdf, "harfbuzz_subset_loaded", lambda: False)
+    summary = run_batch(
+        "2023-12",
+        data_dir=demo_csv_dir,
+        params_dir=ROOT / "params",
+        reports_dir=tmp_path / "reports",
+        institutions=["I003"],
+        formats=("pdf",),
+        workers=2,
+        progress=False,
+        allow_slow_pdf=True,
+    )
+    assert not summary.failed, format_summary(summary)
+    assert (tmp_path / "reports" / "2023-12" / "I003.pdf").exists()
+    lines = [line for line in capsys.readouterr().err.splitlines() if "HarfBuzz-subset" in line]
+    assert len(lines) == 1 and "libharfbuzz-subset0" in lines[0] and "--allow-slow-pdf" in lines[0], lines

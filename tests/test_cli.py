@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,10 +13,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args, cwd=ROOT):
+def run(*args, cwd=ROOT, env=None):
     return subprocess.run(
         [sys.executable, "-m", "analysis.cli", *args],
         cwd=cwd,
+        env=env,
         capture_output=True,
         check=False,
         text=True,
@@ -123,3 +125,22 @@ def test_every_user_error_is_one_analysis_error():
         ClusterError,
     ):
         assert issubclass(error, AnalysisError), error
+
+
+#: a machine without libharfbuzz-subset0, for a whole command: before anything runs, WeasyPrint's
+#: handle on the library is None, exactly what it holds when its dlopen failed
+HIDE_HARFBUZZ_SUBSET = "import weasyprint.text.ffi as ffi\nffi.harfbuzz_subset = None\n"
+
+
+def test_run_refuses_slow_pdfs_before_any_work(tmp_path, demo_csv_dir):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(HIDE_HARFBUZZ_SUBSET)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    reports = tmp_path / "r"
+    result = run("run", "--period", "2023-12", "--data", str(demo_csv_dir), "--reports", str(reports), env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    for part in ("libharfbuzz-subset0", "make system-deps", "--allow-slow-pdf", "慢约十倍", "ten times slower"):
+        assert part in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (reports / "2023-12").exists()  # stopped before validation, state and any report

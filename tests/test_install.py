@@ -7,9 +7,11 @@ record what the Makefile asks for: as root (no sudo), as a user with sudo, and a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 MAKE = shutil.which("make")
 
 #: what the reports need (CJK font, fontconfig, Pango for WeasyPrint) and what the tests add
-RUNTIME_PACKAGES = ["fonts-noto-cjk", "fontconfig", "libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz0b"]
+RUNTIME_PACKAGES = [
+    "fonts-noto-cjk",
+    "fontconfig",
+    "libpango-1.0-0",
+    "libpangoft2-1.0-0",
+    "libharfbuzz0b",
+    "libharfbuzz-subset0",
+]
 TEST_PACKAGES = ["poppler-utils", "chromium"]
 
 pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
@@ -161,3 +170,99 @@ def test_without_apt_get_names_the_packages(tmp_path):
     assert result.returncode != 0
     assert "Please install: " + " ".join(RUNTIME_PACKAGES) in result.stderr, result.stdout + result.stderr
     assert "Noto Sans CJK SC" in result.stderr
+
+
+# ---------------------------------------------------------------- who provides WeasyPrint's libraries
+
+#: run in a fresh interpreter: the shared objects ``weasyprint.text.ffi`` maps into the process
+#: (Pango, PangoFT2, HarfBuzz, HarfBuzz-subset, fontconfig, GObject and what they pull in), read
+#: from /proc/self/maps before and after the import
+#: (the module is executed on its own, so the stdlib extensions ``weasyprint/__init__`` imports —
+#: ssl, uuid — do not count as WeasyPrint's libraries)
+LOADED_BY_WEASYPRINT = r"""
+import importlib.util, json
+import cffi
+
+def mapped():
+    with open("/proc/self/maps") as maps:
+        return {line.split()[-1] for line in maps if ".so" in line.split()[-1]}
+
+spec = importlib.util.find_spec("weasyprint")
+path = spec.submodule_search_locations[0] + "/text/ffi.py"
+before = mapped()
+ffi = importlib.util.module_from_spec(importlib.util.spec_from_file_location("weasyprint_text_ffi", path))
+ffi.__spec__.loader.exec_module(ffi)
+print(json.dumps({"files": sorted(mapped() - before), "harfbuzz_subset": ffi.harfbuzz_subset is not None}))
+"""
+
+
+def _make_variable(name: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    result = subprocess.run(
+        [MAKE, "-s", "--no-print-directory", "-C", str(ROOT), "--eval", "print-%: ; @echo $($*)", f"print-{name}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.split()
+
+
+def _owner(path: str) -> str | None:
+    """The Debian package that installed ``path`` (``dpkg -S``), trying the merged-/usr twin too."""
+    candidates = [path]
+    if path.startswith("/usr/lib/"):
+        candidates.append(path[len("/usr") :])
+    elif path.startswith("/lib/"):
+        candidates.append("/usr" + path)
+    for candidate in candidates:
+        result = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True, timeout=60)
+        if result.returncode == 0:
+            return result.stdout.split(":", 1)[0].strip()
+    return None
+
+
+def _with_dependencies(packages: list[str]) -> set[str]:
+    """``packages`` and everything ``apt-cache depends --recurse`` says they depend on (no recommends)."""
+    flags = ["--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"]
+    result = subprocess.run(
+        ["apt-cache", "depends", "--recurse", *flags, *packages], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    names = {line.strip().strip("<>") for line in result.stdout.splitlines() if line and not line[0].isspace()}
+    return {name.split(":", 1)[0] for name in names}
+
+
+@pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and shutil.which("dpkg") and shutil.which("apt-cache")),
+    reason="needs a Debian system (dpkg, apt-cache, /proc)",
+)
+def test_every_library_weasyprint_loads_comes_from_a_runtime_package():
+    """No runtime library may come from a test-only package: on every machine that ran the tests
+    ``chromium`` (DEB_TEST) had pulled in ``libharfbuzz-subset0``, so PDFs were ten times faster
+    there than on a machine that only ran ``make demo``. Each shared object WeasyPrint maps must be
+    owned by a package of DEB_RUNTIME or one they depend on."""
+    probe = subprocess.run([sys.executable, "-c", LOADED_BY_WEASYPRINT], capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    loaded = json.loads(probe.stdout)
+    assert loaded["harfbuzz_subset"], (
+        "WeasyPrint could not load HarfBuzz-subset (libharfbuzz-subset0): run `make system-deps`"
+    )
+    runtime = _make_variable("DEB_RUNTIME")
+    test_only = set(_make_variable("DEB_TEST"))
+    provided = _with_dependencies(runtime)
+    python_prefixes = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)})
+    libraries = [f for f in loaded["files"] if not os.path.realpath(f).startswith(python_prefixes)]
+    names = " ".join(Path(f).name for f in libraries)
+    for lib in ("libpango-1.0", "libpangoft2-1.0", "libharfbuzz.so", "libharfbuzz-subset", "libfontconfig"):
+        assert lib in names, f"WeasyPrint did not load {lib}: {names}"
+    problems = []
+    for library in libraries:
+        package = _owner(library)
+        if package is None:
+            problems.append(f"{library}: no Debian package owns it")
+        elif package not in provided:
+            source = "a test-only package (DEB_TEST)" if package in test_only else "a package"
+            problems.append(f"{library}: from {package}, {source} that DEB_RUNTIME neither lists nor pulls in")
+    assert not problems, "\n".join(problems)

@@ -83,3 +83,56 @@ def test_cover_escapes_values():
 def test_print_html_needs_a_report():
     with pytest.raises(ValueError):
         html_for_print("<html><head></head><body></body></html>", "<section></section>")
+
+
+# ---------------------------------------------------------------- HarfBuzz-subset and WeasyPrint's messages
+
+SMALL_REPORT = (
+    '<html lang="zh-CN"><head><style>p { colour: red; }</style></head>'
+    '<body><main class="report"><p>小微企业贷款余额</p></main></body></html>'
+)
+
+
+@pytest.fixture
+def without_harfbuzz_subset(monkeypatch):
+    """This process as on a machine without libharfbuzz-subset0: WeasyPrint's library handle is
+    None, exactly what it holds when its dlopen failed."""
+    import weasyprint.pdf.fonts
+    import weasyprint.text.ffi
+
+    monkeypatch.setattr(weasyprint.text.ffi, "harfbuzz_subset", None)
+    monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
+
+
+def test_harfbuzz_subset_is_loaded_here():
+    """make system-deps installs libharfbuzz-subset0, so on any machine that ran it this holds."""
+    from analysis.pdf import harfbuzz_subset_loaded, require_harfbuzz_subset
+
+    assert harfbuzz_subset_loaded()
+    assert require_harfbuzz_subset() is None
+
+
+def test_missing_harfbuzz_subset_stops_with_the_package_and_the_command(without_harfbuzz_subset):
+    from analysis.pdf import SlowPdfError, require_harfbuzz_subset
+
+    with pytest.raises(SlowPdfError) as caught:
+        require_harfbuzz_subset()
+    message = str(caught.value)
+    for part in ("libharfbuzz-subset0", "make system-deps", "--allow-slow-pdf", "慢约十倍", "ten times slower"):
+        assert part in message, message
+    warning = require_harfbuzz_subset(allow_slow=True)
+    assert warning is not None and "\n" not in warning and "libharfbuzz-subset0" in warning
+
+
+def test_weasyprint_warnings_are_returned_not_silenced(tmp_path, without_harfbuzz_subset):
+    """A CSS typo and the fontTools fallback both reach the caller; the fallback notice is left
+    out only once the run has said it (``slow_pdf_reported``)."""
+    from analysis.pdf import write_pdf
+
+    messages = write_pdf(SMALL_REPORT, tmp_path / "a.pdf")
+    assert any("colour" in m for m in messages), messages  # WeasyPrint: "Ignored `colour: red` …"
+    assert any(m.startswith("Using fontTools instead of HarfBuzz-Subset") for m in messages), messages
+    reported = write_pdf(SMALL_REPORT, tmp_path / "b.pdf", slow_pdf_reported=True)
+    assert any("colour" in m for m in reported), reported
+    assert not any("fontTools" in m for m in reported), reported
+    assert (tmp_path / "b.pdf").stat().st_size > 1000

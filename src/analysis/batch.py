@@ -125,6 +125,7 @@ class JobResult:
     attempts: int = 1
     retryable: bool = False  # the kernel died: worth one more attempt
     fatal: bool = False  # the folder is full or read-only: stop the run
+    warnings: list[str] = field(default_factory=list)  # what the exporters' libraries logged (WeasyPrint)
 
 
 @dataclass
@@ -137,6 +138,8 @@ class WorkerSettings:
     formats: tuple[str, ...] = DEFAULT_FORMATS
     timeout: float | None = None
     warm_kernels: bool = True
+    #: the run was told to go on without HarfBuzz-subset and has said so once
+    allow_slow_pdf: bool = False
 
 
 @dataclass
@@ -212,12 +215,17 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
             cover=job.cover,
             meta=job.meta,
             period=settings.period,
+            slow_pdf_reported=settings.allow_slow_pdf,
         )
         for fmt, target in targets.items():
             EXPORTERS[fmt].write(report, target)
         os.replace(tmp_nb, nb_path)
         return JobResult(
-            job.key, "done", time.perf_counter() - start, outputs={fmt: target.name for fmt, target in targets.items()}
+            job.key,
+            "done",
+            time.perf_counter() - start,
+            outputs={fmt: target.name for fmt, target in targets.items()},
+            warnings=report.warnings,
         )
     except Exception as exc:  # noqa: BLE001 - one institution's failure is reported, never raised
         from nbclient.exceptions import DeadKernelError
@@ -515,6 +523,8 @@ class BatchRequest:
     lock_wait: float = 0.0
     #: refuse to start with less free space than this in the reports folder
     min_free_mb: float = 100.0
+    #: make PDFs even when WeasyPrint cannot load HarfBuzz-subset (ten times slower), with one warning
+    allow_slow_pdf: bool = False
     executor: Executor | None = None
     #: a Dask scheduler address, or "local" (used when no ``executor`` is given)
     cluster: str | None = None
@@ -758,6 +768,13 @@ def plan(request: BatchRequest) -> BatchPlan:
     from analysis.fonts import require_cjk_fonts
 
     require_cjk_fonts(pdf="pdf" in formats)  # stops before any work, with the install hint (WeasyPrint would crash)
+    if "pdf" in formats:
+        from analysis.pdf import require_harfbuzz_subset
+
+        # stops before any work when PDFs would take ten times as long, unless --allow-slow-pdf
+        slow_pdf = require_harfbuzz_subset(request.allow_slow_pdf)
+        if slow_pdf:
+            print(slow_pdf, file=sys.stderr)
     state = load_state(data_dir, params_dir)  # validates: bad input stops here, before any report is written
     period_end = parse_period(request.period)
     policy = state.policy(period_end.year)
@@ -798,6 +815,7 @@ def plan(request: BatchRequest) -> BatchPlan:
         formats=formats,
         timeout=request.timeout,
         warm_kernels=request.warm_kernels,
+        allow_slow_pdf=request.allow_slow_pdf,
     )
     return BatchPlan(
         request,
@@ -965,6 +983,9 @@ def format_summary(summary: BatchSummary) -> str:
             f"failed {summary.count('failed')} — {summary.seconds:.1f}s → {summary.out_dir}"
         )
     ]
+    for r in summary.results:
+        for warning in r.warnings:
+            lines.append(f"  ⚠ {r.key}: {warning}")
     for r in summary.failed:
         attempts = f"（共尝试 {r.attempts} 次 / {r.attempts} attempts）" if r.attempts > 1 else ""
         lines.append(f"  ✗ {r.key}: {r.error}{attempts}")

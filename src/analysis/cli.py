@@ -100,6 +100,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         warm_kernels=not args.fresh_kernels,
         lock_wait=args.wait,
         cluster=args.cluster,
+        allow_slow_pdf=args.allow_slow_pdf,
         after_jobs=after,
     )
     summary = run(request)
@@ -212,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a new kernel for every report instead of reusing one per worker (slower)",
     )
     p.add_argument("--no-publish", action="store_true", help="do not rebuild the site index")
+    p.add_argument(
+        "--allow-slow-pdf",
+        action="store_true",
+        help="make PDFs even without HarfBuzz-subset (libharfbuzz-subset0): about ten times slower, one warning",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("publish", help="build the report site index of a period (reports/<period>/index.html)")

@@ -32,6 +32,10 @@ class RenderedReport:
     cover: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     period: str = ""
+    #: the run already warned that PDFs are made without HarfBuzz-subset (``--allow-slow-pdf``)
+    slow_pdf_reported: bool = False
+    #: what the exporters' libraries reported while writing (WeasyPrint's warnings), for the summary
+    warnings: list[str] = field(default_factory=list)
 
     @cached_property
     def html(self) -> str:
@@ -66,7 +70,8 @@ def write_html(report: RenderedReport, target: Path) -> None:
 def write_pdf(report: RenderedReport, target: Path) -> None:
     from analysis.pdf import report_pdf
 
-    report_pdf(report.html, target, **report.cover)
+    logged = report_pdf(report.html, target, **report.cover, slow_pdf_reported=report.slow_pdf_reported)
+    report.warnings.extend(f"PDF (WeasyPrint): {message}" for message in logged)
 
 
 #: every output format, in the order the site shows their links
