@@ -73,7 +73,7 @@ demo: venv system-deps kernel demo-data ## Set up everything and run the main jo
 	  $(BIN)/analysis run --period $$p --data $(DATA) $(if $(WORKERS),--workers $(WORKERS)) || exit $$?; \
 	done
 
-run: venv ## Run the reports of PERIOD on DATA (make run PERIOD=2023-06 DATA=path/to/data)
+run: venv system-deps ## Run the reports of PERIOD on DATA (make run PERIOD=2023-06 DATA=path/to/data)
 	$(BIN)/analysis run --period $(PERIOD) --data $(DATA) $(if $(WORKERS),--workers $(WORKERS))
 
 test: venv system-deps-test kernel demo-data ## Run the whole test suite (unit, notebooks via nbval, end to end)
@@ -105,8 +105,9 @@ hooks: venv ## Strip notebook outputs from every commit (nbstripout git filter f
 serve: venv ## Preview the published report site on http://127.0.0.1:8000/
 	$(BIN)/analysis serve
 
-benchmark: venv demo-data kernel ## Time the indicator engine and the batch against a plain papermill loop
+benchmark: venv system-deps demo-data kernel ## Time the indicator engine, a full period against its floor, the batch against a plain loop
 	$(BIN)/python benchmarks/bench_indicators.py --data $(DATA)
+	$(BIN)/python benchmarks/bench_floor.py --data $(DATA) --period $(PERIOD)
 	$(BIN)/python benchmarks/bench_batch.py --data $(DATA) --period $(PERIOD)
 	$(BIN)/python benchmarks/bench_warm_kernels.py --data $(DATA) --period $(PERIOD)
 	$(BIN)/python benchmarks/bench_report_parts.py
