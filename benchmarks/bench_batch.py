@@ -11,7 +11,7 @@ printed last. Every run is a subprocess tree; its peak memory is the sum of the 
 of the process and all its children (kernels, workers), sampled every 0.2 s with psutil.
 
 Options:
-  --province N           also a synthetic province (analysis.province) of N/2 and N institutions
+  --province N           also a synthetic province (analysis.demo.province) of N/2 and N institutions
                          through `analysis run`: seconds per report and peak memory at both sizes
                          (cost should grow linearly: the time ratio near the report ratio)
   --baseline-commit REV  also (b) on a git worktree of REV (an older engine), same reports, same run
@@ -105,7 +105,7 @@ def warm_cache(src: Path, cwd: Path, data: Path, params: Path, period: str, env:
         "from pathlib import Path\n"
         f"assert Path(analysis.__path__[0]).resolve() == Path({str(src / 'analysis')!r}).resolve(), analysis.__path__\n"
         "from analysis.state import load_state\n"
-        "from analysis.periods import parse_period\n"
+        "from analysis.core.periods import parse_period\n"
         f"state = load_state({str(data)!r}, {str(params)!r})\n"
         "try:\n"
         "    from analysis.models import load_models\n"
@@ -119,7 +119,7 @@ def warm_cache(src: Path, cwd: Path, data: Path, params: Path, period: str, env:
 
 def pick_institutions(data: Path, params: Path, period: str, n: int) -> list[tuple[str, str]]:
     """(id, sector) of n institutions with figures for the period: three banks to one insurer."""
-    from analysis.periods import parse_period
+    from analysis.core.periods import parse_period
     from analysis.state import load_state
 
     ind = load_state(data, params).indicators
@@ -257,7 +257,7 @@ def main() -> None:
     lines: list[str] = []
     try:
         if not data.exists():
-            from analysis.demo import write_demo_data
+            from analysis.demo.jurisdiction import write_demo_data
 
             data = write_demo_data(scratch / "demo-data")
         env = child_env(ROOT / "src", scratch / "cache")
@@ -276,7 +276,7 @@ def main() -> None:
 
         if args.province:
             sizes = sorted({max(1, args.province // 2), args.province})
-            from analysis.province import write_province_data
+            from analysis.demo.province import write_province_data
 
             rows = []
             for size in sizes:
@@ -323,7 +323,7 @@ def main() -> None:
                 [
                     sys.executable,
                     "-c",
-                    f"from analysis.demo import write_demo_data; write_demo_data({str(base_data)!r})",
+                    f"from analysis.demo.jurisdiction import write_demo_data; write_demo_data({str(base_data)!r})",
                 ],
                 cwd=baseline_dir,
                 env=base_env,

@@ -6,8 +6,8 @@ floor: the CPU time of the work no engine can avoid, measured in this one proces
     report, on the notebooks (b) executed:
     - the report's charts: every code cell whose value is a figure, re-run here in an IPython shell
       (its display formatter draws and encodes the PNG, as the kernel's does);
-    - the nbconvert HTML export of the executed notebook (``analysis.render``);
-    - the WeasyPrint PDF of that HTML with its cover (``analysis.pdf.report_pdf``);
+    - the nbconvert HTML export of the executed notebook (``analysis.outputs.html``);
+    - the WeasyPrint PDF of that HTML with its cover (``analysis.outputs.pdf.report_pdf``);
     summed over the reports and divided by the cores (b) used.
 
 Also printed: the notebooks' other cells (context, tables, text: real work, but not counted in the
@@ -75,8 +75,8 @@ def main() -> None:
     import nbformat
 
     from analysis.batch import BatchRequest, default_workers, plan
-    from analysis.pdf import report_pdf
-    from analysis.render import notebook_to_html
+    from analysis.outputs.html import notebook_to_html
+    from analysis.outputs.pdf import report_pdf
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-floor-"))
     try:

@@ -11,9 +11,9 @@ import statistics
 import time
 from pathlib import Path
 
-from analysis.indicators import citywide_figures, compute_indicators, onlending_indicators
-from analysis.policy import load_policies
-from analysis.validation import load_dataset
+from analysis.core.policy import load_policies
+from analysis.inputs.validation import load_dataset
+from analysis.rules.indicators import citywide_figures, compute_indicators, onlending_indicators
 
 
 def main() -> None:

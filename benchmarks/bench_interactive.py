@@ -71,8 +71,8 @@ def main() -> None:
     for folder in (state_only, full):
         folder.mkdir(mode=0o700)
     os.environ["ANALYSIS_CACHE_DIR"] = str(full)
+    from analysis.core.periods import parse_period
     from analysis.models import load_models
-    from analysis.periods import parse_period
     from analysis.state import load_state
 
     state = load_state(data, params["params_dir"])

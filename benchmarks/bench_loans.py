@@ -1,7 +1,7 @@
 """Benchmark: loan-level recompute + reconcile + checks on a province-sized table (10^7 receipts).
 
 Generates EAST-shaped receipts, customers and credit lines as Parquet, written in chunks (the
-generator never holds the whole table), then times :func:`analysis.loans.analyse_loans` with
+generator never holds the whole table), then times :func:`analysis.inputs.loans.analyse_loans` with
 DuckDB limited to the given threads and memory, sampling the process's peak resident memory.
 
     .venv/bin/python benchmarks/bench_loans.py --rows 10000000 --threads 2 --memory-limit 3GB
@@ -147,7 +147,7 @@ class PeakMemory:
 
 
 def main() -> None:
-    from analysis.loans import analyse_loans
+    from analysis.inputs.loans import analyse_loans
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)

@@ -57,7 +57,7 @@ def chart_parts(ctx, name: str, repeats: int) -> dict[str, float]:
     """CPU seconds of build, layout, draw (layout already done) and PNG encode for one chart."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from analysis import charts
+    from analysis.content import charts
 
     build = getattr(charts, name)
     parts: dict[str, list[float]] = {"build": [], "layout": [], "draw": [], "encode": []}
@@ -87,7 +87,8 @@ def report_html(ctx, method: str = "single-pass") -> str:
     from IPython.core.formatters import DisplayFormatter
     from matplotlib.figure import Figure
 
-    from analysis import charts, render, report
+    from analysis.content import charts, institution
+    from analysis.outputs import html as render
 
     formatter = DisplayFormatter()
     formatter.formatters["image/png"].for_type(
@@ -95,9 +96,9 @@ def report_html(ctx, method: str = "single-pass") -> str:
     )
     formatter.formatters["text/plain"].for_type(Figure, lambda fig, p, cycle: p.text(""))
     nb = nbformat.v4.new_notebook()
-    values = [getattr(report, name)(ctx) for name in TEXT_CELLS[:4]]
+    values = [getattr(institution, name)(ctx) for name in TEXT_CELLS[:4]]
     values += [getattr(charts, name)(ctx) for name in BANK_CHARTS]
-    values += [getattr(report, name)(ctx) for name in TEXT_CELLS[4:]]
+    values += [getattr(institution, name)(ctx) for name in TEXT_CELLS[4:]]
     for value in values:
         data, metadata = formatter.format(value)
         if "image/png" in data and isinstance(data["image/png"], bytes):
@@ -111,7 +112,7 @@ def report_html(ctx, method: str = "single-pass") -> str:
 
 
 def pdf_seconds(html: str, repeats: int) -> tuple[float, float, int]:
-    from analysis.pdf import report_pdf
+    from analysis.outputs.pdf import report_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "report.pdf"
@@ -133,7 +134,7 @@ def pdf_seconds(html: str, repeats: int) -> tuple[float, float, int]:
 IMPORTS = {
     "import nbformat": "import nbformat",
     "import papermill": "import papermill",
-    "first notebook cell's imports": "from analysis import charts, modelreport, report",
+    "first notebook cell's imports": "from analysis.content import charts, institution, models",
 }
 #: blocks jsonschema's optional import of rfc3987_syntax (which builds a lark Earley parser at
 #: import time); jsonschema then skips only the "iri"/"iri-reference" format checks
@@ -163,13 +164,13 @@ def main() -> None:
     parser.add_argument("--skip-imports", action="store_true")
     args = parser.parse_args()
 
-    from analysis import charts, report
-    from analysis.demo import write_demo_data
+    from analysis.content import charts, institution
+    from analysis.demo.jurisdiction import write_demo_data
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ANALYSIS_CACHE_DIR"] = str(Path(tmp) / "cache")
         data = write_demo_data(Path(tmp) / "demo")
-        ctx = report.institution_context(args.institution, args.period, data, args.params, sector="bank")
+        ctx = institution.institution_context(args.institution, args.period, data, args.params, sector="bank")
         charts.setup()
         for name in BANK_CHARTS:  # warm: fonts loaded, caches filled, as after a report's first chart
             charts.figure_png(getattr(charts, name)(ctx))

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.contract import INSTITUTIONS, MONTHLY, ONLENDING, PLANS
-from analysis.dataset import Dataset
-from analysis.policy import Policy
+from analysis.core.contract import INSTITUTIONS, MONTHLY, ONLENDING, PLANS
+from analysis.core.dataset import Dataset
+from analysis.core.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,14 +98,14 @@ def make_dataset(
 @pytest.fixture(scope="session")
 def demo_csv_dir(tmp_path_factory) -> Path:
     """The demo jurisdiction as CSV files (fast to copy and break in validation tests)."""
-    from analysis.demo import write_demo_data
+    from analysis.demo.jurisdiction import write_demo_data
 
     return write_demo_data(tmp_path_factory.mktemp("demo") / "csv", fmt="csv")
 
 
 @pytest.fixture(scope="session")
 def demo_xlsx_dir(tmp_path_factory) -> Path:
-    from analysis.demo import write_demo_data
+    from analysis.demo.jurisdiction import write_demo_data
 
     return write_demo_data(tmp_path_factory.mktemp("demo") / "xlsx", fmt="xlsx")
 
@@ -121,7 +121,7 @@ def demo_reports(tmp_path_factory, demo_csv_dir):
     import os
 
     from analysis.batch import run_batch
-    from analysis.site import build_site
+    from analysis.outputs.site import build_site
 
     root = tmp_path_factory.mktemp("site")
     os.environ.setdefault("ANALYSIS_CACHE_DIR", str(root / "cache"))

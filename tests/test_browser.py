@@ -27,7 +27,7 @@ FLAGS = [
 
 @pytest.fixture
 def server(demo_reports):
-    from analysis.site import make_server
+    from analysis.outputs.site import make_server
 
     httpd = make_server(demo_reports, port=0)  # the handler `analysis serve` uses
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import state as state_module
+import analysis.state as state_module
 from analysis.state import State, cache_dir, load_state, read_cache, write_cache
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,8 +5,8 @@ computes every indicator and verdict of a policy year's notice, and writes the r
 per concern; the layers run one way (a module imports only the layers above it in this list):
 
 - shared names (leaf modules): ``status`` (达标 / 未达标 / 关注 / 不适用), ``columns`` (indicator
-  columns and their Chinese labels), ``dataset`` (:class:`~analysis.dataset.Dataset`), ``periods``
-  (:func:`~analysis.periods.parse_period`), ``errors`` (bilingual problems), ``files`` (atomic writes)
+  columns and their Chinese labels), ``dataset`` (:class:`~analysis.core.dataset.Dataset`), ``periods``
+  (:func:`~analysis.core.periods.parse_period`), ``errors`` (bilingual problems), ``files`` (atomic writes)
 - data contract (数据规范): ``contract``, one definition of every table and column
 - loading and validation: ``loading.read_tables``, ``validation.load_dataset`` (every problem at once)
 - rules: ``policy.load_policies`` (params/policy-YYYY.yaml), ``indicators.compute_indicators``

@@ -22,12 +22,12 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.dataset import Dataset
-from analysis.files import atomic_path
-from analysis.indicators import citywide_figures, compute_indicators, onlending_indicators
-from analysis.loading import file_sha256
-from analysis.policy import Policy, load_policies
-from analysis.validation import load_dataset
+from analysis.core.dataset import Dataset
+from analysis.core.files import atomic_path
+from analysis.core.policy import Policy, load_policies
+from analysis.inputs.loading import file_sha256
+from analysis.inputs.validation import load_dataset
+from analysis.rules.indicators import citywide_figures, compute_indicators, onlending_indicators
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -121,11 +121,11 @@ def has_loan_data(data_dir: Path) -> bool:
 
 def compute_loan_findings(data_dir: Path, params_dir: Path, bank: str | None = None):
     """Reconciliation of the S71 returns with the loan-level data and the supervisory checks
-    (:mod:`analysis.loans`), when :func:`has_loan_data`; None otherwise. DuckDB reads the loan
+    (:mod:`analysis.inputs.loans`), when :func:`has_loan_data`; None otherwise. DuckDB reads the loan
     files in place. ``bank``: that institution's findings only (its rows of the city-wide run)."""
     if not has_loan_data(data_dir):
         return None
-    from analysis.loans import analyse_loans, load_loan_rules, load_reported_cells
+    from analysis.inputs.loans import analyse_loans, load_loan_rules, load_reported_cells
 
     rules = load_loan_rules(Path(params_dir) / "loans.yaml")
     return analyse_loans(Path(data_dir) / LOANS_FOLDER, load_reported_cells(data_dir), rules, threads=2, bank=bank)
@@ -144,7 +144,7 @@ class State:
     #: scoring tables by year (params/scoring-YYYY.yaml) and the analysts' qualitative scores
     scoring: dict = field(default_factory=dict)
     qualitative: pd.DataFrame | None = None
-    #: loan-level reconciliation and supervisory checks (analysis.loans.LoanFindings), when loan data
+    #: loan-level reconciliation and supervisory checks (analysis.inputs.loans.LoanFindings), when loan data
     #: exist and the state was loaded with them (``load_state(loans=False)`` leaves them to
     #: :meth:`loan_findings_for`, one bank at a time)
     loans: Any = None
@@ -152,9 +152,9 @@ class State:
     _bank_loans: dict = field(default_factory=dict, repr=False, compare=False)
 
     def loan_findings_for(self, institution_id: str):
-        """Loan-level findings that hold this bank's own (analysis.loans.LoanFindings), or None
+        """Loan-level findings that hold this bank's own (analysis.inputs.loans.LoanFindings), or None
         without loan data: the city-wide findings when the state has them, else this bank's alone,
-        computed once per state (the same rows; ``analysis.loans.bank_findings`` picks them out)."""
+        computed once per state (the same rows; ``analysis.inputs.loans.bank_findings`` picks them out)."""
         if self.loans is not None or not has_loan_data(self.data_dir):
             return self.loans
         if institution_id not in self._bank_loans:
@@ -170,7 +170,7 @@ class State:
         if table is None:
             return None, None, None
         if period not in self._score_cache:
-            from analysis.scoring import score_cards
+            from analysis.rules.scoring import score_cards
 
             self._score_cache[period] = score_cards(self.indicators, table, period, self.qualitative)
         items, totals = self._score_cache[period]
@@ -178,8 +178,8 @@ class State:
 
     def policy(self, year: int) -> Policy:
         if year not in self.policies:
-            from analysis.errors import ParamsError
-            from analysis.policy import policy_path
+            from analysis.core.errors import ParamsError
+            from analysis.core.policy import policy_path
 
             raise ParamsError(
                 str(policy_path(self.params_dir, year)),
@@ -261,8 +261,8 @@ def write_cache(path: Path, value: object) -> bool:
 
 def load_scoring_inputs(data_dir: Path, params_dir: Path, dataset: Dataset) -> tuple[dict, pd.DataFrame]:
     """Scoring tables of every year and the qualitative workbooks found for them; bad entries raise."""
-    from analysis.errors import DataValidationError
-    from analysis.scoring import QUALITATIVE_COLUMNS, find_qualitative, load_scoring, read_qualitative
+    from analysis.core.errors import DataValidationError
+    from analysis.rules.scoring import QUALITATIVE_COLUMNS, find_qualitative, load_scoring, read_qualitative
 
     tables = {}
     for path in sorted(Path(params_dir).glob("scoring-*.yaml")):

@@ -1,0 +1,144 @@
+"""A whole run (运行): plan, execute on an executor with a progress bar, record, then the period's
+summaries while still holding the lock; and the text summary the command line prints.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from analysis.batch.jobs import BatchSummary, JobResult
+from analysis.batch.plan import (
+    BatchPlan,
+    BatchRequest,
+    _reports_dir,
+    _up_to_date,
+    check_writable,
+    clean_stale_parts,
+    default_workers,
+    period_lock,
+    plan,
+)
+from analysis.batch.pool import ClusterExecutor, Executor, OnResult, ProcessPool
+from analysis.batch.record import record, start_generation
+from analysis.core.manifest import Manifest
+from analysis.core.periods import parse_period
+from analysis.core.runerrors import BatchError
+from analysis.outputs.registry import parse_formats
+from analysis.state import State, project_root
+
+# ---------------------------------------------------------------- execute
+
+
+def execute(batch: BatchPlan, executor: Executor, on_result: OnResult) -> None:
+    if batch.todo:
+        executor.run(batch.todo, batch.settings, on_result)
+
+
+def run(request: BatchRequest) -> BatchSummary:
+    """Plan, execute and record one run; see the module docstring for the guarantees."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # kernels run side by side: one BLAS thread each
+    parse_formats(request.formats)
+    reports_dir = _reports_dir(request)
+    check_writable(reports_dir, request.min_free_mb)
+    pool = None
+    if request.executor is None and not request.cluster and request.warm_kernels:
+        # the workers and their kernels start while this process validates and loads the state
+        count = request.workers or default_workers()
+        if request.institutions:
+            count = min(count, len(request.institutions) + int(request.include_overview))
+        pool = ProcessPool(count, retries=request.retries)
+        pool.prestart(str(project_root()))
+    try:
+        return _run(request, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
+    batch = plan(request)
+    batch.out_dir.mkdir(parents=True, exist_ok=True)
+    with period_lock(batch.out_dir, request.lock_wait):
+        clean_stale_parts(batch.out_dir)
+        batch.manifest = Manifest.load(batch.manifest_path)  # re-read under the lock
+        batch.todo = [
+            j for j in batch.jobs if request.force or not _up_to_date(j, batch.manifest, batch.settings.formats)
+        ]
+        start_generation(batch)
+        todo_keys = {j.key for j in batch.todo}
+        results = [JobResult(j.key, "skipped") for j in batch.jobs if j.key not in todo_keys]
+        by_key = {j.key: j for j in batch.jobs}
+        bar = None
+        if batch.todo:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=len(batch.todo),
+                desc=f"生成报告 {batch.period}",
+                unit="份",
+                disable=not request.progress,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+
+        def on_result(result: JobResult) -> None:
+            record(batch, by_key[result.key], result)
+            results.append(result)
+            if bar is not None:
+                mark = "✓" if result.status == "done" else "✗"
+                bar.set_postfix_str(f"{mark} {by_key[result.key].title} ({result.seconds:.1f}s)")
+                bar.update(1)
+
+        workers = max(1, min(request.workers or default_workers(), len(batch.todo) or 1))
+        executor = request.executor or (
+            ClusterExecutor(request.cluster, request.workers, request.retries)
+            if request.cluster
+            else pool or ProcessPool(workers, retries=request.retries)
+        )
+        try:
+            execute(batch, executor, on_result)
+        finally:
+            if bar is not None:
+                bar.close()
+        summary = BatchSummary(batch.period, batch.out_dir, results, time.perf_counter() - batch.started)
+        aborted = [r for r in results if r.status == "aborted"]
+        if request.after_jobs is not None and not aborted:
+            request.after_jobs(batch.state, summary)
+    if aborted:
+        raise BatchError(f"运行已中止 / the run stopped: {aborted[0].error}\n" + format_summary(summary))
+    return summary
+
+
+def run_batch(period: str, **options: Any) -> BatchSummary:
+    """``run(BatchRequest(period, **options))``: the reports of ``period``."""
+    return run(BatchRequest(period, **options))
+
+
+def write_indicator_workbook(state: State, period: str, out_dir: Path) -> Path:
+    from analysis.outputs.excel import write_indicator_workbook as write
+
+    return write(state, parse_period(period), out_dir / "indicators.xlsx")
+
+
+def format_summary(summary: BatchSummary) -> str:
+    lines = [
+        (
+            f"{summary.period}: 完成 {summary.count('done')} 份，未变化跳过 {summary.count('skipped')} 份，"
+            f"失败 {summary.count('failed')} 份 / done {summary.count('done')}, skipped {summary.count('skipped')}, "
+            f"failed {summary.count('failed')} — {summary.seconds:.1f}s → {summary.out_dir}"
+        )
+    ]
+    for r in summary.results:
+        for warning in r.warnings:
+            lines.append(f"  ⚠ {r.key}: {warning}")
+    for r in summary.failed:
+        attempts = f"（共尝试 {r.attempts} 次 / {r.attempts} attempts）" if r.attempts > 1 else ""
+        lines.append(f"  ✗ {r.key}: {r.error}{attempts}")
+        if r.failed_notebook:
+            lines.append(f"    已执行的笔记本 / executed notebook: {r.failed_notebook}")
+    return "\n".join(lines)

@@ -1,0 +1,798 @@
+"""Content of the per-institution evaluation report (机构评价报告).
+
+The notebook ``notebooks/institution_report.ipynb`` calls these functions and shows what they
+return. Peers appear only as ranks, percentiles and category aggregates: nothing here puts
+another institution's figures beside its name.
+
+Why this module is long: it is one document — the bank's and insurer's report sections in
+reading order (header, verdicts, indicators, peers, findings, appendix, provenance, score card,
+loan checks), each one function over the same :class:`InstitutionContext` and the same number
+formats. Split, the wording of one report would be spread over several files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.content.display import (
+    COUNT_UNITS,
+    HTML,
+    bullet_list,
+    esc,
+    fmt_number,
+    frame_table,
+    status_badge,
+    table,
+)
+from analysis.core.columns import INDICATOR_COLUMNS
+from analysis.core.compare import fmt_signed, snap_zero
+from analysis.core.contract import COUNTIES, MONTHLY
+from analysis.core.errors import ReportInputError
+from analysis.core.periods import CHINA_TZ, parse_period
+from analysis.core.policy import Policy
+from analysis.core.status import MET, NA, NOT_MET, WATCH
+from analysis.rules.indicators import NA_REASONS, ZERO_BASE_NOTE, na_reason_text, onlending_quarters_through
+from analysis.state import State, git_commit, load_state, package_version
+
+#: category aggregates (medians, bands, ranks) are shown only with at least this many institutions
+MIN_PEERS = 4
+
+
+@dataclass
+class InstitutionContext:
+    state: State
+    institution_id: str
+    period: pd.Timestamp
+    policy: Policy
+    institution: pd.Series
+    row: pd.Series
+    history: pd.DataFrame
+
+    @property
+    def sector(self) -> str:
+        return self.row["sector"]
+
+    @property
+    def name(self) -> str:
+        return str(self.institution["name"])
+
+    @property
+    def year(self) -> int:
+        return int(self.period.year)
+
+    @property
+    def peers(self) -> pd.DataFrame:
+        """This period's rows of the same category (this institution included)."""
+        ind = self.state.indicators
+        return ind[(ind["period"] == self.period) & (ind["category"] == self.row["category"])]
+
+
+NOTEBOOKS = {"bank": "notebooks/institution_report.ipynb", "insurer": "notebooks/insurer_report.ipynb"}
+
+
+def institution_context(
+    institution_id: str,
+    period: str,
+    data_dir: str | Path = "data/demo",
+    params_dir: str | Path = "params",
+    state: State | None = None,
+    sector: str | None = None,
+) -> InstitutionContext:
+    """Everything one institution's report needs, for the month-end ``period``.
+
+    ``sector`` ('bank' or 'insurer'), when given, is checked: a bank's report notebook refuses
+    an insurer and names the right notebook.
+    """
+    state = state or load_state(data_dir, params_dir, loans=False)  # its own loan checks only, when asked
+    period_end = parse_period(period)
+    inst = state.dataset.institutions.set_index("institution_id")
+    if institution_id not in inst.index:
+        raise ReportInputError(f"机构编码不在机构名录中 / unknown institution id: {institution_id!r}")
+    history = state.indicators[state.indicators["institution_id"] == institution_id]
+    current = history[history["period"] == period_end]
+    if current.empty:
+        raise ReportInputError(f"{institution_id} 无 {period_end:%Y-%m} 数据 / no data for this period")
+    actual = current.iloc[0]["sector"]
+    if sector is not None and actual != sector:
+        raise ReportInputError(
+            f"{institution_id} 属于{'保险' if actual == 'insurer' else '银行业'}机构，请使用 "
+            f"{NOTEBOOKS[actual]} / wrong notebook for this institution: use {NOTEBOOKS[actual]}"
+        )
+    return InstitutionContext(
+        state=state,
+        institution_id=institution_id,
+        period=period_end,
+        policy=state.policy(period_end.year),
+        institution=inst.loc[institution_id],
+        row=current.iloc[0],
+        history=history.reset_index(drop=True),
+    )
+
+
+# --- small formatting helpers -------------------------------------------------------------
+
+
+def _fmt(v, digits: int, signed: bool, unit: str) -> str:
+    """A figure for report text; zero at the comparison tolerance reads 0 (never "-0.00" or "+0")."""
+    if isinstance(v, (float, np.floating)) and not np.isnan(v):
+        if signed:
+            return fmt_signed(v, digits, unit)
+        v = snap_zero(float(v))
+    return fmt_number(v, digits, signed=signed, unit=unit)
+
+
+def _pct(v, signed=False) -> str:
+    return _fmt(v, 2, signed, "%")
+
+
+def _pp(v, signed=True) -> str:
+    return _fmt(v, 2, signed, "个百分点")
+
+
+def _bp(v) -> str:
+    return _fmt(v, 0, True, "个基点")
+
+
+def _amount(v, signed=False) -> str:
+    return _fmt(v, 2, signed, "万元")
+
+
+def _count(v, signed=False, unit="户") -> str:
+    return _fmt(v, 0, signed, unit)
+
+
+def _isnan(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+# --- header ---------------------------------------------------------------------------------
+
+
+def header(ctx: InstitutionContext) -> HTML:
+    inst = ctx.institution
+    county = COUNTIES.get(str(inst["county_code"]), str(inst["county_code"]))
+    kind = "年末" if ctx.period.month == 12 else "年中" if ctx.period.month == 6 else "月度"
+    meta = [
+        ("机构名称", ctx.name),
+        ("机构类型", inst["category"]),
+        ("法人或分支", inst["entity_type"]),
+        ("所在县区", f"{county}（{inst['county_code']}）"),
+        ("监管科室", inst["division"]),
+        ("数据期", f"{ctx.period:%Y年%m月末}（{kind}评价）"),
+        ("评价依据", f"{ctx.policy.notice}"),
+    ]
+    if ctx.row["differentiated"]:
+        meta.append(("考核方式", f"{ctx.year}年实行差异化考核（以信贷计划完成情况替代增速考核）"))
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
+    return HTML(
+        f'<header class="report-header"><p class="office">{esc(ctx.policy.issuing_office)}</p>'
+        f'<h1>{esc(ctx.name)}</h1><p class="subtitle">小微企业金融服务监管评价报告 · {ctx.period:%Y年%m月}</p>'
+        f'<table class="meta">{rows}</table></header>'
+    )
+
+
+# --- verdicts -------------------------------------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    key: str  # rule key: growth_leg, plan, ...
+    label: str
+    status: str
+    text: str
+    clause: str
+    #: why the verdict is 不适用 (Chinese, from indicators.NA_REASONS); "" otherwise
+    reason: str = ""
+
+
+def growth_standard(policy: Policy) -> str:
+    """The growth leg's standard in words, from the policy's minimum margin."""
+    m = policy.two_increases.growth_margin_min_pp
+    if m == 0:
+        return "普惠增速不低于各项贷款增速"
+    if m > 0:
+        return f"普惠增速高于各项贷款增速不少于 {m:g} 个百分点"
+    return f"普惠增速低于各项贷款增速不超过 {-m:g} 个百分点"
+
+
+def borrowers_standard(policy: Policy) -> str:
+    """The borrower leg's standard in words, from the policy's minimum change."""
+    m = policy.two_increases.borrowers_change_min
+    if m == 0:
+        return "不低于年初水平"
+    if m > 0:
+        return f"较年初增加不少于 {m:g} 户"
+    return f"较年初减少不超过 {-m:g} 户"
+
+
+def verdicts(ctx: InstitutionContext) -> list[Verdict]:
+    """The headline verdicts of the notice for this institution and period."""
+    r, p = ctx.row, ctx.policy
+    if ctx.sector == "insurer":
+        out = []
+        for check in p.watch_checks:
+            if "insurer" in check.sectors:
+                out.append(
+                    Verdict(
+                        check.indicator,
+                        check.label,
+                        r[f"status_{check.indicator}"],
+                        f"本期 {_describe(check.indicator, r[check.indicator]).split(' ', 1)[-1]}，"
+                        f"要求不低于 {fmt_number(check.min, 0)}",
+                        check.clause,
+                        _reason(r, check.indicator),
+                    )
+                )
+        out.append(
+            Verdict(
+                "claims",
+                "小微企业保险赔付",
+                NA,
+                f"当年累计赔款 {_amount(r['claims_paid_ytd'])}，简单赔付率 {_pct(r['claims_to_premium_pct'])}",
+                p.info_clause("claims_to_premium_pct"),
+            )
+        )
+        return out
+    out = []
+    if r["differentiated"] and p.two_increases.differentiated_on_plan:
+        growth_text = (
+            f"差异化考核：以信贷计划完成率 {_pct(r['plan_completion_pct'])} 替代增速考核"
+            f"（普惠增速 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款增速 "
+            f"{_pct(r['total_loans_ytd_growth_pct'])}）"
+        )
+    elif bool(r.get("growth_leg_zero_base", False)):
+        growth_text = (
+            f"{ZERO_BASE_NOTE}：年初余额为零，较年初增加 {_amount(r['inclusive_ytd_increase'])}，"
+            f"各项贷款增速 {_pct(r['total_loans_ytd_growth_pct'])}"
+        )
+    else:
+        growth_text = (
+            f"普惠型小微企业贷款较年初增长 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款 "
+            f"{_pct(r['total_loans_ytd_growth_pct'])}，差 {_pp(r['growth_margin_pp'])}"
+            f"（标准：{growth_standard(p)}）"
+        )
+    out.append(
+        Verdict(
+            "growth_leg",
+            "“两增”·贷款增速",
+            r["status_growth_leg"],
+            growth_text,
+            p.two_increases.clause,
+            _reason(r, "growth_leg"),
+        )
+    )
+    out.append(
+        Verdict(
+            "borrowers_leg",
+            "“两增”·贷款户数",
+            r["status_borrowers_leg"],
+            f"有贷款余额户数 {_count(r['inclusive_borrowers'])}，较年初 {_count(r['borrowers_change'], True)}"
+            f"（标准：{borrowers_standard(p)}）",
+            p.two_increases.clause,
+            _reason(r, "borrowers_leg"),
+        )
+    )
+    out.append(
+        Verdict(
+            "plan",
+            "信贷计划完成",
+            r["status_plan"],
+            f"较年初增加 {_amount(r['inclusive_ytd_increase'])}，年度计划 {_amount(r['planned_increase'])}，"
+            f"完成 {_pct(r['plan_completion_pct'])}（时序进度 {_pct(r['time_progress_pct'])}）",
+            p.plan.clause,
+            _reason(r, "plan"),
+        )
+    )
+    out.append(
+        Verdict(
+            "rate_change",
+            "新发放贷款利率",
+            r["status_rate_change"],
+            f"当年累放加权平均利率 {_pct(r['ytd_new_loan_rate_pct'])}，上年 {_pct(r['prior_year_rate_pct'])}，"
+            f"变化 {_bp(r['rate_change_bp'])}",
+            p.cost.clause,
+            _reason(r, "rate_change"),
+        )
+    )
+    if r["status_high_rate"] != NA:
+        out.append(Verdict("high_rate", "利率同业比较", r["status_high_rate"], _rate_position(ctx), p.cost.clause))
+    out.append(
+        Verdict(
+            "npl",
+            "资产质量（不良容忍度）",
+            r["status_npl"],
+            f"普惠不良率 {_pct(r['inclusive_npl_ratio_pct'])}，各项贷款不良率 {_pct(r['total_npl_ratio_pct'])}，"
+            f"高 {_pp(r['npl_gap_pp'], False)}（容忍度 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点）",
+            p.quality.clause,
+            _reason(r, "npl"),
+        )
+    )
+    for q in onlending_rows(ctx).itertuples():
+        if q.quarter == _quarter(ctx.period):
+            out.append(
+                Verdict(
+                    "onlending",
+                    "转贷款终端利率",
+                    q.status_onlending,
+                    f"{q.quarter} 终端平均利率 {_pct(q.end_borrower_rate)}，{q.benchmark_quarter} 当地同类机构 "
+                    f"{_pct(q.benchmark_rate_pct)}，差 {_bp(q.rate_gap_bp)}",
+                    p.onlending.clause,
+                    NA_REASONS.get(getattr(q, "na_reason_onlending", ""), ""),
+                )
+            )
+    # a rule this institution is not subject to is left out; one it is subject to but that cannot
+    # be judged (no prior December, no plan ...) stays, with its reason beside 不适用
+    return [
+        v
+        for v in out
+        if not (v.status == NA and not v.reason and v.key in ("growth_leg", "borrowers_leg", "plan", "rate_change"))
+    ]
+
+
+def _reason(row: pd.Series, rule: str) -> str:
+    """The reason beside 不适用, except for a rule the institution is not subject to."""
+    if row.get(f"na_reason_{rule}", "") in ("", "not_subject"):
+        return ""
+    return na_reason_text(row, rule)
+
+
+def _quarter(period: pd.Timestamp) -> str:
+    return f"{period.year}Q{(period.month - 1) // 3 + 1}"
+
+
+def _rate_position(ctx: InstitutionContext) -> str:
+    r = ctx.row
+    n = int(r["rate_peer_count"]) if not _isnan(r["rate_peer_count"]) else 0
+    if n < MIN_PEERS:
+        return f"同类机构不足 {MIN_PEERS} 家，不作同业比较"
+    flag = "，属利率明显偏高机构" if r["high_rate"] else ""
+    return (
+        f"在同类 {n} 家机构中由低到高排第 {int(r['rate_rank_in_category'])} 位，"
+        f"同类中位数 {_pct(r['category_rate_median_pct'])}{flag}"
+    )
+
+
+def verdict_panel(ctx: InstitutionContext) -> HTML:
+    cards = []
+    for v in verdicts(ctx):
+        cards.append(
+            f'<div class="verdict verdict-{v.status.replace("/", "")}"><div class="verdict-head">'
+            f'<span class="verdict-label">{esc(v.label)}</span>{status_badge(v.status)}'
+            + (f'<span class="na-reason">{esc(v.reason)}</span>' if v.reason else "")
+            + "</div>"
+            f'<div class="verdict-text">{esc(v.text)}</div><div class="clause">依据：{esc(ctx.policy.notice)}'
+            f"{esc(v.clause)}</div></div>"
+        )
+    return HTML('<div class="verdicts">' + "".join(cards) + "</div>")
+
+
+# --- full indicator table -------------------------------------------------------------------
+
+
+def _label_unit(column: str) -> tuple[str, str]:
+    if column in INDICATOR_COLUMNS:
+        return INDICATOR_COLUMNS[column]
+    for col in MONTHLY.columns:
+        if col.name == column:
+            return col.label_zh, col.unit
+    return column, ""
+
+
+def _describe(indicator: str, value) -> str:
+    label, unit = _label_unit(indicator)
+    if unit == "%":
+        return f"{label} {_pct(value, signed=indicator.endswith(('_yoy_pct', '_growth_pct')))}"
+    if unit == "个百分点":
+        return f"{label} {_pp(value)}"
+    if unit == "万元":
+        return f"{label} {_amount(value, signed=indicator.endswith('_change'))}"
+    if unit in COUNT_UNITS:
+        return f"{label} {_count(value, signed=indicator.endswith('_change'), unit=unit)}"
+    return f"{label} {fmt_number(value)}"
+
+
+def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
+    """Every indicator of the notice for this institution: group, indicator, value, standard, status, clause."""
+    r, p = ctx.row, ctx.policy
+    rows: list[tuple] = []
+
+    def add(group, label, value, standard="", status="", clause=""):
+        rows.append((group, label, value, standard, status, clause))
+
+    if ctx.sector == "insurer":
+        add("小微保险", "保费收入（当年累计）", _amount(r["premium_ytd"]))
+        add("小微保险", "保单件数（当年累计）", _count(r["policies_ytd"], unit="件"))
+        add("小微保险", "保险金额（当年累计）", _amount(r["sum_insured_ytd"]))
+        add("小微保险", "赔款支出（当年累计）", _amount(r["claims_paid_ytd"]))
+        add("小微保险", "简单赔付率", _pct(r["claims_to_premium_pct"]))
+        add("小微保险", "保单件数同比", _pct(r["policies_yoy_pct"], True))
+        add("小微保险", "赔款支出同比", _pct(r["claims_paid_yoy_pct"], True))
+        for c in p.watch_checks:
+            if "insurer" in c.sectors:
+                add(
+                    "小微保险",
+                    c.label,
+                    _describe(c.indicator, r[c.indicator]).split(" ", 1)[-1],
+                    f"≥ {fmt_number(c.min, 0)}",
+                    r[f"status_{c.indicator}"],
+                    c.clause,
+                )
+        return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
+
+    ti = p.two_increases
+    add(
+        "两增",
+        "普惠型小微企业贷款余额（剔除票据）" if not ti.include_bills else "普惠型小微企业贷款余额",
+        _amount(r["inclusive_balance_assessed"]),
+    )
+    add("两增", "较年初增量", _amount(r["inclusive_ytd_increase"], True))
+    growth_note = f"；{ZERO_BASE_NOTE}" if bool(r.get("growth_leg_zero_base", False)) else ""
+    add(
+        "两增",
+        "较年初增速 / 各项贷款增速",
+        f"{_pct(r['inclusive_ytd_growth_pct'])} / {_pct(r['total_loans_ytd_growth_pct'])}",
+        growth_standard(p) + growth_note + _why(r, "growth_leg"),
+        r["status_growth_leg"],
+        ti.clause,
+    )
+    add(
+        "两增",
+        "有贷款余额户数较年初",
+        _count(r["borrowers_change"], True),
+        borrowers_standard(p) + _why(r, "borrowers_leg"),
+        r["status_borrowers_leg"],
+        ti.clause,
+    )
+    add(
+        "信贷计划",
+        "年度计划新增 / 完成率",
+        f"{_amount(r['planned_increase'])} / {_pct(r['plan_completion_pct'])}",
+        f"≥ {fmt_number(p.plan.completion_min_pct, 0)}%（时序进度 {_pct(r['time_progress_pct'])}）" + _why(r, "plan"),
+        r["status_plan"],
+        p.plan.clause,
+    )
+    add(
+        "利率",
+        "当年累放加权平均利率 / 上年",
+        f"{_pct(r['ytd_new_loan_rate_pct'])} / {_pct(r['prior_year_rate_pct'])}",
+        f"变化 ≤ {fmt_number(p.cost.max_rate_change_bp, 0)} 个基点（本期 {_bp(r['rate_change_bp'])}）"
+        + _why(r, "rate_change"),
+        r["status_rate_change"],
+        p.cost.clause,
+    )
+    add("利率", "当月新发放贷款加权平均利率", _pct(r["month_new_loan_rate_pct"]))
+    add(
+        "利率",
+        "同业位置",
+        _rate_position(ctx),
+        f"高于同类 P{p.cost.high_rate_percentile:.0f} 且高出中位数 ≥ "
+        f"{p.cost.high_rate_min_excess_bp:.0f} 个基点为利率偏高",
+        r["status_high_rate"],
+        p.cost.clause,
+    )
+    add(
+        "资产质量",
+        "普惠不良率 / 各项贷款不良率",
+        f"{_pct(r['inclusive_npl_ratio_pct'])} / {_pct(r['total_npl_ratio_pct'])}",
+        f"高出不超过 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点（本期 {_pp(r['npl_gap_pp'], False)}）",
+        r["status_npl"],
+        p.quality.clause,
+    )
+    checked = set()
+    for c in p.watch_checks:
+        if "bank" not in c.sectors:
+            continue
+        applies = c.entity_types is None or r["entity_type"] in c.entity_types
+        checked.add(c.indicator)
+        add(
+            "结构与覆盖",
+            c.label,
+            _describe(c.indicator, r[c.indicator]).split(" ", 1)[-1],
+            (f"≥ {fmt_number(c.min, 0)}" + _why(r, c.indicator)) if applies else "",
+            r[f"status_{c.indicator}"],
+            c.clause,
+        )
+    for info in p.information:
+        if "bank" in info.sectors and info.indicator not in checked:
+            add(
+                "结构与覆盖",
+                _label_unit(info.indicator)[0],
+                _describe(info.indicator, r[info.indicator]).split(" ", 1)[-1],
+                "",
+                "",
+                info.clause,
+            )
+    gap = p.onlending.max_gap_bp
+    for q in onlending_rows(ctx).itertuples():
+        reason = NA_REASONS.get(getattr(q, "na_reason_onlending", ""), "")
+        add(
+            "转贷款",
+            f"{q.quarter} 终端平均利率",
+            _pct(q.end_borrower_rate),
+            f"≤ {q.benchmark_quarter} 当地同类机构 {_pct(q.benchmark_rate_pct)}"
+            + (f" {fmt_signed(gap, 0)} 个基点" if gap else "")
+            + (f"；不适用原因：{reason}" if q.status_onlending == NA and reason else ""),
+            q.status_onlending,
+            p.onlending.clause,
+        )
+    return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
+
+
+def _why(row: pd.Series, rule: str) -> str:
+    """ "；不适用原因：…" for a verdict that cannot be judged, "" otherwise."""
+    reason = _reason(row, rule)
+    return f"；不适用原因：{reason}" if reason and row.get(f"status_{rule}") == NA else ""
+
+
+def indicator_table(ctx: InstitutionContext) -> HTML:
+    frame = indicator_rows(ctx)
+    return frame_table(frame, status_columns=["状态"], css_class="data indicators")
+
+
+def onlending_rows(ctx: InstitutionContext) -> pd.DataFrame:
+    """This year's on-lending quarters up to the report period (policy bank only)."""
+    ol = ctx.state.onlending
+    if ol.empty:
+        return ol
+    # quarters of the year ended by the report period: the same rule as the overview and indicators.xlsx
+    return onlending_quarters_through(ol[ol["institution_id"] == ctx.institution_id], ctx.period)
+
+
+# --- peers: ranks and percentiles only ------------------------------------------------------
+
+PEER_MEASURES = [
+    ("inclusive_ytd_growth_pct", "普惠型小微企业贷款较年初增速", False),
+    ("plan_completion_pct", "信贷计划完成率", False),
+    ("ytd_new_loan_rate_pct", "当年累放贷款加权平均利率", True),
+    ("inclusive_npl_ratio_pct", "普惠型小微企业贷款不良率", True),
+    ("credit_loan_share_pct", "信用贷款占比", False),
+    ("premium_yoy_pct", "小微企业保险保费收入同比增速", False),
+]
+
+
+def peer_ranks(ctx: InstitutionContext) -> pd.DataFrame:
+    """Rank (1 = best) and percentile of this institution among its category; no peer names or values.
+
+    Categories with fewer than :data:`MIN_PEERS` institutions reporting a measure are not ranked.
+    """
+    peers = ctx.peers
+    rows = []
+    for column, label, lower_is_better in PEER_MEASURES:
+        values = peers.set_index("institution_id")[column].dropna()
+        if ctx.institution_id not in values.index:
+            continue
+        n = len(values)
+        if n < MIN_PEERS:
+            rows.append((label, f"同类机构不足 {MIN_PEERS} 家，不排名", "—", "—"))
+            continue
+        ranks = values.rank(ascending=lower_is_better, method="min")
+        rank = int(ranks[ctx.institution_id])
+        better_than = (
+            (values > values[ctx.institution_id]).sum()
+            if lower_is_better
+            else (values < values[ctx.institution_id]).sum()
+        )
+        percentile = better_than / (n - 1) * 100 if n > 1 else 100.0
+        median = values.median()
+        rows.append(
+            (label, f"第 {rank} / {n} 名", f"优于 {percentile:.0f}% 的同类机构", f"同类中位数 {fmt_number(median, 2)}%")
+        )
+    return pd.DataFrame(rows, columns=["指标", f"在{ctx.row['category']}中的排名", "百分位", "同类汇总"])
+
+
+def peer_table(ctx: InstitutionContext) -> HTML:
+    frame = peer_ranks(ctx)
+    if frame.empty:
+        return HTML('<p class="note">本期无可比同类数据。</p>')
+    return frame_table(frame, css_class="data peers") + HTML(
+        '<p class="note">排名按对小微企业服务更有利的方向排序（增速、完成率、信用贷款占比由高到低；利率、不良率由低到高）；'
+        f"同业信息仅以排名、百分位和同类汇总值列示，同类机构不足 {MIN_PEERS} 家时不予列示。</p>"
+    )
+
+
+# --- findings and recommendations -----------------------------------------------------------
+
+
+@dataclass
+class Findings:
+    issues: list[str]  # 主要问题 (not met, behind, needing attention)
+    strengths: list[str]  # 主要成效 (targets met)
+    recommendations: list[str]  # 监管建议
+
+
+def findings(ctx: InstitutionContext) -> Findings:
+    """Findings and recommendations generated from the verdicts, each citing the notice."""
+    r, p = ctx.row, ctx.policy
+    issues: list[str] = []
+    strengths: list[str] = []
+    recs: list[str] = []
+
+    def cite(clause: str) -> str:
+        return f"（{p.notice}{clause}）"
+
+    def recommend(key: str) -> None:
+        text = p.recommendation(key)
+        if text and text not in recs:
+            recs.append(text)
+
+    headline = verdicts(ctx)
+    for v in headline:
+        if v.status == NOT_MET:
+            issues.append(f"【未达标】{v.label}：{v.text}{cite(v.clause)}。")
+            recommend(v.key)
+        elif v.status == WATCH:
+            lead = "进度落后" if v.key in ("plan", "growth_leg") else "需关注"
+            issues.append(f"【{lead}】{v.label}：{v.text}{cite(v.clause)}。")
+            recommend(v.key)
+        elif v.status == MET:
+            strengths.append(f"{v.label}：{v.text}。")
+        elif v.status == NA and v.reason:
+            issues.append(f"【无法评价】{v.label}：{v.reason}{cite(v.clause)}。")
+    headline_keys = {v.key for v in headline}
+    for c in p.watch_checks:
+        if c.indicator in headline_keys or ctx.sector not in c.sectors:
+            continue
+        if r[f"status_{c.indicator}"] == WATCH:
+            issues.append(f"【需关注】{_describe(c.indicator, r[c.indicator])}，低于要求{cite(c.clause)}。")
+            recommend(c.indicator)
+    if not issues:
+        issues.append("本期各项考核指标均达到要求，未发现需关注事项。")
+    if not recs:
+        recs.append("保持小微企业金融服务力度，巩固现有成效，持续提升服务质量。")
+    return Findings(issues, strengths, recs)
+
+
+def findings_section(ctx: InstitutionContext) -> HTML:
+    f = findings(ctx)
+    out = HTML("<h3>主要问题</h3>") + bullet_list(f.issues, "findings")
+    if f.strengths:
+        out += HTML("<h3>主要成效</h3>") + bullet_list(f.strengths, "strengths")
+    return out + HTML("<h3>监管建议</h3>") + bullet_list(f.recommendations, "recommendations")
+
+
+# --- appendix and provenance ----------------------------------------------------------------
+
+
+def data_appendix(ctx: InstitutionContext) -> HTML:
+    """This institution's own reported figures for the report year, month by month."""
+    year_rows = ctx.history[(ctx.history["year"] == ctx.year) & (ctx.history["period"] <= ctx.period)]
+    applicable = [
+        c for c in MONTHLY.columns if c.name not in ("institution_id", "period") and year_rows[c.name].notna().any()
+    ]
+    frame = pd.DataFrame({"数据期": year_rows["period"].dt.strftime("%Y-%m")})
+    for col in applicable:
+        frame[f"{col.label_zh}（{col.unit}）"] = year_rows[col.name].to_numpy()
+    transposed = frame.set_index("数据期").T.reset_index().rename(columns={"index": "项目"})
+    return frame_table(transposed, css_class="data appendix")
+
+
+def input_file_digests(hashes: dict[str, str]) -> dict[str, str]:
+    """The input files' SHA-256 for a report, with the loan-level folder as one digest over all its
+    files: its files are named by bank, and a report must not list the other banks."""
+    loans = {k: v for k, v in hashes.items() if k.startswith("data/loans/")}
+    out = {k: v for k, v in hashes.items() if k not in loans}
+    if loans:
+        combined = hashlib.sha256("".join(f"{k}={v};" for k, v in sorted(loans.items())).encode()).hexdigest()
+        out[f"data/loans/（{len(loans)} 个借据级文件 / loan-level files）"] = combined
+    return out
+
+
+def provenance(ctx, parameters: dict) -> HTML:
+    """Parameters, input file hashes, package version, git commit and time: what made this report."""
+    state = getattr(ctx, "state", ctx)
+    generated = datetime.now(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S %Z")
+    rows = [
+        ("参数 parameters", json.dumps(parameters, ensure_ascii=False, default=str)),
+        ("程序版本 package", f"analysis {package_version()}"),
+        ("代码版本 git commit", git_commit()),
+        ("生成时间 generated", generated),
+    ]
+    rows += [(f"输入文件 {name}", f"sha256 {digest}") for name, digest in input_file_digests(state.hashes).items()]
+    return (
+        HTML('<section class="provenance"><h3>报告来源信息（Provenance）</h3>')
+        + table(rows, ["项目", "内容"], css_class="data provenance-table")
+        + HTML("</section>")
+    )
+
+
+# --- supervisory evaluation score (监管评价) ---------------------------------------------------
+
+
+def score_card_data(ctx: InstitutionContext):
+    """(items, totals row, number of evaluated banks) for this bank, or None when not evaluated."""
+    table, items, totals = ctx.state.scores(ctx.period)
+    if table is None or ctx.row["category"] not in table.categories:
+        return None
+    mine = items[items["institution_id"] == ctx.institution_id]
+    total = totals.set_index("institution_id").loc[ctx.institution_id]
+    return table, mine, total, int(totals["complete"].sum())
+
+
+def score_card(ctx: InstitutionContext) -> HTML:
+    data = score_card_data(ctx)
+    if data is None:
+        return HTML('<p class="note">本机构不参加商业银行小微企业金融服务监管评价（或本年度无评分表）。</p>')
+    scoring_table, items, total, n_complete = data
+    rows = [
+        (r.area, r.item, r.kind, fmt_number(r.points, 2) if r.scored else "未评分", f"{r.min:g} ~ {r.max:g}", r.reason)
+        for r in items.itertuples()
+    ]
+    html = table(rows, ["评价领域", "评分项目", "类型", "得分", "分值范围", "评分说明"], numeric_columns=[3])
+    provisional = "" if ctx.period.month == 12 else "（按本期累计数据测算，年度评价以12月末数据为准）"
+    if total["complete"]:
+        summary = (
+            f"总分 {fmt_number(total['total'], 2)} 分（定量 {fmt_number(total['quantitative'], 2)} 分，"
+            f"定性 {fmt_number(total['qualitative'], 2)} 分），评价等级：{total['grade']}；"
+            f"在全市 {n_complete} 家参评银行中排第 {int(total['rank'])} 名{provisional}。"
+        )
+    else:
+        summary = (
+            f"定性评分缺少 {len(total['missing'])} 项（{'、'.join(total['missing'])}），总分与等级待定；"
+            f"已计得分 {fmt_number(total['total'], 2)} 分{provisional}。"
+        )
+    return (
+        HTML(f'<p class="score-summary"><strong>{esc(summary)}</strong></p>')
+        + html
+        + HTML(
+            f'<p class="note">评分表：{esc(scoring_table.title)}；'
+            f"总分范围 {scoring_table.total.min:g} ~ {scoring_table.total.max:g} 分；等级："
+            + esc("，".join(f"{g.grade} ≥ {g.min:g}" for g in scoring_table.grades))
+            + "。</p>"
+        )
+    )
+
+
+# --- loan-level checks (借据级核查): this institution's own findings only --------------------------
+
+#: rows shown per check in a report; the full lists are in the loan findings workbook
+LOAN_ROWS_SHOWN = 20
+
+
+def loan_checks(ctx: InstitutionContext) -> HTML:
+    """Reconciliation of this bank's S71 return with its loan-level data, and the supervisory checks
+    of clause 十六 (逾期未入不良, 多头/过度授信, 新设主体贷款, 无还本续贷占比) — its own findings only;
+    over-crediting shows the city-wide count of banks and total line, never another bank."""
+    from analysis.inputs.loans import HEADERS_ZH, bank_findings
+
+    findings = ctx.state.loan_findings_for(ctx.institution_id)
+    if findings is None:
+        return HTML('<p class="note">本期未提供借据级数据（数据目录下无 loans/ 文件夹），未进行借据核查。</p>')
+    own = bank_findings(findings, ctx.institution_id, ctx.period)
+    rec = own["reconciliation"]
+    if rec.empty:
+        return HTML(f'<p class="note">{ctx.period:%Y年%m月}无本机构借据级数据，未进行借据核查。</p>')
+    parts = []
+    summary = own["summary"][["label", "clause", "findings", "amount"]].rename(columns=HEADERS_ZH)
+    parts.append("<h3>核查汇总</h3>" + str(frame_table(summary, count_columns=[HEADERS_ZH["findings"]])))
+    differing = rec[~rec["within_tolerance"]]
+    parts.append(f"<h3>S71报表与借据重算核对（{len(rec)} 项，{len(differing)} 项超出容差）</h3>")
+    if differing.empty:
+        parts.append('<p class="note">S71 报送值与借据重算值在容差内一致。</p>')
+    else:
+        table = differing[["item", "reported", "recomputed", "difference", "tolerance", "unit"]]
+        parts.append(str(frame_table(table.rename(columns=HEADERS_ZH))))
+    checks = findings.rules.raw["checks"]
+    for name in ("overdue_not_npl", "over_crediting", "new_borrower"):
+        rows = own.get(name)
+        if rows is None:
+            continue
+        label = checks[name]["label"]
+        parts.append(f"<h3>{esc(label)}（{len(rows)} 笔）</h3>")
+        if rows.empty:
+            parts.append('<p class="note">未发现。</p>')
+            continue
+        shown = rows.drop(
+            columns=["institution_id", "period", "rule", "clause", "bank_id", "data_date"], errors="ignore"
+        ).head(LOAN_ROWS_SHOWN)
+        parts.append(str(frame_table(shown.rename(columns=HEADERS_ZH))))
+        if len(rows) > LOAN_ROWS_SHOWN:
+            parts.append(f'<p class="note">仅列示前 {LOAN_ROWS_SHOWN} 笔，完整清单见 indicators.xlsx。</p>')
+        parts.append(f'<p class="note">依据：{esc(checks[name]["clause"])}</p>')
+    return HTML("".join(parts))

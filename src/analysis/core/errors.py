@@ -1,0 +1,222 @@
+"""Problems found in input data or parameters, reported in Chinese and English.
+
+Every problem names the file, the row (as the analyst sees it in Excel: the header is row 1),
+the column and the rule. Problems are collected, never raised one at a time, so an analyst
+fixes a workbook in one pass. A few rules are warnings (:data:`WARNING_RULES`): the data are
+accepted, the affected indicators are 不适用, and ``analysis validate`` prints them.
+
+Every error a user can cause (bad data, bad parameters, a report asked for something that does
+not exist) is an :class:`AnalysisError`; the command line catches that one class and prints it in
+Chinese and English, without a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: rule code -> (Chinese, English). The data contract document lists this table.
+RULES: dict[str, tuple[str, str]] = {
+    "file_unreadable": ("文件无法读取", "file cannot be read"),
+    "missing_table": ("缺少必需的数据表", "required table not found"),
+    "ambiguous_table": ("同一数据表出现在多个文件中", "the same table is found in more than one file"),
+    "missing_column": ("缺少必需列", "required column is missing"),
+    "duplicate_column": (
+        "同一列出现多次（中英文表头重复）",
+        "column appears more than once (English and Chinese header)",
+    ),
+    "empty_id": ("机构编码为空", "institution id is empty"),
+    "required_empty": ("必填项为空", "required value is empty"),
+    "not_applicable_filled": (
+        "该列不适用于此类机构，应留空（不得填0）",
+        "column does not apply to this category: leave it empty (not zero)",
+    ),
+    "not_a_number": ("不是有效数值", "not a number"),
+    "not_whole_number": ("户数、件数必须为非负整数", "counts must be whole numbers"),
+    "negative": ("不得为负数", "must not be negative"),
+    "out_of_range": ("数值超出合理范围", "value outside the plausible range"),
+    "invalid_choice": ("取值不在允许范围内", "value is not one of the allowed values"),
+    "invalid_period": ("数据期不是有效的年月", "period is not a valid year-month"),
+    "period_not_month_end": ("数据期应为月末日期", "period must be a month-end date"),
+    "invalid_quarter": ("季度格式应为 2023Q1", "quarter must look like 2023Q1"),
+    "invalid_year": ("年度无效", "year is not valid"),
+    "duplicate_key": ("记录重复", "duplicate record"),
+    "unknown_institution": ("机构编码不在机构名录中", "institution id is not in the institutions table"),
+    "npl_exceeds_balance": ("不良贷款大于贷款余额", "non-performing loans exceed the balance"),
+    "inclusive_exceeds_total": ("普惠型小微企业贷款余额大于各项贷款余额", "inclusive loans exceed all loans"),
+    "ytd_decreased": ("当年累计数较上月下降", "year-to-date figure fell within the year"),
+    "implied_rate_out_of_range": (
+        "累放利息收益÷累放金额得出的利率不在0–36%之间，请检查单位",
+        "interest ÷ amount disbursed gives a rate outside 0–36%: check units",
+    ),
+    "missing_base_december": (
+        "缺少上年12月基期数据（新设机构或年中开始报送）：较年初指标不适用，其余指标照常评价",
+        (
+            "prior December (start-of-year base) is missing (new institution or "
+            "reporting from mid-year): start-of-year indicators are n/a, the rest are evaluated"
+        ),
+    ),
+    "missing_plan": ("缺少该年度信贷计划", "no credit plan for this year"),
+    "onlending_not_policy_bank": ("转贷款数据只能由政策性银行报送", "on-lending rows must belong to a policy bank"),
+    "invalid_params": ("参数文件不符合要求", "parameter file is not valid"),
+    "empty_table": ("数据表只有表头，没有数据行", "table has a header but no data rows"),
+    "header_not_found": (
+        "在表格前若干行中未找到表头（请检查标题行或合并表头）",
+        "header row not found in the first rows (check title rows or merged headers)",
+    ),
+    "invalid_id": (
+        "机构编码格式无效：只能由字母、数字、下划线和连字符组成，以字母或数字开头，最长32位",
+        (
+            "invalid institution id: letters, digits, '_' and '-' only, starting with a letter or "
+            "digit, at most 32 characters"
+        ),
+    ),
+    "control_character": (
+        "含有不可见的控制字符（如换行、制表符或其他控制符），请删除",
+        "contains an invisible control character: remove it",
+    ),
+    "implausible_unit": (
+        "数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
+        ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; report it in 万元"),
+    ),
+    # S71 returns (analysis.inputs.s71)
+    "s71_unknown_item": ("项目编码不属于该版本S71报表", "item code is not a cell of this S71 form version"),
+    "s71_duplicate_cell": ("同一机构同一期同一单元格重复报送", "the same cell is reported more than once"),
+    "s71_missing_cell": ("缺少映射所需的S71单元格", "a cell the mapping needs is missing"),
+    "s71_no_form_version": ("数据日期没有适用的S71报表版本", "no S71 form version applies to this data date"),
+    "s71_wrong_report": ("文件中没有S71报表数据（报表编号不符）", "no S71 rows in the file (report number)"),
+    "s71_layout": (
+        "无法识别S71表样（表头、机构编码或数据日期）",
+        "S71 form layout not recognised (headers, institution code or data date)",
+    ),
+    "s71_unknown_unit": ("无法识别的金额单位（应为元、万元或亿元）", "unknown unit (use 元, 万元 or 亿元)"),
+    "s71_unit_conflict": ("表内单位与声明单位不一致", "the unit stated in the form contradicts the declared unit"),
+    "s71_unit_implausible": (
+        "按声明单位换算后数值不合理，可能单位有误",
+        "figures are implausible in the declared unit: likely a unit error",
+    ),
+    "s71_conflicting_value": (
+        "同一指标在S71与月度监测表中取值不同",
+        "the same figure is given by S71 and the monitoring table with different values",
+    ),
+}
+
+#: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
+WARNING_RULES: frozenset[str] = frozenset({"missing_base_december"})
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in one cell (or one record, or one file)."""
+
+    file: str
+    row: int | None
+    column: str | None
+    rule: str
+    detail: str = ""
+
+    @property
+    def message_zh(self) -> str:
+        return RULES[self.rule][0]
+
+    @property
+    def message_en(self) -> str:
+        return RULES[self.rule][1]
+
+    def format(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" 第{self.row}行/row {self.row}"
+        if self.column:
+            where += f" 列/column {self.column}"
+        detail = f" — {self.detail}" if self.detail else ""
+        return f"{where}: [{self.rule}] {self.message_zh} / {self.message_en}{detail}"
+
+
+class AnalysisError(Exception):
+    """Base of every error a user can cause and act on (错误基类): bad data, bad parameters, a
+    report asked for something that does not exist, a missing font.
+
+    Built from a Chinese and an English message (or one text that already holds both);
+    ``str()`` prints both. ``exit_code`` is what the command line returns.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message_zh: str, message_en: str | None = None):
+        self.message_zh = message_zh
+        self.message_en = message_en
+        super().__init__(message_zh if message_en is None else f"{message_zh} / {message_en}")
+
+    def __str__(self) -> str:
+        return self.message_zh if self.message_en is None else f"{self.message_zh} / {self.message_en}"
+
+
+class DataValidationError(AnalysisError):
+    """Raised with every problem found; nothing has been written when it is raised.
+
+    ``warnings`` (rules of :data:`WARNING_RULES`) are listed after the problems.
+    """
+
+    def __init__(self, issues: list[Issue], warnings: list[Issue] | None = None):
+        self.issues = issues
+        self.warnings = list(warnings or [])
+        text = format_report(issues)
+        if self.warnings:
+            text += "\n\n" + format_warnings(self.warnings)
+        super().__init__(text)
+
+
+class ParamsError(AnalysisError):
+    """A parameter file (params/*.yaml) failed its validation."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        lines = [f"参数文件无效 / invalid parameter file: {path}"]
+        lines += [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+class ReportInputError(AnalysisError, ValueError):
+    """A report cannot be made for these parameters (unknown id, no data for the period).
+
+    A usage error: the command line exits with 2."""
+
+
+def _summary(issues: list[Issue]) -> list[str]:
+    counts: dict[str, int] = {}
+    for issue in issues:
+        counts[issue.rule] = counts.get(issue.rule, 0) + 1
+    lines = []
+    for rule, n in counts.items():
+        zh, en = RULES[rule]
+        lines.append(f"  {n:>5} × [{rule}] {zh} / {en}")
+    return lines
+
+
+def format_report(issues: list[Issue]) -> str:
+    """The report printed by ``analysis validate``: a summary by rule, then every problem."""
+    if not issues:
+        return "数据校验通过 / validation passed"
+    lines = [f"数据校验未通过：共 {len(issues)} 个问题 / validation failed: {len(issues)} problem(s)"]
+    lines += _summary(issues)
+    lines.append("")
+    lines += [issue.format() for issue in issues]
+    return "\n".join(lines)
+
+
+def format_warnings(warnings: list[Issue]) -> str:
+    """The warnings of an accepted dataset (数据校验提示), as ``analysis validate`` prints them:
+    a summary by rule, then every warning with file, row, column and rule. Empty when none."""
+    if not warnings:
+        return ""
+    lines = [
+        (
+            f"提示：共 {len(warnings)} 条，数据可用，相关指标不适用 / "
+            f"warnings: {len(warnings)}; the data are usable, the affected indicators are n/a"
+        )
+    ]
+    lines += _summary(warnings)
+    lines.append("")
+    lines += ["提示/warning " + w.format() for w in warnings]
+    return "\n".join(lines)

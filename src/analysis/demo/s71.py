@@ -1,0 +1,161 @@
+"""The demo jurisdiction as the office really receives it (示例S71报表): S71 returns and tidy rest.
+
+:func:`write_demo_exports` writes, from the tidy demo tables of :mod:`analysis.demo.jurisdiction`:
+
+* ``s71/`` — every bank's S71 return: the cell-code long format (one CSV per bank, amounts in 元,
+  as banks' reporting marts export them) for most banks, and the form layout (one workbook per
+  bank, one sheet per month, 万元 with two decimals, merged two-level headers) for the categories
+  in :data:`FORM_LAYOUT_CATEGORIES`;
+* ``tidy/`` — the tables S71 does not replace: 机构名录, 信贷计划, 转贷款, 定性评分, and 月度监测 holding
+  only the figures S71 does not carry (first loans, guarantees, all loans, insurers …).
+
+Importing ``s71/`` with ``tidy/`` (:func:`analysis.inputs.s71.import_s71`) gives back the demo monitoring
+table exactly; ``tests/test_s71.py`` checks that round trip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.core.contract import MONTHLY, RURAL_CREDIT_COOP
+from analysis.inputs.s71 import FormVersion, form_for, load_form_versions, s71_cells
+
+#: Categories whose demo returns are written in the form layout (the others in the long format).
+FORM_LAYOUT_CATEGORIES: tuple[str, ...] = (RURAL_CREDIT_COOP,)
+#: Band order of the form's columns under each letter.
+BAND_ORDER = ("1", "2", "3", "4", "0", "5")
+
+
+def _form(versions: list[FormVersion], period: pd.Timestamp) -> FormVersion:
+    """The form version of a period the demo writes (every such period has one)."""
+    form = form_for(versions, period)
+    assert form is not None, period
+    return form
+
+
+def _long_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
+    amount = cells.apply(lambda r: _form(versions, r["period"]).column_kind(r["cell"]) == "amount", axis=1)
+    text = np.where(
+        amount, (cells["value"] * 10_000).map(lambda v: f"{v:.2f}"), cells["value"].map(lambda v: f"{v:.0f}")
+    )
+    report = versions[0].report
+    return pd.DataFrame(
+        {
+            "DATA_DATE": cells["period"].dt.strftime("%Y%m%d"),
+            "ORG_NUM": cells["institution_id"],
+            "REP_NUM": report,
+            "ITEM_NUM": report + "_" + cells["cell"].str.replace(r"^(\d+)\.([A-Z])", r"\1..\2", regex=True),
+            "TOTAL_VALUE": text,
+        }
+    )
+
+
+def write_form_workbook(
+    path: Path, institution_id: str, name: str, cells: pd.DataFrame, versions: list[FormVersion]
+) -> None:
+    """One workbook, one sheet per month, laid out like the printed S71 form."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for period, month in cells.groupby("period", sort=True):
+        form = _form(versions, period)
+        ws = wb.create_sheet(period.strftime("%Y-%m"))
+        letters = list(form.columns)
+        width = 2 + len(letters) * len(BAND_ORDER)
+        ws.cell(1, 1, form.title).font = Font(bold=True, size=14)
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+        ws.cell(2, 1, f"表号：{form.report}    表样版本：{form.version}")
+        ws.cell(3, 1, f"填报机构：{name}    机构编码：{institution_id}")
+        ws.cell(4, 1, f"数据日期：{period:%Y-%m-%d}    单位：万元、户")
+        ws.cell(5, 1, "项目编号")
+        ws.cell(5, 2, "项目")
+        ws.merge_cells(start_row=5, start_column=1, end_row=6, end_column=1)
+        ws.merge_cells(start_row=5, start_column=2, end_row=6, end_column=2)
+        col_of: dict[str, int] = {}
+        for i, letter in enumerate(letters):
+            first = 3 + i * len(BAND_ORDER)
+            ws.cell(5, first, f"{letter} {form.columns[letter][0]}").alignment = Alignment(horizontal="center")
+            ws.merge_cells(start_row=5, start_column=first, end_row=5, end_column=first + len(BAND_ORDER) - 1)
+            for j, band in enumerate(BAND_ORDER):
+                ws.cell(6, first + j, f"{band} {form.bands[band]}").alignment = Alignment(wrap_text=True)
+                col_of[f"{letter}{band}"] = first + j
+        values = dict(zip(month["cell"], month["value"]))
+        for r, (item, label) in enumerate(form.rows.items(), start=7):
+            ws.cell(r, 1, item)  # text, so that 1.10 stays 1.10
+            ws.cell(r, 2, label)
+            for code, c in col_of.items():
+                key = f"{item}.{code}"
+                if key in values:
+                    cell = ws.cell(r, c, float(values[key]))
+                    cell.number_format = "#,##0.00" if form.columns[code[0]][1] == "amount" else "0"
+        ws.cell(8 + len(form.rows), 1, "注：本表为示例数据，非真实机构报表。")
+        ws.column_dimensions["B"].width = 34
+        for c in range(3, width + 1):
+            ws.column_dimensions[get_column_letter(c)].width = 14
+        ws.freeze_panes = "C7"
+    wb.save(path)
+
+
+def tidy_remainder(monthly: pd.DataFrame, versions: list[FormVersion], banks: pd.Index) -> pd.DataFrame:
+    """The monitoring table without the figures S71 carries (for banks, by each period's mapping)."""
+    out = monthly.copy()
+    for form in versions:
+        in_version = out["period"].map(lambda p, f=form: form_for(versions, p) is f) & out["institution_id"].isin(banks)
+        out.loc[in_version, list(form.mapping)] = np.nan
+    return out
+
+
+def write_demo_exports(
+    out_dir: Path | str, seed: int | None = None, params_dir: Path | str | None = None, loans: bool = True
+) -> Path:
+    """Write ``tidy/``, ``s71/`` and (with ``loans``) ``loans/`` under ``out_dir`` (module docstring;
+    the loan tables are :func:`analysis.demo.loans.write_demo_loans`)."""
+    from analysis.core.contract import BANK_CATEGORIES
+    from analysis.demo.jurisdiction import SEED, write_demo_data
+
+    out_dir = Path(out_dir)
+    seed = SEED if seed is None else seed
+    versions = load_form_versions(params_dir)
+    tidy_dir = write_demo_data(out_dir / "tidy", seed=seed, fmt="xlsx")
+    from analysis.demo.jurisdiction import demo_tables
+
+    tables = demo_tables(seed)
+    inst = tables["institutions"].set_index("institution_id")
+    monthly = tables["monthly"]
+    banks = inst.index[inst["category"].isin(BANK_CATEGORIES)]
+    # months before the earliest S71 form version stay whole in the tidy table (history keyed in
+    # by hand before the form existed); every later bank month comes from the S71 exports
+    covered = monthly["period"].map(lambda p: form_for(versions, p) is not None)
+    bank_rows = monthly[monthly["institution_id"].isin(banks) & covered]
+    cells = s71_cells(bank_rows, versions)
+
+    remainder = tidy_remainder(monthly, versions, banks)
+    remainder = remainder.rename(columns={c.name: c.label_zh for c in MONTHLY.columns})
+    monthly_file = tidy_dir / f"{MONTHLY.label_zh}.xlsx"
+    remainder.to_excel(monthly_file, sheet_name=MONTHLY.label_zh, index=False)
+
+    s71_dir = out_dir / "s71"
+    s71_dir.mkdir(parents=True, exist_ok=True)
+    for old in s71_dir.glob("S71_*"):
+        old.unlink()
+    for inst_id, inst_cells in cells.groupby("institution_id", sort=True):
+        if inst.at[inst_id, "category"] in FORM_LAYOUT_CATEGORIES:
+            write_form_workbook(
+                s71_dir / f"S71_{inst_id}_表样.xlsx", inst_id, inst.at[inst_id, "name"], inst_cells, versions
+            )
+        else:
+            _long_frame(inst_cells, versions).to_csv(s71_dir / f"S71_{inst_id}.csv", index=False, encoding="utf-8-sig")
+    if loans:
+        from analysis.demo.loans import write_demo_loans
+
+        write_demo_loans(out_dir, seed=seed, params_dir=params_dir)
+    return out_dir
+
+
+__all__ = ["FORM_LAYOUT_CATEGORIES", "s71_cells", "tidy_remainder", "write_demo_exports", "write_form_workbook"]

@@ -1,0 +1,625 @@
+"""Loan-level supervision with DuckDB (贷款明细核查): recompute S71, reconcile, supervisory checks.
+
+Input: loan-level tables in the shape of the supervisory data standard (EAST), Parquet or CSV, one
+folder per bank or one per city (files are found recursively and read together); amounts in 元,
+rates in % a year. Headers may be the English names below or the Chinese ones.
+
+* receipts (借据): data_date, bank_id, receipt_id, customer_id, contract_id, subject, amount,
+  balance, five_class, disbursement_date, maturity_date, rate, purpose_area, purpose_industry,
+  disbursement_type (新增/借新还旧/重组/无还本续贷), overdue_days, guarantee_type;
+* customers (客户): bank_id, customer_id (统一社会信用代码, the same at every bank), customer_type
+  (企业/个体工商户/小微企业主/其他个人), enterprise_size, region, industry, founding_date,
+  first_credit_month, equity_transfer_date (optional);
+* credit_lines (授信): bank_id, customer_id, line_amount, line_start, line_end.
+
+DuckDB reads the files in place (pandas never loads a loan table whole); the rules are the
+readable queries in ``analysis/sql/*.sql`` (one comment per rule) with their thresholds from
+``params/loans.yaml``. Results are small DataFrames for the reports: :func:`bank_findings` (one
+bank, its own findings only) and :func:`overview_findings` (all banks).
+
+Why this module is long: the loan-level pipeline in one place — reading the files into DuckDB
+views, recomputing S71 cells, reconciling and running each check of ``sql/`` — whose steps share
+one connection and one set of views; the rules themselves are the ``.sql`` files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.core.errors import DataValidationError, Issue, ParamsError
+
+SQL_DIR = Path(__file__).with_name("sql")
+
+#: table -> column -> accepted headers (English first). Optional columns are marked below.
+TABLE_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "receipts": {
+        "data_date": ("data_date", "采集日期", "数据日期"),
+        "bank_id": ("bank_id", "机构编码", "银行机构代码"),
+        "receipt_id": ("receipt_id", "借据号"),
+        "customer_id": ("customer_id", "客户统一编号", "客户号"),
+        "contract_id": ("contract_id", "合同号"),
+        "subject": ("subject", "科目号", "科目"),
+        "amount": ("amount", "借据金额", "贷款金额"),
+        "balance": ("balance", "贷款余额", "借据余额"),
+        "five_class": ("five_class", "五级分类"),
+        "disbursement_date": ("disbursement_date", "发放日期", "贷款发放日期"),
+        "maturity_date": ("maturity_date", "到期日期", "贷款到期日期"),
+        "rate": ("rate", "实际利率", "执行利率"),
+        "purpose_area": ("purpose_area", "贷款投向地区"),
+        "purpose_industry": ("purpose_industry", "贷款投向行业"),
+        "disbursement_type": ("disbursement_type", "发放类型", "贷款发放类型"),
+        "overdue_days": ("overdue_days", "逾期天数"),
+        "guarantee_type": ("guarantee_type", "担保方式", "主要担保方式"),
+    },
+    "customers": {
+        "bank_id": ("bank_id", "机构编码", "银行机构代码"),
+        "customer_id": ("customer_id", "客户统一编号", "客户号"),
+        "customer_type": ("customer_type", "客户类型"),
+        "enterprise_size": ("enterprise_size", "企业规模"),
+        "region": ("region", "地区代码", "注册地行政区划"),
+        "industry": ("industry", "行业", "行业类型"),
+        "founding_date": ("founding_date", "成立日期"),
+        "first_credit_month": ("first_credit_month", "首次建立信贷关系年月"),
+        "equity_transfer_date": ("equity_transfer_date", "股权受让日期"),
+    },
+    "credit_lines": {
+        "bank_id": ("bank_id", "机构编码", "银行机构代码"),
+        "customer_id": ("customer_id", "客户统一编号", "客户号"),
+        "line_amount": ("line_amount", "授信额度"),
+        "line_start": ("line_start", "授信起始日期"),
+        "line_end": ("line_end", "授信到期日期"),
+    },
+}
+OPTIONAL = {
+    ("customers", "equity_transfer_date"),
+    ("customers", "first_credit_month"),
+    ("customers", "region"),
+    ("customers", "industry"),
+    ("receipts", "purpose_area"),
+    ("receipts", "purpose_industry"),
+    ("receipts", "contract_id"),
+}
+#: file stems (before any suffix like _B017) that hold each table
+TABLE_FILES: dict[str, tuple[str, ...]] = {
+    "receipts": ("receipts", "借据"),
+    "customers": ("customers", "客户"),
+    "credit_lines": ("credit_lines", "授信"),
+}
+_TYPES = {
+    "data_date": "DATE",
+    "disbursement_date": "DATE",
+    "maturity_date": "DATE",
+    "founding_date": "DATE",
+    "equity_transfer_date": "DATE",
+    "line_start": "DATE",
+    "line_end": "DATE",
+    "amount": "DOUBLE",
+    "balance": "DOUBLE",
+    "rate": "DOUBLE",
+    "line_amount": "DOUBLE",
+    "overdue_days": "INTEGER",
+}
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoanRules:
+    raw: dict
+    path: str = ""
+
+    @property
+    def sql_params(self) -> dict:
+        r = self.raw
+        bands = r["bands"]
+        return {
+            "band1_max": float(bands["1"][1]),
+            "band2_max": float(bands["2"][1]),
+            "band3_max": float(bands["3"][1]),
+            "band4_max": float(bands["4"][1]),
+            "bill_prefixes": [str(p) for p in r["bill_subject_prefixes"]],
+            "restructured": r["restructured_type"],
+            "enterprise_type": r["enterprise_type"],
+            "small_micro": list(r["small_micro_sizes"]),
+            "indiv_type": r["individual_business_type"],
+            "owner_type": r["business_owner_type"],
+            "npl_classes": list(r["npl_classes"]),
+            "midlong_min_days": int(r["midlong_min_days"]),
+        }
+
+
+def load_loan_rules(path: Path | str | None = None) -> LoanRules:
+    """``params/loans.yaml``, checked."""
+    path = Path(path or Path(__file__).resolve().parents[3] / "params" / "loans.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    required = (
+        "bands",
+        "bill_subject_prefixes",
+        "small_micro_sizes",
+        "enterprise_type",
+        "individual_business_type",
+        "business_owner_type",
+        "restructured_type",
+        "renewal_type",
+        "credit_guarantee_type",
+        "npl_classes",
+        "midlong_min_days",
+        "reconcile",
+        "checks",
+    )
+    problems = [f"missing key {k!r}" for k in required if k not in data]
+    if not problems:
+        if sorted(data["bands"]) != ["1", "2", "3", "4"]:
+            problems.append("bands must be 1–4")
+        for name in ("overdue_not_npl", "over_crediting", "new_borrower", "renewal_share"):
+            if name not in data["checks"] or "clause" not in data["checks"][name]:
+                problems.append(f"checks.{name} (with its clause) is missing")
+        for item in data["reconcile"].get("items", []):
+            if not re.fullmatch(r"\d+(\.\d+)*\.[A-F][0-5]", str(item)):
+                problems.append(f"reconcile.items: {item!r} is not a cell code like 6.A5")
+    if problems:
+        raise ParamsError(str(path), problems)
+    return LoanRules(data, str(path))
+
+
+# --- reading the loan tables -----------------------------------------------------------------
+
+
+def _files(folder: Path, table: str) -> list[Path]:
+    stems = TABLE_FILES[table]
+    out = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in (".parquet", ".csv") or path.name.startswith("."):
+            continue
+        stem = path.stem.split("_")[0].split("-")[0]
+        if stem in stems or path.stem in stems:
+            out.append(path)
+    return out
+
+
+def _reader(files: list[Path]) -> str:
+    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    if all(f.suffix.lower() == ".parquet" for f in files):
+        return f"read_parquet([{listed}], union_by_name = true)"
+    return f"read_csv([{listed}], union_by_name = true, header = true, all_varchar = true)"
+
+
+def connect(
+    folder: Path | str,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_dir: Path | str | None = None,
+    bank: str | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with views ``receipts``, ``customers``, ``credit_lines`` over the files.
+
+    With ``bank`` (one institution id), ``receipts`` and ``customers`` hold that bank's rows only
+    (the filter reaches DuckDB's scan: 6.1 s → 1.0 s on the demo); the city-wide views that the
+    cross-bank rule needs stay whole: ``city_customers``, ``city_receipt_dates`` and
+    ``credit_lines``. Without it, the city views are the full tables themselves.
+
+    Raises DataValidationError naming the file and the missing column or unreadable file.
+    """
+    folder = Path(folder)
+    con = duckdb.connect()
+    try:  # no progress bar on the terminal; inside a Jupyter kernel without ipywidgets DuckDB already
+        con.execute("SET enable_progress_bar = false")  # has none and refuses the setting (duckdb#7590)
+    except duckdb.InvalidInputException:
+        pass
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if temp_dir:
+        con.execute(f"SET temp_directory = '{temp_dir}'")
+    con.execute("SET preserve_insertion_order = false")
+    issues: list[Issue] = []
+    for table, columns in TABLE_COLUMNS.items():
+        files = _files(folder, table)
+        if not files:
+            issues.append(Issue(str(folder), None, None, "missing_table", f"{table} / {TABLE_FILES[table][1]}"))
+            continue
+        for f in files:
+            try:
+                names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_reader([f])}").fetchall()]
+            except Exception as exc:  # noqa: BLE001 — any reader error means an unreadable file
+                issues.append(Issue(f.name, None, None, "file_unreadable", str(exc).splitlines()[0][:200]))
+                continue
+            for col, spellings in columns.items():
+                if not any(s in names for s in spellings) and (table, col) not in OPTIONAL:
+                    issues.append(Issue(f.name, None, col, "missing_column", "/".join(spellings[1:])))
+        if issues:
+            continue
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_reader(files)}").fetchall()]
+        select = []
+        for col, spellings in columns.items():
+            found = next((s for s in spellings if s in names), None)
+            kind = _TYPES.get(col, "VARCHAR")
+            expr = f'TRY_CAST("{found}" AS {kind})' if found else f"CAST(NULL AS {kind})"
+            select.append(f"{expr} AS {col}")
+        whole = f"SELECT {', '.join(select)} FROM {_reader(files)}"
+        if bank is not None and table != "credit_lines":
+            own = "'" + str(bank).replace("'", "''") + "'"
+            con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS {whole}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM city_{table} WHERE bank_id = {own}")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {whole}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS SELECT * FROM {table}")
+    if issues:
+        con.close()
+        raise DataValidationError(issues)
+    con.execute("CREATE OR REPLACE TEMP VIEW city_receipt_dates AS SELECT DISTINCT data_date FROM city_receipts")
+    return con
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _used(sql: str, params: dict) -> dict:
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def _query(con, name: str, params: dict) -> pd.DataFrame:
+    sql = _sql(name)
+    return con.execute(sql, _used(sql, params)).df()
+
+
+# --- recompute, reconcile, checks ------------------------------------------------------------
+
+
+def recompute_s71(con, rules: LoanRules) -> pd.DataFrame:
+    """S71 cells from the receipts: bank_id, period, item (e.g. 6.A5), value (万元 or 户)."""
+    params = dict(
+        rules.sql_params, credit_type=rules.raw["credit_guarantee_type"], renewal_type=rules.raw["renewal_type"]
+    )
+    scope = _sql("scope")
+    con.execute(scope, _used(scope, params))
+    wide = _query(con, "recompute_s71", params)
+    long = wide.melt(
+        id_vars=["bank_id", "data_date", "row_code", "band"],
+        value_vars=list("ABCDEF"),
+        var_name="column",
+        value_name="value",
+    )
+    long["item"] = long["row_code"] + "." + long["column"] + long["band"].astype(int).astype(str)
+    amount = long["column"].isin(list("ACDF"))
+    long["value"] = np.where(amount, (long["value"].astype(float) / 10_000).round(2), long["value"].astype(float))
+    long["period"] = pd.to_datetime(long["data_date"])
+    return (
+        long[["bank_id", "period", "item", "value"]].sort_values(["bank_id", "period", "item"]).reset_index(drop=True)
+    )
+
+
+def reconcile(
+    recomputed: pd.DataFrame, reported: pd.DataFrame, rules: LoanRules, snapshots: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Data-quality table: per institution, item and month, reported vs recomputed.
+
+    ``reported``: institution_id, period, cell (or item), value_wan (or value) — e.g.
+    ``s71-cells.csv`` written by the importer. Only (bank, month) pairs with loan data
+    (``snapshots``: bank_id, period; default those in ``recomputed``) and the items of
+    ``params/loans.yaml`` are compared; an item with no loans recomputes to 0.
+    """
+    cfg = rules.raw["reconcile"]
+    items = list(cfg["items"])
+    if "cell" in reported.columns:  # the importer's s71-cells.csv: "cell" is the code, "item" as written
+        extra = ["item"] + (["value"] if "value_wan" in reported.columns else [])
+        reported = reported.drop(columns=[c for c in extra if c in reported.columns])
+    rep = reported.rename(columns={"cell": "item", "value_wan": "value", "institution_id": "bank_id"})
+    rep = rep[["bank_id", "period", "item", "value"]].assign(period=lambda d: pd.to_datetime(d["period"]))
+    if snapshots is None:
+        snapshots = recomputed[["bank_id", "period"]].drop_duplicates()
+    grid = snapshots.assign(_k=1).merge(pd.DataFrame({"item": items, "_k": 1}), on="_k").drop(columns="_k")
+    out = grid.merge(rep.rename(columns={"value": "reported"}), on=["bank_id", "period", "item"], how="left")
+    out = out.merge(recomputed.rename(columns={"value": "recomputed"}), on=["bank_id", "period", "item"], how="left")
+    out["recomputed"] = out["recomputed"].fillna(0.0)
+    out["difference"] = (out["recomputed"] - out["reported"]).round(2)
+    is_count = out["item"].str.contains(r"\.[BE]\d$")
+    tol = np.where(
+        is_count,
+        float(cfg["tolerance_count"]),
+        np.maximum(
+            float(cfg["tolerance_amount_wan"]), float(cfg["tolerance_relative"]) * out["reported"].abs().fillna(0)
+        ),
+    )
+    out["tolerance"] = tol
+    out["within_tolerance"] = out["reported"].notna() & (out["difference"].abs() <= tol + 1e-9)
+    out["unit"] = np.where(is_count, "户", "万元")
+    out["clause"] = cfg["clause"]
+    out = out.rename(columns={"bank_id": "institution_id"})
+    return (
+        out[
+            [
+                "institution_id",
+                "period",
+                "item",
+                "reported",
+                "recomputed",
+                "difference",
+                "tolerance",
+                "within_tolerance",
+                "unit",
+                "clause",
+            ]
+        ]
+        .sort_values(["institution_id", "period", "item"])
+        .reset_index(drop=True)
+    )
+
+
+def run_checks(con, rules: LoanRules) -> dict[str, pd.DataFrame]:
+    """Every supervisory check (requires :func:`recompute_s71` to have built ``scoped``)."""
+    checks = rules.raw["checks"]
+    base = rules.sql_params
+    caps = pd.DataFrame(
+        [(k, float(v)) for k, v in checks["over_crediting"]["line_cap"].items()], columns=["kind", "line_cap"]
+    )
+    con.register("line_caps", caps)
+    out = {
+        "overdue_not_npl": _query(
+            con,
+            "check_overdue_not_npl",
+            dict(base, min_overdue_days=int(checks["overdue_not_npl"]["min_overdue_days"])),
+        ),
+        "over_crediting": _query(
+            con, "check_over_crediting", dict(base, min_banks=int(checks["over_crediting"]["min_banks"]))
+        ),
+        "new_borrower": _query(
+            con, "check_new_borrower", dict(base, max_months=int(checks["new_borrower"]["max_months"]))
+        ),
+        "renewal_share": _query(con, "check_renewal_share", dict(base, renewal_type=rules.raw["renewal_type"])),
+    }
+    share = out["renewal_share"]
+    share["watch"] = share["renewal_share_pct"] > float(checks["renewal_share"]["watch_share_pct"])
+    for name, frame in out.items():
+        frame.insert(0, "rule", name)
+        frame["clause"] = checks[name]["clause"]
+        if "data_date" in frame:
+            frame["period"] = pd.to_datetime(frame.pop("data_date"))
+        out[name] = frame.rename(columns={"bank_id": "institution_id"})
+    return out
+
+
+@dataclass
+class LoanFindings:
+    """Everything the loan-level checks found, as small tables for reports and exports."""
+
+    recomputed: pd.DataFrame
+    reconciliation: pd.DataFrame
+    checks: dict[str, pd.DataFrame]
+    rules: LoanRules
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def analyse_loans(
+    folder: Path | str,
+    reported: pd.DataFrame,
+    rules: LoanRules | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_dir: Path | str | None = None,
+    bank: str | None = None,
+) -> LoanFindings:
+    """Recompute S71 from the loan tables under ``folder``, reconcile, and run every check.
+
+    ``bank`` limits the work to one institution (a notebook opened for one bank): its findings are
+    exactly its rows of the city-wide run — the over-crediting rule still counts every bank's lines
+    — at a fraction of the cost.
+    """
+    import time
+
+    rules = rules or load_loan_rules()
+    timings = {}
+    if bank is not None:
+        own = reported["institution_id"] if "institution_id" in reported.columns else reported["bank_id"]
+        reported = reported[own == bank]
+    con = connect(folder, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir, bank=bank)
+    try:
+        t = time.perf_counter()
+        recomputed = recompute_s71(con, rules)
+        timings["recompute"] = time.perf_counter() - t
+        t = time.perf_counter()
+        snapshots = (
+            con.execute("SELECT DISTINCT bank_id, data_date FROM receipts")
+            .df()
+            .rename(columns={"data_date": "period"})
+            .assign(period=lambda d: pd.to_datetime(d["period"]))
+        )
+        table = reconcile(recomputed, reported, rules, snapshots)
+        timings["reconcile"] = time.perf_counter() - t
+        t = time.perf_counter()
+        checks = run_checks(con, rules)
+        if bank is not None:  # the city-wide rule returns a row for every bank holding a flagged line
+            checks = {
+                name: frame[frame["institution_id"] == bank].reset_index(drop=True) for name, frame in checks.items()
+            }
+        timings["checks"] = time.perf_counter() - t
+    finally:
+        con.close()
+    return LoanFindings(recomputed, table, checks, rules, timings)
+
+
+# --- tables for the reports -------------------------------------------------------------------
+
+
+def summary(findings: LoanFindings) -> pd.DataFrame:
+    """One row per institution, month and rule: findings count and amount (for the overview)."""
+    checks = findings.rules.raw["checks"]
+    rec = findings.reconciliation
+    frames = [
+        rec.assign(n=~rec["within_tolerance"])
+        .groupby(["institution_id", "period"], as_index=False)
+        .agg(findings=("n", "sum"))
+        .assign(
+            rule="reconcile",
+            label="S71与借据重算不一致",
+            clause=findings.rules.raw["reconcile"]["clause"],
+            amount=np.nan,
+        )
+    ]
+    for name, frame in findings.checks.items():
+        if name == "renewal_share":
+            g = frame.assign(findings=frame["watch"].astype(int), amount=frame["renewal_share_pct"])
+            g = g[["institution_id", "period", "findings", "amount"]]
+        else:
+            amount_col = {"overdue_not_npl": "balance", "over_crediting": "own_line", "new_borrower": "amount"}[name]
+            g = frame.groupby(["institution_id", "period"], as_index=False).agg(
+                findings=("rule", "size"), amount=(amount_col, "sum")
+            )
+            g["amount"] = g["amount"] / 10_000
+        frames.append(g.assign(rule=name, label=checks[name]["label"], clause=checks[name]["clause"]))
+    out = pd.concat(frames, ignore_index=True)
+    return (
+        out[["institution_id", "period", "rule", "label", "clause", "findings", "amount"]]
+        .sort_values(["institution_id", "period", "rule"])
+        .reset_index(drop=True)
+    )
+
+
+def bank_findings(findings: LoanFindings, institution_id: str, period) -> dict[str, pd.DataFrame]:
+    """One bank's own findings for one month: reconciliation, each check, and a summary.
+
+    Over-crediting rows show the city-wide number of banks and total line, never other banks' ids.
+    """
+    period = pd.Timestamp(period) + pd.offsets.MonthEnd(0)
+
+    def own(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[(frame["institution_id"] == institution_id) & (frame["period"] == period)].reset_index(drop=True)
+
+    out = {"reconciliation": own(findings.reconciliation)}
+    out.update({name: own(frame) for name, frame in findings.checks.items()})
+    out["summary"] = own(summary(findings))
+    return out
+
+
+def overview_findings(findings: LoanFindings, period) -> pd.DataFrame:
+    """All banks for one month: one row per bank and rule (the city overview)."""
+    period = pd.Timestamp(period) + pd.offsets.MonthEnd(0)
+    table = summary(findings)
+    return table[table["period"] == period].reset_index(drop=True)
+
+
+#: Chinese headers of the report tables (列名中文)
+HEADERS_ZH: dict[str, str] = {
+    "institution_id": "机构编码",
+    "period": "数据期",
+    "item": "S71项目",
+    "reported": "报送值",
+    "recomputed": "借据重算值",
+    "difference": "差额",
+    "tolerance": "容差",
+    "within_tolerance": "在容差内",
+    "unit": "单位",
+    "clause": "通知条款",
+    "rule": "规则",
+    "label": "核查内容",
+    "findings": "发现数",
+    "amount": "涉及金额（万元）/占比（%）",
+    "receipt_id": "借据号",
+    "customer_id": "客户统一编号",
+    "balance": "贷款余额（元）",
+    "five_class": "五级分类",
+    "overdue_days": "逾期天数",
+    "own_line": "本行授信（元）",
+    "banks": "授信银行数（全市）",
+    "total_line": "全市授信合计（元）",
+    "line_cap": "授信上限（元）",
+    "many_banks": "多头授信",
+    "above_cap": "超过上限",
+    "amount_yuan": "借据金额（元）",
+    "disbursement_date": "发放日期",
+    "founding_date": "成立日期",
+    "equity_transfer_date": "股权受让日期",
+    "reason": "原因",
+    "renewal_amount": "无还本续贷累放（元）",
+    "ytd_amount": "普惠累放（元）",
+    "renewal_share_pct": "无还本续贷占比（%）",
+    "renewed_npl_balance": "续贷后不良余额（元）",
+    "watch": "关注",
+}
+SHEETS_ZH: dict[str, str] = {
+    "summary": "借据核查汇总",
+    "reconciliation": "S71与借据核对",
+    "overdue_not_npl": "逾期未入不良",
+    "over_crediting": "多头过度授信",
+    "new_borrower": "新设主体贷款",
+    "renewal_share": "无还本续贷占比",
+}
+
+
+def load_reported_cells(data_dir: Path | str) -> pd.DataFrame:
+    """The S71 cells written by :func:`analysis.inputs.s71.import_s71` (``s71-cells.csv``) in a data folder."""
+    path = Path(data_dir) / "s71-cells.csv"
+    if not path.exists():
+        raise DataValidationError(
+            [
+                Issue(
+                    str(path),
+                    None,
+                    None,
+                    "missing_table",
+                    "s71-cells.csv（请先运行 analysis import-s71 / run import-s71 first）",
+                )
+            ]
+        )
+    cells = pd.read_csv(path, dtype={"institution_id": str, "cell": str}, encoding="utf-8-sig")
+    cells["period"] = pd.to_datetime(cells["period"])
+    return cells
+
+
+def findings_sheets(findings: LoanFindings, period=None, institution_id: str | None = None) -> dict[str, pd.DataFrame]:
+    """The findings as sheets with Chinese names and headers, for ``indicators.xlsx`` or a report.
+
+    ``institution_id`` limits them to one bank (its own findings only); ``period`` to one month.
+    """
+    tables = {"summary": summary(findings), "reconciliation": findings.reconciliation, **findings.checks}
+    out = {}
+    for name, frame in tables.items():
+        if period is not None:
+            frame = frame[frame["period"] == pd.Timestamp(period) + pd.offsets.MonthEnd(0)]
+        if institution_id is not None:
+            frame = frame[frame["institution_id"] == institution_id]
+        frame = frame.drop(columns=["rule"], errors="ignore") if name != "summary" else frame
+        if "amount" in frame and name != "summary":
+            frame = frame.rename(columns={"amount": "amount_yuan"})
+        out[SHEETS_ZH[name]] = frame.rename(columns=HEADERS_ZH).reset_index(drop=True)
+    return out
+
+
+def write_findings_xlsx(findings: LoanFindings, path: Path | str, period=None) -> Path:
+    """Every findings sheet (Chinese names and headers) to one workbook, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    with pd.ExcelWriter(part, engine="openpyxl") as writer:
+        for sheet, frame in findings_sheets(findings, period).items():
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+    part.replace(path)
+    return path
+
+
+__all__ = [
+    "LoanFindings",
+    "LoanRules",
+    "analyse_loans",
+    "bank_findings",
+    "connect",
+    "findings_sheets",
+    "load_loan_rules",
+    "load_reported_cells",
+    "overview_findings",
+    "recompute_s71",
+    "reconcile",
+    "run_checks",
+    "summary",
+    "write_findings_xlsx",
+]

@@ -1,0 +1,593 @@
+"""Convert raw tables to typed frames and check every rule of the data contract.
+
+All problems are collected (vectorised, column by column) and raised together as one
+:class:`~analysis.core.errors.DataValidationError`; a dataset is returned only when there are none.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.core.contract import (
+    CATEGORIES,
+    ID_PATTERN,
+    PLAN_TO_BALANCE_RANGE,
+    PLAUSIBLE_YEARS,
+    POLICY_BANK,
+    REQUIRED_TABLES,
+    UNIT_BAND,
+    UNIT_PEER_RATIO,
+    Column,
+)
+from analysis.core.dataset import Dataset
+from analysis.core.errors import WARNING_RULES, DataValidationError, Issue
+from analysis.core.policy import Policy, load_policies
+from analysis.inputs.loading import RawTable, read_tables
+
+# --- cell conversion --------------------------------------------------------------------
+
+_YM = re.compile(r"^\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})|(\d{2}))\s*月?\s*$")
+_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
+_SERIAL = re.compile(r"^\s*(\d{5})(?:\.0*)?\s*$")
+#: C0 and C1 control characters and DEL (Excel refuses most of them; none belongs in a name).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # serial 1 = 1900-01-01, after Excel's 1900 leap-year bug
+_SERIAL_RANGE = (
+    (pd.Timestamp(year=PLAUSIBLE_YEARS[0], month=1, day=1) - _EXCEL_EPOCH).days,
+    (pd.Timestamp(year=PLAUSIBLE_YEARS[1], month=12, day=31) - _EXCEL_EPOCH).days,
+)
+
+
+def _excel_serial(value) -> pd.Timestamp | None:
+    """The date of an Excel serial day number (44227 = 2021-01-31) in the plausible years."""
+    if isinstance(value, str):
+        match = _SERIAL.match(value)
+        number = float(match.group(1)) if match else None
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        return None
+    if number is None or not np.isfinite(number) or not number.is_integer():
+        return None
+    if not _SERIAL_RANGE[0] <= number <= _SERIAL_RANGE[1]:
+        return None
+    return _EXCEL_EPOCH + pd.Timedelta(days=int(number))
+
+
+def _parse_period(value) -> tuple[pd.Timestamp | None, str | None]:
+    """Month-end timestamp, or the rule broken. Accepts 2023-06, 202306, 2023年6月, dates and
+    Excel serial day numbers (44227 = 2021-01-31, as a date cell exported without its format)."""
+    serial = _excel_serial(value)
+    if serial is not None:
+        value = serial
+    elif isinstance(value, str):
+        match = _YM.match(value)
+        if match:
+            year = int(match.group(1))
+            month = int(match.group(2) or match.group(3))
+            if not 1 <= month <= 12:
+                return None, "invalid_period"
+            return pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0), None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None, "invalid_period"
+    if pd.isna(stamp):
+        return None, "invalid_period"
+    # Excel stores a typed year-month (2023-06) as the 1st of the month: accept it as well.
+    if not (stamp.is_month_end or stamp.day == 1) or stamp != stamp.normalize():
+        return None, "period_not_month_end"
+    return stamp.normalize() + pd.offsets.MonthEnd(0), None
+
+
+def _parse_years(value) -> tuple[tuple[int, ...] | None, bool]:
+    if value is None:
+        return (), True
+    if isinstance(value, (int, float, np.integer, np.floating)) and float(value).is_integer():
+        parts = [str(int(value))]
+    else:
+        parts = [p for p in re.split(r"[;,，、；\s]+", str(value).strip()) if p]
+    years = []
+    for part in parts:
+        if not re.fullmatch(r"\d{4}", part):
+            return None, False
+        years.append(int(part))
+    return tuple(sorted(years)), True
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)  # 411302 read from Excel as a number
+    return str(value).strip()
+
+
+def _to_number(values: pd.Series) -> pd.Series:
+    def clean(v):
+        if isinstance(v, str):
+            return v.replace(",", "").replace("，", "").strip()
+        return v
+
+    return pd.to_numeric(values.map(clean), errors="coerce").astype(float)
+
+
+def _control_characters(raw: RawTable, col: Column, values: pd.Series, issues: list[Issue]) -> pd.Series:
+    """Cells holding a control character (after the surrounding blanks an analyst cannot see are
+    stripped), each reported once with the character's position; True where found."""
+    text = values.astype(str).str.strip()
+    found = values.notna() & text.str.contains(_CONTROL, regex=True)
+    for pos in np.flatnonzero(found.to_numpy()):
+        cell = text.iloc[pos]
+        at = _CONTROL.search(cell)
+        issues.append(
+            Issue(
+                raw.source,
+                raw.row_number(pos),
+                col.name,
+                "control_character",
+                f"第{at.start() + 1}个字符/character {at.start() + 1} {at.group()!r}: {cell!r}",  # type: ignore[union-attr]
+            )
+        )
+    return found
+
+
+def _convert_column(raw: RawTable, col: Column, issues: list[Issue]) -> pd.Series:
+    values = raw.frame[col.name]
+    if col.name in raw.missing_columns:
+        values = pd.Series(None, index=raw.frame.index, dtype=object)
+    control = _control_characters(raw, col, values, issues)
+    values = values.mask(control, None)  # reported once: not checked again as a number, choice…
+    present = values.notna()
+
+    def report(mask: pd.Series, rule: str, shown: pd.Series | None = None) -> None:
+        shown = values if shown is None else shown
+        for pos in np.flatnonzero(mask.to_numpy()):
+            issues.append(Issue(raw.source, raw.row_number(pos), col.name, rule, f"值/value: {shown.iloc[pos]!r}"))
+
+    if col.kind in ("amount", "count", "rate"):
+        numbers = _to_number(values)
+        bad = present & numbers.isna()
+        report(bad, "not_a_number")
+        ok = numbers.notna()
+        if not col.allow_negative:
+            report(ok & (numbers < 0), "negative")
+        if col.kind == "count":
+            report(ok & (numbers >= 0) & (numbers != np.round(numbers)), "not_whole_number")
+        if col.max_value is not None:
+            report(ok & (numbers > col.max_value), "out_of_range")
+        return numbers
+    if col.kind == "year":
+        numbers = _to_number(values)
+        bad = present & ~(numbers.between(*PLAUSIBLE_YEARS) & (numbers == np.round(numbers)))
+        report(bad, "invalid_year")
+        return numbers.where(~bad).astype("Int64")
+    if col.kind == "years":
+        parsed = values.map(_parse_years)
+        bad = ~parsed.map(lambda p: p[1])
+        report(bad, "invalid_year")
+        return parsed.map(lambda p: p[0] if p[1] else ())
+    if col.kind == "period":
+        parsed = values.map(lambda v: _parse_period(v) if v is not None else (None, None))
+        rules = parsed.map(lambda p: p[1])
+        for rule in ("invalid_period", "period_not_month_end"):
+            report(rules == rule, rule)
+        return pd.to_datetime(parsed.map(lambda p: p[0]))
+    if col.kind == "quarter":
+        text = values.map(_as_text)
+        matches = text.map(lambda v: _QUARTER.match(v) if v else None)
+        report(present & matches.isna(), "invalid_quarter")
+        return matches.map(lambda m: f"{m.group(1)}Q{m.group(2)}" if m else None)
+    text = values.map(_as_text).replace("", None)
+    if col.kind == "id":
+        report(text.isna() & ~control & (col.name not in raw.missing_columns), "empty_id")
+    if col.choices is not None:
+        report(text.notna() & ~text.isin(col.choices), "invalid_choice")
+    return text
+
+
+def _convert(raw: RawTable, issues: list[Issue], categories: pd.Series | None = None) -> pd.DataFrame:
+    """Typed frame for one table; ``categories`` maps institution id to category."""
+    frame = pd.DataFrame(index=raw.frame.index)
+    for col in raw.table.columns:
+        frame[col.name] = _convert_column(raw, col, issues)
+    row_category = None
+    if categories is not None and "institution_id" in frame:
+        row_category = frame["institution_id"].map(categories)
+    for col in raw.table.columns:
+        if col.name in raw.missing_columns or col.kind == "id":
+            continue
+        empty = raw.frame[col.name].isna()
+        if col.applies_to is None:
+            if col.required:
+                _report_rows(raw, empty, col.name, "required_empty", issues)
+            continue
+        if row_category is None:
+            continue
+        known = row_category.notna()
+        applies = row_category.isin(col.applies_to)
+        if col.required:
+            _report_rows(raw, known & applies & empty, col.name, "required_empty", issues, detail=row_category)
+        _report_rows(raw, known & ~applies & ~empty, col.name, "not_applicable_filled", issues, detail=row_category)
+    return frame
+
+
+def _report_rows(
+    raw: RawTable,
+    mask: pd.Series,
+    column: str | None,
+    rule: str,
+    issues: list[Issue],
+    detail: pd.Series | str | None = None,
+) -> None:
+    for pos in np.flatnonzero(mask.to_numpy()):
+        text = detail.iloc[pos] if isinstance(detail, pd.Series) else (detail or "")
+        issues.append(Issue(raw.source, raw.row_number(pos), column, rule, str(text)))
+
+
+def _check_duplicates(raw: RawTable, frame: pd.DataFrame, issues: list[Issue]) -> None:
+    key = list(raw.table.key)
+    complete = frame[key].notna().all(axis=1)
+    dup = frame.duplicated(key, keep="first") & complete
+    if not dup.any():
+        return
+    first_row = frame[complete].reset_index().groupby(key, sort=False)["index"].first()
+    for pos in np.flatnonzero(dup.to_numpy()):
+        values = tuple(frame.iloc[pos][k] for k in key)
+        first = first_row.loc[values if len(key) > 1 else values[0]]
+        shown = ", ".join(str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in values)
+        issues.append(
+            Issue(
+                raw.source,
+                raw.row_number(pos),
+                ",".join(key),
+                "duplicate_key",
+                f"{shown}；与第{raw.row_number(first)}行重复 / same as row {raw.row_number(first)}",
+            )
+        )
+
+
+def _check_id_pattern(raw: RawTable, frame: pd.DataFrame, issues: list[Issue]) -> None:
+    """Institution ids become file names: only the contract's pattern is accepted."""
+    ids = frame["institution_id"]
+    bad = ids.notna() & ~ids.astype(str).str.fullmatch(ID_PATTERN)
+    _report_rows(raw, bad, "institution_id", "invalid_id", issues, detail=ids.map(repr))
+
+
+def _check_known_ids(raw: RawTable, frame: pd.DataFrame, known: pd.Index, issues: list[Issue]) -> None:
+    """Rows of an id missing from the institutions table: reported once per id, on its first row,
+    with the number of rows."""
+    ids = frame["institution_id"]
+    unknown = ids.notna() & ~ids.isin(known)
+    if not unknown.any():
+        return
+    positions = pd.Series(np.arange(len(frame)), index=frame.index)[unknown]
+    by_id = positions.groupby(ids[unknown], sort=False).agg(["first", "size"])
+    for inst, (first, size) in by_id.iterrows():
+        more = f"（共{size}行 / {size} rows）" if size > 1 else ""
+        issues.append(
+            Issue(raw.source, raw.row_number(first), "institution_id", "unknown_institution", f"{inst}{more}")
+        )
+
+
+def _unit_detail(value: float, reference: float, ratio: float, what_zh: str, what_en: str) -> str:
+    unit = "亿元" if ratio < 1 else "元"
+    times = f"1/{1 / ratio:,.0f}" if ratio < 1 else f"{ratio:,.0f} 倍"
+    times_en = f"1/{1 / ratio:,.0f} of" if ratio < 1 else f"{ratio:,.0f} times"
+    return (
+        f"值/value {value:,.2f} 约为{what_zh}（{reference:,.2f}）的{times}：数值疑似以{unit}填报，请按万元填报 / "
+        f"{times_en} {what_en} ({reference:,.2f}): probably given in {unit}, report it in 万元"
+    )
+
+
+def _check_units(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
+    """Figures given in 亿元 or 元 instead of 万元 (implausible_unit), on the ``unit_check`` columns.
+
+    Two comparisons, both against the factor of 10^4 that separates the units, so that real
+    movements (a bank doubling, a 3× jump) never come near: a month against the institution's own
+    typical level (median of its months) of the same column, and an institution's typical level
+    against the median level of every institution reporting the column (a whole bank in 元).
+    Returns the monthly frame with the refused cells emptied, for the cross-field rules (so that
+    an inclusive balance in 亿元 is not also reported as smaller than its NPL).
+    """
+    checked = monthly.copy()
+    usable = monthly["institution_id"].notna() & monthly["period"].notna()
+    low, high = UNIT_BAND
+    for col in (c for c in raw.table.columns if c.unit_check):
+        values = monthly[col.name].where(usable & (monthly[col.name] > 0))
+        by_inst = values.groupby(monthly["institution_id"])
+        level = by_inst.transform("median")
+        levels = by_inst.median().dropna()
+        whole = pd.Index([])
+        if len(levels) >= 3:
+            city = float(levels.median())
+            whole = levels.index[levels >= UNIT_PEER_RATIO * city]
+            first = (
+                pd.Series(np.arange(len(monthly)), index=monthly.index)[values.notna()]
+                .groupby(monthly["institution_id"])
+                .first()
+            )
+            for inst in whole:
+                issues.append(
+                    Issue(
+                        raw.source,
+                        raw.row_number(first[inst]),
+                        col.name,
+                        "implausible_unit",
+                        f"{inst}: "
+                        + _unit_detail(
+                            levels[inst],
+                            city,
+                            levels[inst] / city,
+                            "全市各机构本列中位数",
+                            "the median of all institutions",
+                        ),
+                    )
+                )
+        ratio = values / level
+        odd = ((ratio >= low) & (ratio <= high)) | ((ratio >= 1 / high) & (ratio <= 1 / low))
+        odd &= ~monthly["institution_id"].isin(whole)
+        for pos in np.flatnonzero(odd.to_numpy()):
+            issues.append(
+                Issue(
+                    raw.source,
+                    raw.row_number(pos),
+                    col.name,
+                    "implausible_unit",
+                    _unit_detail(
+                        values.iloc[pos],
+                        level.iloc[pos],
+                        ratio.iloc[pos],
+                        "本机构本列各月中位数",
+                        "the institution's median month",
+                    ),
+                )
+            )
+        checked.loc[odd | monthly["institution_id"].isin(whole), col.name] = np.nan
+    return checked
+
+
+def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.DataFrame, issues: list[Issue]) -> None:
+    """A planned increase against the institution's typical inclusive balance of the plan year:
+    far below 1/10,000 or above 1,000 times, one of the two is in the wrong unit."""
+    m = monthly[monthly["institution_id"].notna() & monthly["period"].notna() & (monthly["inclusive_balance"] > 0)]
+    if m.empty or plans.empty:
+        return
+    level = m.groupby([m["institution_id"], m["period"].dt.year.rename("year")])["inclusive_balance"].median()
+    keyed = plans.assign(position=np.arange(len(plans)), year=plans["year"].astype("float"))
+    keyed = keyed[keyed["planned_increase"] > 0].join(
+        level.rename("balance_level")
+        .rename_axis(["institution_id", "year"])
+        .reset_index()
+        .astype({"year": float})
+        .set_index(["institution_id", "year"]),
+        on=["institution_id", "year"],
+    )
+    ratio = keyed["planned_increase"] / keyed["balance_level"]
+    lowest, highest = PLAN_TO_BALANCE_RANGE
+    for row in keyed[(ratio < lowest) | (ratio > highest)].itertuples():
+        small = row.planned_increase < row.balance_level
+        cause = (
+            "普惠余额疑似以元填报，或计划以亿元填报 / the balance is probably in 元, or the plan in 亿元"
+            if small
+            else "计划疑似以元填报，或普惠余额以亿元填报 / the plan is probably in 元, or the balance in 亿元"
+        )
+        issues.append(
+            Issue(
+                plans_raw.source,
+                plans_raw.row_number(row.position),
+                "planned_increase",
+                "implausible_unit",
+                f"{row.institution_id} {int(row.year)}: 计划新增额/planned increase {row.planned_increase:,.2f}，"
+                f"当年普惠型小微企业贷款余额中位数/median inclusive balance {row.balance_level:,.2f}：{cause}",
+            )
+        )
+
+
+def _check_monthly_rules(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> None:
+    m = monthly
+    # part > whole: (part, whole, rule)
+    for part, whole, rule in (
+        ("inclusive_npl", "inclusive_balance", "npl_exceeds_balance"),
+        ("total_npl", "total_loans", "npl_exceeds_balance"),
+        ("inclusive_balance", "total_loans", "inclusive_exceeds_total"),
+    ):
+        _report_rows(
+            raw, m[part] > m[whole], part, rule, issues, detail=m[part].astype(str) + " > " + m[whole].astype(str)
+        )
+    rate = m["inclusive_ytd_interest"] / m["inclusive_ytd_disbursed"] * 100
+    bad_rate = (m["inclusive_ytd_disbursed"] > 0) & ((rate < 0) | (rate > 36))
+    _report_rows(
+        raw,
+        bad_rate,
+        "inclusive_ytd_interest",
+        "implied_rate_out_of_range",
+        issues,
+        detail=rate.round(2).astype(str) + "%",
+    )
+
+    # year-to-date columns never fall within a year
+    usable = m["institution_id"].notna() & m["period"].notna()
+    ordered = m[usable].assign(_year=m["period"].dt.year).sort_values(["institution_id", "period"])
+    ytd_cols = [c.name for c in raw.table.columns if c.year_to_date]
+    previous = ordered.groupby(["institution_id", "_year"], sort=False)[ytd_cols].shift(1)
+    fell = ordered[ytd_cols] < previous  # NaN compares False
+    for col in ytd_cols:
+        mask = pd.Series(False, index=m.index)
+        mask.loc[fell.index[fell[col].to_numpy()]] = True
+        _report_rows(
+            raw,
+            mask,
+            col,
+            "ytd_decreased",
+            issues,
+            detail=previous[col]
+            .reindex(m.index)
+            .astype(str)
+            .radd("上月/previous ")
+            .str.cat(m[col].astype(str), sep=" → "),
+        )
+
+
+def _check_bases_and_plans(
+    raw_monthly: RawTable,
+    monthly: pd.DataFrame,
+    institutions: pd.DataFrame,
+    plans: pd.DataFrame,
+    plans_source: str,
+    policies: dict[int, Policy],
+    issues: list[Issue],
+) -> None:
+    """Plans of the banks evaluated on one, and the prior December of every evaluated year.
+
+    A missing prior December (a new institution, or one reporting from mid-year) is a warning
+    (:data:`~analysis.core.errors.WARNING_RULES`): the institution is evaluated on what can be, its
+    start-of-year indicators are 不适用.
+    """
+    m = monthly[monthly["institution_id"].isin(institutions.index) & monthly["period"].notna()]
+    if m.empty:
+        return
+    years = m["period"].dt.year
+    first_year = int(years.min())
+    inst_years = m.assign(year=years).reset_index().groupby(["institution_id", "year"])["index"].min()
+    # every evaluated year (all but the first year of the data) needs the prior December as base
+    decembers = set(
+        zip(m.loc[m["period"].dt.month == 12, "institution_id"], m.loc[m["period"].dt.month == 12, "period"].dt.year)
+    )
+    for (inst, year), first_pos in inst_years.items():
+        if year > first_year and (inst, year - 1) not in decembers:
+            issues.append(
+                Issue(
+                    raw_monthly.source,
+                    raw_monthly.row_number(first_pos),
+                    "period",
+                    "missing_base_december",
+                    f"{inst}: {year - 1}-12（{year}年较年初指标不适用 / start-of-year indicators of {year} are n/a）",
+                )
+            )
+    # every bank evaluated on a plan (per that year's policy) has one
+    have_plan = set(zip(plans["institution_id"], plans["year"].astype("float")))
+    for inst, year in inst_years.index:
+        policy = policies.get(int(year))
+        if policy is None:
+            continue
+        if institutions.at[inst, "category"] in policy.plan.categories and (inst, float(year)) not in have_plan:
+            issues.append(
+                Issue(
+                    plans_source,
+                    None,
+                    "planned_increase",
+                    "missing_plan",
+                    f"{inst} {institutions.at[inst, 'name']}: {year}",
+                )
+            )
+
+
+def validate_tables(
+    raw: dict[str, RawTable],
+    policies: dict[int, Policy] | None = None,
+    source: str = "",
+    file_hashes: dict[str, str] | None = None,
+    issues: list[Issue] | None = None,
+) -> Dataset:
+    """Check every rule; return the typed dataset or raise with every problem found.
+
+    Every table present is checked even when another is missing or unreadable. A problem is
+    reported at its root, once: the rows of an institution whose category is invalid are not
+    checked for applicability, rows of an id missing from the institutions table are counted on
+    one line, a figure refused for its unit is not also compared with other columns. Warnings
+    (:data:`~analysis.core.errors.WARNING_RULES`) do not stop the dataset; they are kept in
+    ``Dataset.warnings``.
+    """
+    issues = list(issues or [])
+    policies = policies or {}
+    for name in REQUIRED_TABLES:
+        if name not in raw and not any(
+            i.rule in ("missing_table", "empty_table", "header_not_found", "file_unreadable", "ambiguous_table")
+            for i in issues
+        ):
+            issues.append(Issue(source, None, None, "missing_table", name))
+    institutions = pd.DataFrame(columns=["institution_id", "category"])
+    if "institutions" in raw:
+        institutions = _convert(raw["institutions"], issues)
+        _check_id_pattern(raw["institutions"], institutions, issues)
+        _check_duplicates(raw["institutions"], institutions, issues)
+    inst = (
+        institutions.dropna(subset=["institution_id"])
+        .drop_duplicates("institution_id")
+        .set_index("institution_id", drop=False)
+    )
+    # only valid categories: an institution with a bad category (reported once, above) has its rows
+    # checked for everything but applicability
+    categories = inst["category"].where(inst["category"].isin(CATEGORIES)) if "institutions" in raw else None
+
+    frames: dict[str, pd.DataFrame] = {}
+    for name in ("monthly", "plans", "onlending"):
+        if name not in raw:
+            continue
+        frame = _convert(raw[name], issues, categories)
+        _check_duplicates(raw[name], frame, issues)
+        if "institutions" in raw:
+            _check_known_ids(raw[name], frame, inst.index, issues)
+        frames[name] = frame
+    if "monthly" in frames:
+        checked = _check_units(raw["monthly"], frames["monthly"], issues)
+        _check_monthly_rules(raw["monthly"], checked, issues)
+        if "plans" in frames:
+            _check_plan_units(raw["plans"], frames["plans"], checked, issues)
+    if "onlending" in frames and categories is not None:
+        ol = frames["onlending"]
+        not_policy = ol["institution_id"].map(categories).notna() & (
+            ol["institution_id"].map(categories) != POLICY_BANK
+        )
+        _report_rows(
+            raw["onlending"],
+            not_policy,
+            "institution_id",
+            "onlending_not_policy_bank",
+            issues,
+            detail=ol["institution_id"],
+        )
+    if "monthly" in frames and "plans" in frames and "institutions" in raw:
+        _check_bases_and_plans(
+            raw["monthly"], frames["monthly"], inst, frames["plans"], raw["plans"].source, policies, issues
+        )
+    warnings = [i for i in issues if i.rule in WARNING_RULES]
+    errors = [i for i in issues if i.rule not in WARNING_RULES]
+    if errors:
+        raise DataValidationError(errors, warnings)
+
+    onlending = frames.get("onlending")
+    if onlending is None:
+        from analysis.core.contract import ONLENDING
+
+        onlending = pd.DataFrame(
+            {c.name: pd.Series(dtype=float if c.kind in ("amount", "rate") else object) for c in ONLENDING.columns}
+        )
+    monthly = frames["monthly"].sort_values(["institution_id", "period"]).reset_index(drop=True)
+    plans = frames["plans"].astype({"year": int})
+    return Dataset(
+        institutions=institutions.reset_index(drop=True),
+        monthly=monthly,
+        plans=plans.reset_index(drop=True),
+        onlending=onlending.reset_index(drop=True),
+        source=source,
+        file_hashes=dict(file_hashes or {}),
+        warnings=warnings,
+    )
+
+
+def load_dataset(path: Path | str, params_dir: Path | str | None = "params") -> Dataset:
+    """Read and validate the tables under ``path`` (a folder or one .xlsx workbook).
+
+    The policy files in ``params_dir`` say which banks each year must hold a credit plan.
+    Raises :class:`DataValidationError` listing every problem of every table found (a missing
+    table does not hide the others' problems); warnings are in ``Dataset.warnings``.
+    """
+    raw, hashes, issues = read_tables(path)
+    policies = load_policies(params_dir) if params_dir and Path(params_dir).exists() else {}
+    return validate_tables(raw, policies, source=str(path), file_hashes=hashes, issues=issues)
