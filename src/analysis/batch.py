@@ -51,7 +51,7 @@ from typing import Any, Protocol
 from analysis.contract import COUNTIES, DIVISIONS
 from analysis.errors import ReportInputError
 from analysis.manifest import MANIFEST_NAME, Manifest, ManifestEntry, ReportMeta
-from analysis.outputs import DEFAULT_FORMATS, EXPORTERS, parse_formats
+from analysis.outputs import DEFAULT_FORMATS, EXPORTERS, parse_formats, period_formats, report_formats
 from analysis.periods import CHINA_TZ, parse_period
 from analysis.runerrors import BatchError
 from analysis.state import State, code_fingerprint, load_state, project_root, resolve
@@ -230,7 +230,7 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
                 os.replace(tmp_nb, failed)
                 kept = str(failed)
             # an older report must not pass for this run's result
-            for stale in (nb_path, *(job.output_path(fmt) for fmt in EXPORTERS)):
+            for stale in (nb_path, *(job.output_path(fmt) for fmt in report_formats(EXPORTERS))):
                 if stale.exists():
                     stale.unlink()
         except OSError:
@@ -535,6 +535,8 @@ class BatchPlan:
     settings: WorkerSettings
     generated: datetime
     started: float
+    #: formats written once for the period after the reports (the 通报 and letters: ``docx``)
+    period_formats: tuple[str, ...] = ()
 
 
 def _sha256_file(path: Path) -> str:
@@ -647,7 +649,7 @@ def plan_jobs(
     unsafe = []
     for job in jobs:  # every path checked before anything is written
         try:
-            job.notebook_path, job.failed_notebook_path, [job.output_path(f) for f in EXPORTERS]
+            job.notebook_path, job.failed_notebook_path, [job.output_path(f) for f in report_formats(EXPORTERS)]
         except ReportInputError:
             unsafe.append(job.key)
     if unsafe:
@@ -758,6 +760,9 @@ def plan(request: BatchRequest) -> BatchPlan:
     from analysis.fonts import require_cjk_fonts
 
     require_cjk_fonts(pdf="pdf" in formats)  # stops before any work, with the install hint (WeasyPrint would crash)
+    for fmt in formats:
+        EXPORTERS[fmt].check_params(params_dir)  # e.g. a document template naming an unknown field
+    per_period, formats = period_formats(formats), report_formats(formats)
     state = load_state(data_dir, params_dir)  # validates: bad input stops here, before any report is written
     period_end = parse_period(request.period)
     policy = state.policy(period_end.year)
@@ -811,6 +816,7 @@ def plan(request: BatchRequest) -> BatchPlan:
         settings,
         generated,
         started,
+        per_period,
     )
 
 
@@ -860,6 +866,71 @@ def record(batch: BatchPlan, job: Job, result: JobResult) -> None:
     )
     batch.manifest.record(entry)
     batch.manifest.save(batch.manifest_path)
+
+
+def record_period_files(manifest: Manifest, fmt: str, files: dict[str, str]) -> None:
+    """Record a period exporter's files on the entries they belong to (``overview`` for the 通报,
+    an institution for its letter); an entry that got none this time loses its old link."""
+    current = manifest.current()
+    for key, entry in manifest.entries.items():
+        if key in files and key in current:
+            entry.outputs[fmt] = files[key]
+        else:
+            entry.outputs.pop(fmt, None)
+
+
+def write_period_outputs(
+    state: State, period: str, out_dir: Path, formats: tuple[str, ...], generated: datetime, manifest: Manifest
+) -> list[JobResult]:
+    """Write the period-scope outputs (:func:`analysis.outputs.period_formats`) from the state and
+    record them in the manifest; returns what failed (a failure never loses the reports)."""
+    failed = []
+    for fmt in formats:
+        exporter = EXPORTERS[fmt]
+        start = time.perf_counter()
+        try:
+            written = exporter.write(state, period, out_dir, state.params_dir, generated)
+        except Exception as exc:  # noqa: BLE001 - reported with the run's other failures
+            failed.append(
+                JobResult(f"{fmt} ({exporter.label})", "failed", time.perf_counter() - start, _error_text(exc))
+            )
+            continue
+        record_period_files(manifest, fmt, written.files)
+        failed += [
+            JobResult(f"{key} ({exporter.label})", "failed", error=error) for key, error in written.failed.items()
+        ]
+    return failed
+
+
+def run_documents(
+    period: str,
+    data_dir: Path | str = "data/demo",
+    params_dir: Path | str = "params",
+    reports_dir: Path | str = "reports",
+    **options: Any,
+):
+    """``analysis docs``: the period's 通报 and letters on their own (``options``: ``issued``,
+    ``reply_by``), under the period lock. Recorded in the manifest, so the site links them, when the
+    period's reports were made from the same data; returns (PeriodDocuments, out_dir, recorded)."""
+    from analysis.documents import check_templates, write_documents
+
+    data_dir, params_dir = resolve(data_dir), resolve(params_dir)
+    check_templates(params_dir)  # a bad template stops here, before the data are even read
+    state = load_state(data_dir, params_dir)
+    select_institutions(state, period)  # refuses a period without data
+    reports = Path(reports_dir) if Path(reports_dir).is_absolute() else project_root() / reports_dir
+    out_dir = reports / f"{parse_period(period):%Y-%m}"
+    check_writable(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with period_lock(out_dir):
+        written = write_documents(state, f"{parse_period(period):%Y-%m}", out_dir, params_dir, **options)
+        manifest_path = out_dir / MANIFEST_NAME
+        recorded = manifest_path.exists() and Manifest.load(manifest_path).generation == data_generation(state)
+        if recorded:
+            manifest = Manifest.load(manifest_path)
+            record_period_files(manifest, "docx", written.files)
+            manifest.save(manifest_path)
+    return written, out_dir, recorded
 
 
 # ---------------------------------------------------------------- execute
@@ -937,6 +1008,10 @@ def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
         finally:
             if bar is not None:
                 bar.close()
+        if batch.period_formats and not any(r.status == "aborted" for r in results):
+            results += write_period_outputs(batch.state, batch.period, batch.out_dir, batch.period_formats,
+                                            batch.generated, batch.manifest)  # fmt: skip
+            batch.manifest.save(batch.manifest_path)
         summary = BatchSummary(batch.period, batch.out_dir, results, time.perf_counter() - batch.started)
         aborted = [r for r in results if r.status == "aborted"]
         if request.after_jobs is not None and not aborted:
@@ -992,5 +1067,7 @@ __all__ = [
     "record",
     "run",
     "run_batch",
+    "run_documents",
     "select_institutions",
+    "write_period_outputs",
 ]
