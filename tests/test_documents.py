@@ -484,3 +484,50 @@ def test_cli_docs_records_the_documents_for_the_site(state, demo_csv_dir, tmp_pa
     assert 'href="提示函/B017.docx"' in (reports / PERIOD / "index.html").read_text(encoding="utf-8")
     letter = all_text(docx.Document(str(reports / PERIOD / "提示函" / "B017.docx")))
     assert "于2023年7月31日前" in letter and "2023年7月10日" in letter
+
+
+@pytest.mark.slow
+def test_run_with_docx_writes_the_documents_beside_the_reports(demo_csv_dir, tmp_path, monkeypatch):
+    """``analysis run --formats html,docx``: the reports, then the 通报 and letters for the period;
+    the index links them, the institution's own report does not."""
+    monkeypatch.setenv("ANALYSIS_CACHE_DIR", str(tmp_path / "cache"))
+    reports = tmp_path / "reports"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "run",
+            "--period",
+            "2023-12",
+            "--data",
+            str(demo_csv_dir),
+            "--params",
+            str(ROOT / "params"),
+            "--reports",
+            str(reports),
+            "--institution",
+            "B017",
+            "--institution",
+            "B021",
+            "--formats",
+            "html,docx",
+            "--workers",
+            "2",
+            "--quiet",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = reports / "2023-12"
+    assert (out / "通报-2023-12.docx").exists()
+    assert (out / "提示函" / "B017.docx").exists() and not (out / "提示函" / "B021.docx").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="通报-2023-12.docx"' in index and 'href="提示函/B017.docx"' in index
+    assert "提示函/B021" not in index
+    own = (out / "B017.html").read_text(encoding="utf-8")
+    assert "提示函" not in own and ".docx" not in own
+    assert not list(out.glob("*.docx.part")) and not (out / "B017.docx").exists()
