@@ -531,3 +531,17 @@ def test_run_with_docx_writes_the_documents_beside_the_reports(demo_csv_dir, tmp
     own = (out / "B017.html").read_text(encoding="utf-8")
     assert "提示函" not in own and ".docx" not in own
     assert not list(out.glob("*.docx.part")) and not (out / "B017.docx").exists()
+
+
+def test_letter_watch_items_are_formatted_as_in_the_report(state):
+    """A structure check shown as 关注 in the letter: counts whole with 户, percentages with %."""
+    settings = load_settings(ROOT / "params")
+    letter = letter_context(institution_context("B034", "2023-12", state=state), ISSUED, settings)
+    assert letter is not None
+    row = rows_of(state, "2023-12").set_index("institution_id").loc["B034"]
+    watch = {w["key"]: w["text"] for w in letter["watch"]}
+    assert row["status_first_loan_borrowers_yoy_change"] == "watch"
+    assert watch["first_loan_borrowers_yoy_change"] == f"{row['first_loan_borrowers_yoy_change']:+,.0f}户"
+    assert watch["mfg_midlong_ytd_growth_pct"] == f"{row['mfg_midlong_ytd_growth_pct']:+.2f}%"
+    assert [s["key"] for s in letter["shortfalls"]] == ["growth_leg", "borrowers_leg", "plan"]
+    assert [s["number"] for s in letter["shortfalls"]] == ["一", "二", "三"]

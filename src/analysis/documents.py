@@ -606,7 +606,7 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
     evaluation report: its own figures, peers only as ranks and category medians) and its own row.
     """
     from analysis.contract import COUNTIES
-    from analysis.report import verdicts
+    from analysis.report import describe_value, verdicts
 
     policy = ictx.policy
     headline = verdicts(ictx)
@@ -644,9 +644,9 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
                     len(watch) + 1,
                     check.indicator,
                     check.label,
-                    _measure(check.indicator, row[check.indicator]),
+                    describe_value(check.indicator, row[check.indicator]),
                     check.clause,
-                )  # fmt: skip
+                )
             )
     figures = [
         {"label": FIGURE_LABELS.get(column) or INDICATOR_COLUMNS[column][0], "value": show(row[column])}
