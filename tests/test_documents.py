@@ -545,3 +545,21 @@ def test_letter_watch_items_are_formatted_as_in_the_report(state):
     assert watch["mfg_midlong_ytd_growth_pct"] == f"{row['mfg_midlong_ytd_growth_pct']:+.2f}%"
     assert [s["key"] for s in letter["shortfalls"]] == ["growth_leg", "borrowers_leg", "plan"]
     assert [s["number"] for s in letter["shortfalls"]] == ["一", "二", "三"]
+
+
+def test_one_letter_failing_never_loses_the_others(state, tmp_path, monkeypatch):
+    import analysis.documents as documents
+
+    real = documents.letter_context
+
+    def broken(ictx, *args, **kwargs):
+        if ictx.institution_id == "B018":
+            raise ValueError("boom")
+        return real(ictx, *args, **kwargs)
+
+    monkeypatch.setattr(documents, "letter_context", broken)
+    written = write_documents(state, PERIOD, tmp_path / PERIOD, ROOT / "params", issued=ISSUED)
+    assert written.failed == {"B018": "ValueError: boom"}
+    assert set(written.letters) == {"B017", "B019", "B030", "B034"}
+    assert {p.stem for p in (tmp_path / PERIOD / "提示函").iterdir()} == {"B017", "B019", "B030", "B034"}
+    assert (tmp_path / PERIOD / f"通报-{PERIOD}.docx").exists()
