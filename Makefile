@@ -10,6 +10,8 @@ DEMO := data/demo
 PERIOD ?= 2023-12
 DEMO_PERIODS ?= 2023-06 2023-12
 WORKERS ?=
+# outputs of make demo / make run: the reports, and the 通报 and 监管提示函 as Word drafts (docx)
+FORMATS ?= html,pdf,docx
 
 # One BLAS thread per process: the batch and the tests run several processes on 2 cores, and
 # OpenBLAS threads competing across them made model fitting 17x slower (benchmarks/README.md).
@@ -70,11 +72,11 @@ demo-data: venv ## Write the demo as received (S71 exports, loan tables: data/de
 demo: venv system-deps kernel demo-data ## Set up everything and run the main job on the demo data (mid-year and year-end)
 	$(BIN)/analysis validate $(DATA)
 	@for p in $(DEMO_PERIODS); do \
-	  $(BIN)/analysis run --period $$p --data $(DATA) $(if $(WORKERS),--workers $(WORKERS)) || exit $$?; \
+	  $(BIN)/analysis run --period $$p --data $(DATA) --formats $(FORMATS) $(if $(WORKERS),--workers $(WORKERS)) || exit $$?; \
 	done
 
 run: venv system-deps ## Run the reports of PERIOD on DATA (make run PERIOD=2023-06 DATA=path/to/data)
-	$(BIN)/analysis run --period $(PERIOD) --data $(DATA) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/analysis run --period $(PERIOD) --data $(DATA) --formats $(FORMATS) $(if $(WORKERS),--workers $(WORKERS))
 
 test: venv system-deps-test kernel demo-data ## Run the whole test suite (unit, notebooks via nbval, end to end)
 	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax tests notebooks

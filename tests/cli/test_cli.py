@@ -93,6 +93,7 @@ def test_formats_option_and_the_old_flags():
     assert formats() == ("html", "pdf")
     assert formats("--formats", "pdf,html") == ("html", "pdf")  # registry order
     assert formats("--formats", "html,json") == ("html", "json")
+    assert formats("--formats", "docx,html") == ("html", "docx")
     assert formats("--no-pdf") == ("html",)
     assert formats("--no-html") == ("pdf",)
     assert formats("--formats", "html,pdf,json", "--no-pdf") == ("html", "json")
@@ -100,9 +101,9 @@ def test_formats_option_and_the_old_flags():
 
 
 def test_unknown_format_is_a_clear_error(tmp_path):
-    result = run("run", "--period", "2023-12", "--reports", str(tmp_path / "r"), "--formats", "html,docx")
+    result = run("run", "--period", "2023-12", "--reports", str(tmp_path / "r"), "--formats", "html,odt")
     assert result.returncode == 1
-    assert "未知输出格式 / unknown output format: docx" in result.stderr and "Traceback" not in result.stderr
+    assert "未知输出格式 / unknown output format: odt" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "r").exists()
 
 

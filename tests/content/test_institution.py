@@ -127,14 +127,14 @@ def test_overview_names_institutions_missing_targets(state):
     html = str(overview.missing_targets(c))
     assert "宛城农村商业银行（示例）" in html  # B017, growth leg
     assert "南召农村商业银行（示例）" in html  # B019, rate up
-    groups = overview._group_summary(c.rows, "category")
+    groups = overview.group_summary(c.rows, "category")
     assert groups["机构类型"].tolist()[0] == "政策性银行"
     assert groups.loc[groups["机构类型"] == "农村商业银行", "机构数"].item() == 13
 
 
 def test_overview_group_growth_from_sums(state):
     c = overview.city_context("2023-12", state=state)
-    groups = overview._group_summary(c.rows, "division").set_index("监管科室")
+    groups = overview.group_summary(c.rows, "division").set_index("监管科室")
     banks = c.banks[c.banks["division"] == "农村银行机构监管科"]
     expected = (banks["inclusive_balance"].sum() / banks["inclusive_balance_base"].sum() - 1) * 100
     assert groups.loc["农村银行机构监管科", "较年初增速（%）"] == pytest.approx(expected)

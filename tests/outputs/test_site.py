@@ -200,3 +200,32 @@ def _status(url: str) -> int:
 )
 def test_serve_lists_no_folder_and_hides_dot_files(site_server, path, expected):
     assert _status(site_server + path) == expected
+
+
+def test_documents_are_linked_from_the_office_index_only(tmp_path):
+    """The 通报 on the overview card, each letter in its institution's row (issue 22); the root
+    page links neither, and an institution without a letter gets no link."""
+    _manifest(
+        tmp_path,
+        "2023-06",
+        [
+            _entry("overview", outputs={"html": "overview.html", "docx": "通报-2023-06.docx"}, name="全市总览"),
+            _entry("B017", outputs={"html": "B017.html", "docx": "提示函/B017.docx"}, name="甲"),
+            _entry("B021", outputs={"html": "B021.html"}, name="乙"),
+            _entry("B018", status="failed", outputs={"docx": "提示函/B018.docx"}, name="丙", error="boom"),
+        ],
+    )
+    build_site(tmp_path, "2023-06")
+    html = (tmp_path / "2023-06" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="通报-2023-06.docx">通报（Word）</a>' in html
+    assert '<a href="提示函/B017.docx">提示函（Word）</a>' in html
+    assert '<a href="提示函/B018.docx">提示函（Word）</a>' in html  # its report failed; its letter is from the data
+    assert "提示函/B021" not in html
+    assert "仅在本页列出" in html
+    root = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "提示函" not in root and ".docx" not in root
+
+
+def test_no_documents_note_without_documents(tmp_path):
+    _manifest(tmp_path, "2023-06", [_entry("B021", name="乙")])
+    assert "仅在本页列出" not in render_index(tmp_path, "2023-06")

@@ -42,8 +42,8 @@ from analysis.batch.plan import (
     select_institutions,
 )
 from analysis.batch.pool import ClusterExecutor, Executor, ProcessPool
-from analysis.batch.record import record, start_generation
-from analysis.batch.run import execute, format_summary, run, run_batch, write_indicator_workbook
+from analysis.batch.record import record, record_period_files, start_generation, write_period_outputs
+from analysis.batch.run import execute, format_summary, run, run_batch, run_documents, write_indicator_workbook
 from analysis.batch.worker import run_job
 from analysis.core.runerrors import BatchError
 
@@ -69,10 +69,13 @@ __all__ = [
     "period_lock",
     "plan",
     "record",
+    "record_period_files",
     "run",
     "run_batch",
+    "run_documents",
     "run_job",
     "select_institutions",
     "start_generation",
+    "write_period_outputs",
     "write_indicator_workbook",
 ]

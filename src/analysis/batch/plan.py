@@ -36,7 +36,7 @@ from analysis.core.errors import ReportInputError
 from analysis.core.manifest import MANIFEST_NAME, Manifest, ReportMeta
 from analysis.core.periods import CHINA_TZ, parse_period
 from analysis.core.runerrors import BatchError
-from analysis.outputs.registry import DEFAULT_FORMATS, EXPORTERS, parse_formats
+from analysis.outputs.registry import DEFAULT_FORMATS, EXPORTERS, parse_formats, period_formats, report_formats
 from analysis.state import State, code_fingerprint, load_state, project_root, resolve
 
 # ---------------------------------------------------------------- plan
@@ -88,6 +88,8 @@ class BatchPlan:
     settings: WorkerSettings
     generated: datetime
     started: float
+    #: formats written once for the period after the reports (the 通报 and letters: ``docx``)
+    period_formats: tuple[str, ...] = ()
 
 
 def _sha256_file(path: Path) -> str:
@@ -200,7 +202,7 @@ def plan_jobs(
     unsafe = []
     for job in jobs:  # every path checked before anything is written
         try:
-            job.notebook_path, job.failed_notebook_path, [job.output_path(f) for f in EXPORTERS]
+            job.notebook_path, job.failed_notebook_path, [job.output_path(f) for f in report_formats(EXPORTERS)]
         except ReportInputError:
             unsafe.append(job.key)
     if unsafe:
@@ -311,6 +313,9 @@ def plan(request: BatchRequest) -> BatchPlan:
     from analysis.content.fonts import require_cjk_fonts
 
     require_cjk_fonts(pdf="pdf" in formats)  # stops before any work, with the install hint (WeasyPrint would crash)
+    for fmt in formats:
+        EXPORTERS[fmt].check_params(params_dir)  # e.g. a document template naming an unknown field
+    per_period, formats = period_formats(formats), report_formats(formats)
     if "pdf" in formats:
         from analysis.outputs.pdf import require_harfbuzz_subset
 
@@ -372,6 +377,7 @@ def plan(request: BatchRequest) -> BatchPlan:
         settings,
         generated,
         started,
+        per_period,
     )
 
 

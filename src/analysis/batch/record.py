@@ -4,12 +4,17 @@ report is written into the manifest the moment it lands, so a killed run resumes
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from pathlib import Path
 
 from analysis.batch.jobs import PERIOD_SUMMARIES, Job, JobResult
 from analysis.batch.plan import BatchPlan, _plain, data_generation
-from analysis.core.manifest import ManifestEntry, ReportMeta
+from analysis.batch.worker import _error_text
+from analysis.core.manifest import Manifest, ManifestEntry, ReportMeta
 from analysis.core.periods import CHINA_TZ, parse_period
+from analysis.outputs.registry import EXPORTERS
+from analysis.state import State
 
 # ---------------------------------------------------------------- record
 
@@ -52,3 +57,37 @@ def record(batch: BatchPlan, job: Job, result: JobResult) -> None:
     )
     batch.manifest.record(entry)
     batch.manifest.save(batch.manifest_path)
+
+
+def record_period_files(manifest: Manifest, fmt: str, files: dict[str, str]) -> None:
+    """Record a period exporter's files on the entries they belong to (``overview`` for the 通报,
+    an institution for its letter); an entry that got none this time loses its old link."""
+    current = manifest.current()
+    for key, entry in manifest.entries.items():
+        if key in files and key in current:
+            entry.outputs[fmt] = files[key]
+        else:
+            entry.outputs.pop(fmt, None)
+
+
+def write_period_outputs(
+    state: State, period: str, out_dir: Path, formats: tuple[str, ...], generated: datetime, manifest: Manifest
+) -> list[JobResult]:
+    """Write the period-scope outputs (:func:`analysis.outputs.registry.period_formats`) from the
+    state and record them in the manifest; returns what failed (a failure never loses the reports)."""
+    failed = []
+    for fmt in formats:
+        exporter = EXPORTERS[fmt]
+        start = time.perf_counter()
+        try:
+            written = exporter.write(state, period, out_dir, state.params_dir, generated)
+        except Exception as exc:  # noqa: BLE001 - reported with the run's other failures
+            failed.append(
+                JobResult(f"{fmt} ({exporter.label})", "failed", time.perf_counter() - start, _error_text(exc))
+            )
+            continue
+        record_period_files(manifest, fmt, written.files)
+        failed += [
+            JobResult(f"{key} ({exporter.label})", "failed", error=error) for key, error in written.failed.items()
+        ]
+    return failed

@@ -18,17 +18,19 @@ from analysis.batch.plan import (
     _up_to_date,
     check_writable,
     clean_stale_parts,
+    data_generation,
     default_workers,
     period_lock,
     plan,
+    select_institutions,
 )
 from analysis.batch.pool import ClusterExecutor, Executor, OnResult, ProcessPool
-from analysis.batch.record import record, start_generation
-from analysis.core.manifest import Manifest
+from analysis.batch.record import record, record_period_files, start_generation, write_period_outputs
+from analysis.core.manifest import MANIFEST_NAME, Manifest
 from analysis.core.periods import parse_period
 from analysis.core.runerrors import BatchError
 from analysis.outputs.registry import parse_formats
-from analysis.state import State, project_root
+from analysis.state import State, load_state, project_root, resolve
 
 # ---------------------------------------------------------------- execute
 
@@ -105,6 +107,11 @@ def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
         finally:
             if bar is not None:
                 bar.close()
+        if batch.period_formats and not any(r.status == "aborted" for r in results):
+            results += write_period_outputs(
+                batch.state, batch.period, batch.out_dir, batch.period_formats, batch.generated, batch.manifest
+            )
+            batch.manifest.save(batch.manifest_path)
         summary = BatchSummary(batch.period, batch.out_dir, results, time.perf_counter() - batch.started)
         aborted = [r for r in results if r.status == "aborted"]
         if request.after_jobs is not None and not aborted:
@@ -117,6 +124,37 @@ def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
 def run_batch(period: str, **options: Any) -> BatchSummary:
     """``run(BatchRequest(period, **options))``: the reports of ``period``."""
     return run(BatchRequest(period, **options))
+
+
+def run_documents(
+    period: str,
+    data_dir: Path | str = "data/demo",
+    params_dir: Path | str = "params",
+    reports_dir: Path | str = "reports",
+    **options: Any,
+):
+    """``analysis docs``: the period's 通报 and letters on their own (``options``: ``issued``,
+    ``reply_by``), under the period lock. Recorded in the manifest, so the site links them, when the
+    period's reports were made from the same data; returns (PeriodDocuments, out_dir, recorded)."""
+    from analysis.outputs.documents import check_templates, write_documents
+
+    data_dir, params_dir = resolve(data_dir), resolve(params_dir)
+    check_templates(params_dir)  # a bad template stops here, before the data are even read
+    state = load_state(data_dir, params_dir)
+    select_institutions(state, period)  # refuses a period without data
+    reports = Path(reports_dir) if Path(reports_dir).is_absolute() else project_root() / reports_dir
+    out_dir = reports / f"{parse_period(period):%Y-%m}"
+    check_writable(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with period_lock(out_dir):
+        written = write_documents(state, f"{parse_period(period):%Y-%m}", out_dir, params_dir, **options)
+        manifest_path = out_dir / MANIFEST_NAME
+        recorded = manifest_path.exists() and Manifest.load(manifest_path).generation == data_generation(state)
+        if recorded:
+            manifest = Manifest.load(manifest_path)
+            record_period_files(manifest, "docx", written.files)
+            manifest.save(manifest_path)
+    return written, out_dir, recorded
 
 
 def write_indicator_workbook(state: State, period: str, out_dir: Path) -> Path:

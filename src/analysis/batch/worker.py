@@ -10,7 +10,7 @@ from typing import Any
 
 from analysis.batch.jobs import DISK_ERRNOS, Job, JobResult, WorkerSettings
 from analysis.core.errors import ReportInputError
-from analysis.outputs.registry import EXPORTERS
+from analysis.outputs.registry import EXPORTERS, report_formats
 
 # ---------------------------------------------------------------- one report (in a worker)
 
@@ -80,7 +80,7 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
                 os.replace(tmp_nb, failed)
                 kept = str(failed)
             # an older report must not pass for this run's result
-            for stale in (nb_path, *(job.output_path(fmt) for fmt in EXPORTERS)):
+            for stale in (nb_path, *(job.output_path(fmt) for fmt in report_formats(EXPORTERS))):
                 if stale.exists():
                     stale.unlink()
         except OSError:

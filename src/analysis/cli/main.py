@@ -1,5 +1,5 @@
 """Command line: ``analysis validate | demo-data | demo-exports | import-s71 | loans | indicators | run |
-publish | serve | contract-doc``.
+docs | publish | serve | contract-doc``.
 
 A thin layer over the package's functions. Exit codes: 0 success, 1 bad input, a failed report
 or a reports folder that cannot be written (the message in Chinese and English, no traceback),
@@ -110,6 +110,42 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from analysis.batch import run_documents
+
+    def day(text: str | None) -> date | None:
+        try:
+            return date.fromisoformat(text) if text else None
+        except ValueError:
+            raise ReportInputError(f"日期格式应为 YYYY-MM-DD / a date is YYYY-MM-DD: {text!r}") from None
+
+    written, out_dir, recorded = run_documents(
+        args.period, args.data, args.params, args.reports, issued=day(args.issued), reply_by=day(args.reply_by)
+    )
+    letters = written.letters
+    print(
+        f"通报 / bulletin: {out_dir / written.files['overview']}\n"
+        f"提示函 / letters: {len(letters)} 份 → {out_dir / '提示函'}" + (f" ({', '.join(letters)})" if letters else "")
+    )
+    for key, error in written.failed.items():
+        print(f"  ✗ {key}: {error}", file=sys.stderr)
+    if recorded and not args.no_publish:
+        from analysis.core.policy import load_policies
+        from analysis.outputs.site import build_site
+
+        policies = load_policies(args.params)
+        year = int(out_dir.name[:4])
+        build_site(out_dir.parent, out_dir.name, policies[year].issuing_office if year in policies else "")
+        print(f"站点 / site: {out_dir / 'index.html'}")
+    elif not recorded:
+        print(
+            "本期报告尚未按当前数据生成，站点暂不链接这些文书 / the site links them once `analysis run` has run on this data"
+        )
+    return 1 if written.failed else 0
+
+
 def _cmd_publish(args: argparse.Namespace) -> int:
     from analysis.core.periods import parse_period
     from analysis.core.policy import load_policies
@@ -189,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=Path, default=Path("params"))
     p.add_argument("--reports", type=Path, default=Path("reports"))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--formats", help="output formats, comma-separated (html,pdf,json; default html,pdf)")
+    p.add_argument(
+        "--formats",
+        help="output formats, comma-separated (html,pdf,json,docx; default html,pdf; docx: 通报 and 提示函)",
+    )
     p.add_argument("--no-pdf", action="store_true", help="leave out PDF (same as --formats html)")
     p.add_argument("--no-html", action="store_true", help="leave out HTML (same as --formats pdf)")
     p.add_argument(
@@ -219,6 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="make PDFs even without HarfBuzz-subset (libharfbuzz-subset0): about ten times slower, one warning",
     )
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("docs", help="write the period's 通报 and 监管提示函 (Word drafts from params/templates/)")
+    p.add_argument("--period", required=True, help="month-end, e.g. 2023-06")
+    p.add_argument("--data", type=Path, default=Path("data/demo"))
+    p.add_argument("--params", type=Path, default=Path("params"))
+    p.add_argument("--reports", type=Path, default=Path("reports"))
+    p.add_argument("--issued", metavar="YYYY-MM-DD", help="date of issue (成文日期; default today)")
+    p.add_argument(
+        "--reply-by", metavar="YYYY-MM-DD", help="reply deadline (default: issue date + reply_days of documents.yaml)"
+    )
+    p.add_argument("--no-publish", action="store_true", help="do not rebuild the site index")
+    p.set_defaults(func=_cmd_docs)
 
     p = sub.add_parser("publish", help="build the report site index of a period (reports/<period>/index.html)")
     p.add_argument("--period", required=True)

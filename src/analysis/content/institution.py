@@ -398,6 +398,11 @@ def _describe(indicator: str, value) -> str:
     return f"{label} {fmt_number(value)}"
 
 
+def describe_value(indicator: str, value) -> str:
+    """An indicator's value as the report writes it, with its unit ("-3.17%", "+842户")."""
+    return _describe(indicator, value).split(" ", 1)[-1]
+
+
 def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
     """Every indicator of the notice for this institution: group, indicator, value, standard, status, clause."""
     r, p = ctx.row, ctx.policy

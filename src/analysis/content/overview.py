@@ -98,7 +98,8 @@ def citywide_section(ctx: CityContext) -> HTML:
     )
 
 
-def _group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
+def group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Banks by category or division: summed balances, rates from sums, counts missing each target."""
     banks = rows[rows["sector"] == "bank"].copy()
     order = CATEGORIES if by == "category" else DIVISIONS  # the notice's order, not the alphabet's
     banks[by] = pd.Categorical(banks[by], categories=[c for c in order if c in set(banks[by])], ordered=True)
@@ -142,7 +143,7 @@ def _group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
 
 def by_group(ctx: CityContext, by: str) -> HTML:
     """Banks by category or supervising division: summed balances and counts of institutions missing targets."""
-    frame = _group_summary(ctx.rows, by)
+    frame = group_summary(ctx.rows, by)
     for col in ("机构数", "两增未达标", "利率上升", "不良超容忍度"):
         frame[col] = frame[col].astype(int).astype(str)
     return frame_table(frame, css_class="data groups")
@@ -193,6 +194,44 @@ def two_increases_misses(rows: pd.DataFrame, differentiated_on_plan: bool = True
     return out[list(TWO_INCREASES_MISS_COLUMNS)].reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class TargetList:
+    """Institutions missing one target, in the order the overview lists them (the 通报 lists the
+    same rows: :mod:`analysis.outputs.documents`)."""
+
+    status: str  # the verdict column, e.g. status_plan
+    title: str  # “两增”未达标 ...
+    rows: pd.DataFrame  # English columns, those of ``columns``, in the overview's order
+    columns: dict[str, str]  # column -> Chinese header, in the order shown
+    behind: list[str]  # plan only, before December: names of institutions behind time progress
+
+
+def target_lists(ctx: CityContext) -> list[TargetList]:
+    """For every target of :data:`TARGETS`, the institutions that missed it (未达标).
+
+    The 两增 list names the failed leg and carries both legs' figures (:func:`two_increases_misses`);
+    the others carry the target's measure, lowest first.
+    """
+    rows = ctx.rows
+    out = []
+    for status, title, measure, measure_label in TARGETS:
+        behind = rows[rows[status] == WATCH] if status == "status_plan" and ctx.period.month < 12 else rows.iloc[0:0]
+        if status == "status_two_increases":
+            table = two_increases_misses(rows, ctx.policy.two_increases.differentiated_on_plan)
+            columns = dict(TWO_INCREASES_MISS_COLUMNS)
+        else:
+            columns = {
+                "institution_id": "机构编码",
+                "name": "机构名称",
+                "category": "机构类型",
+                "division": "监管科室",
+                measure: measure_label,
+            }
+            table = rows[rows[status] == NOT_MET].sort_values(measure)[list(columns)].reset_index(drop=True)
+        out.append(TargetList(status, title, table, columns, [str(n) for n in behind["name"]]))
+    return out
+
+
 def missing_targets(ctx: CityContext) -> HTML:
     """Institutions missing each target, with their division (for follow-up by the right team).
 
@@ -200,35 +239,21 @@ def missing_targets(ctx: CityContext) -> HTML:
     """
     rows = ctx.rows
     parts = []
-    for status, title, measure, measure_label in TARGETS:
-        failing = rows[rows[status] == NOT_MET].sort_values(measure)
-        behind = rows[rows[status] == WATCH] if status == "status_plan" and ctx.period.month < 12 else rows.iloc[0:0]
-        parts.append(f"<h3>{esc(title)}（{len(failing)} 家）</h3>")
-        if failing.empty:
+    for target in target_lists(ctx):
+        parts.append(f"<h3>{esc(target.title)}（{len(target.rows)} 家）</h3>")
+        if target.rows.empty:
             parts.append('<p class="note">无。</p>')
-        elif status == "status_two_increases":
-            misses = two_increases_misses(rows, ctx.policy.two_increases.differentiated_on_plan)
-            table = misses.rename(columns=TWO_INCREASES_MISS_COLUMNS)
-            parts.append(str(frame_table(table)))
-            parts.append(
-                '<p class="note">“两增”须贷款增速不低于各项贷款增速、有贷款余额户数不低于年初，'
-                "两项同时达到方为达标；表中列示两项数值，“未达标项”为未达到的一项或两项。</p>"
-            )
         else:
-            table = failing[["institution_id", "name", "category", "division", measure]].rename(
-                columns={
-                    "institution_id": "机构编码",
-                    "name": "机构名称",
-                    "category": "机构类型",
-                    "division": "监管科室",
-                    measure: measure_label,
-                }
-            )
-            parts.append(str(frame_table(table)))
-        if not behind.empty:
+            parts.append(str(frame_table(target.rows.rename(columns=target.columns))))
+            if target.status == "status_two_increases":
+                parts.append(
+                    '<p class="note">“两增”须贷款增速不低于各项贷款增速、有贷款余额户数不低于年初，'
+                    "两项同时达到方为达标；表中列示两项数值，“未达标项”为未达到的一项或两项。</p>"
+                )
+        if target.behind:
             parts.append(
-                f'<p class="note">另有 {len(behind)} 家机构计划完成进度落后于时序进度：'
-                + "、".join(esc(n) for n in behind["name"])
+                f'<p class="note">另有 {len(target.behind)} 家机构计划完成进度落后于时序进度：'
+                + "、".join(esc(n) for n in target.behind)
                 + "。</p>"
             )
     watch_cols = [
@@ -460,6 +485,10 @@ __all__ = [
     "score_ranking",
     "grade_distribution",
     "two_increases_misses",
+    "target_lists",
+    "TargetList",
+    "group_summary",
+    "county_growth",
 ]
 
 

@@ -7,6 +7,13 @@ output with its label. Adding a format is one new module with a ``write(report, 
 function and one line in :data:`EXPORTERS` (``json`` below, :mod:`analysis.outputs.summary_json`, is the
 example). Functions are named as ``"module:function"`` and imported only when a report is
 written, so the parent process never loads nbconvert or WeasyPrint.
+
+An exporter of ``scope="period"`` writes once per period rather than once per report: the batch
+calls ``write(state, period, out_dir, params_dir, generated)`` in the parent, after the reports,
+and records each file it returns (:class:`analysis.outputs.documents.PeriodDocuments`) on the manifest
+entry it belongs to; its ``check(params_dir)`` runs before any work, so a bad template stops the
+run before anything is written. ``docx`` (the 通报 and the 监管提示函, :mod:`analysis.outputs.documents`) is
+one.
 """
 
 from __future__ import annotations
@@ -51,14 +58,28 @@ class Exporter:
     suffix: str
     label: str
     target: str  # "module:function"; the function is (report: RenderedReport, path: Path) -> None
+    #: "report": one file per report, written by the worker; "period": written once per period
+    #: from the state, after the reports (``target`` is then (state, period, out_dir, params_dir,
+    #: generated) -> PeriodDocuments)
+    scope: str = "report"
+    #: "module:function" called with the params folder before any work ("" for none)
+    check: str = ""
 
     @property
-    def write(self) -> Callable[[RenderedReport, Path], None]:
-        module, function = self.target.split(":")
-        return getattr(importlib.import_module(module), function)
+    def write(self) -> Callable[..., Any]:
+        return _load(self.target)
+
+    def check_params(self, params_dir: Path) -> None:
+        if self.check:
+            _load(self.check)(params_dir)
 
     def filename(self, key: str) -> str:
         return f"{key}{self.suffix}"
+
+
+def _load(target: str) -> Callable[..., Any]:
+    module, function = target.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def write_html(report: RenderedReport, target: Path) -> None:
@@ -79,8 +100,26 @@ EXPORTERS: dict[str, Exporter] = {
     "html": Exporter("html", ".html", "HTML", "analysis.outputs.registry:write_html"),
     "pdf": Exporter("pdf", ".pdf", "PDF", "analysis.outputs.registry:write_pdf"),
     "json": Exporter("json", ".json", "JSON", "analysis.outputs.summary_json:write_summary_json"),
+    "docx": Exporter(
+        "docx",
+        ".docx",
+        "Word",
+        "analysis.outputs.documents:write_period_docx",
+        "period",
+        "analysis.outputs.documents:check_templates",
+    ),
 }
 DEFAULT_FORMATS: tuple[str, ...] = ("html", "pdf")
+
+
+def report_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """The formats written once per report (by the workers)."""
+    return tuple(f for f in formats if EXPORTERS[f].scope == "report")
+
+
+def period_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """The formats written once per period (by the parent, after the reports)."""
+    return tuple(f for f in formats if EXPORTERS[f].scope == "period")
 
 
 class UnknownFormatError(AnalysisError, ValueError):
@@ -99,4 +138,13 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(n for n in EXPORTERS if n in names)
 
 
-__all__ = ["DEFAULT_FORMATS", "EXPORTERS", "Exporter", "RenderedReport", "UnknownFormatError", "parse_formats"]
+__all__ = [
+    "DEFAULT_FORMATS",
+    "EXPORTERS",
+    "Exporter",
+    "RenderedReport",
+    "UnknownFormatError",
+    "parse_formats",
+    "period_formats",
+    "report_formats",
+]

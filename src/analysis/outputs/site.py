@@ -3,7 +3,9 @@
 ``reports/<period>/index.html`` lists the overview first, then every institution in a table that
 can be sorted, filtered (category, division, verdict) and searched by name, linking each HTML and
 PDF report; a period switcher links the other periods under ``reports/``. ``reports/index.html``
-opens the latest period. The table is rendered on the server side, every value escaped; the
+opens the latest period. The period's Word drafts (the 通报 on the overview card, each
+institution's 监管提示函 in its row) are linked from this index only — the office's own page —
+never from a report an institution receives. The table is rendered on the server side, every value escaped; the
 small inline script only sorts and hides rows, so the page works without a network.
 """
 
@@ -173,13 +175,25 @@ def _kpis(city: dict) -> str:
     )
 
 
-def _output_links(entry: ManifestEntry, suffix: str = "") -> str:
-    """A link per recorded output, in the registry's order, labelled by the exporter."""
-    return " ".join(
-        _link(entry.outputs[name], f"{exporter.label}{suffix}")
-        for name, exporter in EXPORTERS.items()
-        if entry.outputs.get(name)
-    )
+#: what a period-scope output is on the overview's entry and on an institution's (analysis.outputs.documents)
+PERIOD_OUTPUT_KINDS = {"overview": "通报", "institution": "提示函"}
+
+
+def _output_links(entry: ManifestEntry, suffix: str = "", period_only: bool = False) -> str:
+    """A link per recorded output, in the registry's order, labelled by the exporter; a period
+    output is named by what it is (通报 / 提示函). ``period_only``: those alone (a failed report
+    still has its letter, made from the data, not from the notebook)."""
+    links = []
+    for name, exporter in EXPORTERS.items():
+        href = entry.outputs.get(name)
+        if not href or (period_only and exporter.scope != "period"):
+            continue
+        if exporter.scope == "period":
+            kind = PERIOD_OUTPUT_KINDS["overview" if entry.key == "overview" else "institution"]
+            links.append(_link(href, f"{kind}（{exporter.label}）"))
+        else:
+            links.append(_link(href, f"{exporter.label}{suffix}"))
+    return " ".join(links)
 
 
 def render_index(reports_dir: Path, period: str, office: str = "") -> str:
@@ -224,7 +238,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
             f"{f' <span class=count>{score:g}</span>' if isinstance(score, (int, float)) else ''}</td>"
         )
         if failed:
-            cells.append(f'<td colspan="1">生成失败：{escape(job.error)}</td>')
+            cells.append(f'<td colspan="1">生成失败：{escape(job.error)} {_output_links(job, period_only=True)}</td>')
         else:
             cells.append(f"<td>{_output_links(job)}</td>")
         rows.append(
@@ -254,9 +268,15 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
         else f'<th scope="col">{escape(h)}</th>'
         for h in headers
     )
-    overview_links = _output_links(overview, " 版") if overview and overview.status == "done" else ""
+    overview_links = _output_links(overview, " 版", period_only=overview.status != "done") if overview else ""
     label = _period_label(period)
     kpis = _kpis(manifest.citywide)
+    period_outputs = [n for n, x in EXPORTERS.items() if x.scope == "period"]
+    documents_note = (
+        '<p class="count">通报与监管提示函为 Word 草稿，仅在本页列出，供办公室修改、签发；机构收到的报告不链接它们。</p>'
+        if any(e.outputs.get(n) for e in current.values() for n in period_outputs)
+        else ""
+    )
     stale_note = (
         f'<p class="count">另有 {stale} 份报告基于旧版数据，已不列出，重新运行后更新 / {stale} report(s) made '
         f"from older data are not listed until they are run again.</p>"
@@ -283,6 +303,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
     {kpis}
     <p>全市三项重点通报指标、分类别与分科室情况、未达标机构名单及县域增长。</p>
     <p class="links">{overview_links or '<span class="count">本期总览未生成</span>'}</p>
+    {documents_note}
   </section>
   <section class="card">
     <h2>机构评价报告（<span id="visible-count">{len(rows)}</span> / {len(rows)} 家）</h2>

@@ -1,0 +1,69 @@
+"""What the office sends out (监管文书): the period's 通报 and each institution's 监管提示函, as Word drafts.
+
+The notice says the office will 通报 three figures (clause 一（一）) and will 督导整改 institutions
+that fall short (clauses 十五–十七). Both documents are rendered with docxtpl from the ``.docx``
+templates in ``params/templates/`` (``通报.docx``, ``提示函.docx``), which the office edits in Word
+or WPS — letterhead, wording, fonts, layout — without touching Python:
+
+- ``reports/<period>/通报-<period>.docx``: the three published figures with their basis, banks by
+  category, the institutions missing each target (the overview's lists,
+  :func:`analysis.content.overview.target_lists`), the counties and the closing requirements;
+- ``reports/<period>/提示函/<id>.docx`` for every institution with at least one 未达标 verdict: its
+  own figures only (the verdict texts of its evaluation report, :func:`analysis.content.institution.verdicts`),
+  each shortfall with the notice's clause and the policy's recommendation text, and the reply
+  deadline (``reply_days`` in ``params/templates/documents.yaml``).
+
+Every figure comes from the same :class:`~analysis.state.State` the overview reads, formatted as in
+the reports (万元 with two decimals, percentages, 个百分点, 个基点). The fields a template may use are
+:data:`BULLETIN_FIELDS` and :data:`LETTER_FIELDS`; :func:`check_templates` refuses a template naming
+any other field (or a misspelt filter) with the field and the template's path, before any document is
+written, and rendering runs with Jinja's ``StrictUndefined`` so nothing is silently left blank.
+Everything is rendered in memory first; the 通报 is written atomically and the letters folder is
+swapped in whole, so a stale letter never survives a run (an institution that has caught up gets
+none). ``analysis run --formats …,docx`` writes them through :data:`analysis.outputs.registry.EXPORTERS`;
+``analysis docs --period P`` on their own.
+
+The modules: ``templates`` (the settings, the fields a template may use and the check of a
+template against them), ``context`` (the 通报's and a letter's fields from the state, numbers as the
+reports show them), ``write`` (rendering in memory and writing atomically).
+"""
+
+from analysis.outputs.documents.context import (
+    bulletin_context,
+    chinese_number,
+    letter_context,
+    period_name,
+)
+from analysis.outputs.documents.templates import (
+    BULLETIN_FIELDS,
+    LETTER_FIELDS,
+    DocumentSettings,
+    TemplateFieldError,
+    check_templates,
+    load_settings,
+    template_problems,
+)
+from analysis.outputs.documents.write import (
+    PeriodDocuments,
+    render_document,
+    write_documents,
+    write_period_docx,
+)
+
+__all__ = [
+    "BULLETIN_FIELDS",
+    "DocumentSettings",
+    "LETTER_FIELDS",
+    "PeriodDocuments",
+    "TemplateFieldError",
+    "bulletin_context",
+    "check_templates",
+    "chinese_number",
+    "letter_context",
+    "load_settings",
+    "period_name",
+    "render_document",
+    "template_problems",
+    "write_documents",
+    "write_period_docx",
+]

@@ -1,0 +1,137 @@
+"""Rendering and writing (生成文书): each document rendered in memory with docxtpl, then the 通报
+written atomically and the letters folder swapped in whole; one failed letter never loses the others.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from analysis.core.files import atomic_path, replace_folder
+from analysis.core.periods import CHINA_TZ, parse_period
+from analysis.outputs.documents.context import bulletin_context, letter_context
+from analysis.outputs.documents.templates import (
+    BULLETIN_KEY,
+    LETTERS_FOLDER,
+    TemplateFieldError,
+    _environment,
+    check_templates,
+    templates_dir,
+)
+
+# ---------------------------------------------------------------- rendering and writing
+
+
+def render_document(template: Path, context: Mapping[str, Any]) -> bytes:
+    """The rendered .docx as bytes (nothing is written). A field the context lacks raises."""
+    from docxtpl import DocxTemplate
+    from jinja2 import TemplateError
+
+    document = DocxTemplate(str(template))
+    try:
+        document.render(dict(context), jinja_env=_environment(), autoescape=True)
+    except TemplateError as exc:
+        raise TemplateFieldError([f"{template}: {type(exc).__name__}: {exc}"]) from None
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+@dataclass
+class PeriodDocuments:
+    """What :func:`write_documents` wrote: paths relative to the period folder, by manifest key
+    (``overview`` for the 通报, the institution id for its letter), and letters that failed."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def letters(self) -> dict[str, str]:
+        return {k: v for k, v in self.files.items() if k != BULLETIN_KEY}
+
+
+def bulletin_name(period: str) -> str:
+    return f"通报-{period}.docx"
+
+
+def _as_date(value: date | datetime | None) -> date:
+    if value is None:
+        return datetime.now(CHINA_TZ).date()
+    return value.date() if isinstance(value, datetime) else value
+
+
+def write_documents(
+    state,
+    period: str,
+    out_dir: Path | str,
+    params_dir: Path | str | None = None,
+    issued: date | datetime | None = None,
+    reply_by: date | None = None,
+) -> PeriodDocuments:
+    """Render the 通报 and every letter of ``period`` from ``state`` and write them to ``out_dir``.
+
+    The templates are checked first (:func:`check_templates`): a bad one stops everything before
+    a file is written. A letter that fails to render is reported in ``failed`` and the others are
+    written; the 通报 failing raises.
+    """
+    from analysis.content.institution import institution_context
+
+    params_dir = Path(params_dir if params_dir is not None else state.params_dir)
+    settings = check_templates(params_dir)
+    folder = templates_dir(params_dir)
+    period_end = parse_period(period)
+    period_text = f"{period_end:%Y-%m}"
+    day = _as_date(issued)
+    out_dir = Path(out_dir)
+
+    bulletin = render_document(
+        folder / settings.bulletin, bulletin_context(state, period_text, day, settings, reply_by)
+    )
+    letters: dict[str, bytes] = {}
+    failed: dict[str, str] = {}
+    rows = state.indicators[state.indicators["period"] == period_end]
+    for iid in rows["institution_id"]:
+        try:
+            ictx = institution_context(str(iid), period_text, state=state)
+            context = letter_context(ictx, day, settings, reply_by)
+            if context is not None:
+                letters[str(iid)] = render_document(folder / settings.letter, context)
+        except Exception as exc:  # noqa: BLE001 - one institution's letter failing never loses the others
+            failed[str(iid)] = f"{type(exc).__name__}: {exc}"
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = PeriodDocuments(failed=failed)
+    staging = out_dir / f".{LETTERS_FOLDER}.{secrets.token_hex(4)}.part"
+    for stale in out_dir.glob(f".{LETTERS_FOLDER}.*.part"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging.mkdir()
+    target_folder = out_dir / LETTERS_FOLDER
+    try:
+        for iid, content in letters.items():
+            target = staging / f"{iid}.docx"
+            if target.resolve().parent != staging.resolve():  # ids are checked on load; never write elsewhere
+                failed[iid] = f"机构编码不能用作文件名 / id cannot be a file name: {iid!r}"
+                continue
+            target.write_bytes(content)
+            written.files[iid] = f"{LETTERS_FOLDER}/{iid}.docx"
+        if written.files:
+            replace_folder(staging, target_folder)
+        elif target_folder.exists():
+            shutil.rmtree(target_folder)  # no institution falls short: no letter, and no stale one
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    with atomic_path(out_dir / bulletin_name(period_text)) as tmp:
+        tmp.write_bytes(bulletin)
+    written.files = {BULLETIN_KEY: bulletin_name(period_text), **written.files}
+    return written
+
+
+def write_period_docx(state, period: str, out_dir: Path, params_dir: Path, issued: datetime) -> PeriodDocuments:
+    """The period exporter of :data:`analysis.outputs.registry.EXPORTERS` (``docx``)."""
+    return write_documents(state, period, out_dir, params_dir, issued)
