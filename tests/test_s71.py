@@ -67,7 +67,11 @@ def test_item_codes_in_every_spelling():
     assert normalise_item("S71_I_6..A5.2018") == "6.A5"
     assert normalise_item("S71_I_1.1.A4.2018") == "1.1.A4"
     assert normalise_item("S71_I_1.b.D0.2025") == "1.b.D0"
-    assert normalise_item("6.A") is None
+    # a cell without a band is the ≤3000万 total (S71-FORM.md: S71_I_1.1.D.2018, S71_I_7.A.2025)
+    assert normalise_item("S71_I_1.1.D.2018") == "1.1.D"
+    assert normalise_item("S71_I_7.A.2025") == "7.A"
+    assert normalise_item("S71_I_3.3.1.B2.2018") == "3.3.1.B2"
+    assert normalise_item("6.A55") is None
     assert normalise_item("合计") is None
 
 
@@ -113,14 +117,19 @@ def test_long_format_in_yuan_maps_and_merges(tmp_path):
 
 
 def test_mart_english_headers_and_item_spelling(tmp_path):
-    rows = [
-        (f"S71_I_{c.replace('6.A', '6..A').replace('6.B', '6..B')}.2018" if c.count(".") == 1 else c, v)
-        for c, v in LONG_ROWS
-    ]
+    # band 5 of the one-level row 6 is a 2021 cell (band 5 came with the 2021 revision), written
+    # with a double dot; band 0 and 4 cells of row 6 are 2018 cells
+    def mart(code: str) -> str:
+        if code.count(".") != 1:
+            return code
+        year = "2021" if code.endswith("5") else "2018"
+        return f"S71_I_{code.replace('.', '..')}.{year}"
+
+    rows = [(mart(c), v) for c, v in LONG_ROWS]
     src = _long_csv(tmp_path / "mart.csv", rows, header="DATA_DATE,ORG_NUM,REP_NUM,ITEM_NUM,TOTAL_VALUE")
     result = _run(tmp_path, [src])
     assert result.monthly.loc[0, "inclusive_balance"] == 12345.67
-    assert result.provenance.set_index("column").at["inclusive_balance", "item_as_written"] == "S71_I_6..A5.2018"
+    assert result.provenance.set_index("column").at["inclusive_balance", "item_as_written"] == "S71_I_6..A5.2021"
 
 
 def _form_workbook(path: Path, unit_line: str = "单位：万元、户", date: str = "2023-06-30") -> Path:

@@ -34,16 +34,27 @@ import yaml
 from analysis.contract import MONTHLY
 from analysis.errors import RULES, DataValidationError, Issue, ParamsError
 from analysis.files import replace_folder
+from analysis.s71_form import (
+    CHECK_COLUMNS,
+    FormCells,
+    check_issues,
+    complete_cells,
+    derivation_hint,
+    load_form_definition,
+    locate,
+    parse_item,
+)
 
 #: Rules of the S71 importer live with every other rule in :data:`analysis.errors.RULES`.
 S71_RULES: dict[str, tuple[str, str]] = {k: v for k, v in RULES.items() if k.startswith("s71_")}
 
+#: the table-check findings (表内校验) and the detail rows an import writes beside the monitoring table
+CHECKS_FILE = "s71-checks.csv"
+DETAIL_FILE = "s71-detail.csv"
+
 #: 万元 per unit: values are multiplied by this to give 万元.
 UNIT_TO_WAN: dict[str, float] = {"元": 1e-4, "万元": 1.0, "亿元": 1e4}
 
-_ITEM = re.compile(
-    r"^\s*(?:S71(?:_I)?_)?(?P<row>\d+(?:\.(?:\d+|[a-z]))*)\.{1,2}(?P<col>[A-Z])(?P<band>\d)(?:\.(?P<ver>\d{4}))?\s*$"
-)
 _UNIT_LINE = re.compile(r"单位\s*[:：]\s*(?P<unit>[^\s、,，;；)）]+)")
 _ORG_LINE = re.compile(r"(?:机构编码|机构代码|报送机构代码)\s*[:：]\s*(?P<org>[0-9A-Za-z_\-]+)")
 _DATE_LINE = re.compile(
@@ -63,7 +74,8 @@ def params_root() -> Path:
 
 @dataclass(frozen=True)
 class FormVersion:
-    """One version of the S71 form: its cells and the mapping to the monitoring table."""
+    """One version of the S71 form: its cells (:mod:`analysis.s71_form`) and the mapping to the
+    monitoring table (``params/s71/form-YYYY.yaml``)."""
 
     version: int
     valid_from: pd.Timestamp
@@ -71,21 +83,18 @@ class FormVersion:
     title: str
     report_codes: tuple[str, ...]
     columns: dict[str, tuple[str, str]]  # letter -> (label, kind)
-    bands: dict[str, str]
-    rows: dict[str, str]
+    bands: dict[str, str]  # band ('' = none, the ≤3000万 total) -> label
+    rows: dict[str, str]  # row code -> name(s) in force
     #: monitoring column -> ((sign, cell), ...)
     mapping: dict[str, tuple[tuple[int, str], ...]]
     plausibility: dict
+    #: every cell in force, with its year, and the form's totals and limits
+    form: FormCells
     path: str = ""
 
     def has_cell(self, cell: str) -> bool:
-        match = _ITEM.match(cell)
-        return (
-            match is not None
-            and match["row"] in self.rows
-            and match["col"] in self.columns
-            and match["band"] in self.bands
-        )
+        item = parse_item(cell)
+        return item is not None and item.code in self.form.cells
 
     @property
     def needed_cells(self) -> tuple[str, ...]:
@@ -94,19 +103,19 @@ class FormVersion:
         return tuple(sorted(cells))
 
     def column_kind(self, cell: str) -> str:
-        match = _ITEM.match(cell)
-        if match is None:
+        item = parse_item(cell)
+        if item is None:
             raise KeyError(cell)
-        return self.columns[match["col"]][1]
+        return self.columns[item.column][1]
 
 
 def _all_cells(form: FormVersion) -> list[str]:
-    return [f"{r}.{c}{b}" for r in form.rows for c in form.columns for b in form.bands]
+    return list(form.form.cells)
 
 
 def _parse_expression(text: str) -> tuple[tuple[int, str], ...]:
     terms = []
-    for sign, cell in re.findall(r"([+-]?)\s*([0-9][0-9a-z.]*\.[A-Z]\d)", str(text)):
+    for sign, cell in re.findall(r"([+-]?)\s*([0-9][0-9a-z.]*\.[A-Z]\d?)(?![\w.])", str(text)):
         terms.append((-1 if sign == "-" else 1, cell))
     return tuple(terms)
 
@@ -116,33 +125,37 @@ def _month_start(value) -> pd.Timestamp:
 
 
 def load_form_versions(params_dir: Path | str | None = None) -> list[FormVersion]:
-    """Every ``form-YYYY.yaml`` of ``params/s71``, oldest first; ParamsError when one is invalid."""
-    folder = Path(params_dir or params_root()) / "s71"
+    """Every ``form-YYYY.yaml`` of ``params/s71``, oldest first, with the cells of ``form.yaml`` in
+    force in each; ParamsError when one is invalid."""
+    root = Path(params_dir or params_root())
+    folder = root / "s71"
+    definition = load_form_definition(root)
     versions = []
     monthly_columns = {c.name for c in MONTHLY.columns}
     for path in sorted(folder.glob("form-*.yaml")):
         problems: list[str] = []
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for key in ("version", "valid_from", "report", "columns", "bands", "rows", "mapping", "plausibility"):
+        for key in ("version", "valid_from", "mapping", "plausibility"):
             if key not in data:
                 problems.append(f"missing key {key!r}")
         if problems:
             raise ParamsError(str(path), problems)
-        columns = {str(k): (v["label"], v["kind"]) for k, v in data["columns"].items()}
-        for letter, (_, kind) in columns.items():
-            if kind not in ("amount", "count"):
-                problems.append(f"column {letter}: kind must be amount or count, not {kind!r}")
+        cells = definition.cells_in(int(data["version"]))
+        rows: dict[str, str] = {}
+        for r in cells.rows:
+            rows[r.row] = r.name if r.row not in rows or rows[r.row] == r.name else f"{rows[r.row]} / {r.name}"
         form = FormVersion(
             version=int(data["version"]),
             valid_from=_month_start(data["valid_from"]),
-            report=str(data["report"]),
-            title=str(data.get("title", "")),
-            report_codes=tuple(str(c) for c in data.get("report_codes", [data["report"]])),
-            columns=columns,
-            bands={str(k): str(v) for k, v in data["bands"].items()},
-            rows={str(k): str(v) for k, v in data["rows"].items()},
+            report=definition.report,
+            title=definition.title,
+            report_codes=definition.report_codes,
+            columns=definition.columns,
+            bands=definition.bands,
+            rows=rows,
             mapping={str(k): _parse_expression(v) for k, v in data["mapping"].items()},
             plausibility=dict(data["plausibility"]),
+            form=cells,
             path=str(path),
         )
         for column, terms in form.mapping.items():
@@ -152,7 +165,7 @@ def load_form_versions(params_dir: Path | str | None = None) -> list[FormVersion
                 problems.append(f"mapping: {column!r} has no cell")
             for _, cell in terms:
                 if not form.has_cell(cell):
-                    problems.append(f"mapping: {column!r} uses {cell!r}, not a cell of this form")
+                    problems.append(f"mapping: {column!r} uses {cell!r}, not a cell of form version {form.version}")
         for key in ("balance", "borrowers"):
             if not form.has_cell(str(form.plausibility.get(key, ""))):
                 problems.append(f"plausibility.{key} is not a cell of this form")
@@ -180,6 +193,15 @@ class ImportSettings:
     amount_decimals: int
     conflict_tolerance: dict[str, float]
     org_map: dict
+    #: detail exports: column_pattern, files, columns, loan_column, customer_column
+    detail: dict = field(default_factory=dict)
+
+    def is_detail(self, path: Path, columns) -> bool:
+        """A detail export: ``COL_n`` columns, or a file name declared in ``detail.files``."""
+        pattern = re.compile(str(self.detail.get("column_pattern", r"^COL_\d+$")), re.IGNORECASE)
+        if any(pattern.match(str(c).strip()) for c in columns):
+            return True
+        return any(path.match(glob) for glob in self.detail.get("files", []) or [])
 
 
 def load_import_settings(params_dir: Path | str | None = None) -> ImportSettings:
@@ -202,6 +224,7 @@ def load_import_settings(params_dir: Path | str | None = None) -> ImportSettings
         amount_decimals=int(data["amount_decimals"]),
         conflict_tolerance={k: float(v) for k, v in data["conflict_tolerance"].items()},
         org_map=dict(data["org_map"]),
+        detail=dict(data.get("detail") or {}),
     )
 
 
@@ -212,11 +235,10 @@ CELL_COLUMNS = ["org_num", "period", "item", "cell", "value", "unit", "unit_basi
 
 
 def normalise_item(code: str) -> str | None:
-    """``6.A5`` for ``6.A5``, ``6..A5``, ``S71_I_6..A5.2018``; None when not a cell code."""
-    match = _ITEM.match(str(code))
-    if not match:
-        return None
-    return f"{match['row']}.{match['col']}{match['band']}"
+    """``6.A5`` for ``6.A5``, ``6..A5``, ``S71_I_6..A5.2021``; ``1.1.D`` for ``S71_I_1.1.D.2018`` (no
+    band: the ≤3000万 total); None when not a cell code. The year is read by :func:`parse_item`."""
+    item = parse_item(code)
+    return None if item is None else item.code
 
 
 def parse_period(value) -> tuple[pd.Timestamp | None, str | None]:
@@ -294,8 +316,13 @@ def read_long(
     unit: str | None,
     issues: list[Issue],
     frame: pd.DataFrame | None = None,
+    details: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Cells of a long-format return (CSV, XLSX or Parquet)."""
+    """Cells of a long-format return (CSV, XLSX or Parquet).
+
+    A detail export (:meth:`ImportSettings.is_detail`: one row per loan or customer) is summed per
+    cell; its rows, with their detail columns, are appended to ``details`` for drill-down.
+    """
     name = path.name
     if frame is None:
         try:
@@ -318,7 +345,9 @@ def read_long(
                 )
             )
         return pd.DataFrame(columns=CELL_COLUMNS)
-    data = frame.rename(columns={v: k for k, v in found.items()})[list(settings.long_headers)]
+    is_detail = settings.is_detail(path, frame.columns)
+    detail_columns = [c for c in frame.columns if c not in found.values() and is_detail]
+    data = frame.rename(columns={v: k for k, v in found.items()})[list(settings.long_headers) + detail_columns]
     line = np.arange(len(data)) + header_row + 1
     codes = {c.upper() for f in versions for c in f.report_codes}
     is_s71 = data["rep_num"].map(lambda v: str(v).strip().upper() in codes)
@@ -336,11 +365,15 @@ def read_long(
     data, line = data[is_s71.to_numpy()], line[is_s71.to_numpy()]
     declared = unit or settings.default_unit["long"]
     basis = "declared/声明" if unit else "default/默认"
-    rows = []
-    for (date, org, item, value), ln in zip(
-        data[["data_date", "org_num", "item_num", "value"]].itertuples(index=False, name=None), line
+    rows, kept = [], []
+    periods: dict = {}  # one parse per distinct data date and item code (a return repeats them)
+    cells_of: dict = {}
+    for i, ((date, org, item, value), ln) in enumerate(
+        zip(data[["data_date", "org_num", "item_num", "value"]].itertuples(index=False, name=None), line)
     ):
-        period, rule = parse_period(date)
+        if date not in periods:
+            periods[date] = parse_period(date)
+        period, rule = periods[date]
         if rule:
             issues.append(Issue(name, int(ln), found["data_date"], rule, f"值/value: {date!r}"))
             continue
@@ -348,7 +381,9 @@ def read_long(
         if not org_text:
             issues.append(Issue(name, int(ln), found["org_num"], "empty_id"))
             continue
-        cell = normalise_item(item)
+        if item not in cells_of:
+            cells_of[item] = normalise_item(item)
+        cell = cells_of[item]
         number = _to_float(value)
         if number is not None and np.isnan(number):
             issues.append(Issue(name, int(ln), found["value"], "not_a_number", f"{item}: {value!r}"))
@@ -356,7 +391,64 @@ def read_long(
         rows.append(
             (org_text, period, str(item).strip(), cell, number, declared, basis, name, "", f"第{ln}行/row {ln}")
         )
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+        kept.append(i)
+    cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
+    if not is_detail or cells.empty:
+        return cells
+    lines = cells.assign(line=line[kept])
+    for col in detail_columns:
+        lines[str(col)] = data[col].iloc[kept].to_numpy()
+    _refuse_repeated_detail(lines, settings, versions, issues)
+    if details is not None:
+        details.append(lines)
+    return _sum_detail(lines)
+
+
+def _refuse_repeated_detail(
+    lines: pd.DataFrame, settings: ImportSettings, versions: list[FormVersion], issues: list[Issue]
+) -> None:
+    """The same loan (amount cell) or customer (count cell) twice for one cell would be summed twice."""
+    kinds = {k: kind for k, (_, kind) in versions[0].columns.items()}
+    is_count = lines["cell"].map(lambda c: c is not None and kinds.get(parse_item(c).column) == "count")
+    for kind_mask, column in ((~is_count, settings.detail.get("loan_column")), (is_count, settings.detail.get("customer_column"))):
+        if not column or column not in lines.columns:
+            continue
+        part = lines[kind_mask & lines[column].map(lambda v: _id_text(v) != "")]
+        key = ["org_num", "period", "cell", column]
+        repeated = part[part.duplicated(key, keep=False)]
+        first = repeated.drop_duplicates(key).set_index(key)["line"]
+        for row in repeated[repeated.duplicated(key, keep="first")].itertuples(index=False):
+            ref = getattr(row, column)
+            issues.append(
+                Issue(
+                    row.file,
+                    int(row.line),
+                    f"{row.item} ({column})",
+                    "s71_detail_duplicate",
+                    f"{row.org_num} {row.period.date()} {row.cell} {column}={ref}；"
+                    f"另见/also 第{first.loc[(row.org_num, row.period, row.cell, ref)]}行/row",
+                )
+            )
+
+
+def _sum_detail(lines: pd.DataFrame) -> pd.DataFrame:
+    """One cell per (institution, month, item) of a detail export, its value the sum of its rows."""
+    grouped = lines.groupby(["org_num", "period", "item"], sort=False, dropna=False)
+    out = grouped.agg(
+        cell=("cell", "first"),
+        value=("value", lambda v: v.sum(min_count=1)),
+        unit=("unit", "first"),
+        unit_basis=("unit_basis", "first"),
+        file=("file", "first"),
+        sheet=("sheet", "first"),
+        first_line=("line", "min"),
+        n=("line", "size"),
+    ).reset_index()
+    out["location"] = [
+        f"第{a}行/row {a}" + (f" 等{n}行明细/and {n - 1} more detail rows" if n > 1 else " 明细/detail")
+        for a, n in zip(out["first_line"], out["n"])
+    ]
+    return out[CELL_COLUMNS]
 
 
 def _id_text(value) -> str:
@@ -498,9 +590,15 @@ def _is_long_workbook(path: Path, settings: ImportSettings) -> bool:
 
 
 def read_sources(
-    sources: list[Path], settings: ImportSettings, versions: list[FormVersion], unit: str | None, issues: list[Issue]
+    sources: list[Path],
+    settings: ImportSettings,
+    versions: list[FormVersion],
+    unit: str | None,
+    issues: list[Issue],
+    details: list[pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Cells of every S71 file under ``sources`` (files or folders); and SHA-256 per file."""
+    """Cells of every S71 file under ``sources`` (files or folders); and SHA-256 per file. The rows
+    of detail exports are appended to ``details``."""
     from openpyxl import load_workbook
 
     from analysis.loading import file_sha256
@@ -522,11 +620,11 @@ def read_sources(
     for path in files:
         hashes[path.name] = file_sha256(path)
         if path.suffix.lower() != ".xlsx":
-            frames.append(read_long(path, settings, versions, unit, issues))
+            frames.append(read_long(path, settings, versions, unit, issues, details=details))
             continue
         try:
             if _is_long_workbook(path, settings):
-                frames.append(read_long(path, settings, versions, unit, issues))
+                frames.append(read_long(path, settings, versions, unit, issues, details=details))
                 continue
             workbook = load_workbook(path, data_only=True)
         except Exception as exc:  # noqa: BLE001 — a corrupt workbook
@@ -543,12 +641,24 @@ def read_sources(
 
 
 def _issue_at(row, rule: str, column: str | None, detail: str) -> Issue:
-    file = f"{row.file}[{row.sheet}]" if row.sheet else row.file
-    line = re.search(r"row (\d+)", row.location)
-    cell = re.search(r"cell (\w+)", row.location)
-    return Issue(
-        file, int(line.group(1)) if line else None, f"{cell.group(1)} ({column})" if cell else column, rule, detail
-    )
+    return locate(row.file, row.sheet, row.location, column, detail, rule)
+
+
+def _unknown_reason(item: str, cell: str | None, year: int | None, form: FormVersion, versions: list[FormVersion]) -> str:
+    """Why an item is not a cell of ``form``: a wrong year suffix, a cell of another version, or none."""
+    base = f"{item}（{form.version} 版/uses form-{form.version}）"
+    if cell is None:
+        return base + "：不是S71单元格编码 / not an S71 cell code"
+    known = form.form.cells.get(cell)
+    if known is not None and year is not None and year != known.year:
+        return (
+            base + f"：该版本 {cell} 为 {known.year} 年单元格，后缀 .{year} 不符 / "
+            f"in form-{form.version} {cell} is a {known.year} cell, not .{year}"
+        )
+    elsewhere = [f.version for f in versions if cell in f.form.cells and f.version != form.version]
+    if elsewhere:
+        return base + f"：{cell} 仅见于 form-{'/'.join(map(str, elsewhere))} / only in form-{'/'.join(map(str, elsewhere))}"
+    return base
 
 
 def check_cells(
@@ -559,44 +669,44 @@ def check_cells(
     settings: ImportSettings,
     issues: list[Issue],
 ) -> pd.DataFrame:
-    """Resolve institutions and versions, refuse unknown/duplicate/missing cells, convert units.
+    """Resolve institutions and versions, refuse unknown/duplicate cells, convert units.
 
-    Returns the cells with ``institution_id``, ``version`` and ``value_wan`` (amounts in 万元,
-    counts in 户) added.
+    The form version is the one in force at the data date; a cell is known when its code is a cell
+    of that version and, when the code carries a year (``S71_I_1.4.A1.2018``), the cell has that
+    year. Returns the cells with ``institution_id``, ``version``, ``year`` (the cell's year in the
+    form) and ``value_wan`` (amounts in 万元, counts in 户) added.
     """
     if cells.empty:
-        return cells.assign(institution_id=[], version=[], value_wan=[])
+        return cells.assign(institution_id=[], version=[], year=[], value_wan=[])
     cells = cells.copy()
     cells["institution_id"] = cells["org_num"].map(lambda o: org_to_id.get(o, o))
     periods = {p: form_for(versions, p) for p in cells["period"].unique()}
     versions_of = {p: (f.version if f is not None else None) for p, f in periods.items()}
     cells["version"] = cells["period"].map(versions_of)
     by_version = {f.version: f for f in versions}
-    valid = {(f.version, c) for f in versions for c in _all_cells(f)}
+    parsed = {item: parse_item(item) for item in cells["item"].unique()}
+    suffix = cells["item"].map(lambda i: parsed[i].year if parsed[i] is not None else None)
+    year_of = {(f.version, c): d.year for f in versions for c, d in f.form.cells.items()}
     unknown_inst = (
         (~cells["institution_id"].isin(known_ids)) if known_ids is not None else pd.Series(False, index=cells.index)
     )
     no_version = ~unknown_inst & cells["version"].isna()
-    unknown_item = (
-        ~unknown_inst
-        & ~no_version
-        & ~pd.Series([(v, c) in valid for v, c in zip(cells["version"], cells["cell"])], index=cells.index)
-    )
+    form_year = pd.Series([year_of.get((v, c)) for v, c in zip(cells["version"], cells["cell"])], index=cells.index)
+    known = form_year.notna() & (suffix.isna() | (suffix == form_year))
+    unknown_item = ~unknown_inst & ~no_version & ~known
     bad_unit = ~unknown_inst & ~no_version & ~unknown_item & ~cells["unit"].isin(list(UNIT_TO_WAN))
     for row in cells[unknown_inst].itertuples(index=False):
         issues.append(_issue_at(row, "unknown_institution", "ORG_NUM", f"{row.org_num} → {row.institution_id}"))
     for row in cells[no_version].itertuples(index=False):
         issues.append(_issue_at(row, "s71_no_form_version", row.item, str(row.period.date())))
-    for row in cells[unknown_item].itertuples(index=False):
-        issues.append(
-            _issue_at(
-                row, "s71_unknown_item", row.item, f"{row.item}（{row.period.date()} 适用/uses form-{row.version}）"
-            )
-        )
+    for row, year in zip(cells[unknown_item].itertuples(index=False), suffix[unknown_item]):
+        reason = _unknown_reason(row.item, row.cell, year, by_version[row.version], versions)
+        issues.append(_issue_at(row, "s71_unknown_item", row.item, f"{row.period.date()} {reason}"))
     for row in cells[bad_unit].itertuples(index=False):
         issues.append(_issue_at(row, "s71_unknown_unit", row.item, str(row.unit)))
     keep = ~(unknown_inst | no_version | unknown_item | bad_unit).to_numpy()
     cells = cells[keep].reset_index(drop=True)
+    cells["year"] = pd.Series(form_year[keep].to_numpy(), dtype="Int64")
     if cells.empty:
         return cells.assign(value_wan=pd.Series(dtype=float))
     key = ["institution_id", "period", "cell"]
@@ -614,7 +724,7 @@ def check_cells(
                 )
             )
         cells = cells[~dup].reset_index(drop=True)
-    kind_of = {(f.version, c): f.column_kind(c) for f in versions for c in _all_cells(f)}
+    kind_of = {(f.version, c): d.kind for f in versions for c, d in f.form.cells.items()}
     kinds = pd.Series([kind_of[(v, c)] for v, c in zip(cells["version"], cells["cell"])], index=cells.index)
     factor = cells["unit"].map(UNIT_TO_WAN)
     is_amount = (kinds == "amount").to_numpy()
@@ -622,21 +732,49 @@ def check_cells(
     cells["value_wan"] = np.where(is_amount, (value * factor).round(settings.amount_decimals), value)
     for row in cells[~is_amount & (value != np.round(value))].itertuples(index=False):
         issues.append(_issue_at(row, "not_whole_number", row.item, f"{row.cell}: {row.value}"))
-    # every cell the version's mapping needs, for every institution-month present
-    present = set(zip(cells["institution_id"], cells["period"], cells["cell"]))
-    first_row = cells.drop_duplicates(["institution_id", "period"])
-    for row in first_row.itertuples(index=False):
-        for cell in by_version[row.version].needed_cells:
-            if (row.institution_id, row.period, cell) not in present:
+    return cells
+
+
+def _detail_rows(
+    details: list[pd.DataFrame], org_to_id: dict[str, str], versions: list[FormVersion], settings: ImportSettings
+) -> pd.DataFrame | None:
+    """The detail exports' rows for drill-down: institution, month, cell, value in 万元/户, where."""
+    if not details:
+        return None
+    rows = pd.concat(details, ignore_index=True)
+    kinds = {k: kind for k, (_, kind) in versions[0].columns.items()}
+    is_amount = rows["cell"].map(lambda c: c is not None and kinds.get(parse_item(c).column) == "amount")
+    factor = rows["unit"].map(UNIT_TO_WAN).fillna(1.0)
+    value = rows["value"].astype(float)
+    rows["value_wan"] = np.where(is_amount, (value * factor).round(settings.amount_decimals), value)
+    rows.insert(0, "institution_id", rows["org_num"].map(lambda o: org_to_id.get(o, o)))
+    names = settings.detail.get("columns", {}) or {}
+    rows = rows.rename(columns={c: f"{c} {names[c]}" for c in rows.columns if c in names})
+    rows = rows.rename(columns={"line": "row"}).drop(columns=["sheet", "location", "unit_basis"])
+    return rows
+
+
+def check_needed_cells(cells: pd.DataFrame, versions: list[FormVersion], issues: list[Issue]) -> None:
+    """Every cell the version's mapping needs, written or derived, for every institution-month present."""
+    by_version = {f.version: f for f in versions}
+    present = cells.groupby(["institution_id", "period"])["cell"].agg(set)
+    first_row = cells.drop_duplicates(["institution_id", "period"]).set_index(["institution_id", "period"])
+    for (inst, period), have in present.items():
+        form = by_version[first_row.at[(inst, period), "version"]]
+        row = first_row.loc[(inst, period)]
+        for cell in form.needed_cells:
+            if cell not in have:
+                hint = derivation_hint(form.form, cell, have)
                 issues.append(
-                    _issue_at(
-                        row._replace(location=""),
-                        "s71_missing_cell",
+                    locate(
+                        row["file"],
+                        row["sheet"],
+                        "",
                         cell,
-                        f"{row.institution_id} {row.period.date()}: {cell}",
+                        f"{inst} {period.date()}: {cell}" + (f"（无法推算/cannot derive: {hint}）" if hint else ""),
+                        "s71_missing_cell",
                     )
                 )
-    return cells
 
 
 def _plausibility(cells: pd.DataFrame, versions: list[FormVersion], issues: list[Issue]) -> None:
@@ -690,11 +828,12 @@ def cells_to_monthly(cells: pd.DataFrame, versions: list[FormVersion]) -> tuple[
             out[column] = total.round(2) if kind == "amount" else total
             first = meta.xs(terms[0][1], level="cell")
             where = first["location"]
-            written = first["item"].astype(str)
+            written = first["item"].astype(str).replace("", "推算/derived")
             for _, cell in terms[1:]:
                 other = meta.xs(cell, level="cell")
                 where = where + "; " + other["location"].reindex(where.index).fillna("")
-                written = written + "; " + other["item"].astype(str).reindex(written.index).fillna("")
+                other_item = other["item"].astype(str).replace("", "推算/derived")
+                written = written + "; " + other_item.reindex(written.index).fillna("")
             item = " ".join(("-" if s < 0 else ("+" if i else "")) + c for i, (s, c) in enumerate(terms)).strip()
             prov = pd.DataFrame(
                 {
@@ -748,13 +887,19 @@ class ImportResult:
     out_dir: Path | None
     files: list[Path] = field(default_factory=list)
     source_hashes: dict[str, str] = field(default_factory=dict)
+    #: table-check findings (表内校验, :data:`analysis.s71_form.CHECK_COLUMNS`), also in ``s71-checks.csv``
+    checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHECK_COLUMNS))
+    #: the rows of detail exports (one per loan or customer), also in ``s71-detail.csv``
+    detail: pd.DataFrame | None = None
 
     def summary(self) -> str:
         s71 = self.provenance[self.provenance["source"] == "S71"]
+        derived = int(self.cells["derived"].sum()) if "derived" in self.cells else 0
         return (
             f"S71 导入完成 / imported: {s71['institution_id'].nunique()} 家机构/institutions, "
             f"{s71[['institution_id', 'period']].drop_duplicates().shape[0]} 个机构月/institution-months, "
-            f"{len(self.cells)} 个单元格/cells → {self.out_dir}"
+            f"{len(self.cells) - derived} 个报送单元格/cells written, {derived} 个推算合计/totals derived, "
+            f"{len(self.checks)} 条表内校验提示/table-check findings → {self.out_dir}"
         )
 
 
@@ -874,6 +1019,8 @@ def _write_outputs(
     tidy_dir: Path | None,
     tidy_monthly_file: str | None,
     fmt: str = "xlsx",
+    checks: pd.DataFrame | None = None,
+    detail: pd.DataFrame | None = None,
 ) -> list[Path]:
     written = []
     out = monthly.copy()
@@ -899,6 +1046,8 @@ def _write_outputs(
             "org_num",
             "item",
             "version",
+            "year",
+            "derived",
             "unit",
             "file",
             "sheet",
@@ -908,6 +1057,16 @@ def _write_outputs(
     cell_out["period"] = cell_out["period"].dt.strftime("%Y-%m-%d")
     cell_out.to_csv(staging / "s71-cells.csv", index=False, encoding="utf-8-sig")
     written.append(staging / "s71-cells.csv")
+    # the table checks (表内校验), read by the reports' data-quality section; written even when empty
+    checks_out = (checks if checks is not None else pd.DataFrame(columns=CHECK_COLUMNS)).copy()
+    checks_out["period"] = pd.to_datetime(checks_out["period"]).dt.strftime("%Y-%m-%d")
+    checks_out.to_csv(staging / CHECKS_FILE, index=False, encoding="utf-8-sig")
+    written.append(staging / CHECKS_FILE)
+    if detail is not None and not detail.empty:  # per-loan rows of detail exports, for drill-down
+        detail_out = detail.copy()
+        detail_out["period"] = pd.to_datetime(detail_out["period"]).dt.strftime("%Y-%m-%d")
+        detail_out.to_csv(staging / DETAIL_FILE, index=False, encoding="utf-8-sig")
+        written.append(staging / DETAIL_FILE)
     if tidy_dir is not None and tidy_dir.is_dir():  # the rest of the data folder, unchanged
         for item in sorted(tidy_dir.iterdir()):
             if item.is_file() and item.name != tidy_monthly_file and not item.name.startswith((".", "~$")):
@@ -968,9 +1127,15 @@ def import_s71(
         if "institutions" in raw:
             known_ids = {_id_text(v) for v in raw["institutions"].frame["institution_id"] if _id_text(v)}
         org_to_id = _read_org_map(tidy_dir, settings, issues)
-    cells, hashes = read_sources(sources, settings, versions, unit, issues)
+    details: list[pd.DataFrame] = []
+    cells, hashes = read_sources(sources, settings, versions, unit, issues, details)
+    detail = _detail_rows(details, org_to_id, versions, settings)
     cells = check_cells(cells, versions, org_to_id, known_ids, settings, issues)
+    checks = pd.DataFrame(columns=CHECK_COLUMNS)
     if not cells.empty:
+        # totals the return leaves out are derived from their parts; those it writes are checked
+        cells, checks = complete_cells(cells, {f.version: f.form for f in versions}, settings.amount_decimals)
+        check_needed_cells(cells, versions, issues)
         _plausibility(cells, versions, issues)
     if issues:
         raise DataValidationError(issues)
@@ -982,7 +1147,7 @@ def import_s71(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        _write_outputs(staging, monthly, provenance, cells, tidy_dir, tidy_monthly_file, fmt)
+        _write_outputs(staging, monthly, provenance, cells, tidy_dir, tidy_monthly_file, fmt, checks, detail)
         if validate and tidy_dir is not None:
             from analysis.validation import load_dataset
 
@@ -992,7 +1157,7 @@ def import_s71(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     files = sorted(p for p in out_dir.iterdir() if p.is_file())
-    return ImportResult(monthly, cells, provenance, out_dir, files, hashes)
+    return ImportResult(monthly, cells, provenance, out_dir, files, hashes, checks, detail)
 
 
 __all__ = [

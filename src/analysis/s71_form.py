@@ -1,0 +1,552 @@
+"""The S71 form itself (S71表样): its cells by year and its arithmetic (表内关系), from ``params/s71/form.yaml``.
+
+A cell code is ``S71_I_<row>.<column><band>.<year>`` as banks' reporting marts write it
+(``S71_I_2..A4.2018``, ``S71_I_3.3.1.B2.2018``, ``S71_I_1.1.D.2018`` without a band, ``6.A5`` as
+people write it). The year is the form version in which the cell was defined: ``1.4.A1.2018``
+(农村集体经济组织) and ``1.4.A5.2025`` (中长期) are different cells. :func:`parse_item` reads a code,
+:class:`FormDefinition` holds every row and cell with its year, and :meth:`FormDefinition.cells_in`
+gives the cells in force in one form version, with the totals a return may leave out.
+
+The arithmetic — row 6 = rows 1 + 3, row 3 A–C = 3.1 + 3.2, band 0 = bands 1 + 2 + 3, the band-less
+≤3000万 cell = bands 1–4, and part ≤ whole limits (band 5 ≤ band 0, sub-rows ≤ their row) — is data
+in the same file. :func:`complete_cells` uses it both ways: a total a return does not write is
+**derived** from its parts; a total it does write, and every limit, is **checked** (表内校验), each
+finding located to the file and cell of the return.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.errors import Issue, ParamsError
+
+#: ``S71_I_6..A5.2018``, ``6.A5``, ``1.1.D.2018``, ``S71_I_1.b.D0.2025``: row, column, band (may be
+#: empty: the ≤3000万 total), year (may be absent)
+ITEM = re.compile(
+    r"^\s*(?:S71(?:_I)?_)?(?P<row>\d+(?:\.(?:\d+|[a-z]))*)\.{1,2}(?P<col>[A-Z])(?P<band>\d?)(?:\.(?P<year>\d{4}))?\s*$"
+)
+#: the band written "none" in the params: the cell without a band (单户授信3000万元（含）以下合计)
+NO_BAND = ""
+
+#: rules of the table checks (表内校验) and their texts live in :data:`analysis.errors.RULES`
+CHECK_TOTAL = "s71_check_total"
+CHECK_LIMIT = "s71_check_limit"
+
+#: columns of the table-check findings (``s71-checks.csv``)
+CHECK_COLUMNS = [
+    "institution_id",
+    "period",
+    "rule",
+    "check",
+    "cell",
+    "value",
+    "expected",
+    "difference",
+    "tolerance",
+    "file",
+    "sheet",
+    "location",
+    "detail",
+]
+
+
+@dataclass(frozen=True)
+class ItemCode:
+    row: str
+    column: str
+    band: str
+    year: int | None
+
+    @property
+    def code(self) -> str:
+        """The short code without the year: ``6.A5``, ``1.1.D``."""
+        return cell_code(self.row, self.column, self.band)
+
+
+def parse_item(text) -> ItemCode | None:
+    """The parts of an item code in any of its spellings; None when it is not a cell code."""
+    match = ITEM.match(str(text))
+    if match is None:
+        return None
+    return ItemCode(match["row"], match["col"], match["band"], int(match["year"]) if match["year"] else None)
+
+
+def cell_code(row: str, column: str, band: str) -> str:
+    return f"{row}.{column}{band}"
+
+
+def mart_spelling(code: str, year: int, report: str = "S71_I") -> str:
+    """How a reporting mart writes a cell: ``S71_I_2..A4.2018``, ``S71_I_1.1.D.2018``, ``S71_I_7.A.2025``."""
+    item = parse_item(code)
+    assert item is not None, code
+    sep = ".." if "." not in item.row and item.band != NO_BAND else "."
+    return f"{report}_{item.row}{sep}{item.column}{item.band}.{year}"
+
+
+@dataclass(frozen=True)
+class CellDef:
+    """One cell of a form version: written by the bank (``derived`` False) or a total it may leave out."""
+
+    code: str
+    row: str
+    column: str
+    band: str
+    year: int
+    kind: str  # amount | count
+    derived: bool = False
+    inferred: bool = False
+
+
+@dataclass(frozen=True)
+class Formula:
+    """``target = sum(parts)``, one of the form's totals."""
+
+    target: str
+    parts: tuple[str, ...]
+    name: str
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``part ≤ whole``."""
+
+    part: str
+    whole: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RowDef:
+    row: str
+    year: int
+    name: str
+    cells: tuple[tuple[str, str], ...]  # (column, band)
+    until: int | None = None
+    inferred: bool = False
+
+    def in_force(self, version: int) -> bool:
+        return self.year <= version and (self.until is None or version <= self.until)
+
+
+@dataclass(frozen=True)
+class FormCells:
+    """The cells in force in one form version, the totals among them and the limits."""
+
+    version: int
+    cells: dict[str, CellDef]
+    #: (target, formula) in an order where every part is known before its target
+    formulas: tuple[Formula, ...]
+    limits: tuple[Limit, ...]
+    rows: tuple[RowDef, ...]
+    tolerance: dict[str, float] = field(default_factory=dict)
+    #: a part a return does not write counts as 0 when another part of the total is written
+    absent_parts_are_zero: bool = True
+
+    def formulas_of(self, target: str) -> list[Formula]:
+        return [f for f in self.formulas if f.target == target]
+
+
+_CELLS_GROUP = re.compile(r"^(?P<cols>[A-Z](?:-[A-Z])?(?:\s+[A-Z](?:-[A-Z])?)*)\s+(?P<bands>.+)$")
+
+
+def _letters(spec: str, columns: list[str]) -> list[str]:
+    out: list[str] = []
+    for part in spec.split():
+        if "-" in part:
+            a, b = part.split("-")
+            if a not in columns or b not in columns:
+                raise ValueError(f"unknown column in {spec!r}")
+            out += columns[columns.index(a) : columns.index(b) + 1]
+        elif part in columns:
+            out.append(part)
+        else:
+            raise ValueError(f"unknown column {part!r}")
+    return out
+
+
+def _bands(spec: str, bands: list[str]) -> list[str]:
+    out: list[str] = []
+    for part in spec.split():
+        if part == "none":
+            out.append(NO_BAND)
+        elif "-" in part:
+            a, b = part.split("-")
+            out += [str(x) for x in range(int(a), int(b) + 1)]
+        else:
+            out.append(part)
+    for band in out:
+        if band not in bands:
+            raise ValueError(f"unknown band {band!r} in {spec!r}")
+    return out
+
+
+def parse_cells(spec: str, columns: list[str], bands: list[str]) -> tuple[tuple[str, str], ...]:
+    """``"A-C 1-4; D-F none"`` → ((A, 1), …, (C, 4), (D, ''), (E, ''), (F, ''))."""
+    out: list[tuple[str, str]] = []
+    for group in filter(None, (g.strip() for g in str(spec or "").split(";"))):
+        match = _CELLS_GROUP.match(group)
+        if match is None:
+            raise ValueError(f"cells {group!r}: expected '<columns> <bands>', e.g. 'A-F 1-4'")
+        for col in _letters(match["cols"], columns):
+            out += [(col, band) for band in _bands(match["bands"], bands)]
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    """``params/s71/form.yaml``: every row and cell of the form with its year, and the arithmetic."""
+
+    report: str
+    title: str
+    report_codes: tuple[str, ...]
+    columns: dict[str, tuple[str, str]]  # letter -> (label, kind)
+    bands: dict[str, str]  # band ('' = none) -> label
+    rows: tuple[RowDef, ...]
+    totals: tuple[dict, ...]
+    limits: tuple[dict, ...]
+    tolerance: dict[str, float]
+    absent_parts_are_zero: bool = True
+    path: str = ""
+
+    def cells_in(self, version: int) -> FormCells:
+        """The cells in force in form version ``version``: those defined in its year or before (and
+        not retired), and every total that follows from them by :attr:`totals`."""
+        rows = tuple(r for r in self.rows if r.in_force(version))
+        cells: dict[str, CellDef] = {}
+        for r in rows:
+            for col, band in r.cells:
+                code = cell_code(r.row, col, band)
+                cells[code] = CellDef(code, r.row, col, band, r.year, self.columns[col][1], inferred=r.inferred)
+        row_codes = list(dict.fromkeys(r.row for r in self.rows))
+        formulas: list[Formula] = []
+        seen: set[tuple[str, tuple[str, ...]]] = set()
+        while True:  # add the totals whose parts are all known, until none is new
+            known = dict(cells)
+            new = []
+            for rule in self.totals:
+                for target, parts in _candidates(rule, row_codes, list(self.columns), list(self.bands)):
+                    if (target, parts) in seen or target in parts or not all(p in known for p in parts):
+                        continue
+                    seen.add((target, parts))
+                    new.append(Formula(target, parts, rule["name"]))
+            if not new:
+                break
+            for f in new:
+                formulas.append(f)
+                if f.target not in cells:
+                    item = parse_item(f.target)
+                    assert item is not None
+                    year = max(cells[p].year for p in f.parts)
+                    cells[f.target] = CellDef(
+                        f.target, item.row, item.column, item.band, year, self.columns[item.column][1], derived=True
+                    )
+        limits = []
+        for rule in self.limits:
+            for part, whole in _limit_candidates(rule, row_codes, list(self.columns), list(self.bands)):
+                if part in cells and whole in cells and ("year" not in rule or cells[part].year == int(rule["year"])):
+                    limits.append(Limit(part, whole, rule["name"]))
+        return FormCells(
+            version, cells, tuple(formulas), tuple(limits), rows, dict(self.tolerance), self.absent_parts_are_zero
+        )
+
+
+def _columns_of(rule: dict, columns: list[str]) -> list[str]:
+    return _letters(str(rule["columns"]), columns) if "columns" in rule else columns
+
+
+def _band_key(value) -> str:
+    return NO_BAND if str(value) == "none" else str(value)
+
+
+def _candidates(rule: dict, rows: list[str], columns: list[str], bands: list[str]):
+    cols = _columns_of(rule, columns)
+    if "row" in rule:
+        for col in cols:
+            for band in bands:
+                yield (
+                    cell_code(rule["row"], col, band),
+                    tuple(cell_code(p, col, band) for p in rule["parts"]),
+                )
+    else:
+        band = _band_key(rule["band"])
+        for row in rows:
+            for col in cols:
+                yield cell_code(row, col, band), tuple(cell_code(row, col, _band_key(p)) for p in rule["parts"])
+
+
+def _limit_candidates(rule: dict, rows: list[str], columns: list[str], bands: list[str]):
+    cols = _columns_of(rule, columns)
+    if "row" in rule:
+        for col in cols:
+            for band in bands:
+                yield cell_code(rule["row"], col, band), cell_code(rule["within"], col, band)
+    else:
+        for row in rows:
+            for col in cols:
+                yield (
+                    cell_code(row, col, _band_key(rule["band"])),
+                    cell_code(row, col, _band_key(rule["within_band"])),
+                )
+
+
+def load_form_definition(params_dir: Path | str) -> FormDefinition:
+    """``params/s71/form.yaml``; ParamsError naming the key when it is not valid."""
+    path = Path(params_dir) / "s71" / "form.yaml"
+    if not path.exists():
+        raise ParamsError(str(path), ["file not found"])
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    problems = [f"missing key {k!r}" for k in ("report", "columns", "bands", "rows", "totals", "limits") if k not in data]
+    if problems:
+        raise ParamsError(str(path), problems)
+    columns = {str(k): (str(v["label"]), str(v["kind"])) for k, v in data["columns"].items()}
+    for letter, (_, kind) in columns.items():
+        if kind not in ("amount", "count"):
+            problems.append(f"columns.{letter}: kind must be amount or count, not {kind!r}")
+    bands = {_band_key(k): str(v) for k, v in data["bands"].items()}
+    rows = []
+    for code, definitions in (data["rows"] or {}).items():
+        for i, d in enumerate(definitions or []):
+            where = f"rows.{code}[{i}]"
+            try:
+                cells = parse_cells(d.get("cells", ""), list(columns), list(bands))
+                rows.append(
+                    RowDef(
+                        str(code),
+                        int(d["year"]),
+                        str(d["name"]),
+                        cells,
+                        int(d["until"]) if d.get("until") is not None else None,
+                        bool(d.get("inferred", False)),
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                problems.append(f"{where}: {exc}")
+    for i, rule in enumerate(data["totals"] or []):
+        if "name" not in rule or "parts" not in rule or ("row" in rule) == ("band" in rule):
+            problems.append(f"totals[{i}]: needs name, parts and one of row / band")
+    for i, rule in enumerate(data["limits"] or []):
+        if "name" not in rule or not (("row" in rule and "within" in rule) or ("band" in rule and "within_band" in rule)):
+            problems.append(f"limits[{i}]: needs name and row + within, or band + within_band")
+    # one cell code may carry one year at a time: two definitions in force together must not share a cell
+    for a in rows:
+        for b in rows:
+            if a is not b and a.row == b.row and a.year < b.year and (a.until is None or a.until >= b.year):
+                clash = set(a.cells) & set(b.cells)
+                if clash:
+                    col, band = sorted(clash)[0]
+                    problems.append(
+                        f"rows.{a.row}: cell {cell_code(a.row, col, band)} defined in {a.year} and {b.year}, both in force"
+                    )
+    if problems:
+        raise ParamsError(str(path), problems)
+    tolerance = {k: float(v) for k, v in (data.get("tolerance") or {"amount_per_cell": 0.005, "count": 0}).items()}
+    return FormDefinition(
+        report=str(data["report"]),
+        title=str(data.get("title", "")),
+        report_codes=tuple(str(c) for c in data.get("report_codes", [data["report"]])),
+        columns=columns,
+        bands=bands,
+        rows=tuple(rows),
+        totals=tuple(data["totals"] or []),
+        limits=tuple(data["limits"] or []),
+        tolerance=tolerance,
+        absent_parts_are_zero=bool(data.get("absent_parts_are_zero", True)),
+        path=str(path),
+    )
+
+
+# --- deriving and checking a return's totals ------------------------------------------------------
+
+
+def locate(file: str, sheet: str, location: str, column: str | None, detail: str, rule: str) -> Issue:
+    """An Issue at a cell of a return: file[sheet], the row and cell read from ``location``."""
+    where = f"{file}[{sheet}]" if sheet else file
+    line = re.search(r"row (\d+)", location or "")
+    cell = re.search(r"cell ([A-Z]+\d+)", location or "")
+    col = f"{cell.group(1)} ({column})" if cell else column
+    return Issue(where, int(line.group(1)) if line else None, col, rule, detail)
+
+
+def _tolerance(kind: str, n_parts: int, tol: dict[str, float]) -> float:
+    if kind == "count":
+        return float(tol.get("count", 0.0))
+    return float(tol.get("amount_per_cell", 0.005)) * (n_parts + 1)
+
+
+def complete_cells(
+    cells: pd.DataFrame, forms: dict[int, FormCells], decimals: int = 2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Derive the totals a return leaves out and check those it writes.
+
+    ``cells``: the importer's checked cells (institution_id, period, version, cell, value_wan, item,
+    file, sheet, location, unit, unit_basis, org_num). Returns the cells with every derivable total
+    added (``derived`` True, ``item`` empty, ``location`` the formula with its parts' locations),
+    and the table-check findings (:data:`CHECK_COLUMNS`): a written total that differs from the sum
+    of its parts, a part above its whole.
+    """
+    cells = cells.assign(derived=False)
+    key = ["institution_id", "period"]
+    added, findings = [], []
+    for version, form in forms.items():
+        mine = cells[cells["version"] == version]
+        if mine.empty:
+            continue
+        every = list(form.cells)  # one column per cell of the version, written or not
+        value = mine.pivot(index=key, columns="cell", values="value_wan").reindex(columns=every).astype(float)
+        where, file, sheet = (
+            mine.pivot(index=key, columns="cell", values=v).reindex(columns=every).astype(object)
+            for v in ("location", "file", "sheet")
+        )
+        first = mine.drop_duplicates(key).set_index(key)[["file", "sheet", "unit", "unit_basis", "org_num"]]
+        written = value.notna()
+        # which rows each institution-month writes at all (a part of a written row may be absent = 0)
+        row_written = pd.crosstab(
+            [mine["institution_id"], mine["period"]], mine["cell"].map(lambda c: form.cells[c].row)
+        ).reindex(value.index, fill_value=0).gt(0)
+        form_row = {c: d.row for c, d in form.cells.items()}
+        derived_from: dict[str, pd.Series] = {}
+        for f in form.formulas:
+            parts = value[list(f.parts)]
+            known = parts.notna()
+            if form.absent_parts_are_zero:  # a cell missing from a row the return writes is 0
+                for p in f.parts:
+                    row = form_row[p]
+                    if row in row_written.columns:
+                        known[p] = known[p] | row_written[row]
+            available = known.all(axis=1)
+            if not available.any():
+                continue
+            total = parts.fillna(0.0).sum(axis=1).round(decimals)
+            kind = form.cells[f.target].kind
+            tol = _tolerance(kind, len(f.parts), form.tolerance)
+            expression = " + ".join(f.parts)
+            trail = pd.Series("", index=value.index, dtype=object)
+            for i, p in enumerate(f.parts):
+                here = where[p].where(value[p].notna(), "未报送，按0计/not written: 0").fillna("").astype(str)
+                trail = trail + (" + " if i else "") + p + "〔" + here + "〕"
+            if written[f.target].any():
+                check = available & written[f.target]
+                diff = (value.loc[check, f.target] - total[check]).round(decimals)
+                bad = diff[diff.abs() > tol + 1e-9]
+                for idx, d in bad.items():
+                    findings.append(
+                        {
+                            "institution_id": idx[0],
+                            "period": idx[1],
+                            "rule": CHECK_TOTAL,
+                            "check": f.name,
+                            "cell": f.target,
+                            "value": value.at[idx, f.target],
+                            "expected": total[idx],
+                            "difference": d,
+                            "tolerance": tol,
+                            "file": file.at[idx, f.target],
+                            "sheet": sheet.at[idx, f.target],
+                            "location": where.at[idx, f.target],
+                            "detail": f"{f.name}: {f.target} 报送/written {value.at[idx, f.target]:,.2f} ≠ "
+                            f"{expression} = {total[idx]:,.2f}（差/difference {d:+,.2f}）← {trail[idx]}",
+                        }
+                    )
+            fill = available & value[f.target].isna()
+            if not fill.any():
+                continue
+            value.loc[fill, f.target] = total[fill]
+            where.loc[fill, f.target] = "推算/derived = " + trail[fill]
+            file.loc[fill, f.target] = file.loc[fill, list(f.parts)].bfill(axis=1).iloc[:, 0]
+            sheet.loc[fill, f.target] = sheet.loc[fill, list(f.parts)].bfill(axis=1).iloc[:, 0]
+            derived_from[f.target] = fill if f.target not in derived_from else (derived_from[f.target] | fill)
+        for target, mask in derived_from.items():
+            rows = value.index[mask]
+            meta = first.loc[rows]
+            added.append(
+                pd.DataFrame(
+                    {
+                        "institution_id": rows.get_level_values(0),
+                        "period": rows.get_level_values(1),
+                        "version": version,
+                        "cell": target,
+                        "value": value.loc[rows, target].to_numpy(),
+                        "value_wan": value.loc[rows, target].to_numpy(),
+                        "item": "",
+                        "file": file.loc[rows, target].to_numpy(),
+                        "sheet": sheet.loc[rows, target].to_numpy(),
+                        "location": where.loc[rows, target].to_numpy(),
+                        "unit": meta["unit"].to_numpy(),
+                        "unit_basis": meta["unit_basis"].to_numpy(),
+                        "org_num": meta["org_num"].to_numpy(),
+                        "derived": True,
+                    }
+                )
+            )
+        for lim in form.limits:
+            kind = form.cells[lim.part].kind
+            tol = _tolerance(kind, 1, form.tolerance)
+            a, b = value[lim.part], value[lim.whole]
+            over = a.notna() & b.notna() & (a - b > tol + 1e-9)
+            for idx in value.index[over]:
+                findings.append(
+                    {
+                        "institution_id": idx[0],
+                        "period": idx[1],
+                        "rule": CHECK_LIMIT,
+                        "check": lim.name,
+                        "cell": lim.part,
+                        "value": a[idx],
+                        "expected": b[idx],
+                        "difference": round(a[idx] - b[idx], decimals),
+                        "tolerance": tol,
+                        "file": file.at[idx, lim.part],
+                        "sheet": sheet.at[idx, lim.part],
+                        "location": where.at[idx, lim.part],
+                        "detail": f"{lim.name}: {lim.part} {a[idx]:,.2f} > {lim.whole} {b[idx]:,.2f}"
+                        f"〔{where.at[idx, lim.whole]}〕",
+                    }
+                )
+    out = pd.concat([cells, *added], ignore_index=True) if added else cells
+    checks = pd.DataFrame(findings, columns=CHECK_COLUMNS)
+    if not checks.empty:
+        checks = checks.sort_values(["institution_id", "period", "rule", "cell"]).reset_index(drop=True)
+    return out, checks
+
+
+def check_issues(checks: pd.DataFrame) -> list[Issue]:
+    """The table-check findings as located Issues (for the command line's 提示 list)."""
+    return [
+        locate(str(r.file), str(r.sheet or ""), str(r.location or ""), r.cell, f"{r.institution_id} {r.period:%Y-%m}: {r.detail}", r.rule)
+        for r in checks.itertuples(index=False)
+    ]
+
+
+def derivation_hint(form: FormCells, cell: str, present: set[str]) -> str:
+    """Why a needed cell could not be derived: its formulas and which of their parts are missing."""
+    hints = []
+    for f in form.formulas_of(cell):
+        missing = [p for p in f.parts if p not in present]
+        if missing:
+            hints.append(f"{cell} = {' + '.join(f.parts)}：缺/missing {', '.join(missing)}")
+    return "；".join(hints)
+
+
+__all__ = [
+    "CHECK_COLUMNS",
+    "CellDef",
+    "FormCells",
+    "FormDefinition",
+    "Formula",
+    "ItemCode",
+    "Limit",
+    "cell_code",
+    "check_issues",
+    "complete_cells",
+    "derivation_hint",
+    "load_form_definition",
+    "mart_spelling",
+    "parse_cells",
+    "parse_item",
+]
