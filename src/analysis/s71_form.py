@@ -388,7 +388,9 @@ def complete_cells(
     file, sheet, location, unit, unit_basis, org_num). Returns the cells with every derivable total
     added (``derived`` True, ``item`` empty, ``location`` the formula with its parts' locations),
     and the table-check findings (:data:`CHECK_COLUMNS`): a written total that differs from the sum
-    of its parts, a part above its whole.
+    of its parts, a part above its whole. A part missing from a row the return writes counts as 0
+    for a derivation (``absent_parts_are_zero``), but only figures that are written, or derived from
+    written parts alone, are checked.
     """
     cells = cells.assign(derived=False)
     key = ["institution_id", "period"]
@@ -405,6 +407,9 @@ def complete_cells(
         )
         first = mine.drop_duplicates(key).set_index(key)[["file", "sheet", "unit", "unit_basis", "org_num"]]
         written = value.notna()
+        # exact: written, or derived from exact parts only (no part taken as 0); only exact figures
+        # are checked, so a return that leaves cells out is never accused of a difference
+        exact = written.copy()
         # which rows each institution-month writes at all (a part of a written row may be absent = 0)
         row_written = pd.crosstab(
             [mine["institution_id"], mine["period"]], mine["cell"].map(lambda c: form.cells[c].row)
@@ -430,8 +435,9 @@ def complete_cells(
             for i, p in enumerate(f.parts):
                 here = where[p].where(value[p].notna(), "未报送，按0计/not written: 0").fillna("").astype(str)
                 trail = trail + (" + " if i else "") + p + "〔" + here + "〕"
+            parts_exact = exact[list(f.parts)].all(axis=1)
             if written[f.target].any():
-                check = available & written[f.target]
+                check = parts_exact & written[f.target]
                 diff = (value.loc[check, f.target] - total[check]).round(decimals)
                 bad = diff[diff.abs() > tol + 1e-9]
                 for idx, d in bad.items():
@@ -457,6 +463,7 @@ def complete_cells(
             if not fill.any():
                 continue
             value.loc[fill, f.target] = total[fill]
+            exact.loc[fill, f.target] = parts_exact[fill]
             where.loc[fill, f.target] = "推算/derived = " + trail[fill]
             file.loc[fill, f.target] = file.loc[fill, list(f.parts)].bfill(axis=1).iloc[:, 0]
             sheet.loc[fill, f.target] = sheet.loc[fill, list(f.parts)].bfill(axis=1).iloc[:, 0]
@@ -488,7 +495,7 @@ def complete_cells(
             kind = form.cells[lim.part].kind
             tol = _tolerance(kind, 1, form.tolerance)
             a, b = value[lim.part], value[lim.whole]
-            over = a.notna() & b.notna() & (a - b > tol + 1e-9)
+            over = exact[lim.part] & exact[lim.whole] & (a - b > tol + 1e-9)
             for idx in value.index[over]:
                 findings.append(
                     {
