@@ -352,9 +352,21 @@ def test_demo_exports_round_trip_exactly(tmp_path):
 
     raw = write_demo_exports(tmp_path / "raw", loans=False)
     forms = list((raw / "s71").glob("*_表样.xlsx"))
-    longs = list((raw / "s71").glob("*.csv"))
+    longs = [p for p in (raw / "s71").glob("*.csv") if not p.stem.endswith("_明细")]
+    details = list((raw / "s71").glob("*_明细.csv"))
     assert len(forms) == 3 and len(longs) == 42  # the three credit cooperatives file the form
+    assert [p.name for p in details] == ["S71_B045_明细.csv"]  # one bank's last month as a detail export
+    # a mart export writes every cell of the version with its year, no row 6 and no row-3 A–C
+    mart = pd.read_csv(raw / "s71" / "S71_B040.csv", dtype=str)
+    items = set(mart["ITEM_NUM"])
+    assert {"S71_I_2..A4.2018", "S71_I_4..F5.2021", "S71_I_1.1.D.2018", "S71_I_3.3.1.C4.2018"} <= items
+    assert {"S71_I_1.4.A1.2018", "S71_I_6.1.A5.2022"} <= items
+    assert not any(i.startswith(("S71_I_6..", "S71_I_3..A", "S71_I_3..B", "S71_I_3..C")) for i in items)
+    platform = set(pd.read_csv(raw / "s71" / "S71_B002.csv", dtype=str)["ITEM_NUM"])  # a large bank's platform
+    assert {"S71_I_6..A5.2021", "S71_I_3..A1.2018"} <= platform
     result = import_s71([raw / "s71"], raw / "tidy", tmp_path / "data", fmt="csv")  # validated too
+    assert result.checks.empty  # the demo's returns add up
+    assert (result.detail["institution_id"] == "B045").all() and len(result.detail) > 1000
     expected = demo_tables()["monthly"].sort_values(["institution_id", "period"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(result.monthly.reset_index(drop=True), expected, check_dtype=False)
     # every bank figure S71 carries came from a return from the first form version (2021) on,

@@ -393,133 +393,143 @@ def complete_cells(
     written parts alone, are checked.
     """
     cells = cells.assign(derived=False)
-    key = ["institution_id", "period"]
     added, findings = [], []
     for version, form in forms.items():
         mine = cells[cells["version"] == version]
-        if mine.empty:
-            continue
-        every = list(form.cells)  # one column per cell of the version, written or not
-        value = mine.pivot(index=key, columns="cell", values="value_wan").reindex(columns=every).astype(float)
-        where, file, sheet = (
-            mine.pivot(index=key, columns="cell", values=v).reindex(columns=every).astype(object)
-            for v in ("location", "file", "sheet")
-        )
-        first = mine.drop_duplicates(key).set_index(key)[["file", "sheet", "unit", "unit_basis", "org_num"]]
-        written = value.notna()
-        # exact: written, or derived from exact parts only (no part taken as 0); only exact figures
-        # are checked, so a return that leaves cells out is never accused of a difference
-        exact = written.copy()
-        # which rows each institution-month writes at all (a part of a written row may be absent = 0)
-        row_written = pd.crosstab(
-            [mine["institution_id"], mine["period"]], mine["cell"].map(lambda c: form.cells[c].row)
-        ).reindex(value.index, fill_value=0).gt(0)
-        form_row = {c: d.row for c, d in form.cells.items()}
-        derived_from: dict[str, pd.Series] = {}
-        for f in form.formulas:
-            parts = value[list(f.parts)]
-            known = parts.notna()
-            if form.absent_parts_are_zero:  # a cell missing from a row the return writes is 0
-                for p in f.parts:
-                    row = form_row[p]
-                    if row in row_written.columns:
-                        known[p] = known[p] | row_written[row]
-            available = known.all(axis=1)
-            if not available.any():
-                continue
-            total = parts.fillna(0.0).sum(axis=1).round(decimals)
-            kind = form.cells[f.target].kind
-            tol = _tolerance(kind, len(f.parts), form.tolerance)
-            expression = " + ".join(f.parts)
-            trail = pd.Series("", index=value.index, dtype=object)
-            for i, p in enumerate(f.parts):
-                here = where[p].where(value[p].notna(), "未报送，按0计/not written: 0").fillna("").astype(str)
-                trail = trail + (" + " if i else "") + p + "〔" + here + "〕"
-            parts_exact = exact[list(f.parts)].all(axis=1)
-            if written[f.target].any():
-                check = parts_exact & written[f.target]
-                diff = (value.loc[check, f.target] - total[check]).round(decimals)
-                bad = diff[diff.abs() > tol + 1e-9]
-                for idx, d in bad.items():
-                    findings.append(
-                        {
-                            "institution_id": idx[0],
-                            "period": idx[1],
-                            "rule": CHECK_TOTAL,
-                            "check": f.name,
-                            "cell": f.target,
-                            "value": value.at[idx, f.target],
-                            "expected": total[idx],
-                            "difference": d,
-                            "tolerance": tol,
-                            "file": file.at[idx, f.target],
-                            "sheet": sheet.at[idx, f.target],
-                            "location": where.at[idx, f.target],
-                            "detail": f"{f.name}: {f.target} 报送/written {value.at[idx, f.target]:,.2f} ≠ "
-                            f"{expression} = {total[idx]:,.2f}（差/difference {d:+,.2f}）← {trail[idx]}",
-                        }
-                    )
-            fill = available & value[f.target].isna()
-            if not fill.any():
-                continue
-            value.loc[fill, f.target] = total[fill]
-            exact.loc[fill, f.target] = parts_exact[fill]
-            where.loc[fill, f.target] = "推算/derived = " + trail[fill]
-            file.loc[fill, f.target] = file.loc[fill, list(f.parts)].bfill(axis=1).iloc[:, 0]
-            sheet.loc[fill, f.target] = sheet.loc[fill, list(f.parts)].bfill(axis=1).iloc[:, 0]
-            derived_from[f.target] = fill if f.target not in derived_from else (derived_from[f.target] | fill)
-        for target, mask in derived_from.items():
-            rows = value.index[mask]
-            meta = first.loc[rows]
-            added.append(
-                pd.DataFrame(
-                    {
-                        "institution_id": rows.get_level_values(0),
-                        "period": rows.get_level_values(1),
-                        "version": version,
-                        "cell": target,
-                        "value": value.loc[rows, target].to_numpy(),
-                        "value_wan": value.loc[rows, target].to_numpy(),
-                        "item": "",
-                        "file": file.loc[rows, target].to_numpy(),
-                        "sheet": sheet.loc[rows, target].to_numpy(),
-                        "location": where.loc[rows, target].to_numpy(),
-                        "unit": meta["unit"].to_numpy(),
-                        "unit_basis": meta["unit_basis"].to_numpy(),
-                        "org_num": meta["org_num"].to_numpy(),
-                        "derived": True,
-                    }
-                )
-            )
-        for lim in form.limits:
-            kind = form.cells[lim.part].kind
-            tol = _tolerance(kind, 1, form.tolerance)
-            a, b = value[lim.part], value[lim.whole]
-            over = exact[lim.part] & exact[lim.whole] & (a - b > tol + 1e-9)
-            for idx in value.index[over]:
-                findings.append(
-                    {
-                        "institution_id": idx[0],
-                        "period": idx[1],
-                        "rule": CHECK_LIMIT,
-                        "check": lim.name,
-                        "cell": lim.part,
-                        "value": a[idx],
-                        "expected": b[idx],
-                        "difference": round(a[idx] - b[idx], decimals),
-                        "tolerance": tol,
-                        "file": file.at[idx, lim.part],
-                        "sheet": sheet.at[idx, lim.part],
-                        "location": where.at[idx, lim.part],
-                        "detail": f"{lim.name}: {lim.part} {a[idx]:,.2f} > {lim.whole} {b[idx]:,.2f}"
-                        f"〔{where.at[idx, lim.whole]}〕",
-                    }
-                )
+        if not mine.empty:
+            more, found = _complete_version(mine, form, decimals)
+            added += more
+            findings += found
     out = pd.concat([cells, *added], ignore_index=True) if added else cells
     checks = pd.DataFrame(findings, columns=CHECK_COLUMNS)
     if not checks.empty:
         checks = checks.sort_values(["institution_id", "period", "rule", "cell"]).reset_index(drop=True)
     return out, checks
+
+
+def _complete_version(mine: pd.DataFrame, form: FormCells, decimals: int) -> tuple[list[pd.DataFrame], list[dict]]:
+    """:func:`complete_cells` for the cells of one form version: numpy arrays, one column per cell."""
+    key = ["institution_id", "period"]
+    every = list(form.cells)
+    col = {c: i for i, c in enumerate(every)}
+    index = pd.MultiIndex.from_frame(mine[key].drop_duplicates())
+    r = index.get_indexer(pd.MultiIndex.from_frame(mine[key]))
+    c = mine["cell"].map(col).to_numpy()
+    n = len(index)
+    value = np.full((n, len(every)), np.nan)
+    value[r, c] = mine["value_wan"].to_numpy(dtype=float)
+    where = np.full((n, len(every)), "", dtype=object)
+    where[r, c] = mine["location"].astype(str).to_numpy()
+    file = np.full((n, len(every)), None, dtype=object)
+    file[r, c] = mine["file"].to_numpy()
+    sheet = np.full((n, len(every)), None, dtype=object)
+    sheet[r, c] = mine["sheet"].to_numpy()
+    written = ~np.isnan(value)
+    # exact: written, or derived from exact parts only (no part taken as 0); only exact figures
+    # are checked, so a return that leaves cells out is never accused of a difference
+    exact = written.copy()
+    # which rows each institution-month writes at all (a part of a written row may be absent = 0)
+    row_codes = sorted({d.row for d in form.cells.values()})
+    row_of = {code: i for i, code in enumerate(row_codes)}
+    row_written = np.zeros((n, len(row_codes)), dtype=bool)
+    row_written[r, mine["cell"].map(lambda x: row_of[form.cells[x].row]).to_numpy()] = True
+    first = mine.drop_duplicates(key).set_index(key).loc[index, ["unit", "unit_basis", "org_num"]]
+    derived = np.zeros_like(written)
+    findings: list[dict] = []
+
+    def trail(i: int, parts: tuple[str, ...]) -> str:
+        return " + ".join(
+            f"{p}〔{where[i, col[p]] if not np.isnan(value[i, col[p]]) else '未报送，按0计/not written: 0'}〕"
+            for p in parts
+        )
+
+    for f in form.formulas:
+        t, ps = col[f.target], [col[p] for p in f.parts]
+        parts = value[:, ps]
+        known = ~np.isnan(parts)
+        if form.absent_parts_are_zero:  # a cell missing from a row the return writes is 0
+            known |= row_written[:, [row_of[form.cells[p].row] for p in f.parts]]
+        available = known.all(axis=1)
+        if not available.any():
+            continue
+        total = np.round(np.nansum(parts, axis=1), decimals)
+        parts_exact = exact[:, ps].all(axis=1)
+        kind = form.cells[f.target].kind
+        tol = _tolerance(kind, len(f.parts), form.tolerance)
+        check = parts_exact & written[:, t]
+        diff = np.round(value[:, t] - total, decimals)
+        for i in np.flatnonzero(check & (np.abs(np.nan_to_num(diff)) > tol + 1e-9)):
+            findings.append(
+                _finding(index[i], CHECK_TOTAL, f.name, f.target, value[i, t], total[i], diff[i], tol)
+                | {
+                    "file": file[i, t],
+                    "sheet": sheet[i, t],
+                    "location": where[i, t],
+                    "detail": f"{f.name}: {f.target} 报送/written {value[i, t]:,.2f} ≠ {' + '.join(f.parts)} = "
+                    f"{total[i]:,.2f}（差/difference {diff[i]:+,.2f}）← {trail(i, f.parts)}",
+                }
+            )
+        fill = available & np.isnan(value[:, t])
+        for i in np.flatnonzero(fill):
+            where[i, t] = "推算/derived = " + trail(i, f.parts)
+            src = next((p for p in ps if file[i, p] is not None), ps[0])
+            file[i, t], sheet[i, t] = file[i, src], sheet[i, src]
+        value[fill, t] = total[fill]
+        exact[fill, t] = parts_exact[fill]
+        derived[fill, t] = True
+    for lim in form.limits:
+        p, w = col[lim.part], col[lim.whole]
+        tol = _tolerance(form.cells[lim.part].kind, 1, form.tolerance)
+        over = exact[:, p] & exact[:, w] & (np.nan_to_num(value[:, p] - value[:, w]) > tol + 1e-9)
+        for i in np.flatnonzero(over):
+            a, b = value[i, p], value[i, w]
+            findings.append(
+                _finding(index[i], CHECK_LIMIT, lim.name, lim.part, a, b, round(a - b, decimals), tol)
+                | {
+                    "file": file[i, p],
+                    "sheet": sheet[i, p],
+                    "location": where[i, p],
+                    "detail": f"{lim.name}: {lim.part} {a:,.2f} > {lim.whole} {b:,.2f}〔{where[i, w]}〕",
+                }
+            )
+    rows, cols = np.nonzero(derived)
+    if not len(rows):
+        return [], findings
+    meta = first.iloc[rows]
+    frame = pd.DataFrame(
+        {
+            "institution_id": index.get_level_values(0)[rows],
+            "period": index.get_level_values(1)[rows],
+            "version": form.version,
+            "cell": np.array(every, dtype=object)[cols],
+            "value": value[rows, cols],
+            "value_wan": value[rows, cols],
+            "item": "",
+            "file": file[rows, cols],
+            "sheet": sheet[rows, cols],
+            "location": where[rows, cols],
+            "unit": meta["unit"].to_numpy(),
+            "unit_basis": meta["unit_basis"].to_numpy(),
+            "org_num": meta["org_num"].to_numpy(),
+            "derived": True,
+        }
+    )
+    frame["year"] = pd.array([form.cells[x].year for x in frame["cell"]], dtype="Int64")
+    return [frame], findings
+
+
+def _finding(idx, rule, name, cell, value, expected, difference, tol) -> dict:
+    return {
+        "institution_id": idx[0],
+        "period": idx[1],
+        "rule": rule,
+        "check": name,
+        "cell": cell,
+        "value": float(value),
+        "expected": float(expected),
+        "difference": float(difference),
+        "tolerance": tol,
+    }
 
 
 def check_issues(checks: pd.DataFrame) -> list[Issue]:
