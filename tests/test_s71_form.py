@@ -231,3 +231,29 @@ def test_a_needed_total_that_cannot_be_derived_names_its_parts(tmp_path):
     assert {i.column for i in missing} >= {"6.A5", "6.C5"}
     a5 = next(i for i in missing if i.column == "6.A5")
     assert a5.file == "r.csv" and "6.A5 = 1.A5 + 3.A5：缺/missing 1.A5" in a5.detail
+
+
+def test_a_banks_report_shows_its_own_table_checks_only(tmp_path):
+    from types import SimpleNamespace
+
+    from analysis.report import s71_table_checks
+
+    _import(tmp_path, FIXTURES / "platform-row6-wrong.csv")
+    path = tmp_path / "out" / "s71-checks.csv"
+    other = pd.read_csv(path, dtype=str).iloc[[0]].assign(institution_id="B999", file="S71_B999.csv")
+    pd.concat([pd.read_csv(path, dtype=str), other]).to_csv(path, index=False, encoding="utf-8-sig")
+
+    def shown(inst: str) -> str:
+        ctx = SimpleNamespace(
+            state=SimpleNamespace(data_dir=tmp_path / "out"),
+            institution_id=inst,
+            year=2023,
+            period=pd.Timestamp("2023-12-31"),
+        )
+        return str(s71_table_checks(ctx))
+
+    b101 = shown("B101")
+    assert "共 2 条表内校验提示" in b101 and "行6 = 行1 + 行3" in b101
+    assert "platform-row6-wrong.csv" in b101 and "第7行/row 7" in b101 and "6.A5" in b101
+    assert "B999" not in b101 and "S71_B999.csv" not in b101
+    assert "未发现问题" in shown("B102")

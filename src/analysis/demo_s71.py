@@ -85,8 +85,32 @@ def _detail_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFr
         parts = [cents // n] * (n - 1) + [cents - cents // n * (n - 1)]
         for k, part in enumerate(parts):
             yuan = f"{part * 100:.2f}"
-            rows.append((date, r.institution_id, "普惠金融部", "CBRC", "S7101", code, yuan, f"K{k + 1:05d}", f"J{k + 1:05d}", ""))
-    columns = ["DATA_DATE", "ORG_NUM", "DATA_DEPARTMENT", "SYS_NAM", "REP_NUM", "ITEM_NUM", "TOTAL_VALUE", "COL_2", "COL_4", "COL_6"]
+            rows.append(
+                (
+                    date,
+                    r.institution_id,
+                    "普惠金融部",
+                    "CBRC",
+                    "S7101",
+                    code,
+                    yuan,
+                    f"K{k + 1:05d}",
+                    f"J{k + 1:05d}",
+                    "",
+                )
+            )
+    columns = [
+        "DATA_DATE",
+        "ORG_NUM",
+        "DATA_DEPARTMENT",
+        "SYS_NAM",
+        "REP_NUM",
+        "ITEM_NUM",
+        "TOTAL_VALUE",
+        "COL_2",
+        "COL_4",
+        "COL_6",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -212,4 +236,12 @@ def write_demo_exports(
     return out_dir
 
 
-__all__ = ["DETAIL_EXPORT_BANK", "FORM_LAYOUT_CATEGORIES", "TOTALS_WRITTEN_CATEGORIES", "s71_cells", "tidy_remainder", "write_demo_exports", "write_form_workbook"]
+__all__ = [
+    "DETAIL_EXPORT_BANK",
+    "FORM_LAYOUT_CATEGORIES",
+    "TOTALS_WRITTEN_CATEGORIES",
+    "s71_cells",
+    "tidy_remainder",
+    "write_demo_exports",
+    "write_form_workbook",
+]

@@ -121,10 +121,8 @@ def _base(form: FormVersion, mapped: pd.DataFrame) -> _Return:
 def full_returns(mapped: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
     """Every written cell of each period's form version: institution_id, period, cell, year, value
     (万元 / 户), derived (False). ``mapped``: institution_id, period, cell, value (the mapped cells)."""
-    from analysis.s71 import form_for
-
     out = []
-    mapped = mapped.assign(version=mapped["period"].map(lambda p: form_for(versions, p).version))
+    mapped = mapped.assign(version=mapped["period"].map(lambda p: _version(versions, p)))
     for version, rows in mapped.groupby("version"):
         form = next(f for f in versions if f.version == version)
         wide = rows.pivot_table(index=["institution_id", "period"], columns="cell", values="value", aggfunc="first")
@@ -180,9 +178,7 @@ def total_cells(cells: pd.DataFrame, versions: list[FormVersion], rows: tuple[st
         form = next(f for f in versions if f.version == version)
         wide = group.pivot_table(index=["institution_id", "period"], columns="cell", values="value", aggfunc="first")
         kinds = {c: d.kind for c, d in form.form.cells.items()}
-        units = {
-            c: np.round(wide[c].to_numpy() * (100 if kinds[c] == "amount" else 1)).astype(np.int64) for c in wide
-        }
+        units = {c: np.round(wide[c].to_numpy() * (100 if kinds[c] == "amount" else 1)).astype(np.int64) for c in wide}
         ret = _Return(form, units)
         totals = [d for d in form.form.cells.values() if d.derived and d.row in rows]
         for d in totals:
@@ -197,14 +193,18 @@ def total_cells(cells: pd.DataFrame, versions: list[FormVersion], rows: tuple[st
 def _version(versions: list[FormVersion], period) -> int:
     from analysis.s71 import form_for
 
-    return form_for(versions, period).version
+    form = form_for(versions, period)
+    assert form is not None, period  # the demo writes only periods with a form version
+    return form.version
 
 
 def spelled(cells: pd.DataFrame, report: str = "S71_I") -> pd.Series:
     """The mart's spelling of each cell with its year (``S71_I_2..A4.2018``)."""
     from analysis.s71_form import mart_spelling
 
-    return pd.Series([mart_spelling(c, int(y), report) for c, y in zip(cells["cell"], cells["year"])], index=cells.index)
+    return pd.Series(
+        [mart_spelling(c, int(y), report) for c, y in zip(cells["cell"], cells["year"])], index=cells.index
+    )
 
 
 __all__ = ["PARENTS", "full_returns", "parse_item", "spelled", "total_cells"]

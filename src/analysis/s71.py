@@ -37,7 +37,7 @@ from analysis.files import replace_folder
 from analysis.s71_form import (
     CHECK_COLUMNS,
     FormCells,
-    check_issues,
+    column_of,
     complete_cells,
     derivation_hint,
     load_form_definition,
@@ -409,8 +409,11 @@ def _refuse_repeated_detail(
 ) -> None:
     """The same loan (amount cell) or customer (count cell) twice for one cell would be summed twice."""
     kinds = {k: kind for k, (_, kind) in versions[0].columns.items()}
-    is_count = lines["cell"].map(lambda c: c is not None and kinds.get(parse_item(c).column) == "count")
-    for kind_mask, column in ((~is_count, settings.detail.get("loan_column")), (is_count, settings.detail.get("customer_column"))):
+    is_count = lines["cell"].map(lambda c: c is not None and kinds.get(column_of(c) or "") == "count")
+    for kind_mask, column in (
+        (~is_count, settings.detail.get("loan_column")),
+        (is_count, settings.detail.get("customer_column")),
+    ):
         if not column or column not in lines.columns:
             continue
         part = lines[kind_mask & lines[column].map(lambda v: _id_text(v) != "")]
@@ -644,7 +647,9 @@ def _issue_at(row, rule: str, column: str | None, detail: str) -> Issue:
     return locate(row.file, row.sheet, row.location, column, detail, rule)
 
 
-def _unknown_reason(item: str, cell: str | None, year: int | None, form: FormVersion, versions: list[FormVersion]) -> str:
+def _unknown_reason(
+    item: str, cell: str | None, year: int | None, form: FormVersion, versions: list[FormVersion]
+) -> str:
     """Why an item is not a cell of ``form``: a wrong year suffix, a cell of another version, or none."""
     base = f"{item}（{form.version} 版/uses form-{form.version}）"
     if cell is None:
@@ -657,7 +662,10 @@ def _unknown_reason(item: str, cell: str | None, year: int | None, form: FormVer
         )
     elsewhere = [f.version for f in versions if cell in f.form.cells and f.version != form.version]
     if elsewhere:
-        return base + f"：{cell} 仅见于 form-{'/'.join(map(str, elsewhere))} / only in form-{'/'.join(map(str, elsewhere))}"
+        return (
+            base
+            + f"：{cell} 仅见于 form-{'/'.join(map(str, elsewhere))} / only in form-{'/'.join(map(str, elsewhere))}"
+        )
     return base
 
 
@@ -685,7 +693,7 @@ def check_cells(
     cells["version"] = cells["period"].map(versions_of)
     by_version = {f.version: f for f in versions}
     parsed = {item: parse_item(item) for item in cells["item"].unique()}
-    suffix = cells["item"].map(lambda i: parsed[i].year if parsed[i] is not None else None)
+    suffix = cells["item"].map(lambda i: getattr(parsed[i], "year", None))
     year_of = {(f.version, c): d.year for f in versions for c, d in f.form.cells.items()}
     unknown_inst = (
         (~cells["institution_id"].isin(known_ids)) if known_ids is not None else pd.Series(False, index=cells.index)
@@ -743,7 +751,7 @@ def _detail_rows(
         return None
     rows = pd.concat(details, ignore_index=True)
     kinds = {k: kind for k, (_, kind) in versions[0].columns.items()}
-    is_amount = rows["cell"].map(lambda c: c is not None and kinds.get(parse_item(c).column) == "amount")
+    is_amount = rows["cell"].map(lambda c: c is not None and kinds.get(column_of(c) or "") == "amount")
     factor = rows["unit"].map(UNIT_TO_WAN).fillna(1.0)
     value = rows["value"].astype(float)
     rows["value_wan"] = np.where(is_amount, (value * factor).round(settings.amount_decimals), value)

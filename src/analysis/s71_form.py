@@ -77,6 +77,12 @@ def parse_item(text) -> ItemCode | None:
     return ItemCode(match["row"], match["col"], match["band"], int(match["year"]) if match["year"] else None)
 
 
+def column_of(code) -> str | None:
+    """The column letter of a cell code (``6.A5`` → ``A``); None when it is not a cell code."""
+    item = parse_item(code) if code is not None else None
+    return None if item is None else item.column
+
+
 def cell_code(row: str, column: str, band: str) -> str:
     return f"{row}.{column}{band}"
 
@@ -301,7 +307,9 @@ def load_form_definition(params_dir: Path | str) -> FormDefinition:
     if not path.exists():
         raise ParamsError(str(path), ["file not found"])
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    problems = [f"missing key {k!r}" for k in ("report", "columns", "bands", "rows", "totals", "limits") if k not in data]
+    problems = [
+        f"missing key {k!r}" for k in ("report", "columns", "bands", "rows", "totals", "limits") if k not in data
+    ]
     if problems:
         raise ParamsError(str(path), problems)
     columns = {str(k): (str(v["label"]), str(v["kind"])) for k, v in data["columns"].items()}
@@ -331,7 +339,9 @@ def load_form_definition(params_dir: Path | str) -> FormDefinition:
         if "name" not in rule or "parts" not in rule or ("row" in rule) == ("band" in rule):
             problems.append(f"totals[{i}]: needs name, parts and one of row / band")
     for i, rule in enumerate(data["limits"] or []):
-        if "name" not in rule or not (("row" in rule and "within" in rule) or ("band" in rule and "within_band" in rule)):
+        if "name" not in rule or not (
+            ("row" in rule and "within" in rule) or ("band" in rule and "within_band" in rule)
+        ):
             problems.append(f"limits[{i}]: needs name and row + within, or band + within_band")
     # one cell code may carry one year at a time: two definitions in force together must not share a cell
     for a in rows:
@@ -437,7 +447,7 @@ def _complete_version(mine: pd.DataFrame, form: FormCells, decimals: int) -> tup
     derived = np.zeros_like(written)
     findings: list[dict] = []
 
-    def trail(i: int, parts: tuple[str, ...]) -> str:
+    def trail(i, parts: tuple[str, ...]) -> str:
         return " + ".join(
             f"{p}〔{where[i, col[p]] if not np.isnan(value[i, col[p]]) else '未报送，按0计/not written: 0'}〕"
             for p in parts
@@ -535,7 +545,14 @@ def _finding(idx, rule, name, cell, value, expected, difference, tol) -> dict:
 def check_issues(checks: pd.DataFrame) -> list[Issue]:
     """The table-check findings as located Issues (for the command line's 提示 list)."""
     return [
-        locate(str(r.file), str(r.sheet or ""), str(r.location or ""), r.cell, f"{r.institution_id} {r.period:%Y-%m}: {r.detail}", r.rule)
+        locate(
+            str(r.file),
+            str(r.sheet or ""),
+            str(r.location or ""),
+            r.cell,
+            f"{r.institution_id} {r.period:%Y-%m}: {r.detail}",
+            r.rule,
+        )
         for r in checks.itertuples(index=False)
     ]
 
@@ -559,6 +576,7 @@ __all__ = [
     "ItemCode",
     "Limit",
     "cell_code",
+    "column_of",
     "check_issues",
     "complete_cells",
     "derivation_hint",
