@@ -676,14 +676,18 @@ def s71_table_checks(ctx: InstitutionContext) -> HTML:
 
     path = Path(ctx.state.data_dir) / CHECKS_FILE
     if not path.exists():
-        return HTML('<p class="note">数据目录中无 S71 表内校验结果（非由 analysis import-s71 导入），未进行表内校验。</p>')
+        return HTML(
+            '<p class="note">数据目录中无 S71 表内校验结果（非由 analysis import-s71 导入），未进行表内校验。</p>'
+        )
     text = {"institution_id": str, "cell": str, "file": str, "sheet": str, "location": str}
     checks = pd.read_csv(path, dtype=text, encoding="utf-8-sig", keep_default_na=False, na_values={"value": [""]})
     checks["period"] = pd.to_datetime(checks["period"])
     mine = checks[(checks["institution_id"] == ctx.institution_id) & (checks["period"].dt.year == ctx.year)]
     mine = mine[mine["period"] <= ctx.period]
     if mine.empty:
-        return HTML(f'<p class="note">{ctx.year}年本机构S71报表表内关系（合计＝各项之和、其中项≤总项）校验未发现问题。</p>')
+        return HTML(
+            f'<p class="note">{ctx.year}年本机构S71报表表内关系（合计＝各项之和、其中项≤总项）校验未发现问题。</p>'
+        )
     where = mine["file"].fillna("") + mine["sheet"].fillna("").map(lambda s: f"[{s}]" if s else "")
     frame = pd.DataFrame(
         {
