@@ -1063,6 +1063,10 @@ def _write_outputs(
         ]
     ].copy()
     cell_out["period"] = cell_out["period"].dt.strftime("%Y-%m-%d")
+    cell_out["item"] = cell_out["item"].replace("", "推算/derived")  # a total the return did not write
+    if "formula" in cells:  # a derived cell's location in brief; the provenance keeps every part's place
+        derived = cells["derived"].fillna(False).astype(bool).to_numpy()
+        cell_out.loc[derived, "location"] = cells.loc[derived, "formula"].to_numpy()
     cell_out.to_csv(staging / "s71-cells.csv", index=False, encoding="utf-8-sig")
     written.append(staging / "s71-cells.csv")
     # the table checks (表内校验), read by the reports' data-quality section; written even when empty

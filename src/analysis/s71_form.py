@@ -445,6 +445,7 @@ def _complete_version(mine: pd.DataFrame, form: FormCells, decimals: int) -> tup
     row_written[r, mine["cell"].map(lambda x: row_of[form.cells[x].row]).to_numpy()] = True
     first = mine.drop_duplicates(key).set_index(key).loc[index, ["unit", "unit_basis", "org_num"]]
     derived = np.zeros_like(written)
+    formula = np.full((n, len(every)), "", dtype=object)  # the derivation of a derived cell, in brief
     findings: list[dict] = []
 
     def trail(i, parts: tuple[str, ...]) -> str:
@@ -485,6 +486,7 @@ def _complete_version(mine: pd.DataFrame, form: FormCells, decimals: int) -> tup
             src = next((p for p in ps if file[i, p] is not None), ps[0])
             file[i, t], sheet[i, t] = file[i, src], sheet[i, src]
         value[fill, t] = total[fill]
+        formula[fill, t] = f"推算/derived = {' + '.join(f.parts)}"
         exact[fill, t] = parts_exact[fill]
         derived[fill, t] = True
     for lim in form.limits:
@@ -522,6 +524,7 @@ def _complete_version(mine: pd.DataFrame, form: FormCells, decimals: int) -> tup
             "unit_basis": meta["unit_basis"].to_numpy(),
             "org_num": meta["org_num"].to_numpy(),
             "derived": True,
+            "formula": formula[rows, cols],
         }
     )
     frame["year"] = pd.array([form.cells[x].year for x in frame["cell"]], dtype="Int64")
