@@ -67,7 +67,11 @@ def test_item_codes_in_every_spelling():
     assert normalise_item("S71_I_6..A5.2018") == "6.A5"
     assert normalise_item("S71_I_1.1.A4.2018") == "1.1.A4"
     assert normalise_item("S71_I_1.b.D0.2025") == "1.b.D0"
-    assert normalise_item("6.A") is None
+    # a cell without a band is the ≤3000万 total (S71-FORM.md: S71_I_1.1.D.2018, S71_I_7.A.2025)
+    assert normalise_item("S71_I_1.1.D.2018") == "1.1.D"
+    assert normalise_item("S71_I_7.A.2025") == "7.A"
+    assert normalise_item("S71_I_3.3.1.B2.2018") == "3.3.1.B2"
+    assert normalise_item("6.A55") is None
     assert normalise_item("合计") is None
 
 
@@ -113,14 +117,19 @@ def test_long_format_in_yuan_maps_and_merges(tmp_path):
 
 
 def test_mart_english_headers_and_item_spelling(tmp_path):
-    rows = [
-        (f"S71_I_{c.replace('6.A', '6..A').replace('6.B', '6..B')}.2018" if c.count(".") == 1 else c, v)
-        for c, v in LONG_ROWS
-    ]
+    # band 5 of the one-level row 6 is a 2021 cell (band 5 came with the 2021 revision), written
+    # with a double dot; band 0 and 4 cells of row 6 are 2018 cells
+    def mart(code: str) -> str:
+        if code.count(".") != 1:
+            return code
+        year = "2021" if code.endswith("5") else "2018"
+        return f"S71_I_{code.replace('.', '..')}.{year}"
+
+    rows = [(mart(c), v) for c, v in LONG_ROWS]
     src = _long_csv(tmp_path / "mart.csv", rows, header="DATA_DATE,ORG_NUM,REP_NUM,ITEM_NUM,TOTAL_VALUE")
     result = _run(tmp_path, [src])
     assert result.monthly.loc[0, "inclusive_balance"] == 12345.67
-    assert result.provenance.set_index("column").at["inclusive_balance", "item_as_written"] == "S71_I_6..A5.2018"
+    assert result.provenance.set_index("column").at["inclusive_balance", "item_as_written"] == "S71_I_6..A5.2021"
 
 
 def _form_workbook(path: Path, unit_line: str = "单位：万元、户", date: str = "2023-06-30") -> Path:
@@ -343,9 +352,21 @@ def test_demo_exports_round_trip_exactly(tmp_path):
 
     raw = write_demo_exports(tmp_path / "raw", loans=False)
     forms = list((raw / "s71").glob("*_表样.xlsx"))
-    longs = list((raw / "s71").glob("*.csv"))
+    longs = [p for p in (raw / "s71").glob("*.csv") if not p.stem.endswith("_明细")]
+    details = list((raw / "s71").glob("*_明细.csv"))
     assert len(forms) == 3 and len(longs) == 42  # the three credit cooperatives file the form
+    assert [p.name for p in details] == ["S71_B045_明细.csv"]  # one bank's last month as a detail export
+    # a mart export writes every cell of the version with its year, no row 6 and no row-3 A–C
+    mart = pd.read_csv(raw / "s71" / "S71_B040.csv", dtype=str)
+    items = set(mart["ITEM_NUM"])
+    assert {"S71_I_2..A4.2018", "S71_I_4..F5.2021", "S71_I_1.1.D.2018", "S71_I_3.3.1.C4.2018"} <= items
+    assert {"S71_I_1.4.A1.2018", "S71_I_6.1.A5.2022"} <= items
+    assert not any(i.startswith(("S71_I_6..", "S71_I_3..A", "S71_I_3..B", "S71_I_3..C")) for i in items)
+    platform = set(pd.read_csv(raw / "s71" / "S71_B002.csv", dtype=str)["ITEM_NUM"])  # a large bank's platform
+    assert {"S71_I_6..A5.2021", "S71_I_3..A1.2018"} <= platform
     result = import_s71([raw / "s71"], raw / "tidy", tmp_path / "data", fmt="csv")  # validated too
+    assert result.checks.empty  # the demo's returns add up
+    assert (result.detail["institution_id"] == "B045").all() and len(result.detail) > 1000
     expected = demo_tables()["monthly"].sort_values(["institution_id", "period"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(result.monthly.reset_index(drop=True), expected, check_dtype=False)
     # every bank figure S71 carries came from a return from the first form version (2021) on,

@@ -25,6 +25,12 @@ def _cmd_import_s71(args: argparse.Namespace) -> int:
     )
     print(result.summary())
     print(f"来源记录 / provenance: {Path(str(result.out_dir)) / 's71-provenance.csv'}")
+    if not result.checks.empty:  # 表内校验: findings, not refusals; the reports show each bank its own
+        from analysis.core.errors import format_warnings
+        from analysis.inputs.s71.form import check_issues
+
+        print(format_warnings(check_issues(result.checks)))
+        print(f"表内校验 / table checks: {Path(str(result.out_dir)) / 's71-checks.csv'}")
     return 0
 
 

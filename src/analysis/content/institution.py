@@ -678,6 +678,46 @@ def data_appendix(ctx: InstitutionContext) -> HTML:
     return frame_table(transposed, css_class="data appendix")
 
 
+def s71_table_checks(ctx: InstitutionContext) -> HTML:
+    """This bank's S71 table checks (表内校验, ``s71-checks.csv`` written by ``analysis import-s71``):
+    written totals that differ from the sum of their parts and parts above their whole, each with
+    the file and cell of the bank's own return. Only this institution's rows; never another bank's."""
+    from analysis.inputs.s71 import CHECKS_FILE
+
+    path = Path(ctx.state.data_dir) / CHECKS_FILE
+    if not path.exists():
+        return HTML(
+            '<p class="note">数据目录中无 S71 表内校验结果（非由 analysis import-s71 导入），未进行表内校验。</p>'
+        )
+    text = {"institution_id": str, "cell": str, "file": str, "sheet": str, "location": str}
+    checks = pd.read_csv(path, dtype=text, encoding="utf-8-sig", keep_default_na=False, na_values={"value": [""]})
+    checks["period"] = pd.to_datetime(checks["period"])
+    mine = checks[(checks["institution_id"] == ctx.institution_id) & (checks["period"].dt.year == ctx.year)]
+    mine = mine[mine["period"] <= ctx.period]
+    if mine.empty:
+        return HTML(
+            f'<p class="note">{ctx.year}年本机构S71报表表内关系（合计＝各项之和、其中项≤总项）校验未发现问题。</p>'
+        )
+    where = mine["file"].fillna("") + mine["sheet"].fillna("").map(lambda s: f"[{s}]" if s else "")
+    frame = pd.DataFrame(
+        {
+            "数据期": mine["period"].dt.strftime("%Y-%m"),
+            "校验关系": mine["check"],
+            "单元格": mine["cell"],
+            "报送值": mine["value"],
+            "应为（各项之和/总项）": mine["expected"],
+            "差额": mine["difference"],
+            "文件": where,
+            "位置": mine["location"],
+        }
+    )
+    note = (
+        f'<p class="note">共 {len(mine)} 条表内校验提示：报送的合计数与其组成项不符，或其中项大于总项'
+        "（依据：第（十六）条 统计数据质量）。考核指标按报表报送值计算。</p>"
+    )
+    return HTML(note) + frame_table(frame.reset_index(drop=True), css_class="data s71-checks")
+
+
 def input_file_digests(hashes: dict[str, str]) -> dict[str, str]:
     """The input files' SHA-256 for a report, with the loan-level folder as one digest over all its
     files: its files are named by bank, and a report must not list the other banks."""

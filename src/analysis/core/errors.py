@@ -98,10 +98,23 @@ RULES: dict[str, tuple[str, str]] = {
         "同一指标在S71与月度监测表中取值不同",
         "the same figure is given by S71 and the monitoring table with different values",
     ),
+    "s71_detail_duplicate": (
+        "明细报表中同一单元格的同一借据（计数单元格为同一客户）出现多次",
+        "a detail export lists the same loan (for a count cell, the same customer) twice for one cell",
+    ),
+    # S71 table checks (表内校验, analysis.inputs.s71.form): findings, not refusals
+    "s71_check_total": (
+        "表内校验：报送的合计数不等于其各组成项之和",
+        "table check: a written total differs from the sum of its parts",
+    ),
+    "s71_check_limit": (
+        "表内校验：其中项大于其所属项",
+        "table check: a part (其中项) exceeds its whole",
+    ),
 }
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
-WARNING_RULES: frozenset[str] = frozenset({"missing_base_december"})
+WARNING_RULES: frozenset[str] = frozenset({"missing_base_december", "s71_check_total", "s71_check_limit"})
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,15 @@
 
 :func:`write_demo_exports` writes, from the tidy demo tables of :mod:`analysis.demo.jurisdiction`:
 
-* ``s71/`` — every bank's S71 return: the cell-code long format (one CSV per bank, amounts in 元,
-  as banks' reporting marts export them) for most banks, and the form layout (one workbook per
-  bank, one sheet per month, 万元 with two decimals, merged two-level headers) for the categories
-  in :data:`FORM_LAYOUT_CATEGORIES`;
+* ``s71/`` — every bank's S71 return as its reporting mart writes it: every cell of the month's
+  form version (:func:`analysis.demo.s71_form.full_returns`: rows 1–4 and their sub-rows, every
+  band, band-less ≤3000万 cells) with the mart's year-suffixed codes (``S71_I_2..A4.2018``). The
+  cell-code long format (one CSV per bank, amounts in 元) for most banks — without row 6 and row 3
+  A–C, which the importer derives, except for the categories in :data:`TOTALS_WRITTEN_CATEGORIES`
+  whose platform export writes them — one bank's last month as a detail export (one row per loan
+  or customer, ``COL_n`` columns: :data:`DETAIL_EXPORT_BANK`), and the form layout (one workbook
+  per bank, one sheet per month, 万元 with two decimals, merged two-level headers, totals filled
+  in) for the categories in :data:`FORM_LAYOUT_CATEGORIES`;
 * ``tidy/`` — the tables S71 does not replace: 机构名录, 信贷计划, 转贷款, 定性评分, and 月度监测 holding
   only the figures S71 does not carry (first loans, guarantees, all loans, insurers …).
 
@@ -20,13 +25,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.core.contract import MONTHLY, RURAL_CREDIT_COOP
+from analysis.core.contract import JOINT_STOCK_BANK, LARGE_BANK, MONTHLY, RURAL_CREDIT_COOP
+from analysis.demo.s71_form import full_returns, spelled, total_cells
 from analysis.inputs.s71 import FormVersion, form_for, load_form_versions, s71_cells
 
 #: Categories whose demo returns are written in the form layout (the others in the long format).
 FORM_LAYOUT_CATEGORIES: tuple[str, ...] = (RURAL_CREDIT_COOP,)
-#: Band order of the form's columns under each letter.
-BAND_ORDER = ("1", "2", "3", "4", "0", "5")
+#: Categories whose long-format export comes from the reporting platform and so writes row 6 and
+#: row 3 A–C (the totals); the others export from their mart, which computes neither.
+TOTALS_WRITTEN_CATEGORIES: tuple[str, ...] = (LARGE_BANK, JOINT_STOCK_BANK)
+#: The bank whose last month is exported as a detail table (one row per loan or customer).
+DETAIL_EXPORT_BANK = "B045"
+#: Band order of the form's columns under each letter ("" = no band, the ≤3000万 total).
+BAND_ORDER = ("1", "2", "3", "4", "", "0", "5")
 
 
 def _form(versions: list[FormVersion], period: pd.Timestamp) -> FormVersion:
@@ -37,7 +48,8 @@ def _form(versions: list[FormVersion], period: pd.Timestamp) -> FormVersion:
 
 
 def _long_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
-    amount = cells.apply(lambda r: _form(versions, r["period"]).column_kind(r["cell"]) == "amount", axis=1)
+    amount = cells["cell"].str.extract(r"\.([A-Z])\d?$")[0].map({k: v[1] for k, v in versions[0].columns.items()})
+    amount = (amount == "amount").to_numpy()
     text = np.where(
         amount, (cells["value"] * 10_000).map(lambda v: f"{v:.2f}"), cells["value"].map(lambda v: f"{v:.0f}")
     )
@@ -46,11 +58,60 @@ def _long_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFram
         {
             "DATA_DATE": cells["period"].dt.strftime("%Y%m%d"),
             "ORG_NUM": cells["institution_id"],
-            "REP_NUM": report,
-            "ITEM_NUM": report + "_" + cells["cell"].str.replace(r"^(\d+)\.([A-Z])", r"\1..\2", regex=True),
+            "SYS_NAM": "CBRC",
+            "REP_NUM": "S7101",
+            "ITEM_NUM": spelled(cells, report).to_numpy(),
             "TOTAL_VALUE": text,
         }
     )
+
+
+def _detail_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFrame:
+    """A detail export of ``cells``: amounts as up to three loans each, counts as one row per customer."""
+    kinds = {k: v[1] for k, v in versions[0].columns.items()}
+    rows = []
+    for r in cells.itertuples(index=False):
+        code = spelled(pd.DataFrame({"cell": [r.cell], "year": [r.year]})).iloc[0]
+        date = f"{r.period:%Y%m%d}"
+        column = r.cell.split(".")[-1][0]
+        if kinds[column] == "count":
+            for k in range(int(r.value)):
+                rows.append((date, r.institution_id, "", "CBRC", "S7101", code, "1", f"K{k + 1:05d}", "", ""))
+            continue
+        cents = int(round(r.value * 100))
+        if cents == 0:
+            continue
+        n = min(3, cents)
+        parts = [cents // n] * (n - 1) + [cents - cents // n * (n - 1)]
+        for k, part in enumerate(parts):
+            yuan = f"{part * 100:.2f}"
+            rows.append(
+                (
+                    date,
+                    r.institution_id,
+                    "普惠金融部",
+                    "CBRC",
+                    "S7101",
+                    code,
+                    yuan,
+                    f"K{k + 1:05d}",
+                    f"J{k + 1:05d}",
+                    "",
+                )
+            )
+    columns = [
+        "DATA_DATE",
+        "ORG_NUM",
+        "DATA_DEPARTMENT",
+        "SYS_NAM",
+        "REP_NUM",
+        "ITEM_NUM",
+        "TOTAL_VALUE",
+        "COL_2",
+        "COL_4",
+        "COL_6",
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def write_form_workbook(
@@ -83,10 +144,11 @@ def write_form_workbook(
             ws.cell(5, first, f"{letter} {form.columns[letter][0]}").alignment = Alignment(horizontal="center")
             ws.merge_cells(start_row=5, start_column=first, end_row=5, end_column=first + len(BAND_ORDER) - 1)
             for j, band in enumerate(BAND_ORDER):
-                ws.cell(6, first + j, f"{band} {form.bands[band]}").alignment = Alignment(wrap_text=True)
+                label = f"{band} {form.bands[band]}" if band else form.bands[band]
+                ws.cell(6, first + j, label).alignment = Alignment(wrap_text=True)
                 col_of[f"{letter}{band}"] = first + j
         values = dict(zip(month["cell"], month["value"]))
-        for r, (item, label) in enumerate(form.rows.items(), start=7):
+        for r, (item, label) in enumerate(form.rows.items(), start=7):  # every row of the version
             ws.cell(r, 1, item)  # text, so that 1.10 stays 1.10
             ws.cell(r, 2, label)
             for code, c in col_of.items():
@@ -144,13 +206,29 @@ def write_demo_exports(
     s71_dir.mkdir(parents=True, exist_ok=True)
     for old in s71_dir.glob("S71_*"):
         old.unlink()
-    for inst_id, inst_cells in cells.groupby("institution_id", sort=True):
-        if inst.at[inst_id, "category"] in FORM_LAYOUT_CATEGORIES:
+    full = full_returns(cells, versions)  # every cell of the version, as a mart computes them
+    totals = total_cells(full, versions)  # row 6 and row 3 A–C, as the platform adds them
+    for inst_id, inst_cells in full.groupby("institution_id", sort=True):
+        category = inst.at[inst_id, "category"]
+        inst_totals = totals[totals["institution_id"] == inst_id]
+        if category in FORM_LAYOUT_CATEGORIES:
             write_form_workbook(
-                s71_dir / f"S71_{inst_id}_表样.xlsx", inst_id, inst.at[inst_id, "name"], inst_cells, versions
+                s71_dir / f"S71_{inst_id}_表样.xlsx",
+                inst_id,
+                inst.at[inst_id, "name"],
+                pd.concat([inst_cells, inst_totals], ignore_index=True),
+                versions,
             )
-        else:
-            _long_frame(inst_cells, versions).to_csv(s71_dir / f"S71_{inst_id}.csv", index=False, encoding="utf-8-sig")
+            continue
+        if category in TOTALS_WRITTEN_CATEGORIES:
+            inst_cells = pd.concat([inst_cells, inst_totals], ignore_index=True)
+        inst_cells = inst_cells.sort_values(["period"], kind="stable")
+        if inst_id == DETAIL_EXPORT_BANK:
+            last = inst_cells["period"] == inst_cells["period"].max()
+            detail = _detail_frame(inst_cells[last], versions)
+            detail.to_csv(s71_dir / f"S71_{inst_id}_明细.csv", index=False, encoding="utf-8-sig")
+            inst_cells = inst_cells[~last]
+        _long_frame(inst_cells, versions).to_csv(s71_dir / f"S71_{inst_id}.csv", index=False, encoding="utf-8-sig")
     if loans:
         from analysis.demo.loans import write_demo_loans
 
@@ -158,4 +236,12 @@ def write_demo_exports(
     return out_dir
 
 
-__all__ = ["FORM_LAYOUT_CATEGORIES", "s71_cells", "tidy_remainder", "write_demo_exports", "write_form_workbook"]
+__all__ = [
+    "DETAIL_EXPORT_BANK",
+    "FORM_LAYOUT_CATEGORIES",
+    "TOTALS_WRITTEN_CATEGORIES",
+    "s71_cells",
+    "tidy_remainder",
+    "write_demo_exports",
+    "write_form_workbook",
+]
