@@ -311,6 +311,7 @@ def test_findings_sheets_for_one_bank_have_chinese_headers(findings):
         "多头过度授信",
         "新设主体贷款",
         "无还本续贷占比",
+        "核查覆盖面",
     ]
     assert sheets["多头过度授信"]["机构编码"].tolist() == ["K2"]
     assert "授信银行数（全市）" in sheets["多头过度授信"].columns
