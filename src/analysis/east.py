@@ -224,8 +224,9 @@ def _sections(name: str) -> dict[str, str]:
     text = (SQL_DIR / name).read_text(encoding="utf-8")
     out: dict[str, str] = {}
     for part in re.split(r"^-- name: ", text, flags=re.M)[1:]:
-        key, _, body = part.partition("\n")
-        out[key.strip()] = body.strip().rstrip(";")
+        key, _, body = part.partition("\n")  # comment lines are for the reader: kept out of the query
+        lines = [line for line in body.splitlines() if not line.lstrip().startswith("--")]
+        out[key.strip()] = "\n".join(lines).strip().rstrip(";")
     return out
 
 
@@ -272,10 +273,10 @@ class _Filler:
             rank = {t: i + 1 for i, t in enumerate(v["priority"])}
             ranked = self._case("trim(s)", {k: str(rank[t]) for k, t in mapping.items()}, quote=False)
             order = "[" + ", ".join(_literal(t) for t in v["priority"]) + "]"
-            parts = f"list_filter(string_split({x}, {_literal(v['separator'])}), s -> trim(s) <> '')"
-            each = f"list_transform({parts}, s -> {ranked})"
+            parts = f"list_filter(string_split({x}, {_literal(v['separator'])}), lambda s: trim(s) <> '')"
+            each = f"list_transform({parts}, lambda s: {ranked})"
             return (
-                f"CASE WHEN len({parts}) = 0 OR list_bool_or(list_transform({each}, r -> r IS NULL)) THEN NULL "
+                f"CASE WHEN len({parts}) = 0 OR list_bool_or(list_transform({each}, lambda r: r IS NULL)) THEN NULL "
                 f"ELSE list_extract({order}, list_min({each})) END"
             )
         return self._case(x, mapping)
@@ -331,8 +332,8 @@ def _conditions(spec: EastSpec, filler: _Filler) -> list[tuple[str, str, str]]:
         out.append(("BZ", "east_unknown_currency", filler.fragment("unknown_currency", "BZ")))
     for name, v in spec.values.items():
         code = str(v["column"])
-        if code in src.headers and code in src.table.columns:
-            out.append((code, "east_unknown_value", f"({filler.value(name)}) IS NULL"))
+        if code in src.headers and code in src.table.columns and v.get("complete", True):
+            out.append((code, f"east_unknown_value:{name}", f"({filler.value(name)}) IS NULL"))
     return out
 
 
@@ -376,10 +377,10 @@ def _located(con, spec: EastSpec, src: _Source, code: str, rule: str, cond: str,
             for value, count, row in located:
                 shown = "（空）" if value is None or str(value).strip() == "" else str(value)
                 detail = f"{src.table.code} {src.table.name}.{code} {src.table.columns.get(code, '')}: {shown}"
-                if rule == "east_unknown_value":
-                    name = next(k for k, v in spec.values.items() if str(v["column"]) == code)
+                rule_code, _, name = rule.partition(":")
+                if name:
                     detail += f"（参数 values.{name} 未列出 / not in the mapping of {Path(spec.path).name}）"
-                issues.append(Issue(file.name, int(row), header, rule, f"{detail} × {count}"))
+                issues.append(Issue(file.name, int(row), header, rule_code, f"{detail} × {count}"))
     return issues
 
 
@@ -418,7 +419,7 @@ def _small_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path).astype(str)
     if path.suffix.lower() == ".xlsx":
-        return pd.read_excel(path, dtype=str)
+        return pd.read_excel(path, dtype=str, engine="calamine")
     try:
         return pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     except UnicodeDecodeError:
