@@ -217,7 +217,21 @@ class _Source:
     files: list[Path]  # as found (named in messages)
     readable: list[Path]  # what DuckDB reads (UTF-8 copies of GBK files)
     headers: dict[str, str]  # code -> the header as written (code or Chinese name)
-    types: dict[str, str]  # header -> DuckDB type
+    types: dict[str, str]  # header -> DuckDB type, in the file's column order
+    delim: str = ""  # CSV only: the delimiter sniffed once per file
+
+    def reader(self, readable: list[Path] | None = None) -> str:
+        """The DuckDB reader of the files. CSV is read with the sniffed delimiter and columns
+        given (no sniffing on every bind of every view: 116 s -> see README), every column text."""
+        files = readable or self.readable
+        if not self.delim:
+            return _reader(files)
+        listed = ", ".join(_literal(str(f)) for f in files)
+        columns = ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in self.types)
+        return (
+            f"read_csv([{listed}], auto_detect = false, header = true, delim = {_literal(self.delim)}, "
+            f"quote = '\"', escape = '\"', columns = {{{columns}}})"
+        )
 
 
 def _sections(name: str) -> dict[str, str]:
@@ -295,7 +309,7 @@ class _Filler:
         def one(m: re.Match) -> str:
             kind, arg = m.group(1), m.group(2)
             if kind == "src":
-                return f"({_reader(self.source.readable)})"
+                return f"({self.source.reader()})"
             if kind == "c":
                 return self.col(arg)
             if kind == "date":
@@ -337,15 +351,20 @@ def _conditions(spec: EastSpec, filler: _Filler) -> list[tuple[str, str, str]]:
     return out
 
 
-def _refusals(con, spec: EastSpec, filler: _Filler) -> list[Issue]:
-    """Every refused value of one source, located: one aggregate pass, then only the bad values."""
+def _refusals(con, spec: EastSpec, filler: _Filler, dates: set) -> list[Issue]:
+    """Every refused value of one source, located: one aggregate pass, then only the bad values.
+    The distinct data dates (采集日期) of the source are added to ``dates`` (same pass)."""
     conds = _conditions(spec, filler)
     src = filler.source
+    parsed = f"CASE WHEN NOT ({filler.fragment('bad_date', 'CJRQ')}) THEN {filler.date('CJRQ')} END"
     counts = con.execute(
-        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for _, _, c in conds) + f" FROM {filler.fill('{src}')}"
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {c})" for _, _, c in conds)
+        + f", list_distinct(list({parsed})) FROM {filler.fill('{src}')}"
     ).fetchone()
+    dates.update(d for d in counts[-1] or [] if d is not None)
     issues: list[Issue] = []
-    for (code, rule, cond), n in zip(conds, counts):
+    for (code, rule, cond), n in zip(conds, counts[:-1]):
         if not n:
             continue
         header = src.headers[code]
@@ -368,7 +387,7 @@ def file_order(con: duckdb.DuckDBPyConnection):
 def _located(con, spec: EastSpec, src: _Source, code: str, rule: str, cond: str, header: str) -> list[Issue]:
     issues: list[Issue] = []
     for file, readable in zip(src.files, src.readable):
-            one = _Filler(spec, _Source(src.table, [file], [readable], src.headers, src.types))
+            one = _Filler(spec, _Source(src.table, [file], [readable], src.headers, src.types, src.delim))
             located = con.execute(
                 f"SELECT CAST({_quote(header)} AS VARCHAR) AS value, count(*) AS n, min(_row) AS first_row "
                 f"FROM (SELECT *, row_number() OVER () + 1 AS _row FROM {one.fill('{src}')}) "
@@ -440,9 +459,17 @@ def _sources(con, table: EastTable, files: list[Path], cache: Path, issues: list
     groups: dict[tuple, _Source] = {}
     by_name = {name: code for code, name in table.columns.items()}
     for f in files:
+        delim = ""
         try:
-            readable = _utf8_copy(f, cache) if f.suffix.lower() == ".csv" else f
-            described = con.execute(f"DESCRIBE SELECT * FROM {_reader([readable])}").fetchall()
+            if f.suffix.lower() == ".csv":
+                readable = _utf8_copy(f, cache)
+                delim, sniffed = con.execute(
+                    "SELECT Delimiter, Columns FROM sniff_csv(?, header = true, all_varchar = true)", [str(readable)]
+                ).fetchone()
+                described = [(c["name"], "VARCHAR") for c in sniffed]
+            else:
+                readable = f
+                described = con.execute(f"DESCRIBE SELECT * FROM {_reader([readable])}").fetchall()
         except UnicodeDecodeError as exc:
             issues.append(Issue(f.name, None, None, "file_unreadable", f"既非UTF-8也非GBK / neither UTF-8 nor GBK: {exc}"))
             continue
@@ -462,12 +489,12 @@ def _sources(con, table: EastTable, files: list[Path], cache: Path, issues: list
             )
         if missing:
             continue
-        key = (tuple(sorted(headers.items())), f.suffix.lower() == ".parquet")
+        key = (tuple(types.items()), delim, f.suffix.lower() == ".parquet")
         if key in groups:
             groups[key].files.append(f)
             groups[key].readable.append(readable)
         else:
-            groups[key] = _Source(table, [f], [readable], headers, types)
+            groups[key] = _Source(table, [f], [readable], headers, types, delim)
     return list(groups.values())
 
 
@@ -523,9 +550,14 @@ def create_east_views(
             sources[role] = _sources(con, spec.tables[role], files[role], cache, issues)
     if issues:
         raise DataValidationError(issues)
+    dates: set = set()
     for role, group in sources.items():
         for source in group:
-            issues += _refusals(con, spec, _Filler(spec, source))
+            issues += _refusals(con, spec, _Filler(spec, source), dates)
+    if dates and pd.Timestamp(min(dates)) < spec.valid_from:
+        issues.append(
+            Issue(str(folder), None, "CJRQ 采集日期", "east_no_version", f"{min(dates)} < EAST {spec.version} {spec.valid_from:%Y-%m-%d}")
+        )
     if issues:
         raise DataValidationError(issues)
     views = _sections("east_views.sql")
@@ -536,9 +568,13 @@ def create_east_views(
         union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
         if view == "receipts":
             con.execute(f"CREATE OR REPLACE TEMP VIEW east_receipts AS {union}")
-        else:
+        elif len(dates) > 1:  # several snapshots: each customer, contract and line once, the latest
             con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view}_all AS {union}")
             con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view} AS {views['latest_' + view]}")
+        else:  # one snapshot (the usual delivery): no window over the table
+            con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view}_all AS {union}")
+            drop = "data_date, line_id" if view == "credit_lines" else "data_date"
+            con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view} AS SELECT * EXCLUDE ({drop}) FROM east_{view}_all")
     doubled = con.execute(
         "SELECT bank_id, customer_id, count(*) FROM east_customers_all GROUP BY bank_id, customer_id, data_date "
         f"HAVING count(*) > 1 ORDER BY ALL LIMIT {_LISTED}"
@@ -546,11 +582,6 @@ def create_east_views(
     if doubled:
         raise DataValidationError(
             [Issue(str(folder), None, "KHTYBH 客户统一编号", "east_duplicate_customer", f"{b} {c} × {n}") for b, c, n in doubled]
-        )
-    first = con.execute("SELECT min(data_date), max(data_date) FROM east_receipts").fetchone()
-    if first[0] is not None and pd.Timestamp(first[0]) < spec.valid_from:
-        raise DataValidationError(
-            [Issue(str(folder), None, "CJRQ 采集日期", "east_no_version", f"{first[0]} < EAST {spec.version} {spec.valid_from:%Y-%m-%d}")]
         )
     return {"receipts": "east_receipts", "customers": "east_customers", "credit_lines": "east_credit_lines"}
 
