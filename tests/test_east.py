@@ -31,7 +31,10 @@ K1_CORPORATE = f"""JRXKZH,KHTYBH,ZJLB,ZJHM,KHMC,KHLX,QYFL,CLRQ,SCJLXDGXNY,XZQHDM
 K1_PERSONAL = f"""JRXKZH,KHTYBH,KHXM,ZJLB,ZJHM,BXYGBZ,SCJLXDGXNY,CJRQ
 {L1},3,张*,居民身份证,411302******0011,个体工商户;小微企业主,201801,20230630
 """
-RECEIPT_HEADER = "JRXKZH,MXKMBH,KHTYBH,XDHTH,XDJJH,XDYWZL,DKFFLX,BZ,DKJE,DKYE,DKWJFL,DKFFRQ,DKDQRQ,QBRQ,QXRQ,SJLL,DKTXDQ,DKTXHY,SFPHXXWQYDK,CJRQ"
+RECEIPT_HEADER = (
+    "JRXKZH,MXKMBH,KHTYBH,XDHTH,XDJJH,XDYWZL,DKFFLX,BZ,DKJE,DKYE,DKWJFL,DKFFRQ,DKDQRQ,QBRQ,QXRQ,SJLL,"
+    "DKTXDQ,DKTXHY,SFPHXXWQYDK,CJRQ"
+)
 K1_CORPORATE_RECEIPTS = f"""{RECEIPT_HEADER}
 {L1},13030101,1,H1,J1,流动资金贷款,新增,CNY,3000000.00,2000000.00,正常,20220601,20240601,99991231,99991231,5.000000,411302,C34,是,20230630
 {L1},13030101,1,H2,J2,流动资金贷款,重组贷款,CNY,500000.00,500000.00,关注,20230401,20231231,20230301,20230415,5.000000,411302,C34,是,20230630
@@ -256,7 +259,9 @@ def test_unknown_customer_type_refused_not_read_as_other(tmp_path):
     folder = write_city(tmp_path / "c")
     _csv(folder / "K1" / "IE_002_201.csv", K1_PERSONAL.replace("个体工商户;小微企业主", "个体户"), "gbk")
     issues = _refused(folder)
-    assert [(i.file, i.row, i.column, i.rule) for i in issues] == [("IE_002_201.csv", 2, "BXYGBZ", "east_unknown_value")]
+    assert [(i.file, i.row, i.column, i.rule) for i in issues] == [
+        ("IE_002_201.csv", 2, "BXYGBZ", "east_unknown_value")
+    ]
     assert "个体户" in issues[0].detail and "personal_type" in issues[0].detail
 
 

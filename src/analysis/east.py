@@ -376,7 +376,7 @@ def _refusals(con, spec: EastSpec, filler: _Filler, dates: set) -> list[Issue]:
 @contextlib.contextmanager
 def file_order(con: duckdb.DuckDBPyConnection):
     """``row_number() OVER ()`` in file order: one thread, insertion order kept (refusal path only)."""
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (1,)
     con.execute("SET threads = 1; SET preserve_insertion_order = true")
     try:
         yield
@@ -387,19 +387,19 @@ def file_order(con: duckdb.DuckDBPyConnection):
 def _located(con, spec: EastSpec, src: _Source, code: str, rule: str, cond: str, header: str) -> list[Issue]:
     issues: list[Issue] = []
     for file, readable in zip(src.files, src.readable):
-            one = _Filler(spec, _Source(src.table, [file], [readable], src.headers, src.types, src.delim))
-            located = con.execute(
-                f"SELECT CAST({_quote(header)} AS VARCHAR) AS value, count(*) AS n, min(_row) AS first_row "
-                f"FROM (SELECT *, row_number() OVER () + 1 AS _row FROM {one.fill('{src}')}) "
-                f"WHERE {one.fill(cond)} GROUP BY ALL ORDER BY first_row LIMIT {_LISTED}"
-            ).fetchall()
-            for value, count, row in located:
-                shown = "（空）" if value is None or str(value).strip() == "" else str(value)
-                detail = f"{src.table.code} {src.table.name}.{code} {src.table.columns.get(code, '')}: {shown}"
-                rule_code, _, name = rule.partition(":")
-                if name:
-                    detail += f"（参数 values.{name} 未列出 / not in the mapping of {Path(spec.path).name}）"
-                issues.append(Issue(file.name, int(row), header, rule_code, f"{detail} × {count}"))
+        one = _Filler(spec, _Source(src.table, [file], [readable], src.headers, src.types, src.delim))
+        located = con.execute(
+            f"SELECT CAST({_quote(header)} AS VARCHAR) AS value, count(*) AS n, min(_row) AS first_row "
+            f"FROM (SELECT *, row_number() OVER () + 1 AS _row FROM {one.fill('{src}')}) "
+            f"WHERE {one.fill(cond)} GROUP BY ALL ORDER BY first_row LIMIT {_LISTED}"
+        ).fetchall()
+        for value, count, row in located:
+            shown = "（空）" if value is None or str(value).strip() == "" else str(value)
+            detail = f"{src.table.code} {src.table.name}.{code} {src.table.columns.get(code, '')}: {shown}"
+            rule_code, _, name = rule.partition(":")
+            if name:
+                detail += f"（参数 values.{name} 未列出 / not in the mapping of {Path(spec.path).name}）"
+            issues.append(Issue(file.name, int(row), header, rule_code, f"{detail} × {count}"))
     return issues
 
 
@@ -471,7 +471,9 @@ def _sources(con, table: EastTable, files: list[Path], cache: Path, issues: list
                 readable = f
                 described = con.execute(f"DESCRIBE SELECT * FROM {_reader([readable])}").fetchall()
         except UnicodeDecodeError as exc:
-            issues.append(Issue(f.name, None, None, "file_unreadable", f"既非UTF-8也非GBK / neither UTF-8 nor GBK: {exc}"))
+            issues.append(
+                Issue(f.name, None, None, "file_unreadable", f"既非UTF-8也非GBK / neither UTF-8 nor GBK: {exc}")
+            )
             continue
         except Exception as exc:  # noqa: BLE001 — any reader error means an unreadable file
             issues.append(Issue(f.name, None, None, "file_unreadable", str(exc).splitlines()[0][:200]))
@@ -538,10 +540,12 @@ def create_east_views(
     con.register("east_org_map_df", org)
     con.execute("CREATE OR REPLACE TEMP TABLE east_org_map AS SELECT * FROM east_org_map_df")
     con.register("east_fx_df", spec.fx)
-    con.execute("CREATE OR REPLACE TEMP TABLE east_fx AS SELECT currency, CAST(data_date AS DATE) AS data_date, rate FROM east_fx_df")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE east_fx AS SELECT currency, CAST(data_date AS DATE) AS data_date, rate FROM east_fx_df"
+    )
     cache = _cache_dir(temp_dir)
     sources: dict[str, list[_Source]] = {}
-    for view, roles in VIEW_ROLES.items():
+    for roles in VIEW_ROLES.values():
         present = [r for r in roles if files.get(r)]
         if not present:
             names = " / ".join(f"{spec.tables[r].code} {spec.tables[r].name}" for r in roles)
@@ -551,12 +555,18 @@ def create_east_views(
     if issues:
         raise DataValidationError(issues)
     dates: set = set()
-    for role, group in sources.items():
+    for group in sources.values():
         for source in group:
             issues += _refusals(con, spec, _Filler(spec, source), dates)
     if dates and pd.Timestamp(min(dates)) < spec.valid_from:
         issues.append(
-            Issue(str(folder), None, "CJRQ 采集日期", "east_no_version", f"{min(dates)} < EAST {spec.version} {spec.valid_from:%Y-%m-%d}")
+            Issue(
+                str(folder),
+                None,
+                "CJRQ 采集日期",
+                "east_no_version",
+                f"{min(dates)} < EAST {spec.version} {spec.valid_from:%Y-%m-%d}",
+            )
         )
     if issues:
         raise DataValidationError(issues)
@@ -581,7 +591,10 @@ def create_east_views(
     ).fetchall()
     if doubled:
         raise DataValidationError(
-            [Issue(str(folder), None, "KHTYBH 客户统一编号", "east_duplicate_customer", f"{b} {c} × {n}") for b, c, n in doubled]
+            [
+                Issue(str(folder), None, "KHTYBH 客户统一编号", "east_duplicate_customer", f"{b} {c} × {n}")
+                for b, c, n in doubled
+            ]
         )
     return {"receipts": "east_receipts", "customers": "east_customers", "credit_lines": "east_credit_lines"}
 

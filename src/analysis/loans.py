@@ -279,9 +279,9 @@ def _simple_views(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str
             for col, spellings in columns.items():
                 if not any(s in names for s in spellings) and (table, col) not in OPTIONAL:
                     issues.append(Issue(f.name, None, col, "missing_column", "/".join(spellings[1:])))
-            if "party_id" in columns and not any(s in names for s in columns["party_id"]):
-                if BANK_OWN_CUSTOMER_HEADER in names and "customer_id" not in names:
-                    issues.append(Issue(f.name, None, "证件号码", "missing_id_number", BANK_OWN_CUSTOMER_HEADER))
+            no_party = "party_id" in columns and not any(s in names for s in columns["party_id"])
+            if no_party and BANK_OWN_CUSTOMER_HEADER in names and "customer_id" not in names:
+                issues.append(Issue(f.name, None, "证件号码", "missing_id_number", BANK_OWN_CUSTOMER_HEADER))
         if issues:
             continue
         types: dict[str, str] = {}
@@ -296,17 +296,17 @@ def _simple_views(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str
             if found and col in _DATES:
                 expr, bad = simple_date_sql(found, types[found])
                 if bad:
-                    checks.append((col, found, bad))
+                    checks.append((found, bad))
             elif found:
                 expr = f'TRY_CAST("{found}" AS {kind})'
             else:
                 expr = f"CAST(NULL AS {kind})"
             select.append(f"{expr} AS {col}")
         for f in files:  # a date neither YYYY-MM-DD nor YYYYMMDD is refused, never read as NULL
-            for col, found, bad in checks:
+            for found, bad in checks:
                 with file_order(con):
                     row = con.execute(
-                        f"SELECT _row, \"{found}\" FROM (SELECT row_number() OVER () + 1 AS _row, * "
+                        f'SELECT _row, "{found}" FROM (SELECT row_number() OVER () + 1 AS _row, * '
                         f"FROM {_reader([f])}) WHERE {bad} ORDER BY _row LIMIT 1"
                     ).fetchone()
                 if row:
