@@ -222,7 +222,7 @@ class _Source:
 
     def reader(self, readable: list[Path] | None = None) -> str:
         """The DuckDB reader of the files. CSV is read with the sniffed delimiter and columns
-        given (no sniffing on every bind of every view: 116 s -> see README), every column text."""
+        given, every column text: sniffing on every bind of every view made connect 116 s on the demo, 15 s without."""
         files = readable or self.readable
         if not self.delim:
             return _reader(files)
