@@ -107,6 +107,8 @@ def input_hashes(data_dir: Path, params_dir: Path) -> dict[str, str]:
         hashes[f"params/{file.name}"] = file_sha256(file)
     for file in sorted(params_dir.glob("s71/*.yaml")):
         hashes[f"params/s71/{file.name}"] = file_sha256(file)
+    for file in sorted(params_dir.glob("east/*.yaml")):  # the EAST column and value mappings, rates
+        hashes[f"params/east/{file.name}"] = file_sha256(file)
     return hashes
 
 
@@ -128,7 +130,15 @@ def compute_loan_findings(data_dir: Path, params_dir: Path, bank: str | None = N
     from analysis.inputs.loans import analyse_loans, load_loan_rules, load_reported_cells
 
     rules = load_loan_rules(Path(params_dir) / "loans.yaml")
-    return analyse_loans(Path(data_dir) / LOANS_FOLDER, load_reported_cells(data_dir), rules, threads=2, bank=bank)
+    return analyse_loans(
+        Path(data_dir) / LOANS_FOLDER,
+        load_reported_cells(data_dir),
+        rules,
+        threads=2,
+        bank=bank,
+        data_dir=data_dir,
+        params_dir=params_dir,
+    )
 
 
 @dataclass

@@ -294,8 +294,10 @@ def test_demo_loans_checks_find_the_planted_breaches(demo_findings):
     checks = found.checks
     assert set(checks["overdue_not_npl"]["institution_id"]) == {"B025", "B026"}
     assert len(checks["overdue_not_npl"]) == 4  # one hidden NPL + three overdue 关注
-    assert set(checks["over_crediting"]["customer_id"]) == {SHARED_CUSTOMER}
+    # EAST: the shared individual business is a different 客户统一编号 at each bank, one 证件号码
+    assert set(checks["over_crediting"]["id_number"]) == {SHARED_CUSTOMER}
     assert sorted(checks["over_crediting"]["institution_id"]) == ["B014", "B015", "B016", "B022"]
+    assert checks["over_crediting"]["customer_id"].nunique() > 1
     assert set(checks["new_borrower"]["institution_id"]) == {"B040"} and len(checks["new_borrower"]) == 2
     assert len(checks["renewal_share"]) == 45
 
@@ -311,6 +313,7 @@ def test_findings_sheets_for_one_bank_have_chinese_headers(findings):
         "多头过度授信",
         "新设主体贷款",
         "无还本续贷占比",
+        "核查覆盖面",
     ]
     assert sheets["多头过度授信"]["机构编码"].tolist() == ["K2"]
     assert "授信银行数（全市）" in sheets["多头过度授信"].columns

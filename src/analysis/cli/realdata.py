@@ -44,7 +44,13 @@ def _cmd_loans(args: argparse.Namespace) -> int:
 
     rules = load_loan_rules(Path(args.params) / "loans.yaml")
     findings = analyse_loans(
-        args.loans, load_reported_cells(args.data), rules, threads=args.threads, memory_limit=args.memory_limit
+        args.loans,
+        load_reported_cells(args.data),
+        rules,
+        threads=args.threads,
+        memory_limit=args.memory_limit,
+        data_dir=args.data,
+        params_dir=args.params,
     )
     out = write_findings_xlsx(findings, args.out, period=args.period)
     rec = findings.reconciliation
@@ -83,7 +89,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_import_s71)
 
     p = sub.add_parser("loans", help="recompute S71 from loan-level tables, reconcile, run the supervisory checks")
-    p.add_argument("loans", type=Path, help="folder of receipts/customers/credit_lines (Parquet or CSV)")
+    p.add_argument(
+        "loans", type=Path, help="folder of EAST 5.0 tables (IE_005_504 …, or receipts/customers/credit_lines)"
+    )
     p.add_argument("--data", type=Path, default=Path("data/demo"), help="data folder written by import-s71")
     p.add_argument("--period", help="only this month in the workbook (e.g. 2023-12)")
     p.add_argument("--out", type=Path, default=Path("reports/loans.xlsx"))

@@ -840,4 +840,8 @@ def loan_checks(ctx: InstitutionContext) -> HTML:
         if len(rows) > LOAN_ROWS_SHOWN:
             parts.append(f'<p class="note">仅列示前 {LOAN_ROWS_SHOWN} 笔，完整清单见 indicators.xlsx。</p>')
         parts.append(f'<p class="note">依据：{esc(checks[name]["clause"])}</p>')
+    coverage = own.get("coverage")
+    if coverage is not None and not coverage.empty and (coverage["not_judged"] > 0).any():
+        gaps = coverage[coverage["not_judged"] > 0][["rule", "judged", "not_judged", "reason"]]
+        parts.append("<h3>核查覆盖面（未能判断的借据或授信）</h3>" + str(frame_table(gaps.rename(columns=HEADERS_ZH))))
     return HTML("".join(parts))

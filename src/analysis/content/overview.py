@@ -516,10 +516,14 @@ def loan_checks(ctx: CityContext) -> HTML:
     shared = findings.checks.get("over_crediting")
     if shared is not None and not shared.empty:
         mine = shared[shared["period"] == ctx.period]
-        per_customer = mine.groupby("customer_id").agg(
+        # one customer across banks is one 证件号码 (each bank numbers its customers its own way)
+        key = "id_number" if "id_number" in mine.columns else "customer_id"
+        per_customer = mine.groupby(key).agg(
             授信银行数=("institution_id", "nunique"), 涉及机构=("institution_id", lambda s: "、".join(sorted(s)))
         )
-        per_customer = per_customer.reset_index().rename(columns={"customer_id": "客户统一编号"})
+        per_customer = per_customer.reset_index().rename(
+            columns={"id_number": "证件号码", "customer_id": "客户统一编号"}
+        )
         parts.append(f"<h3>多头或过度授信客户（{len(per_customer)} 户）</h3>" + str(frame_table(per_customer)))
     clauses = "；".join(sorted({str(c) for c in table["clause"].dropna()}))
     parts.append(f'<p class="note">依据：{esc(clauses)}。各机构报告只列示本机构的发现。</p>')

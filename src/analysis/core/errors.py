@@ -78,6 +78,38 @@ RULES: dict[str, tuple[str, str]] = {
         "数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
         ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; report it in 万元"),
     ),
+    # EAST 5.0 loan-level tables (analysis.inputs.east)
+    "east_bad_date": (
+        "日期不是YYYYMMDD格式的有效日期（年月为YYYYMM；99991231表示未到期/未设定）",
+        "date is not a valid YYYYMMDD date (year-months YYYYMM; 99991231 means open)",
+    ),
+    "east_missing_date": ("该日期不可为空或99991231", "this date must not be empty or 99991231"),
+    "east_bad_number": ("不是有效数值", "not a number"),
+    "east_unknown_value": (
+        "取值不在EAST映射参数中（params/east），未按“其他”处理",
+        "value is not in the EAST value mapping (params/east); not read as 'other'",
+    ),
+    "east_unknown_licence": (
+        "金融许可证号不在报送机构编码对照表中",
+        "financial licence number is not in the org map (报送机构编码对照)",
+    ),
+    "east_no_org_map": (
+        "未找到报送机构编码对照表（金融许可证号→机构编码），应放在借据文件旁或数据目录中",
+        "no org map (licence -> institution id) beside the loan files or in the data folder",
+    ),
+    "east_unknown_currency": (
+        "币种不是CNY且参数中没有该数据日期的汇率（params/east/fx-rates.yaml）",
+        "currency is not CNY and has no rate for the data date (params/east/fx-rates.yaml)",
+    ),
+    "east_no_version": ("采集日期早于EAST版本的适用日期", "data date precedes the EAST version in params"),
+    "east_duplicate_customer": (
+        "同一机构同一客户统一编号在对公与个人客户表中重复",
+        "the same customer number appears in the corporate and the personal table of one bank",
+    ),
+    "missing_id_number": (
+        "客户统一编号是各行自编号，跨行识别需要证件号码列",
+        "客户统一编号 is each bank's own number: a 证件号码 column is needed to match across banks",
+    ),
     # S71 returns (analysis.inputs.s71)
     "s71_unknown_item": ("项目编码不属于该版本S71报表", "item code is not a cell of this S71 form version"),
     "s71_duplicate_cell": ("同一机构同一期同一单元格重复报送", "the same cell is reported more than once"),

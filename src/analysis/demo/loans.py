@@ -317,6 +317,7 @@ def bank_loans(
             (receipts["disbursement_date"] >= year_start + pd.Timedelta(days=70))
             & receipts["disbursement_type"].eq("新增")
             & receipts["subject"].eq("130301")
+            & receipts["customer_id"].isin(customers.loc[customers["customer_type"].eq("企业"), "customer_id"])
             & per_customer.eq(1),
             "customer_id",
         ].drop_duplicates()[:2]
@@ -349,8 +350,147 @@ def bank_loans(
     return receipts, customers, lines, infeasible
 
 
+def demo_licence(bank_id: str) -> str:
+    """The demo bank's 金融许可证号 (the shape of ``B1191H250000001``; fictional)."""
+    digits = "".join(ch for ch in bank_id if ch.isdigit()).zfill(3)[-3:]
+    return f"B0{digits}H241130{digits}"
+
+
+#: how each demo bank delivers its EAST tables, by its position among the banks (i % 4):
+#: (table and column names, file format) — codes and Chinese names, GBK CSV and Parquet
+EAST_STYLES = (("code", "csv"), ("name", "parquet"), ("name", "csv"), ("code", "parquet"))
+
+
+def _yyyymmdd(values) -> list[str]:
+    return ["99991231" if pd.isna(v) else pd.Timestamp(v).strftime("%Y%m%d") for v in values]
+
+
+def east_tables(
+    bank_id: str, receipts: pd.DataFrame, customers: pd.DataFrame, lines: pd.DataFrame, rng: np.random.Generator
+) -> dict[str, pd.DataFrame]:
+    """One bank's loans as EAST 5.0 tables (column codes): IE_002_203, IE_002_201, IE_005_504/503,
+    IE_005_501, IE_007_701. Customers are numbered 1…n by the bank (客户统一编号); the demo's
+    customer id becomes the 证件号码, the same at every bank."""
+    licence, cjrq = demo_licence(bank_id), _yyyymmdd(receipts["data_date"].iloc[:1])[0]
+    order = rng.permutation(len(customers))  # the bank's own numbering, 1…n in its own order
+    number = {c: str(k + 1) for c, k in zip(customers["customer_id"], order)}
+    personal = customers["customer_type"].eq("个体工商户").to_numpy()
+    corp, pers = customers[~personal], customers[personal]
+    qyfl = np.where(corp["enterprise_size"].eq("小型"), "小型企业", "微型企业")
+    ie203 = pd.DataFrame(
+        {
+            "JRXKZH": licence,
+            "KHTYBH": corp["customer_id"].map(number),
+            "ZJLB": "统一社会信用代码",
+            "ZJHM": corp["customer_id"],
+            "KHLX": "单一法人客户",
+            "QYFL": qyfl,
+            "CLRQ": _yyyymmdd(corp["founding_date"]),
+            "SCJLXDGXNY": corp["first_credit_month"].str.replace("-", "", regex=False),
+            "XZQHDM": corp["region"],
+            "SSHY": corp["industry"],
+            "CJRQ": cjrq,
+        }
+    )
+    ie201 = pd.DataFrame(
+        {
+            "JRXKZH": licence,
+            "KHTYBH": pers["customer_id"].map(number),
+            "ZJLB": "居民身份证",
+            "ZJHM": pers["customer_id"],
+            "BXYGBZ": rng.choice(["个体工商户", "个体工商户;小微企业主"], len(pers), p=[0.8, 0.2]),
+            "SCJLXDGXNY": pers["first_credit_month"].str.replace("-", "", regex=False),
+            "CJRQ": cjrq,
+        }
+    )
+    overdue = receipts["overdue_days"].to_numpy()
+    due = pd.Timestamp(receipts["data_date"].iloc[0]) - pd.to_timedelta(overdue, unit="D")
+    on_interest = rng.random(len(receipts)) < 0.3  # some owe interest first, some principal
+    principal_due = np.where((overdue > 0) & ~on_interest, _yyyymmdd(due), "99991231")
+    interest_due = np.where((overdue > 0) & on_interest, _yyyymmdd(due), "99991231")
+    band4 = receipts["customer_id"].isin(lines.loc[lines["line_amount"] > 10_000_000, "customer_id"])
+    inclusive = ~receipts["subject"].str.startswith("130101") & ~band4  # bills (贴现) and lines > 1000万 are not
+    rec = pd.DataFrame(
+        {
+            "JRXKZH": licence,
+            "MXKMBH": receipts["subject"],
+            "KHTYBH": receipts["customer_id"].map(number),
+            "XDHTH": receipts["contract_id"],
+            "XDJJH": receipts["receipt_id"],
+            "DKFFLX": receipts["disbursement_type"].replace({"重组": "重组贷款"}),
+            "BZ": "CNY",
+            "DKJE": receipts["amount"].map("{:.2f}".format),
+            "DKYE": receipts["balance"].map("{:.2f}".format),
+            "DKWJFL": receipts["five_class"],
+            "DKFFRQ": _yyyymmdd(receipts["disbursement_date"]),
+            "DKDQRQ": _yyyymmdd(receipts["maturity_date"]),
+            "QBRQ": principal_due,
+            "QXRQ": interest_due,
+            "SJLL": receipts["rate"].map("{:.6f}".format),
+            "DKTXDQ": receipts["purpose_area"],
+            "DKTXHY": receipts["purpose_industry"],
+            "SFPHXXWQYDK": np.where(inclusive, "是", "否"),
+            "CJRQ": cjrq,
+        }
+    )
+    in_person = receipts["customer_id"].isin(pers["customer_id"]).to_numpy()
+    contracts = pd.DataFrame(
+        {
+            "JRXKZH": licence,
+            "XDHTH": receipts["contract_id"],
+            "KHTYBH": receipts["customer_id"].map(number),
+            "DBLX": receipts["guarantee_type"],
+            "CJRQ": cjrq,
+        }
+    ).drop_duplicates("XDHTH")
+    open_ended = rng.random(len(lines)) < 0.3  # 99991231: a line without an end date
+    ie701 = pd.DataFrame(
+        {
+            "JRXKZH": licence,
+            "SXXYH": [f"SX{bank_id}{i:07d}" for i in range(len(lines))],
+            "KHTYBH": lines["customer_id"].map(number),
+            "KHZJHM": lines["customer_id"],
+            "SXED": lines["line_amount"].map("{:.2f}".format),
+            "BZ": "CNY",
+            "SXKSRQ": _yyyymmdd(lines["line_start"]),
+            "SXDQRQ": np.where(open_ended, "99991231", _yyyymmdd(lines["line_end"])),
+            "SXZT": "有效",
+            "YHJGDM": "9141130000000" + bank_id,
+            "CJRQ": cjrq,
+        }
+    )
+    return {
+        "IE_002_203": ie203,
+        "IE_002_201": ie201,
+        "IE_005_504": rec[~in_person],
+        "IE_005_503": rec[in_person],
+        "IE_005_501": contracts,
+        "IE_007_701": ie701,
+    }
+
+
+def write_east(folder: Path, tables: dict[str, pd.DataFrame], style: tuple[str, str]) -> None:
+    """Write one bank's EAST tables named by code or Chinese name, as GBK CSV or Parquet."""
+    from analysis.inputs.east import load_east_specs
+
+    spec = load_east_specs()[-1]
+    by_code = {t.code: t for t in spec.tables.values()}
+    names, fmt = style
+    folder.mkdir(parents=True, exist_ok=True)
+    for code, frame in tables.items():
+        table = by_code[code]
+        if names == "name":
+            frame = frame.rename(columns=table.columns)
+        stem = code if names == "code" else table.name
+        if fmt == "csv":
+            frame.to_csv(folder / f"{stem}.csv", index=False, encoding="gbk")
+        else:
+            frame.to_parquet(folder / f"{stem}.parquet", index=False)
+
+
 def write_demo_loans(out_dir: Path | str, seed: int | None = None, params_dir: Path | str | None = None) -> DemoLoans:
-    """Write ``loans/<bank>/{receipts,customers,credit_lines}.parquet`` for the demo's last month."""
+    """Write the demo's last month as EAST 5.0 tables, ``loans/<bank>/IE_005_504.csv`` … (styles
+    :data:`EAST_STYLES`), and the org map ``loans/报送机构编码对照.csv`` (金融许可证号 -> 机构编码)."""
     from analysis.core.contract import BANK_CATEGORIES
     from analysis.demo.jurisdiction import FIRST_YEAR, SEED, YEARS, demo_tables
     from analysis.inputs.loans import load_loan_rules
@@ -368,20 +508,31 @@ def write_demo_loans(out_dir: Path | str, seed: int | None = None, params_dir: P
     items = set(load_loan_rules().raw["reconcile"]["items"])
     rng = np.random.default_rng(seed + 7)
     result = DemoLoans(out, period)
+    licences: list[tuple[str, str]] = []
     for bank_id, group in cells.groupby("institution_id", sort=True):
         values = dict(zip(group["cell"], group["value"]))
         missing = items - set(values)
         if missing:
             raise ValueError(f"demo S71 of {bank_id} lacks {sorted(missing)}")
         receipts, customers, lines, infeasible = bank_loans(bank_id, values, period, rng, LOAN_SEEDS.get(bank_id, ""))
-        folder = out / bank_id
-        folder.mkdir(parents=True, exist_ok=True)
-        receipts.to_parquet(folder / "receipts.parquet", index=False)
-        customers.to_parquet(folder / "customers.parquet", index=False)
-        lines.to_parquet(folder / "credit_lines.parquet", index=False)
+        tables = east_tables(bank_id, receipts, customers, lines, rng)
+        write_east(out / bank_id, tables, EAST_STYLES[len(licences) % len(EAST_STYLES)])
+        licences.append((demo_licence(bank_id), bank_id))
         result.infeasible += [(bank_id, item) for item in infeasible]
         result.receipts += len(receipts)
+    org_map = pd.DataFrame(licences, columns=["ORG_NUM", "机构编码"])
+    org_map.to_csv(out / "报送机构编码对照.csv", index=False, encoding="utf-8-sig")
     return result
 
 
-__all__ = ["LOAN_SEEDS", "SHARED_CUSTOMER", "DemoLoans", "bank_loans", "write_demo_loans"]
+__all__ = [
+    "EAST_STYLES",
+    "LOAN_SEEDS",
+    "SHARED_CUSTOMER",
+    "DemoLoans",
+    "bank_loans",
+    "demo_licence",
+    "east_tables",
+    "write_demo_loans",
+    "write_east",
+]

@@ -41,7 +41,7 @@ SQL_DIR = Path(__file__).with_name("sql")
 TABLE_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "receipts": {
         "data_date": ("data_date", "采集日期", "数据日期"),
-        "bank_id": ("bank_id", "机构编码", "银行机构代码"),
+        "bank_id": ("bank_id", "机构编码"),
         "receipt_id": ("receipt_id", "借据号"),
         "customer_id": ("customer_id", "客户统一编号", "客户号"),
         "contract_id": ("contract_id", "合同号"),
@@ -57,10 +57,12 @@ TABLE_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "disbursement_type": ("disbursement_type", "发放类型", "贷款发放类型"),
         "overdue_days": ("overdue_days", "逾期天数"),
         "guarantee_type": ("guarantee_type", "担保方式", "主要担保方式"),
+        "inclusive_flag": ("inclusive_flag", "是否普惠型小微企业贷款"),
     },
     "customers": {
-        "bank_id": ("bank_id", "机构编码", "银行机构代码"),
+        "bank_id": ("bank_id", "机构编码"),
         "customer_id": ("customer_id", "客户统一编号", "客户号"),
+        "party_id": ("id_number", "证件号码"),
         "customer_type": ("customer_type", "客户类型"),
         "enterprise_size": ("enterprise_size", "企业规模"),
         "region": ("region", "地区代码", "注册地行政区划"),
@@ -70,8 +72,9 @@ TABLE_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "equity_transfer_date": ("equity_transfer_date", "股权受让日期"),
     },
     "credit_lines": {
-        "bank_id": ("bank_id", "机构编码", "银行机构代码"),
+        "bank_id": ("bank_id", "机构编码"),
         "customer_id": ("customer_id", "客户统一编号", "客户号"),
+        "party_id": ("id_number", "客户证件号码", "证件号码"),
         "line_amount": ("line_amount", "授信额度"),
         "line_start": ("line_start", "授信起始日期"),
         "line_end": ("line_end", "授信到期日期"),
@@ -85,7 +88,13 @@ OPTIONAL = {
     ("receipts", "purpose_area"),
     ("receipts", "purpose_industry"),
     ("receipts", "contract_id"),
+    ("receipts", "inclusive_flag"),
+    ("customers", "party_id"),
+    ("credit_lines", "party_id"),
 }
+#: the bank's own customer number (客户统一编号): a table keyed by it needs a 证件号码 column
+#: (party_id) for the city-wide rules; keyed by ``customer_id`` (the USCC, simplified shape) it is its own
+BANK_OWN_CUSTOMER_HEADER = "客户统一编号"
 #: file stems (before any suffix like _B017) that hold each table
 TABLE_FILES: dict[str, tuple[str, ...]] = {
     "receipts": ("receipts", "借据"),
@@ -105,7 +114,9 @@ _TYPES = {
     "rate": "DOUBLE",
     "line_amount": "DOUBLE",
     "overdue_days": "INTEGER",
+    "inclusive_flag": "BOOLEAN",
 }
+_DATES = {col for col, kind in _TYPES.items() if kind == "DATE"}
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -198,16 +209,23 @@ def connect(
     memory_limit: str | None = None,
     temp_dir: Path | str | None = None,
     bank: str | None = None,
+    data_dir: Path | str | None = None,
+    params_dir: Path | str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with views ``receipts``, ``customers``, ``credit_lines`` over the files.
 
-    With ``bank`` (one institution id), ``receipts`` and ``customers`` hold that bank's rows only
-    (the filter reaches DuckDB's scan: 6.1 s → 1.0 s on the demo); the city-wide views that the
-    cross-bank rule needs stay whole: ``city_customers``, ``city_receipt_dates`` and
-    ``credit_lines``. Without it, the city views are the full tables themselves.
+    The files are the EAST 5.0 tables as banks deliver them (:mod:`analysis.inputs.east`, when any file is
+    named after one; the org map 报送机构编码对照 is looked for beside them, then in ``data_dir``), or
+    the simplified tables of this module's docstring (hand-made tests).
 
-    Raises DataValidationError naming the file and the missing column or unreadable file.
+    With ``bank`` (one institution id), ``receipts`` and ``customers`` hold that bank's rows only;
+    the city-wide views that the cross-bank rule needs stay whole: ``city_customers``,
+    ``city_receipt_dates`` and ``credit_lines``. Without it, the city views are the full tables.
+
+    Raises DataValidationError naming the file and the missing column, unreadable file or refused value.
     """
+    from analysis.inputs.east import create_east_views, is_east_folder
+
     folder = Path(folder)
     con = duckdb.connect()
     try:  # no progress bar on the terminal; inside a Jupyter kernel without ipywidgets DuckDB already
@@ -221,31 +239,16 @@ def connect(
     if temp_dir:
         con.execute(f"SET temp_directory = '{temp_dir}'")
     con.execute("SET preserve_insertion_order = false")
-    issues: list[Issue] = []
-    for table, columns in TABLE_COLUMNS.items():
-        files = _files(folder, table)
-        if not files:
-            issues.append(Issue(str(folder), None, None, "missing_table", f"{table} / {TABLE_FILES[table][1]}"))
-            continue
-        for f in files:
-            try:
-                names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_reader([f])}").fetchall()]
-            except Exception as exc:  # noqa: BLE001 — any reader error means an unreadable file
-                issues.append(Issue(f.name, None, None, "file_unreadable", str(exc).splitlines()[0][:200]))
-                continue
-            for col, spellings in columns.items():
-                if not any(s in names for s in spellings) and (table, col) not in OPTIONAL:
-                    issues.append(Issue(f.name, None, col, "missing_column", "/".join(spellings[1:])))
-        if issues:
-            continue
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_reader(files)}").fetchall()]
-        select = []
-        for col, spellings in columns.items():
-            found = next((s for s in spellings if s in names), None)
-            kind = _TYPES.get(col, "VARCHAR")
-            expr = f'TRY_CAST("{found}" AS {kind})' if found else f"CAST(NULL AS {kind})"
-            select.append(f"{expr} AS {col}")
-        whole = f"SELECT {', '.join(select)} FROM {_reader(files)}"
+    try:
+        if is_east_folder(folder, params_dir):
+            views = create_east_views(con, folder, data_dir=data_dir, params_dir=params_dir, temp_dir=temp_dir)
+            wholes = {table: f"SELECT * FROM {view}" for table, view in views.items()}
+        else:
+            wholes = _simple_views(con, folder)
+    except Exception:
+        con.close()
+        raise
+    for table, whole in wholes.items():
         if bank is not None and table != "credit_lines":
             own = "'" + str(bank).replace("'", "''") + "'"
             con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS {whole}")
@@ -253,11 +256,69 @@ def connect(
         else:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {whole}")
             con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS SELECT * FROM {table}")
-    if issues:
-        con.close()
-        raise DataValidationError(issues)
     con.execute("CREATE OR REPLACE TEMP VIEW city_receipt_dates AS SELECT DISTINCT data_date FROM city_receipts")
     return con
+
+
+def _simple_views(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str]:
+    """The SELECT of each internal table over the simplified files (every date checked first)."""
+    from analysis.inputs.east import file_order, simple_date_sql
+
+    issues: list[Issue] = []
+    wholes: dict[str, str] = {}
+    for table, columns in TABLE_COLUMNS.items():
+        files = _files(folder, table)
+        if not files:
+            issues.append(Issue(str(folder), None, None, "missing_table", f"{table} / {TABLE_FILES[table][1]}"))
+            continue
+        described: dict[Path, dict[str, str]] = {}
+        for f in files:
+            try:
+                rows = con.execute(f"DESCRIBE SELECT * FROM {_reader([f])}").fetchall()
+            except Exception as exc:  # noqa: BLE001 — any reader error means an unreadable file
+                issues.append(Issue(f.name, None, None, "file_unreadable", str(exc).splitlines()[0][:200]))
+                continue
+            described[f] = {str(r[0]): str(r[1]) for r in rows}
+            names = described[f]
+            for col, spellings in columns.items():
+                if not any(s in names for s in spellings) and (table, col) not in OPTIONAL:
+                    issues.append(Issue(f.name, None, col, "missing_column", "/".join(spellings[1:])))
+            no_party = "party_id" in columns and not any(s in names for s in columns["party_id"])
+            if no_party and BANK_OWN_CUSTOMER_HEADER in names and "customer_id" not in names:
+                issues.append(Issue(f.name, None, "证件号码", "missing_id_number", BANK_OWN_CUSTOMER_HEADER))
+        if issues:
+            continue
+        types: dict[str, str] = {}
+        for names in described.values():
+            types.update(names)
+        select, checks = [], []
+        for col, spellings in columns.items():
+            found = next((s for s in spellings if s in types), None)
+            kind = _TYPES.get(col, "VARCHAR")
+            if col == "party_id" and found is None:  # customer_id is the USCC in the simplified shape
+                found = next(s for s in columns["customer_id"] if s in types)
+            if found and col in _DATES:
+                expr, bad = simple_date_sql(found, types[found])
+                if bad:
+                    checks.append((found, bad))
+            elif found:
+                expr = f'TRY_CAST("{found}" AS {kind})'
+            else:
+                expr = f"CAST(NULL AS {kind})"
+            select.append(f"{expr} AS {col}")
+        for f in files:  # a date neither YYYY-MM-DD nor YYYYMMDD is refused, never read as NULL
+            for found, bad in checks:
+                with file_order(con):
+                    row = con.execute(
+                        f'SELECT _row, "{found}" FROM (SELECT row_number() OVER () + 1 AS _row, * '
+                        f"FROM {_reader([f])}) WHERE {bad} ORDER BY _row LIMIT 1"
+                    ).fetchone()
+                if row:
+                    issues.append(Issue(f.name, int(row[0]), found, "east_bad_date", str(row[1])))
+        wholes[table] = f"SELECT {', '.join(select)} FROM {_reader(files)}"
+    if issues:
+        raise DataValidationError(issues)
+    return wholes
 
 
 def _sql(name: str) -> str:
@@ -398,6 +459,8 @@ class LoanFindings:
     checks: dict[str, pd.DataFrame]
     rules: LoanRules
     timings: dict[str, float] = field(default_factory=dict)
+    #: per institution, month and rule: receipts / lines judged, not judged, and why (核查覆盖面)
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def analyse_loans(
@@ -408,6 +471,8 @@ def analyse_loans(
     memory_limit: str | None = None,
     temp_dir: Path | str | None = None,
     bank: str | None = None,
+    data_dir: Path | str | None = None,
+    params_dir: Path | str | None = None,
 ) -> LoanFindings:
     """Recompute S71 from the loan tables under ``folder``, reconcile, and run every check.
 
@@ -422,7 +487,15 @@ def analyse_loans(
     if bank is not None:
         own = reported["institution_id"] if "institution_id" in reported.columns else reported["bank_id"]
         reported = reported[own == bank]
-    con = connect(folder, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir, bank=bank)
+    con = connect(
+        folder,
+        threads=threads,
+        memory_limit=memory_limit,
+        temp_dir=temp_dir,
+        bank=bank,
+        data_dir=data_dir,
+        params_dir=params_dir,
+    )
     try:
         t = time.perf_counter()
         recomputed = recompute_s71(con, rules)
@@ -442,10 +515,23 @@ def analyse_loans(
             checks = {
                 name: frame[frame["institution_id"] == bank].reset_index(drop=True) for name, frame in checks.items()
             }
+        coverage = coverage_table(con)
+        if bank is not None:
+            coverage = coverage[coverage["institution_id"] == bank].reset_index(drop=True)
         timings["checks"] = time.perf_counter() - t
     finally:
         con.close()
-    return LoanFindings(recomputed, table, checks, rules, timings)
+    return LoanFindings(recomputed, table, checks, rules, timings, coverage)
+
+
+def coverage_table(con) -> pd.DataFrame:
+    """How many receipts / lines each rule could judge per bank and month, and why not the rest
+    (``sql/coverage.sql``; requires :func:`recompute_s71` to have built ``scoped``)."""
+    frame = _query(con, "coverage", {})
+    frame["period"] = pd.to_datetime(frame.pop("data_date"))
+    frame = frame.rename(columns={"bank_id": "institution_id"})
+    frame[["judged", "not_judged"]] = frame[["judged", "not_judged"]].astype(int)
+    return frame[["institution_id", "period", "rule", "judged", "not_judged", "reason"]]
 
 
 # --- tables for the reports -------------------------------------------------------------------
@@ -498,6 +584,7 @@ def bank_findings(findings: LoanFindings, institution_id: str, period) -> dict[s
     out = {"reconciliation": own(findings.reconciliation)}
     out.update({name: own(frame) for name, frame in findings.checks.items()})
     out["summary"] = own(summary(findings))
+    out["coverage"] = own(findings.coverage) if not findings.coverage.empty else findings.coverage
     return out
 
 
@@ -545,6 +632,9 @@ HEADERS_ZH: dict[str, str] = {
     "renewal_share_pct": "无还本续贷占比（%）",
     "renewed_npl_balance": "续贷后不良余额（元）",
     "watch": "关注",
+    "id_number": "证件号码",
+    "judged": "可判断笔数",
+    "not_judged": "无法判断笔数",
 }
 SHEETS_ZH: dict[str, str] = {
     "summary": "借据核查汇总",
@@ -553,6 +643,7 @@ SHEETS_ZH: dict[str, str] = {
     "over_crediting": "多头过度授信",
     "new_borrower": "新设主体贷款",
     "renewal_share": "无还本续贷占比",
+    "coverage": "核查覆盖面",
 }
 
 
@@ -582,6 +673,8 @@ def findings_sheets(findings: LoanFindings, period=None, institution_id: str | N
     ``institution_id`` limits them to one bank (its own findings only); ``period`` to one month.
     """
     tables = {"summary": summary(findings), "reconciliation": findings.reconciliation, **findings.checks}
+    if not findings.coverage.empty:
+        tables["coverage"] = findings.coverage
     out = {}
     for name, frame in tables.items():
         if period is not None:
@@ -613,6 +706,7 @@ __all__ = [
     "analyse_loans",
     "bank_findings",
     "connect",
+    "coverage_table",
     "findings_sheets",
     "load_loan_rules",
     "load_reported_cells",

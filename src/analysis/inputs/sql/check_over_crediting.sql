@@ -1,17 +1,22 @@
 -- Rule over_crediting (多头授信、过度授信, clause 十六): across every bank of the city, a customer
--- (one unified social credit code) whose lines in force on the data date are spread over at least
+-- whose lines in force on the data date are spread over at least
 -- $min_banks banks, or add up to more than the cap for its size (table `line_caps`). It reads the
 -- city-wide views (`city_receipt_dates`, `city_customers`, `credit_lines`) even when the other
 -- views hold one bank only.
+-- Rule: one customer across banks is one 证件号码 (`party_id`: a firm's 统一社会信用代码, a person's
+-- bank-transformed ID), never the 客户统一编号 each bank numbers its own customers with; a line
+-- without a 证件号码 cannot be matched (the coverage table counts it).
 WITH in_force AS (
-    -- Rule: a line counts when it is in force on the data date of the receipts' snapshot.
-    SELECT d.data_date, l.bank_id, l.customer_id, l.line_amount
+    -- Rule: a line counts when it is in force on the data date of the receipts' snapshot (a line
+    -- without an end date, EAST 99991231, never ends).
+    SELECT d.data_date, l.bank_id, l.customer_id, l.party_id, l.line_amount
     FROM credit_lines l
     JOIN city_receipt_dates d
-      ON l.line_start <= d.data_date AND d.data_date <= l.line_end
+      ON l.line_start <= d.data_date AND d.data_date <= coalesce(l.line_end, DATE '9999-12-31')
+    WHERE l.party_id IS NOT NULL
 ),
 per_customer AS (
-    SELECT data_date, customer_id,
+    SELECT data_date, party_id,
            count(DISTINCT bank_id) AS banks,
            sum(line_amount)        AS total_line
     FROM in_force
@@ -20,7 +25,7 @@ per_customer AS (
 kind AS (
     -- Rule: the size used for the cap is the customer's size (enterprises) or its type
     -- (individual businesses, owners); banks may disagree, the smallest cap is applied.
-    SELECT c.customer_id, min(cap.line_cap) AS line_cap
+    SELECT c.party_id, min(cap.line_cap) AS line_cap
     FROM city_customers c
     JOIN line_caps cap
       ON cap.kind = CASE WHEN c.customer_type = $enterprise_type THEN c.enterprise_size ELSE c.customer_type END
@@ -30,13 +35,15 @@ flagged AS (
     SELECT p.*, k.line_cap,
            p.banks >= $min_banks                                   AS many_banks,
            k.line_cap IS NOT NULL AND p.total_line > k.line_cap    AS above_cap
-    FROM per_customer p LEFT JOIN kind k USING (customer_id)
+    FROM per_customer p LEFT JOIN kind k USING (party_id)
     WHERE p.banks >= $min_banks OR (k.line_cap IS NOT NULL AND p.total_line > k.line_cap)
 )
 -- One row per bank that holds a line of a flagged customer: each bank sees its own customer with
--- the city-wide count and total, never the other banks' names.
-SELECT i.bank_id, f.data_date, f.customer_id, i.line_amount AS own_line, f.banks, f.total_line,
-       f.line_cap, f.many_banks, f.above_cap
+-- the city-wide count and total, never the other banks' names; customer_id is the bank's own
+-- number (to find the file), id_number the 证件号码 the banks were matched on.
+SELECT i.bank_id, f.data_date, i.customer_id, f.party_id AS id_number, sum(i.line_amount) AS own_line,
+       f.banks, f.total_line, f.line_cap, f.many_banks, f.above_cap
 FROM flagged f
-JOIN in_force i ON i.customer_id = f.customer_id AND i.data_date = f.data_date
-ORDER BY i.bank_id, f.data_date, f.total_line DESC, f.customer_id;
+JOIN in_force i ON i.party_id = f.party_id AND i.data_date = f.data_date
+GROUP BY ALL
+ORDER BY i.bank_id, f.data_date, f.total_line DESC, f.party_id, i.customer_id;

@@ -10,13 +10,15 @@ line_at_disbursement AS (
     FROM receipts r
     JOIN credit_lines l
       ON l.bank_id = r.bank_id AND l.customer_id = r.customer_id
-     AND l.line_start <= r.disbursement_date AND r.disbursement_date <= l.line_end
+     AND l.line_start <= r.disbursement_date
+     -- Rule: a line without an end date (EAST 99991231) never ends.
+     AND r.disbursement_date <= coalesce(l.line_end, DATE '9999-12-31')
     GROUP BY ALL
 )
 SELECT
     r.bank_id, r.data_date, r.receipt_id, r.customer_id, r.amount, r.balance, r.rate,
     r.five_class, r.overdue_days, r.disbursement_type, r.guarantee_type, r.disbursement_date,
-    c.customer_type, c.enterprise_size,
+    r.inclusive_flag, c.customer_type, c.enterprise_size, c.founding_date, la.line_amount IS NULL AS no_line,
     coalesce(la.line_amount, 0) AS line_amount,
     -- Rule: band 1–4 by the line at disbursement; lines above the last band are not S71 loans.
     CASE
