@@ -93,6 +93,15 @@ UNIT_PEER_RATIO = 1e3
 #: bounds: one of the two is in the wrong unit.
 PLAN_TO_BALANCE_RANGE: tuple[float, float] = (1e-4, 1e3)
 
+#: Limits on one input file, checked before it is parsed (file_too_large). An ``.xlsx`` workbook
+#: is a zip archive, so a few MB on disk can unpack to gigabytes (a "zip bomb": 6 MB unpacking to
+#: 2.2 GB took a reader to 12 GB of memory): the archive's declared unpacked size and every sheet's
+#: declared cell range are read first, and a Parquet file's row and column counts from its footer.
+#: The demo's monthly table (60 institutions, 48 months) unpacks to 2.6 MB and 72,000 cells; a
+#: province of 600 institutions over ten years is about 2 million cells.
+MAX_UNPACKED_MB = 256
+MAX_CELLS = 3_000_000
+
 Kind = Literal["id", "text", "category", "period", "quarter", "year", "years", "amount", "count", "rate"]
 
 KIND_LABELS = {
@@ -522,6 +531,10 @@ def render_markdown() -> str:
         f"  {PLAN_TO_BALANCE_RANGE[0]:g} or above {PLAN_TO_BALANCE_RANGE[1]:,.0f} times the institution's typical inclusive",
         "  balance of the plan year is refused the same way. Real movements (a bank doubling, a threefold",
         "  jump) are far from these factors and always pass.",
+        f"- **File size / 文件大小**: an `.xlsx` file whose zip archive declares more than {MAX_UNPACKED_MB:,} MB",
+        f"  unpacked, or whose sheets declare more than {MAX_CELLS:,} cells, and a `.parquet` file of more than",
+        f"  {MAX_CELLS:,} cells, are refused before they are read (`file_too_large`, with the size found and the",
+        "  limit): a few MB on disk can unpack to gigabytes (a zip bomb).",
         "",
         "## Choices where the notice is silent / 通知未明确事项的处理",
         "",

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 #: rule code -> (Chinese, English). The data contract document lists this table.
 RULES: dict[str, tuple[str, str]] = {
     "file_unreadable": ("文件无法读取", "file cannot be read"),
+    "file_too_large": (
+        "文件解压后过大或单元格过多，未读取（疑似压缩炸弹或导出错误）",
+        "file unpacks too large or holds too many cells: not read (a zip bomb or a bad export)",
+    ),
     "missing_table": ("缺少必需的数据表", "required table not found"),
     "ambiguous_table": ("同一数据表出现在多个文件中", "the same table is found in more than one file"),
     "missing_column": ("缺少必需列", "required column is missing"),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,8 @@ import pandas as pd
 
 from analysis.contract import (
     HEADER_SEARCH_ROWS,
+    MAX_CELLS,
+    MAX_UNPACKED_MB,
     REQUIRED_TABLES,
     TABLES,
     Table,
@@ -31,6 +35,10 @@ SUFFIXES = (".xlsx", ".csv", ".parquet")
 #: openpyxl about ten times faster (monthly.xlsx of the demo: 0.10 s against 1.24 s); openpyxl
 #: still writes the workbooks and reads the S71 exports cell by cell (merged cells, formats)
 EXCEL_ENGINE = "calamine"
+
+
+class InputTooLarge(ValueError):
+    """A file over the contract's size limits (:func:`size_problem`)."""
 
 
 @dataclass
@@ -55,6 +63,68 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def _declared_cells(book: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """Cells in a worksheet's declared range (``<dimension ref="A1:Y2881"/>``, near the top of the
+    sheet: only its first 4 KB are unpacked); 0 when the writer left it out."""
+    with book.open(member) as handle:
+        head = handle.read(4096)
+    match = _DIMENSION.search(head)
+    if not match or not match.group(3):
+        return 0
+    rows = int(match.group(4)) - int(match.group(2)) + 1
+    columns = _column_number(match.group(3)) - _column_number(match.group(1)) + 1
+    return max(rows, 0) * max(columns, 0)
+
+
+def size_problem(path: Path) -> str | None:
+    """Why ``path`` is refused before it is parsed (file_too_large), or None.
+
+    An ``.xlsx`` file: the unpacked size its zip directory declares (every member) against
+    :data:`~analysis.contract.MAX_UNPACKED_MB`, then the cells its sheets declare against
+    :data:`~analysis.contract.MAX_CELLS`; a ``.parquet`` file: rows × columns from its footer. A
+    file that is not a readable archive is left to the reader, which says so.
+    """
+    limit_bytes = MAX_UNPACKED_MB * 2**20
+    if path.suffix == ".xlsx":
+        try:
+            with zipfile.ZipFile(path) as book:
+                members = book.infolist()
+                unpacked = sum(m.file_size for m in members)
+                if unpacked > limit_bytes:
+                    return (
+                        f"解压后 {unpacked / 2**20:,.0f} MB（文件 {path.stat().st_size / 2**20:,.1f} MB），"
+                        f"上限 {MAX_UNPACKED_MB:,} MB / unpacks to {unpacked / 2**20:,.0f} MB "
+                        f"(file {path.stat().st_size / 2**20:,.1f} MB), limit {MAX_UNPACKED_MB:,} MB"
+                    )
+                sheets = [m for m in members if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")]
+                cells = sum(_declared_cells(book, m) for m in sheets)
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return None
+    elif path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception:  # noqa: BLE001 - not a readable Parquet file: the reader says so
+            return None
+        cells = meta.num_rows * meta.num_columns
+    else:
+        return None
+    if cells > MAX_CELLS:
+        return f"共 {cells:,} 个单元格，上限 {MAX_CELLS:,} / {cells:,} cells, limit {MAX_CELLS:,}"
+    return None
 
 
 def _table_for_stem(stem: str) -> Table | None:
@@ -194,6 +264,9 @@ def discover(path: Path) -> dict[str, list[tuple[Path, str | None]]]:
             if table is not None:
                 found.setdefault(table.name, []).append((file, None))
     elif path.suffix == ".xlsx":
+        problem = size_problem(path)
+        if problem:
+            raise InputTooLarge(problem)
         for sheet in pd.ExcelFile(path, engine=EXCEL_ENGINE).sheet_names:
             table = _table_for_stem(sheet)
             if table is not None:
@@ -216,6 +289,9 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
         return tables, hashes, issues
     try:
         found = discover(path)
+    except InputTooLarge as exc:
+        issues.append(Issue(str(path), None, None, "file_too_large", str(exc)))
+        return tables, hashes, issues
     except Exception as exc:  # a corrupt workbook
         issues.append(Issue(str(path), None, None, "file_unreadable", str(exc)))
         return tables, hashes, issues
@@ -231,6 +307,10 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
             continue
         file, sheet = sources[0]
         source = f"{file.name}[{sheet}]" if sheet else file.name
+        problem = size_problem(file) if sheet is None else None  # one workbook: checked by discover
+        if problem:
+            issues.append(Issue(source, None, None, "file_too_large", problem))
+            continue
         try:
             grid, headers = _read_grid(file, sheet)
         except Exception as exc:

@@ -413,6 +413,11 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
     path = Path(path)
     source = path.name
     issues: list[Issue] = []
+    from analysis.loading import size_problem
+
+    problem = size_problem(path)
+    if problem:
+        return pd.DataFrame(columns=list(QUALITATIVE_COLUMNS)), [Issue(source, None, None, "file_too_large", problem)]
     try:
         raw = (
             pd.read_excel(path, dtype=object)

@@ -1,0 +1,165 @@
+"""Hostile and broken inputs, round two (issue 23): each case is a file or a fault an outside
+audit planted, with what the workbook must do about it. Fixtures are written by hand (zip
+members, CSV bytes, Parquet through pyarrow), never by the code under test."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.contract import MAX_CELLS, MAX_UNPACKED_MB
+from analysis.errors import DataValidationError
+from analysis.validation import load_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = ROOT / "params"
+MONTHLY = "月度监测.csv"
+INSTITUTIONS = "机构名录.csv"
+PLANS = "信贷计划.csv"
+
+
+@pytest.fixture
+def data(tmp_path, demo_csv_dir) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(demo_csv_dir, target)
+    return target
+
+
+def read(folder: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(folder / name, dtype=object, keep_default_na=False, encoding="utf-8-sig")
+
+
+def write(folder: Path, name: str, frame: pd.DataFrame) -> None:
+    frame.to_csv(folder / name, index=False, encoding="utf-8-sig")
+
+
+def issues_of(folder: Path):
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder, PARAMS)
+    return info.value.issues
+
+
+def only(issues, rule):
+    hits = [i for i in issues if i.rule == rule]
+    assert hits, f"no {rule}; got {[i.format() for i in issues][:10]}"
+    return hits
+
+
+# ---------------------------------------------------------------- zip bomb, too many cells
+
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+)
+
+
+def _institutions_workbook(path: Path, frame: pd.DataFrame, dimension: str | None = None, padding_mb: int = 0) -> None:
+    """A minimal .xlsx written member by member: one sheet of inline strings, optionally a
+    declared range (``dimension``) and a highly compressible padding member of ``padding_mb`` MB
+    (the shape of a zip bomb: a few hundred KB on disk)."""
+
+    def col(j: int) -> str:
+        return chr(ord("A") + j)
+
+    rows = [list(frame.columns), *frame.astype(str).values.tolist()]
+    cells = "".join(
+        f'<row r="{i}">'
+        + "".join(f'<c r="{col(j)}{i}" t="inlineStr"><is><t>{v}</t></is></c>' for j, v in enumerate(r))
+        + "</row>"
+        for i, r in enumerate(rows, start=1)
+    )
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    sheet = f"{_SHEET_HEAD}{dim}<sheetData>{cells}</sheetData></worksheet>"
+    members = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override '
+            'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
+            'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships"><sheets><sheet name="机构名录" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        for name, text in members.items():
+            book.writestr(name, text.encode("utf-8"))
+        if padding_mb:
+            with book.open("xl/media/padding.bin", "w", force_zip64=True) as pad:
+                block = b"\0" * 2**20
+                for _ in range(padding_mb):
+                    pad.write(block)
+
+
+def test_a_workbook_that_unpacks_past_the_limit_is_refused_unread(data):
+    frame = read(data, INSTITUTIONS)
+    _institutions_workbook(data / "机构名录.xlsx", frame)
+    (data / INSTITUTIONS).unlink()
+    load_dataset(data, PARAMS)  # the hand-written workbook itself is a valid institutions table
+
+    bomb = data / "机构名录.xlsx"
+    _institutions_workbook(bomb, frame, padding_mb=MAX_UNPACKED_MB + 8)
+    assert bomb.stat().st_size < 2 * 2**20  # a few hundred KB on disk
+    hit = only(issues_of(data), "file_too_large")
+    assert len(hit) == 1 and hit[0].file == "机构名录.xlsx"
+    assert f"{MAX_UNPACKED_MB + 8:,} MB" in hit[0].detail  # the size found (declared unpacked size)
+    assert f"{MAX_UNPACKED_MB:,} MB" in hit[0].detail  # and the limit
+    assert "文件解压后过大" in hit[0].format() and "zip bomb" in hit[0].format()
+
+
+def test_a_workbook_declaring_more_cells_than_the_limit_is_refused(data):
+    frame = read(data, INSTITUTIONS)
+    rows = MAX_CELLS // 7 + 10  # seven columns (A:G) of that many rows: just past the limit
+    _institutions_workbook(data / "机构名录.xlsx", frame, dimension=f"A1:G{rows}")
+    (data / INSTITUTIONS).unlink()
+    hit = only(issues_of(data), "file_too_large")
+    assert hit[0].file == "机构名录.xlsx"
+    assert f"{rows * 7:,}" in hit[0].detail and f"{MAX_CELLS:,}" in hit[0].detail
+
+
+def test_a_single_workbook_bomb_is_refused_before_its_sheets_are_listed(tmp_path, data):
+    bomb = tmp_path / "all.xlsx"
+    _institutions_workbook(bomb, read(data, INSTITUTIONS), padding_mb=MAX_UNPACKED_MB + 1)
+    issues = issues_of(bomb)
+    assert [i.rule for i in issues] == ["file_too_large"]
+
+
+def test_a_parquet_table_past_the_cell_limit_is_refused(data):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = MAX_CELLS // 25 + 1000
+    table = pa.table({f"c{j}": pa.array([0.0] * rows) for j in range(25)})
+    pq.write_table(table, data / "月度监测.parquet")
+    (data / MONTHLY).unlink()
+    hit = only(issues_of(data), "file_too_large")
+    assert hit[0].file == "月度监测.parquet" and f"{rows * 25:,}" in hit[0].detail
+
+
+def test_a_qualitative_scores_bomb_is_refused(tmp_path):
+    from analysis.scoring import load_scoring, read_qualitative
+
+    bomb = tmp_path / "定性评分-2023.xlsx"
+    _institutions_workbook(bomb, pd.DataFrame({"机构编码": ["B010"]}), padding_mb=MAX_UNPACKED_MB + 1)
+    frame, issues = read_qualitative(bomb, load_scoring(PARAMS / "scoring-2023.yaml"), {"B010"})
+    assert frame.empty and [i.rule for i in issues] == ["file_too_large"]
