@@ -163,3 +163,98 @@ def test_a_qualitative_scores_bomb_is_refused(tmp_path):
     _institutions_workbook(bomb, pd.DataFrame({"机构编码": ["B010"]}), padding_mb=MAX_UNPACKED_MB + 1)
     frame, issues = read_qualitative(bomb, load_scoring(PARAMS / "scoring-2023.yaml"), {"B010"})
     assert frame.empty and [i.rule for i in issues] == ["file_too_large"]
+
+
+# ---------------------------------------------------------------- endless names
+
+LONG_NAME = "NANYANGVILLAGEBANK" * 278  # 5,004 characters, not one break opportunity
+
+
+def test_a_name_longer_than_the_contract_allows_is_refused_at_its_row(data):
+    from analysis.contract import TEXT_MAX_LENGTH
+
+    frame = read(data, INSTITUTIONS)
+    row = 7
+    frame.loc[row - 2, "机构名称"] = LONG_NAME
+    write(data, INSTITUTIONS, frame)
+    hit = only(issues_of(data), "text_too_long")
+    assert [(i.file, i.row, i.column) for i in hit] == [(INSTITUTIONS, row, "name")]
+    assert f"{len(LONG_NAME):,}" in hit[0].detail and f"{TEXT_MAX_LENGTH}" in hit[0].detail
+    assert len(hit[0].format()) < 400  # the problem names the text by its start, not all 5,000 characters
+
+
+def test_a_name_at_the_limit_passes(data):
+    from analysis.contract import TEXT_MAX_LENGTH
+
+    frame = read(data, INSTITUTIONS)
+    frame.loc[5, "机构名称"] = "南" * TEXT_MAX_LENGTH
+    write(data, INSTITUTIONS, frame)
+    load_dataset(data, PARAMS)
+
+
+def test_a_long_evidence_text_is_refused_at_its_row(tmp_path):
+    from analysis.contract import EVIDENCE_MAX_LENGTH
+    from analysis.scoring import load_scoring, read_qualitative
+
+    table = load_scoring(PARAMS / "scoring-2023.yaml")
+    item = next(i for i in table.items if i.kind == "qualitative")
+    scores = tmp_path / "定性评分-2023.csv"
+    pd.DataFrame(
+        {
+            "机构编码": ["B010", "B011"],
+            "年度": [2023, 2023],
+            "评分项目编码": [item.id, item.id],
+            "得分": [item.max, item.max],
+            "评分依据": ["制度健全", "依" * (EVIDENCE_MAX_LENGTH + 1)],
+        }
+    ).to_csv(scores, index=False, encoding="utf-8-sig")
+    frame, issues = read_qualitative(scores, table, {"B010", "B011"})
+    assert list(frame["institution_id"]) == ["B010"]
+    assert [(i.row, i.column, i.rule) for i in issues] == [(3, "evidence", "text_too_long")]
+
+
+A4_WIDTH_PT = 595.2756
+MARGIN_PT = 16 / 25.4 * 72  # PRINT_CSS: 16 mm left and right
+
+
+def test_the_pdf_layout_wraps_the_longest_unbroken_name_the_contract_allows(tmp_path):
+    """The report stylesheet lets a long unbroken name wrap (overflow-wrap: anywhere) on the cover,
+    in the running header, headings, paragraphs and table cells, so it can neither widen a table
+    past the page nor run off it. The length itself is bounded by the contract (TEXT_MAX_LENGTH):
+    WeasyPrint's layout time grows faster than the length of one text (a 1,600-character name on
+    the cover alone took 45 s, wrapped or not), so no stylesheet could make 5,000 characters cheap."""
+    import subprocess
+    from html import escape
+
+    from analysis.contract import TEXT_MAX_LENGTH
+    from analysis.pdf import report_pdf
+    from analysis.render import report_css
+
+    longest = LONG_NAME[:TEXT_MAX_LENGTH]
+    name = escape(longest)
+    html = (
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>{report_css()}</style></head>'
+        f'<body><main class="report"><h1>{name}</h1><p>机构：{name}</p>'
+        '<table class="indicators"><thead><tr><th>序号</th><th>机构名称</th><th>余额（万元）</th></tr></thead>'
+        f'<tbody><tr><td>1</td><td>{name}</td><td class="num">1,234.56</td></tr></tbody></table>'
+        f"<ul class=\"findings\"><li>{name}</li></ul></main></body></html>"
+    )
+    pdf = report_pdf(
+        html,
+        tmp_path / "long.pdf",
+        title="小微企业金融服务监管评价报告",
+        name=longest,
+        period_label="2023年12月",
+        office="南阳监管分局",
+        issued="2024年01月15日",
+    )
+    words = re.findall(
+        r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)</word>',
+        subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout,
+    )
+    assert words
+    past = [(text[:20], float(x1)) for x0, x1, text in words if float(x1) > A4_WIDTH_PT - MARGIN_PT + 0.5]
+    assert not past, past[:5]
+    assert any("NANYANGVILLAGEBANK" in text for _, _, text in words)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 2  # the cover and one page

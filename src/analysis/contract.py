@@ -102,6 +102,13 @@ PLAN_TO_BALANCE_RANGE: tuple[float, float] = (1e-4, 1e3)
 MAX_UNPACKED_MB = 256
 MAX_CELLS = 3_000_000
 
+#: Longest text accepted in a text cell (机构名称: the longest real licence name of a bank branch in
+#: the city is under 30 characters) and in an analyst's evidence (评分依据) of the qualitative
+#: scores; longer text is refused (text_too_long). A 5,000-character name once held every PDF of a
+#: run hostage for minutes.
+TEXT_MAX_LENGTH = 100
+EVIDENCE_MAX_LENGTH = 1000
+
 Kind = Literal["id", "text", "category", "period", "quarter", "year", "years", "amount", "count", "rate"]
 
 KIND_LABELS = {
@@ -137,6 +144,12 @@ class Column:
     allow_negative: bool = False
     #: checked for figures given in 亿元 or 元 instead of 万元 (implausible_unit).
     unit_check: bool = False
+    #: longest text accepted (text_too_long); text columns default to :data:`TEXT_MAX_LENGTH`
+    max_length: int | None = None
+
+    @property
+    def length_limit(self) -> int | None:
+        return self.max_length if self.max_length is not None else TEXT_MAX_LENGTH if self.kind == "text" else None
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -514,6 +527,8 @@ def render_markdown() -> str:
         "  Anything else (`../x`, `a/b`, spaces) is refused with its row (`invalid_id`).",
         "- **Text / 文本**: no cell may hold a control character (line breaks, tabs and other invisible",
         "  characters inside a name; `control_character`, with its position). Blanks around a value are ignored.",
+        f"  A text cell (机构名称) holds at most {TEXT_MAX_LENGTH} characters, an evidence text (评分依据) at most",
+        f"  {EVIDENCE_MAX_LENGTH:,} (`text_too_long`, with the length found).",
         f"- **Header row / 表头**: looked for in the first {HEADER_SEARCH_ROWS} rows of a sheet or CSV file, so",
         "  title rows above it are skipped. A two-level merged header is read by combining the levels (a",
         "  group label such as 普惠型小微企业 merged over 贷款余额, 贷款余额户数 … reads as 普惠型小微企业贷款余额 …).",

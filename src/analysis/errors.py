@@ -78,6 +78,7 @@ RULES: dict[str, tuple[str, str]] = {
         "含有不可见的控制字符（如换行、制表符或其他控制符），请删除",
         "contains an invisible control character: remove it",
     ),
+    "text_too_long": ("文本过长，超过数据规范规定的长度上限", "text longer than the data contract allows"),
     "implausible_unit": (
         "数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
         ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; report it in 万元"),

@@ -26,6 +26,7 @@ from analysis.compare import (
     is_zero,
     snap_zero,
 )
+from analysis.contract import EVIDENCE_MAX_LENGTH
 from analysis.errors import Issue
 from analysis.indicators import FROM_BASE, NA_REASONS, ZERO_BASE_NOTE
 from analysis.policy import CategoryList, read_params
@@ -483,6 +484,19 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
         if r.evidence is None or not str(r.evidence).strip():
             issues.append(
                 Issue(source, row_no, "evidence", "required_empty", "评分依据不能为空 / evidence is required")
+            )
+            continue
+        evidence = str(r.evidence).strip()
+        if len(evidence) > EVIDENCE_MAX_LENGTH:
+            issues.append(
+                Issue(
+                    source,
+                    row_no,
+                    "evidence",
+                    "text_too_long",
+                    f"{len(evidence):,} 个字符，上限 {EVIDENCE_MAX_LENGTH:,} / {len(evidence):,} characters, "
+                    f"limit {EVIDENCE_MAX_LENGTH:,}: {evidence[:40]!r}…",
+                )
             )
             continue
         rows.append(

@@ -136,18 +136,56 @@ def _control_characters(raw: RawTable, col: Column, values: pd.Series, issues: l
     return found
 
 
+#: a value longer than this is shown by its start and its length in a problem's detail
+SHOWN_CHARACTERS = 40
+
+
+def shown_value(value) -> str:
+    """A cell value as a problem shows it: its repr, or the start of a long text and its length."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]!r}…（共{len(value):,}字符 / {len(value):,} characters）"
+    return repr(value)
+
+
+def _too_long(raw: RawTable, col: Column, values: pd.Series, issues: list[Issue]) -> pd.Series:
+    """Text cells longer than the column's limit (text_too_long), each reported once with its
+    length; True where found."""
+    limit = col.length_limit
+    if limit is None:
+        return pd.Series(False, index=values.index)
+    lengths = values.map(lambda v: len(str(v).strip()) if v is not None else 0)
+    found = lengths > limit
+    for pos in np.flatnonzero(found.to_numpy()):
+        issues.append(
+            Issue(
+                raw.source,
+                raw.row_number(pos),
+                col.name,
+                "text_too_long",
+                f"{lengths.iloc[pos]:,} 个字符，上限 {limit:,} / {lengths.iloc[pos]:,} characters, limit {limit:,}: "
+                f"{shown_value(str(values.iloc[pos]).strip())}",
+            )
+        )
+    return found
+
+
 def _convert_column(raw: RawTable, col: Column, issues: list[Issue]) -> pd.Series:
     values = raw.frame[col.name]
     if col.name in raw.missing_columns:
         values = pd.Series(None, index=raw.frame.index, dtype=object)
     control = _control_characters(raw, col, values, issues)
     values = values.mask(control, None)  # reported once: not checked again as a number, choice…
+    long = _too_long(raw, col, values, issues)
+    values = values.mask(long, None)
+    control |= long
     present = values.notna()
 
     def report(mask: pd.Series, rule: str, shown: pd.Series | None = None) -> None:
         shown = values if shown is None else shown
         for pos in np.flatnonzero(mask.to_numpy()):
-            issues.append(Issue(raw.source, raw.row_number(pos), col.name, rule, f"值/value: {shown.iloc[pos]!r}"))
+            issues.append(
+                Issue(raw.source, raw.row_number(pos), col.name, rule, f"值/value: {shown_value(shown.iloc[pos])}")
+            )
 
     if col.kind in ("amount", "count", "rate"):
         numbers = _to_number(values)
