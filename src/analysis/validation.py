@@ -546,7 +546,14 @@ def validate_tables(
     for name in REQUIRED_TABLES:
         if name not in raw and not any(
             i.rule
-            in ("missing_table", "empty_table", "header_not_found", "file_unreadable", "file_too_large", "ambiguous_table")
+            in (
+                "missing_table",
+                "empty_table",
+                "header_not_found",
+                "file_unreadable",
+                "file_too_large",
+                "ambiguous_table",
+            )
             for i in issues
         ):
             issues.append(Issue(source, None, None, "missing_table", name))
