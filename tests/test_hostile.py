@@ -4,6 +4,7 @@ members, CSV bytes, Parquet through pyarrow), never by the code under test."""
 
 from __future__ import annotations
 
+import codecs
 import re
 import shutil
 import zipfile
@@ -355,3 +356,92 @@ def test_the_demo_workbooks_hold_no_formula(tmp_path, demo_xlsx_dir):
     form = tmp_path / "S71_B030_表样.xlsx"
     write_form_workbook(form, "B030", HOSTILE_TEXT, cells, versions)
     assert not formula_elements(form)
+
+
+# ---------------------------------------------------------------- a CSV with a BOM and GBK rows
+
+
+def test_a_utf8_csv_with_gbk_rows_is_refused_at_the_first_gbk_line(data):
+    text = (data / INSTITUTIONS).read_text(encoding="utf-8-sig")
+    lines = text.splitlines(keepends=True)
+    head = "".join(lines[:5]).encode("utf-8")
+    gbk_rows = "".join(lines[5:8]).encode("gbk")  # rows 6-8 pasted in from a GBK export
+    raw = codecs.BOM_UTF8 + head + gbk_rows + "".join(lines[8:]).encode("utf-8")
+    (data / INSTITUTIONS).write_bytes(raw)
+    offset = len(codecs.BOM_UTF8 + head) + next(
+        i for i, b in enumerate(gbk_rows) if b >= 0x80
+    )  # the first non-ASCII byte of line 6
+    line_start = len(codecs.BOM_UTF8 + head)
+    hit = only(issues_of(data), "encoding_error")
+    assert [(i.file, i.row) for i in hit] == [(INSTITUTIONS, 6)]
+    assert f"byte offset {offset} " in hit[0].detail and f"byte {offset - line_start + 1} of the line" in hit[0].detail
+    assert "第6行" in hit[0].detail and "GBK" in hit[0].detail
+
+
+def test_a_gbk_csv_and_a_utf8_csv_without_bom_still_read(data):
+    text = (data / INSTITUTIONS).read_text(encoding="utf-8-sig")
+    (data / INSTITUTIONS).write_bytes(text.encode("gbk"))
+    gbk = load_dataset(data, PARAMS)
+    (data / INSTITUTIONS).write_bytes(text.encode("utf-8"))
+    utf8 = load_dataset(data, PARAMS)
+    pd.testing.assert_frame_equal(gbk.institutions, utf8.institutions)
+
+
+# ---------------------------------------------------------------- infinite and absurd amounts
+
+
+def _monthly_parquet(data: Path) -> pd.DataFrame:
+    """The monitoring table as Parquet with real float columns (as an extract would hold it)."""
+    frame = read(data, MONTHLY)
+    for col in frame.columns[2:]:
+        frame[col] = pd.to_numeric(frame[col].replace("", None), errors="coerce")
+    (data / MONTHLY).unlink()
+    return frame
+
+
+def test_infinite_and_absurd_amounts_in_parquet_are_refused_at_their_rows(data):
+    from analysis.contract import AMOUNT_CEILING
+
+    frame = _monthly_parquet(data)
+    inf_row, huge_row, minus_row = (
+        (first_bank_row := int(frame.index[frame["机构编码"] == "B017"][0])),
+        first_bank_row + 1,
+        first_bank_row + 2,
+    )
+    frame.loc[inf_row, "各项贷款余额"] = float("inf")
+    frame.loc[huge_row, "各项贷款余额"] = 1e300
+    frame.loc[minus_row, "普惠型小微企业贷款余额"] = float("-inf")
+    frame.to_parquet(data / "月度监测.parquet", index=False)
+    issues = issues_of(data)  # Parquet rows count records from 1 (no header row)
+    finite = only(issues, "not_finite")
+    assert sorted((i.row, i.column) for i in finite) == [
+        (inf_row + 1, "total_loans"),
+        (minus_row + 1, "inclusive_balance"),
+    ]
+    ceiling = only(issues, "out_of_range")
+    assert [(i.row, i.column) for i in ceiling] == [(huge_row + 1, "total_loans")]
+    assert f"{AMOUNT_CEILING:,.0f} 万元" in ceiling[0].detail
+    # reported at the root only: an infinite balance is not also "negative" or a cross-field breach
+    assert not [i for i in issues if i.row in (inf_row + 1, minus_row + 1) and i.rule not in ("not_finite",)]
+
+
+def test_inf_typed_in_a_csv_and_an_infinite_plan_are_refused(data):
+    frame = read(data, MONTHLY)
+    frame.loc[3, "普惠型小微企业贷款当年累放金额"] = "inf"
+    write(data, MONTHLY, frame)
+    plans = read(data, PLANS)
+    plans.loc[0, "计划新增额"] = "-inf"  # plans may be negative, never infinite
+    write(data, PLANS, plans)
+    finite = only(issues_of(data), "not_finite")
+    assert sorted((i.file, i.row, i.column) for i in finite) == sorted(
+        [(MONTHLY, 5, "inclusive_ytd_disbursed"), (PLANS, 2, "planned_increase")]
+    )
+
+
+def test_the_largest_demo_figures_are_far_below_the_ceilings(demo_csv_dir):
+    from analysis.contract import MONTHLY as CONTRACT_MONTHLY
+
+    ds = load_dataset(demo_csv_dir, PARAMS)
+    for col in CONTRACT_MONTHLY.columns:
+        if col.max_value is not None and col.kind in ("amount", "count"):
+            assert ds.monthly[col.name].max() * 10 < col.max_value, col.name

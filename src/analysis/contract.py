@@ -109,6 +109,15 @@ MAX_CELLS = 3_000_000
 TEXT_MAX_LENGTH = 100
 EVIDENCE_MAX_LENGTH = 1000
 
+#: Plausible ceilings (out_of_range), far above any real figure of one institution in one city
+#: and far below the absurd (1e300 once passed): amounts in 万元 — 10^8 万元 is 1万亿元, 25 times
+#: the demo's largest bank (total loans 398亿元) —, sums insured ten times higher (the demo's
+#: largest is 967亿元), counts in 户 or 件 (10^7: more than the city's population). Non-finite
+#: numbers (inf, -inf) are refused in every numeric column (not_finite).
+AMOUNT_CEILING = 1e8
+SUM_INSURED_CEILING = 1e9
+COUNT_CEILING = 1e7
+
 Kind = Literal["id", "text", "category", "period", "quarter", "year", "years", "amount", "count", "rate"]
 
 KIND_LABELS = {
@@ -183,7 +192,15 @@ INSURERS = INSURER_CATEGORIES
 
 
 def _amount(
-    name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False, unit_check=False
+    name: str,
+    label: str,
+    description: str,
+    *,
+    applies_to=BANKS,
+    required=False,
+    ytd=False,
+    unit_check=False,
+    ceiling=AMOUNT_CEILING,
 ) -> Column:
     return Column(
         name,
@@ -195,6 +212,7 @@ def _amount(
         required=required,
         year_to_date=ytd,
         unit_check=unit_check,
+        max_value=ceiling,
     )
 
 
@@ -202,7 +220,15 @@ def _count(
     name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False, unit="户"
 ) -> Column:
     return Column(
-        name, label, "count", description, unit=unit, applies_to=applies_to, required=required, year_to_date=ytd
+        name,
+        label,
+        "count",
+        description,
+        unit=unit,
+        applies_to=applies_to,
+        required=required,
+        year_to_date=ytd,
+        max_value=COUNT_CEILING,
     )
 
 
@@ -382,6 +408,7 @@ MONTHLY = Table(
             applies_to=INSURERS,
             required=True,
             ytd=True,
+            ceiling=SUM_INSURED_CEILING,
         ),
         _amount(
             "claims_paid_ytd",
@@ -411,6 +438,7 @@ PLANS = Table(
             "bank shrinking by design, but then completion is not defined).",
             unit="万元",
             allow_negative=True,
+            max_value=AMOUNT_CEILING,
         ),
     ),
 )
@@ -431,6 +459,7 @@ ONLENDING = Table(
             "On-lent amount disbursed in the quarter.",
             unit="万元",
             required=False,
+            max_value=AMOUNT_CEILING,
         ),
         Column(
             "end_borrower_rate",
@@ -505,6 +534,9 @@ def render_markdown() -> str:
                 desc += " One of: " + "、".join(f"{k} {v}" for k, v in COUNTIES.items()) + "."
             if col.year_to_date:
                 desc += " Year to date: never falls within a year."
+            if col.max_value is not None and col.kind != "rate":
+                bound = "Absolute value at most" if col.allow_negative else "At most"
+                desc += f" {bound} {col.max_value:,.0f} {col.unit} (上限)."
             lines.append(
                 f"| `{col.name}` | {col.label_zh} | {KIND_LABELS[col.kind]} | {col.unit or '—'} | "
                 f"{applies} | {'yes' if col.required else 'no'} | {desc} |"

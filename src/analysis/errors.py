@@ -21,6 +21,10 @@ RULES: dict[str, tuple[str, str]] = {
         "文件解压后过大或单元格过多，未读取（疑似压缩炸弹或导出错误）",
         "file unpacks too large or holds too many cells: not read (a zip bomb or a bad export)",
     ),
+    "encoding_error": (
+        "文件编码无法识别（应为UTF-8或GBK，且全文一致）",
+        "text encoding not recognised (UTF-8 or GBK, the same throughout)",
+    ),
     "missing_table": ("缺少必需的数据表", "required table not found"),
     "ambiguous_table": ("同一数据表出现在多个文件中", "the same table is found in more than one file"),
     "missing_column": ("缺少必需列", "required column is missing"),
@@ -35,6 +39,7 @@ RULES: dict[str, tuple[str, str]] = {
         "column does not apply to this category: leave it empty (not zero)",
     ),
     "not_a_number": ("不是有效数值", "not a number"),
+    "not_finite": ("数值为无穷大（inf），不是有效数值", "value is infinite (inf), not a figure"),
     "not_whole_number": ("户数、件数必须为非负整数", "counts must be whole numbers"),
     "negative": ("不得为负数", "must not be negative"),
     "out_of_range": ("数值超出合理范围", "value outside the plausible range"),

@@ -9,6 +9,7 @@ here); :mod:`analysis.validation` converts and checks them.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -134,19 +135,64 @@ def _table_for_stem(stem: str) -> Table | None:
     return None
 
 
+class UndecodableText(ValueError):
+    """A CSV file that is neither UTF-8 nor GBK, or mixes them; ``line`` is the first bad line."""
+
+    def __init__(self, line: int, message: str):
+        self.line = line
+        super().__init__(message)
+
+
+#: why a CSV file cannot be decoded (Chinese, English)
+_BOM_BUT_NOT_UTF8 = (
+    "文件以UTF-8标记开头，但含有非UTF-8内容（疑似混入GBK行）",
+    "the file starts with a UTF-8 byte-order mark but holds text that is not UTF-8 (GBK rows mixed in?)",
+)
+_UTF8_THEN_OTHER = (
+    "文件前部为UTF-8，后部不是（疑似混入GBK行）",
+    "the file starts in UTF-8 and goes on in another encoding (GBK rows mixed in?)",
+)
+_NEITHER = ("文件既不是UTF-8也不是GBK", "the file is neither UTF-8 nor GBK")
+
+
+def _undecodable(raw: bytes, exc: UnicodeDecodeError, why: tuple[str, str]) -> UndecodableText:
+    """Where ``exc`` stopped: the line (counted from 1, as an editor shows it), the byte offset
+    in the file and in the line, and the bytes."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    in_line = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    found = raw[exc.start : exc.start + 4]
+    return UndecodableText(
+        line,
+        f"{why[0]}：第{line}行第{in_line}字节（文件第{exc.start}字节起）不是{exc.encoding} {found!r} / "
+        f"{why[1]}: line {line}, byte {in_line} of the line (byte offset {exc.start} in the file) "
+        f"is not {exc.encoding}: {found!r}",
+    )
+
+
+def _decode_csv(raw: bytes) -> str:
+    """UTF-8 (with or without BOM) first, then GB18030 (what Chinese Excel saves as GBK). A file
+    that declares UTF-8 with a BOM, or whose first non-ASCII text is UTF-8, must be UTF-8 to the
+    end: decoding it as GB18030 instead would read its Chinese as other characters. Refusals name
+    the first line that cannot be decoded."""
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        exc.start += bom  # an offset in the file, BOM included
+        if bom:
+            raise _undecodable(raw, exc, _BOM_BUT_NOT_UTF8) from None
+        if not raw[: exc.start].isascii():
+            raise _undecodable(raw, exc, _UTF8_THEN_OTHER) from None
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise _undecodable(raw, exc, _NEITHER) from None
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     """Every cell of a CSV file as text, without taking any row as the header (rows may differ
     in length: title rows above the header are shorter)."""
-    raw = path.read_bytes()
-    # Chinese Excel saves CSV as GBK; UTF-8 (with or without BOM) is tried first.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnicodeDecodeError("csv", b"", 0, 1, f"{path} is neither UTF-8 nor GB18030")
+    text = _decode_csv(path.read_bytes())
     rows = list(csv.reader(io.StringIO(text, newline="")))
     width = max((len(r) for r in rows), default=0)
     return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
@@ -313,6 +359,9 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
             continue
         try:
             grid, headers = _read_grid(file, sheet)
+        except UndecodableText as exc:
+            issues.append(Issue(source, exc.line, None, "encoding_error", str(exc)))
+            continue
         except Exception as exc:
             issues.append(Issue(source, None, None, "file_unreadable", str(exc)))
             continue
