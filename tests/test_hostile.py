@@ -445,3 +445,38 @@ def test_the_largest_demo_figures_are_far_below_the_ceilings(demo_csv_dir):
     for col in CONTRACT_MONTHLY.columns:
         if col.max_value is not None and col.kind in ("amount", "count"):
             assert ds.monthly[col.name].max() * 10 < col.max_value, col.name
+
+
+# ---------------------------------------------------------------- scoring bands, negative plans
+
+
+def test_a_grade_band_above_the_tables_maximum_is_refused(tmp_path):
+    import yaml
+
+    from analysis.errors import ParamsError
+    from analysis.scoring import load_scoring
+
+    spec = yaml.safe_load((PARAMS / "scoring-2023.yaml").read_text(encoding="utf-8"))
+    assert spec["total"]["max"] == 115
+    spec["grades"][0]["min"] = 120
+    path = tmp_path / "scoring-2023.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ParamsError) as info:
+        load_scoring(path)
+    text = str(info.value)
+    assert str(path) in text and "grades.0" in text and "120" in text and "115" in text
+    assert "高于总分上限" in text
+
+
+def test_a_negative_annual_plan_is_accepted_with_a_located_warning(data):
+    from analysis.errors import format_warnings
+
+    plans = read(data, PLANS)
+    target = int(plans.index[(plans["机构编码"] == "B010") & (plans["年度"] == "2023")][0])
+    plans.loc[target, "计划新增额"] = "-500"
+    write(data, PLANS, plans)
+    ds = load_dataset(data, PARAMS)
+    warned = [w for w in ds.warnings if w.rule == "negative_plan"]
+    assert [(w.file, w.row, w.column) for w in warned] == [(PLANS, target + 2, "planned_increase")]
+    assert "B010 2023" in warned[0].detail and "-500.00 万元" in warned[0].detail
+    assert "信贷计划新增额为负" in format_warnings(ds.warnings)

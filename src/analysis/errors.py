@@ -64,6 +64,10 @@ RULES: dict[str, tuple[str, str]] = {
             "reporting from mid-year): start-of-year indicators are n/a, the rest are evaluated"
         ),
     ),
+    "negative_plan": (
+        "信贷计划新增额为负（计划压降）：少见，请确认；计划完成率不适用",
+        "the planned increase is negative (a planned reduction): rare, please confirm; completion is n/a",
+    ),
     "missing_plan": ("缺少该年度信贷计划", "no credit plan for this year"),
     "onlending_not_policy_bank": ("转贷款数据只能由政策性银行报送", "on-lending rows must belong to a policy bank"),
     "invalid_params": ("参数文件不符合要求", "parameter file is not valid"),
@@ -111,7 +115,7 @@ RULES: dict[str, tuple[str, str]] = {
 }
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
-WARNING_RULES: frozenset[str] = frozenset({"missing_base_december"})
+WARNING_RULES: frozenset[str] = frozenset({"missing_base_december", "negative_plan"})
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,12 @@ class ScoringTable(_Strict):
             raise ValueError(
                 f"quantitative items ({quant:g}) must outweigh qualitative ones ({qual:g}) / 定量指标分值应高于定性指标"
             )
+        for i, g in enumerate(self.grades):
+            if g.min > self.total.max:
+                raise ValueError(
+                    f"grades.{i} ({g.grade}): min {g.min:g} is above the table's highest total {self.total.max:g}, "
+                    f"so no bank could reach it / 评级档次 {g.grade} 的最低分 {g.min:g} 高于总分上限 {self.total.max:g}"
+                )
         mins = [g.min for g in self.grades]
         if mins != sorted(mins, reverse=True) or not self.grades or self.grades[-1].min > self.total.min:
             raise ValueError(

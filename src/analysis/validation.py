@@ -640,6 +640,20 @@ def validate_tables(
             issues,
             detail=ol["institution_id"],
         )
+    if "plans" in frames:  # a shrinking plan is possible but rare: a warning, located
+        plans = frames["plans"]
+        _report_rows(
+            raw["plans"],
+            plans["planned_increase"] < 0,
+            "planned_increase",
+            "negative_plan",
+            issues,
+            detail=plans["institution_id"].astype(str)
+            + " "
+            + plans["year"].astype(str)
+            + ": "
+            + plans["planned_increase"].map(lambda v: f"{v:,.2f} 万元"),
+        )
     if "monthly" in frames and "plans" in frames and "institutions" in raw:
         _check_bases_and_plans(
             raw["monthly"], frames["monthly"], inst, frames["plans"], raw["plans"].source, policies, issues
