@@ -480,3 +480,78 @@ def test_a_negative_annual_plan_is_accepted_with_a_located_warning(data):
     assert [(w.file, w.row, w.column) for w in warned] == [(PLANS, target + 2, "planned_increase")]
     assert "B010 2023" in warned[0].detail and "-500.00 万元" in warned[0].detail
     assert "信贷计划新增额为负" in format_warnings(ds.warnings)
+
+
+# ---------------------------------------------------------------- symlinks
+
+
+def test_a_table_linked_from_outside_the_data_folder_is_named_in_a_warning(tmp_path, data):
+    from analysis.errors import WARNING_RULES
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (data / INSTITUTIONS).rename(shared / INSTITUTIONS)
+    (data / INSTITUTIONS).symlink_to(shared / INSTITUTIONS)
+    ds = load_dataset(data, PARAMS)  # the linked table is read and checked like any other
+    assert "outside_link" in WARNING_RULES
+    (warned,) = [w for w in ds.warnings if w.rule == "outside_link"]
+    assert warned.file == INSTITUTIONS and str((shared / INSTITUTIONS).resolve()) in warned.detail
+
+
+def test_a_link_to_etc_passwd_is_named_with_its_target(data):
+    (data / INSTITUTIONS).unlink()
+    (data / INSTITUTIONS).symlink_to("/etc/passwd")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(data, PARAMS)
+    warned = [w for w in info.value.warnings if w.rule == "outside_link"]
+    assert [w.file for w in warned] == [INSTITUTIONS] and "/etc/passwd" in warned[0].detail
+    assert "/etc/passwd" in str(info.value)  # the printed report says where the table came from
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "folder", "nowhere"])
+def test_a_table_that_is_not_a_regular_file_is_refused_unopened(tmp_path, data, target):
+    if target == "folder":
+        (tmp_path / "folder").mkdir()
+    path = target if target.startswith("/") else str(tmp_path / target)
+    (data / INSTITUTIONS).unlink()
+    (data / INSTITUTIONS).symlink_to(path)
+    issues = issues_of(data)  # /dev/zero read whole would never end
+    hit = [i for i in issues if i.file == INSTITUTIONS]
+    assert [i.rule for i in hit] == ["file_unreadable"] and "not a regular file" in hit[0].detail
+
+
+def test_serve_never_follows_a_link_out_of_the_reports_folder(tmp_path):
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from analysis.site import make_server
+
+    reports, outside = tmp_path / "reports", tmp_path / "private"
+    (reports / "2023-12").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.html").write_text("secret", encoding="utf-8")
+    (outside / "index.html").write_text("secret index", encoding="utf-8")
+    (reports / "2023-12" / "B1.html").write_text("<html>B1</html>", encoding="utf-8")
+    (reports / "2023-12" / "evil.html").symlink_to(outside / "secret.html")
+    (reports / "2023-12" / "passwd.html").symlink_to("/etc/passwd")
+    (reports / "elsewhere").symlink_to(outside, target_is_directory=True)
+    (reports / "2023-12" / "inside.html").symlink_to(reports / "2023-12" / "B1.html")  # stays inside: served
+    server = make_server(reports, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def status(path: str) -> int:
+        try:
+            with urllib.request.urlopen(base + path, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        assert status("/2023-12/B1.html") == 200 and status("/2023-12/inside.html") == 200
+        for path in ("/2023-12/evil.html", "/2023-12/passwd.html", "/elsewhere/secret.html", "/elsewhere/"):
+            assert status(path) == 404, path
+    finally:
+        server.shutdown()
+        server.server_close()

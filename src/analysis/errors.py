@@ -25,6 +25,10 @@ RULES: dict[str, tuple[str, str]] = {
         "文件编码无法识别（应为UTF-8或GBK，且全文一致）",
         "text encoding not recognised (UTF-8 or GBK, the same throughout)",
     ),
+    "outside_link": (
+        "该数据表是指向数据文件夹之外的链接：已读取并校验，请确认来源",
+        "this table is a link to a file outside the data folder: read and checked; confirm where it comes from",
+    ),
     "missing_table": ("缺少必需的数据表", "required table not found"),
     "ambiguous_table": ("同一数据表出现在多个文件中", "the same table is found in more than one file"),
     "missing_column": ("缺少必需列", "required column is missing"),
@@ -115,7 +119,7 @@ RULES: dict[str, tuple[str, str]] = {
 }
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
-WARNING_RULES: frozenset[str] = frozenset({"missing_base_december", "negative_plan"})
+WARNING_RULES: frozenset[str] = frozenset({"missing_base_december", "negative_plan", "outside_link"})
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -36,6 +37,38 @@ SUFFIXES = (".xlsx", ".csv", ".parquet")
 #: openpyxl about ten times faster (monthly.xlsx of the demo: 0.10 s against 1.24 s); openpyxl
 #: still writes the workbooks and reads the S71 exports cell by cell (merged cells, formats)
 EXCEL_ENGINE = "calamine"
+
+
+class NotARegularFile(ValueError):
+    """The reason a table name in the data folder that is not a regular file (a link to
+    ``/dev/zero``, a pipe, a folder, or a link that leads nowhere) is refused unopened: reading it
+    could block or never end."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        target = os.path.realpath(path)
+        super().__init__(
+            f"不是普通文件（链接到 {target}）/ not a regular file (it leads to {target})"
+            if path.is_symlink()
+            else "不是普通文件 / not a regular file"
+        )
+
+
+def links_leaving(folder: Path) -> list[tuple[Path, Path]]:
+    """Tables of ``folder`` whose real path (symlinks followed) is outside it: (link, target).
+
+    Warned, not refused (outside_link): the office shares one table between period folders by a
+    link, and a linked table is read and checked like any other, so nothing unchecked gets in;
+    what a link can do is bring in a file from elsewhere unseen, so the warning names it and where
+    it leads, and the provenance hash is the target's content."""
+    root = folder.resolve()
+    out = []
+    for file in sorted(folder.iterdir()):
+        if file.suffix in SUFFIXES and not file.name.startswith(("~$", ".")) and file.is_file():
+            real = file.resolve()
+            if not real.is_relative_to(root):
+                out.append((file, real))
+    return out
 
 
 class InputTooLarge(ValueError):
@@ -341,6 +374,17 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
     except Exception as exc:  # a corrupt workbook
         issues.append(Issue(str(path), None, None, "file_unreadable", str(exc)))
         return tables, hashes, issues
+    if path.is_dir():
+        for link, target in links_leaving(path):
+            issues.append(
+                Issue(
+                    link.name,
+                    None,
+                    None,
+                    "outside_link",
+                    f"链接到数据文件夹之外 / a link out of the data folder: {link.name} → {target}",
+                )
+            )
     for name, table in TABLES.items():
         sources = found.get(name, [])
         if len(sources) > 1:
@@ -353,6 +397,9 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
             continue
         file, sheet = sources[0]
         source = f"{file.name}[{sheet}]" if sheet else file.name
+        if not file.is_file():  # a link to a device, a pipe or a folder, or a dangling one: never opened
+            issues.append(Issue(source, None, None, "file_unreadable", str(NotARegularFile(file))))
+            continue
         problem = size_problem(file) if sheet is None else None  # one workbook: checked by discover
         if problem:
             issues.append(Issue(source, None, None, "file_too_large", problem))
