@@ -555,3 +555,114 @@ def test_serve_never_follows_a_link_out_of_the_reports_folder(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---------------------------------------------------------------- a disk that fills mid-run
+
+
+def _disk_fills(monkeypatch, fail_calls: set[int] | None = None) -> list[int]:
+    """Manifest.save raises ENOSPC on the calls numbered in ``fail_calls`` (1 = the save at the
+    start of the run), or on every call from the third when None: the disk fills after the first
+    report is recorded."""
+    import errno
+
+    from analysis.manifest import Manifest
+
+    calls: list[int] = []
+    real_save = Manifest.save
+
+    def save(self, path):
+        calls.append(len(calls) + 1)
+        n = calls[-1]
+        if (fail_calls is None and n >= 3) or (fail_calls is not None and n in fail_calls):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, path)
+
+    monkeypatch.setattr(Manifest, "save", save)
+    return calls
+
+
+def _fake_run(tmp_path, demo_csv_dir, ids):
+    from analysis.batch import ProcessPool, run_batch
+
+    return run_batch(
+        "2023-12",
+        data_dir=demo_csv_dir,
+        params_dir=PARAMS,
+        reports_dir=tmp_path / "reports",
+        institutions=ids,
+        include_overview=False,
+        formats=("html",),
+        progress=False,
+        warm_kernels=False,
+        executor=ProcessPool(2, task="tests.batch_tasks:fake_report"),
+    )
+
+
+IDS = ["B010", "B011", "B012", "B013", "B014"]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYSIS_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_a_disk_that_fills_mid_run_leaves_every_report_accounted_for(tmp_path, demo_csv_dir, monkeypatch, cache):
+    from analysis.manifest import Manifest
+    from analysis.runerrors import BatchError
+
+    _disk_fills(monkeypatch, fail_calls={3, 4})  # full for two saves, then room again (a log rotated)
+    with pytest.raises(BatchError) as info:
+        _fake_run(tmp_path, demo_csv_dir, IDS)
+    text = str(info.value)
+    out = tmp_path / "reports" / "2023-12"
+    manifest = Manifest.load(out / "manifest.json")
+    statuses = {k: e.status for k, e in manifest.entries.items()}
+    assert sorted(statuses) == IDS  # every report is in the manifest
+    assert set(statuses.values()) <= {"done", "not_started"} and "not_started" in statuses.values()
+    for key, status in statuses.items():
+        if status == "done":
+            assert (out / f"{key}.html").stat().st_size > 0
+        else:
+            assert "No space left" in manifest.entries[key].error and not (out / f"{key}.html").exists()
+            assert f"✗ {key}: 未运行 / not run" in text
+    done = sum(s == "done" for s in statuses.values())
+    assert f"done {done}, skipped 0, failed 0, not started {len(IDS) - done}" in text
+    assert not [p for p in out.rglob("*") if p.is_file() and p.stat().st_size == 0]
+
+
+def test_a_disk_that_stays_full_is_said_with_the_reports_the_manifest_lacks(tmp_path, demo_csv_dir, monkeypatch, cache):
+    from analysis.manifest import Manifest
+    from analysis.runerrors import BatchError
+
+    _disk_fills(monkeypatch)
+    with pytest.raises(BatchError) as info:
+        _fake_run(tmp_path, demo_csv_dir, IDS)
+    text = str(info.value)
+    on_disk = Manifest.load(tmp_path / "reports" / "2023-12" / "manifest.json")
+    assert len(on_disk.entries) == 1  # the last save that fitted: intact, so a later run resumes
+    missing = text.split("the manifest could not be saved, these results are not in it: ")[1].splitlines()[0]
+    assert "No space left" in missing
+    assert sorted(k for k in IDS if k in missing) == sorted(set(IDS) - set(on_disk.entries))
+    for key in IDS:  # every report is in the manifest on disk, or named in the summary
+        assert key in on_disk.entries or key in missing, key
+    assert "not started" in text and "Traceback" not in text
+
+
+def test_a_report_cut_short_by_a_full_disk_leaves_no_empty_notebook(tmp_path, monkeypatch):
+    import errno
+
+    import analysis.engine
+    from analysis.batch import Job, WorkerSettings, run_job
+
+    def execute(notebook, output, *args, **kwargs):
+        Path(output).write_bytes(b"")  # the disk filled while papermill wrote the notebook
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(analysis.engine, "execute_notebook", execute)
+    job = Job(key="B010", title="B010", notebook="x.ipynb", parameters={}, out_dir=str(tmp_path), fingerprint="")
+    settings = WorkerSettings(cwd=str(tmp_path), footer="", period="2023-12", formats=("html",), warm_kernels=False)
+    result = run_job(job, settings)
+    assert result.status == "failed" and result.fatal and "No space left" in result.error
+    assert result.failed_notebook == ""
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -145,6 +145,8 @@ class BatchSummary:
     out_dir: Path
     results: list[JobResult]
     seconds: float
+    #: why the manifest could not be saved at the end (empty when it was)
+    manifest_error: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[JobResult]:
@@ -224,8 +226,10 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
 
         failed = job.failed_notebook_path
         kept = ""
+        fatal = isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
         try:
-            if tmp_nb.exists():
+            # a notebook cut short by a full disk is empty or truncated: nothing to read, not kept
+            if tmp_nb.exists() and not fatal and tmp_nb.stat().st_size > 0:
                 failed.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp_nb, failed)
                 kept = str(failed)
@@ -235,7 +239,6 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
                     stale.unlink()
         except OSError:
             pass
-        fatal = isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
         return JobResult(
             job.key,
             "failed",
@@ -253,6 +256,16 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
 # ---------------------------------------------------------------- executors
 
 OnResult = Callable[[JobResult], None]
+
+
+class StopRun(Exception):
+    """Raised by an ``on_result`` that cannot go on recording (the manifest cannot be saved: the
+    disk is full): the executor starts no further report, lets the running ones finish and hands
+    their results to ``on_result`` too."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
 
 
 class Executor(Protocol):
@@ -395,7 +408,10 @@ class ProcessPool:
                 return
             if result.fatal and not stop_reason:
                 stop_reason = result.error
-            on_result(result)
+            try:
+                on_result(result)
+            except StopRun as stop:
+                stop_reason = stop_reason or stop.reason
 
         try:
             while queue or any(w.job for w in pool):
@@ -411,17 +427,19 @@ class ProcessPool:
                 wait_for([w.conn for w in pool] + [w.process.sentinel for w in pool], timeout=1.0)
                 for index, worker in enumerate(pool):
                     dead = False
-                    try:
+                    messages = []
+                    try:  # only the pipe: an error recording a result is not a dead worker
                         while worker.conn.poll():
-                            kind, payload = worker.conn.recv()
-                            if kind == "ready":
-                                worker.ready = True
-                            elif kind == "kernel":
-                                worker.kernel_pid = payload
-                            elif worker.job is not None:
-                                finish(worker, payload)
+                            messages.append(worker.conn.recv())
                     except (EOFError, OSError):
                         dead = True
+                    for kind, payload in messages:
+                        if kind == "ready":
+                            worker.ready = True
+                        elif kind == "kernel":
+                            worker.kernel_pid = payload
+                        elif worker.job is not None:
+                            finish(worker, payload)
                     dead = dead or not worker.process.is_alive()
                     if worker.job is None:
                         if dead:  # died between reports or while starting: replace it
@@ -841,12 +859,17 @@ def start_generation(batch: BatchPlan) -> None:
 
 def record(batch: BatchPlan, job: Job, result: JobResult) -> None:
     """Write one finished report into the manifest, atomically, the moment it lands."""
-    if result.status not in ("done", "failed"):
+    if result.status not in ("done", "failed", "aborted"):
         return
-    entry = ManifestEntry(
+    batch.manifest.record(_entry(batch, job, result))
+    batch.manifest.save(batch.manifest_path)
+
+
+def _entry(batch: BatchPlan, job: Job, result: JobResult) -> ManifestEntry:
+    return ManifestEntry(
         key=job.key,
         title=job.title,
-        status="done" if result.status == "done" else "failed",
+        status={"done": "done", "failed": "failed", "aborted": "not_started"}[result.status],
         outputs=result.outputs,
         notebook=f"notebooks/{job.key}.ipynb" if result.status == "done" else "",
         fingerprint=job.fingerprint if result.status == "done" else "",
@@ -858,8 +881,6 @@ def record(batch: BatchPlan, job: Job, result: JobResult) -> None:
         failed_notebook=result.failed_notebook,
         meta=ReportMeta.model_validate(job.meta),
     )
-    batch.manifest.record(entry)
-    batch.manifest.save(batch.manifest_path)
 
 
 # ---------------------------------------------------------------- execute
@@ -918,13 +939,23 @@ def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
                 dynamic_ncols=True,
             )
 
+        unsaved: list[str] = []  # why the manifest could not be saved, once
+        unrecorded: list[str] = []  # reports whose result the manifest on disk does not hold
+
         def on_result(result: JobResult) -> None:
-            record(batch, by_key[result.key], result)
-            results.append(result)
+            results.append(result)  # in the summary whatever happens to the manifest
             if bar is not None:
                 mark = "✓" if result.status == "done" else "✗"
                 bar.set_postfix_str(f"{mark} {by_key[result.key].title} ({result.seconds:.1f}s)")
                 bar.update(1)
+            try:
+                record(batch, by_key[result.key], result)  # in memory first, then saved
+            except OSError as exc:
+                first = not unsaved
+                unsaved[:] = [f"{exc.strerror or exc} ({batch.manifest_path})"]
+                unrecorded.append(result.key)
+                if first:
+                    raise StopRun(f"运行清单无法保存 / the manifest cannot be saved: {unsaved[0]}") from exc
 
         workers = max(1, min(request.workers or default_workers(), len(batch.todo) or 1))
         executor = request.executor or (
@@ -934,10 +965,35 @@ def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
         )
         try:
             execute(batch, executor, on_result)
+        except StopRun as stop:  # an executor that does not handle it: nothing more is started
+            stop_reason = stop.reason
+        else:
+            stop_reason = ""
         finally:
             if bar is not None:
                 bar.close()
-        summary = BatchSummary(batch.period, batch.out_dir, results, time.perf_counter() - batch.started)
+        landed = {r.key for r in results}
+        reason = stop_reason or (f"运行清单无法保存 / the manifest cannot be saved: {unsaved[0]}" if unsaved else "")
+        for job in batch.todo:  # every report is accounted for: done, failed, or not started
+            if job.key not in landed:
+                result = JobResult(job.key, "aborted", error=f"未运行 / not run: {reason or 'the run stopped'}")
+                results.append(result)
+                batch.manifest.record(_entry(batch, job, result))
+                unrecorded.append(job.key)
+        if unsaved or unrecorded:  # one more try: the failed reports' files are gone, there may be room now
+            try:
+                batch.manifest.save(batch.manifest_path)
+                unsaved.clear()
+                unrecorded.clear()
+            except OSError as exc:
+                unsaved[:] = [f"{exc.strerror or exc} ({batch.manifest_path})"]
+        summary = BatchSummary(
+            batch.period,
+            batch.out_dir,
+            results,
+            time.perf_counter() - batch.started,
+            manifest_error=[f"{unsaved[0]}: {', '.join(unrecorded)}"] if unsaved else [],
+        )
         aborted = [r for r in results if r.status == "aborted"]
         if request.after_jobs is not None and not aborted:
             request.after_jobs(batch.state, summary)
@@ -961,10 +1017,16 @@ def format_summary(summary: BatchSummary) -> str:
     lines = [
         (
             f"{summary.period}: 完成 {summary.count('done')} 份，未变化跳过 {summary.count('skipped')} 份，"
-            f"失败 {summary.count('failed')} 份 / done {summary.count('done')}, skipped {summary.count('skipped')}, "
-            f"failed {summary.count('failed')} — {summary.seconds:.1f}s → {summary.out_dir}"
+            f"失败 {summary.count('failed')} 份，未运行 {summary.count('aborted')} 份 / done {summary.count('done')}, "
+            f"skipped {summary.count('skipped')}, failed {summary.count('failed')}, "
+            f"not started {summary.count('aborted')} — {summary.seconds:.1f}s → {summary.out_dir}"
         )
     ]
+    if summary.manifest_error:
+        lines.append(
+            f"  ! 运行清单未能保存，以下结果未记入 / the manifest could not be saved, these results are not in it: "
+            f"{summary.manifest_error[0]}"
+        )
     for r in summary.failed:
         attempts = f"（共尝试 {r.attempts} 次 / {r.attempts} attempts）" if r.attempts > 1 else ""
         lines.append(f"  ✗ {r.key}: {r.error}{attempts}")

@@ -203,7 +203,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
     for key, job in institutions:
         meta = job.meta
         verdicts = meta.verdicts
-        failed = job.status == "failed"
+        failed = job.status != "done"  # failed, or not started (the run stopped)
         name = meta.name or key
         main_link = "" if failed else job.outputs.get("html", "")
         cells = [
