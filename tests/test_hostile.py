@@ -666,3 +666,40 @@ def test_a_report_cut_short_by_a_full_disk_leaves_no_empty_notebook(tmp_path, mo
     assert result.status == "failed" and result.fatal and "No space left" in result.error
     assert result.failed_notebook == ""
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+# ---------------------------------------------------------------- a kernel that dies at start-up
+
+
+def test_a_kernel_killed_during_its_start_up_is_said_at_once(tmp_path):
+    """The prelude imports a module that kills its kernel (as an OOM kill during the imports
+    would): the start fails saying the kernel died, instead of "Timeout waiting for output"
+    after the start-up timeout."""
+    from analysis.engine import KernelStartupError, WarmKernel
+
+    (tmp_path / "dies_on_import.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    kernel = WarmKernel(tmp_path, prelude=("dies_on_import",), startup_timeout=60)
+    try:
+        with pytest.raises(KernelStartupError) as info:
+            kernel.start()
+    finally:
+        kernel.shutdown()
+    text = str(info.value)
+    assert "the kernel died during start-up" in text and "内核在启动时退出" in text and "SIGKILL" not in text
+    assert "signal 9" in text and "Timeout waiting for output" not in text
+
+
+def test_a_kernel_dying_at_start_up_fails_its_report_as_a_kernel_death(tmp_path):
+    from analysis.batch import Job, WorkerSettings, run_job
+    from analysis.engine import WarmKernel
+
+    (tmp_path / "dies_on_import.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    kernel = WarmKernel(tmp_path, prelude=("dies_on_import",), startup_timeout=60)
+    job = Job(key="B010", title="B010", notebook="x.ipynb", parameters={}, out_dir=str(tmp_path), fingerprint="")
+    settings = WorkerSettings(cwd=str(tmp_path), footer="", period="2023-12", formats=("html",))
+    try:
+        result = run_job(job, settings, kernel)
+    finally:
+        kernel.shutdown()
+    assert result.status == "failed" and result.retryable  # the pool retries it once, like a dead kernel
+    assert "KernelStartupError" in result.error and "died during start-up" in result.error

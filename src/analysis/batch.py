@@ -224,6 +224,8 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
     except Exception as exc:  # noqa: BLE001 - one institution's failure is reported, never raised
         from nbclient.exceptions import DeadKernelError
 
+        from analysis.engine import KernelStartupError
+
         failed = job.failed_notebook_path
         kept = ""
         fatal = isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
@@ -245,7 +247,7 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
             time.perf_counter() - start,
             _error_text(exc),
             kept,
-            retryable=isinstance(exc, DeadKernelError),
+            retryable=isinstance(exc, (DeadKernelError, KernelStartupError)),
             fatal=fatal,
         )
     finally:
