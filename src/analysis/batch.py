@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import wait as wait_for
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from analysis.contract import COUNTIES, DIVISIONS
 from analysis.errors import ReportInputError
@@ -85,6 +85,12 @@ PERIOD_SUMMARIES = ("index.html", "indicators.xlsx")
 #: a report past its timeout gets this much longer (for the kernel to be stopped) before its worker is killed
 KILL_GRACE_SECONDS = 30.0
 DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
+#: a job result's status -> its manifest entry's (aborted: the run stopped before it began)
+ENTRY_STATUS: dict[str, Literal["done", "failed", "not_started"]] = {
+    "done": "done",
+    "failed": "failed",
+    "aborted": "not_started",
+}
 
 
 # ---------------------------------------------------------------- jobs and results
@@ -871,7 +877,7 @@ def _entry(batch: BatchPlan, job: Job, result: JobResult) -> ManifestEntry:
     return ManifestEntry(
         key=job.key,
         title=job.title,
-        status={"done": "done", "failed": "failed", "aborted": "not_started"}[result.status],
+        status=ENTRY_STATUS[result.status],
         outputs=result.outputs,
         notebook=f"notebooks/{job.key}.ipynb" if result.status == "done" else "",
         fingerprint=job.fingerprint if result.status == "done" else "",
