@@ -136,3 +136,13 @@ def test_weasyprint_warnings_are_returned_not_silenced(tmp_path, without_harfbuz
     assert any("colour" in m for m in reported), reported
     assert not any("fontTools" in m for m in reported), reported
     assert (tmp_path / "b.pdf").stat().st_size > 1000
+
+
+def test_the_reports_own_stylesheet_draws_no_weasyprint_message(tmp_path):
+    """Every message WeasyPrint gives on the report's screen CSS was read and judged harmless for
+    print (``HARMLESS_FOR_PRINT``); a new one in the CSS must be looked at, so it fails here."""
+    from analysis.outputs.html import report_css
+    from analysis.outputs.pdf import write_pdf
+
+    html = SMALL_REPORT.replace("p { colour: red; }", report_css())
+    assert write_pdf(html, tmp_path / "c.pdf") == []

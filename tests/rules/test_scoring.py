@@ -216,8 +216,8 @@ def test_changed_yaml_changes_the_score(policy):
     data = shipped()
     data["areas"][0]["items"][0]["max"] = 10
     data["total"]["max"] = 117
-    data["grades"][0]["min"] = 200  # nobody reaches 一级 any more
-    data["grades"][1]["min"] = 150
+    data["grades"][0]["min"] = 119  # only a perfect score reaches 一级 (above the maximum is refused)
+    data["grades"][1]["min"] = 110
     data["grades"][2]["min"] = 100
     data["areas"][0]["items"].append(
         {

@@ -41,7 +41,7 @@ from analysis.batch.plan import (
     plan,
     select_institutions,
 )
-from analysis.batch.pool import ClusterExecutor, Executor, ProcessPool
+from analysis.batch.pool import ClusterExecutor, Executor, ProcessPool, StopRun
 from analysis.batch.record import record, record_period_files, start_generation, write_period_outputs
 from analysis.batch.run import execute, format_summary, run, run_batch, run_documents, write_indicator_workbook
 from analysis.batch.worker import run_job
@@ -58,6 +58,7 @@ __all__ = [
     "Job",
     "JobResult",
     "ProcessPool",
+    "StopRun",
     "WorkerSettings",
     "check_writable",
     "clean_stale_parts",

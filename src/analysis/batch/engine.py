@@ -36,6 +36,11 @@ class KernelTimeoutError(TimeoutError):
     pass
 
 
+class KernelStartupError(RuntimeError):
+    """The kernel died while it was being started or prepared (its prelude or reset): said at
+    once, instead of waiting out the start-up timeout for output that will never come."""
+
+
 class KeepingEngine(NBClientEngine):
     """nbclient engine that writes the partial notebook to ``keep_path`` on any failure and closes
     the per-notebook client channels when the kernel is not its own."""
@@ -122,18 +127,51 @@ class WarmKernel:
         process = getattr(provisioner, "process", None)
         return getattr(process, "pid", None)
 
-    def _execute(self, code: str, timeout: float) -> None:
-        errors: list[str] = []
-
-        def hook(msg):
-            if msg["msg_type"] == "error":
-                errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-
-        reply = _run_sync(self.kc.execute_interactive)(
-            code, store_history=False, timeout=timeout, output_hook=hook, allow_stdin=False
+    def _died(self, during: str) -> KernelStartupError:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        code = process.poll() if process is not None else None
+        how = f"exit code {code}" if code is not None and code >= 0 else f"signal {-code}" if code else "exited"
+        zh = {"start-up": "启动", "reset": "重置"}.get(during, during)
+        return KernelStartupError(
+            f"内核在{zh}时退出（{how}），未等待超时 / the kernel died during {during} ({how}); "
+            f"not waiting for the {self.startup_timeout:g}s start-up timeout"
         )
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"内核准备失败 / kernel preparation failed: {'; '.join(errors) or reply['content']}")
+
+    def _execute(self, code: str, timeout: float, during: str = "start-up") -> None:
+        """Run ``code`` and wait for its reply, checking twice a second that the kernel is alive
+        (``execute_interactive`` would wait the whole ``timeout`` for a kernel that has died)."""
+        import queue
+
+        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                reply = _run_sync(self.kc.get_shell_msg)(timeout=0.5)
+            except queue.Empty:
+                if not self.alive():
+                    raise self._died(during) from None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"内核准备超时（{timeout:g} 秒）/ kernel preparation timed out after {timeout:g}s"
+                    ) from None
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                break
+        self._drain_iopub()
+        content = reply["content"]
+        if content["status"] != "ok":
+            detail = f"{content.get('ename', '')}: {content.get('evalue', '')}".strip(": ") or str(content)
+            raise RuntimeError(f"内核准备失败 / kernel preparation failed: {detail}")
+
+    def _drain_iopub(self) -> None:
+        """Read what the preparation printed, so no stale message reaches the next notebook."""
+        import queue
+
+        while True:
+            try:
+                _run_sync(self.kc.get_iopub_msg)(timeout=0.05)
+            except queue.Empty:
+                return
 
     def start(self) -> None:
         from jupyter_client.manager import AsyncKernelManager
@@ -148,7 +186,12 @@ class WarmKernel:
             self.on_start(self.pid)
         self.kc = self.km.client()
         self.kc.start_channels()
-        _run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        try:
+            _run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        except RuntimeError:  # jupyter_client: "Kernel died before replying to kernel_info"
+            if not self.alive():
+                raise self._died("start-up") from None
+            raise
         modules = "" if self.prelude is None else repr(tuple(self.prelude))
         self._execute(
             f"__import__('analysis.batch.kernelreset').batch.kernelreset.prelude({modules})", self.startup_timeout
@@ -165,7 +208,9 @@ class WarmKernel:
         elif self.notebooks:
             try:
                 self._execute(
-                    "__import__('analysis.batch.kernelreset').batch.kernelreset.restore()", self.startup_timeout
+                    "__import__('analysis.batch.kernelreset').batch.kernelreset.restore()",
+                    self.startup_timeout,
+                    "reset",
                 )
             except Exception:  # noqa: BLE001 - a kernel that cannot be reset is replaced
                 self.shutdown()
@@ -243,4 +288,4 @@ def execute_notebook(
         raise
 
 
-__all__ = ["ENGINE_NAME", "KernelTimeoutError", "WarmKernel", "execute_notebook"]
+__all__ = ["ENGINE_NAME", "KernelStartupError", "KernelTimeoutError", "WarmKernel", "execute_notebook"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from analysis.core.errors import ReportInputError
 from analysis.outputs.registry import DEFAULT_FORMATS, EXPORTERS
@@ -40,6 +41,12 @@ PERIOD_SUMMARIES = ("index.html", "indicators.xlsx")
 #: a report past its timeout gets this much longer (for the kernel to be stopped) before its worker is killed
 KILL_GRACE_SECONDS = 30.0
 DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
+#: a job result's status -> its manifest entry's (aborted: the run stopped before it began)
+ENTRY_STATUS: dict[str, Literal["done", "failed", "not_started"]] = {
+    "done": "done",
+    "failed": "failed",
+    "aborted": "not_started",
+}
 
 
 # ---------------------------------------------------------------- jobs and results
@@ -103,6 +110,8 @@ class BatchSummary:
     out_dir: Path
     results: list[JobResult]
     seconds: float
+    #: why the manifest could not be saved at the end (empty when it was)
+    manifest_error: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[JobResult]:

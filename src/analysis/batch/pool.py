@@ -24,6 +24,16 @@ from analysis.core.runerrors import BatchError
 OnResult = Callable[[JobResult], None]
 
 
+class StopRun(Exception):
+    """Raised by an ``on_result`` that cannot go on recording (the manifest cannot be saved: the
+    disk is full): the executor starts no further report, lets the running ones finish and hands
+    their results to ``on_result`` too."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
 class Executor(Protocol):
     """Runs jobs and calls ``on_result`` in the calling process as each one finishes (in any order).
     :class:`ProcessPool` runs them on this machine; a cluster executor (``--cluster``) plugs in here."""
@@ -164,7 +174,10 @@ class ProcessPool:
                 return
             if result.fatal and not stop_reason:
                 stop_reason = result.error
-            on_result(result)
+            try:
+                on_result(result)
+            except StopRun as stop:
+                stop_reason = stop_reason or stop.reason
 
         try:
             while queue or any(w.job for w in pool):
@@ -180,17 +193,19 @@ class ProcessPool:
                 wait_for([w.conn for w in pool] + [w.process.sentinel for w in pool], timeout=1.0)
                 for index, worker in enumerate(pool):
                     dead = False
-                    try:
+                    messages = []
+                    try:  # only the pipe: an error recording a result is not a dead worker
                         while worker.conn.poll():
-                            kind, payload = worker.conn.recv()
-                            if kind == "ready":
-                                worker.ready = True
-                            elif kind == "kernel":
-                                worker.kernel_pid = payload
-                            elif worker.job is not None:
-                                finish(worker, payload)
+                            messages.append(worker.conn.recv())
                     except (EOFError, OSError):
                         dead = True
+                    for kind, payload in messages:
+                        if kind == "ready":
+                            worker.ready = True
+                        elif kind == "kernel":
+                            worker.kernel_pid = payload
+                        elif worker.job is not None:
+                            finish(worker, payload)
                     dead = dead or not worker.process.is_alive()
                     if worker.job is None:
                         if dead:  # died between reports or while starting: replace it

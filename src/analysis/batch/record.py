@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from analysis.batch.jobs import PERIOD_SUMMARIES, Job, JobResult
+from analysis.batch.jobs import ENTRY_STATUS, PERIOD_SUMMARIES, Job, JobResult
 from analysis.batch.plan import BatchPlan, _plain, data_generation
 from analysis.batch.worker import _error_text
 from analysis.core.manifest import Manifest, ManifestEntry, ReportMeta
@@ -38,12 +38,17 @@ def start_generation(batch: BatchPlan) -> None:
 
 def record(batch: BatchPlan, job: Job, result: JobResult) -> None:
     """Write one finished report into the manifest, atomically, the moment it lands."""
-    if result.status not in ("done", "failed"):
+    if result.status not in ("done", "failed", "aborted"):
         return
-    entry = ManifestEntry(
+    batch.manifest.record(_entry(batch, job, result))
+    batch.manifest.save(batch.manifest_path)
+
+
+def _entry(batch: BatchPlan, job: Job, result: JobResult) -> ManifestEntry:
+    return ManifestEntry(
         key=job.key,
         title=job.title,
-        status="done" if result.status == "done" else "failed",
+        status=ENTRY_STATUS[result.status],
         outputs=result.outputs,
         notebook=f"notebooks/{job.key}.ipynb" if result.status == "done" else "",
         fingerprint=job.fingerprint if result.status == "done" else "",
@@ -55,8 +60,6 @@ def record(batch: BatchPlan, job: Job, result: JobResult) -> None:
         failed_notebook=result.failed_notebook,
         meta=ReportMeta.model_validate(job.meta),
     )
-    batch.manifest.record(entry)
-    batch.manifest.save(batch.manifest_path)
 
 
 def record_period_files(manifest: Manifest, fmt: str, files: dict[str, str]) -> None:

@@ -24,8 +24,8 @@ from analysis.batch.plan import (
     plan,
     select_institutions,
 )
-from analysis.batch.pool import ClusterExecutor, Executor, OnResult, ProcessPool
-from analysis.batch.record import record, record_period_files, start_generation, write_period_outputs
+from analysis.batch.pool import ClusterExecutor, Executor, OnResult, ProcessPool, StopRun
+from analysis.batch.record import _entry, record, record_period_files, start_generation, write_period_outputs
 from analysis.core.manifest import MANIFEST_NAME, Manifest
 from analysis.core.periods import parse_period
 from analysis.core.runerrors import BatchError
@@ -88,13 +88,23 @@ def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
                 dynamic_ncols=True,
             )
 
+        unsaved: list[str] = []  # why the manifest could not be saved, once
+        unrecorded: list[str] = []  # reports whose result the manifest on disk does not hold
+
         def on_result(result: JobResult) -> None:
-            record(batch, by_key[result.key], result)
-            results.append(result)
+            results.append(result)  # in the summary whatever happens to the manifest
             if bar is not None:
                 mark = "✓" if result.status == "done" else "✗"
                 bar.set_postfix_str(f"{mark} {by_key[result.key].title} ({result.seconds:.1f}s)")
                 bar.update(1)
+            try:
+                record(batch, by_key[result.key], result)  # in memory first, then saved
+            except OSError as exc:
+                first = not unsaved
+                unsaved[:] = [f"{exc.strerror or exc} ({batch.manifest_path})"]
+                unrecorded.append(result.key)
+                if first:
+                    raise StopRun(f"运行清单无法保存 / the manifest cannot be saved: {unsaved[0]}") from exc
 
         workers = max(1, min(request.workers or default_workers(), len(batch.todo) or 1))
         executor = request.executor or (
@@ -104,15 +114,41 @@ def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
         )
         try:
             execute(batch, executor, on_result)
+        except StopRun as stop:  # an executor that does not handle it: nothing more is started
+            stop_reason = stop.reason
+        else:
+            stop_reason = ""
         finally:
             if bar is not None:
                 bar.close()
+        landed = {r.key for r in results}
+        reason = stop_reason or (f"运行清单无法保存 / the manifest cannot be saved: {unsaved[0]}" if unsaved else "")
+        for job in batch.todo:  # every report is accounted for: done, failed, or not started
+            if job.key not in landed:
+                result = JobResult(job.key, "aborted", error=f"未运行 / not run: {reason or 'the run stopped'}")
+                results.append(result)
+                batch.manifest.record(_entry(batch, job, result))
+                unrecorded.append(job.key)
         if batch.period_formats and not any(r.status == "aborted" for r in results):
             results += write_period_outputs(
                 batch.state, batch.period, batch.out_dir, batch.period_formats, batch.generated, batch.manifest
             )
-            batch.manifest.save(batch.manifest_path)
-        summary = BatchSummary(batch.period, batch.out_dir, results, time.perf_counter() - batch.started)
+        # saved once more: the period files are recorded on the entries, and after a failed save the
+        # failed reports' files are gone, so there may be room now
+        if unsaved or unrecorded or batch.period_formats:
+            try:
+                batch.manifest.save(batch.manifest_path)
+                unsaved.clear()
+                unrecorded.clear()
+            except OSError as exc:
+                unsaved[:] = [f"{exc.strerror or exc} ({batch.manifest_path})"]
+        summary = BatchSummary(
+            batch.period,
+            batch.out_dir,
+            results,
+            time.perf_counter() - batch.started,
+            manifest_error=[f"{unsaved[0]}: {', '.join(unrecorded)}"] if unsaved else [],
+        )
         aborted = [r for r in results if r.status == "aborted"]
         if request.after_jobs is not None and not aborted:
             request.after_jobs(batch.state, summary)
@@ -167,10 +203,16 @@ def format_summary(summary: BatchSummary) -> str:
     lines = [
         (
             f"{summary.period}: 完成 {summary.count('done')} 份，未变化跳过 {summary.count('skipped')} 份，"
-            f"失败 {summary.count('failed')} 份 / done {summary.count('done')}, skipped {summary.count('skipped')}, "
-            f"failed {summary.count('failed')} — {summary.seconds:.1f}s → {summary.out_dir}"
+            f"失败 {summary.count('failed')} 份，未运行 {summary.count('aborted')} 份 / done {summary.count('done')}, "
+            f"skipped {summary.count('skipped')}, failed {summary.count('failed')}, "
+            f"not started {summary.count('aborted')} — {summary.seconds:.1f}s → {summary.out_dir}"
         )
     ]
+    if summary.manifest_error:
+        lines.append(
+            f"  ! 运行清单未能保存，以下结果未记入 / the manifest could not be saved, these results are not in it: "
+            f"{summary.manifest_error[0]}"
+        )
     for r in summary.results:
         for warning in r.warnings:
             lines.append(f"  ⚠ {r.key}: {warning}")

@@ -72,10 +72,14 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
     except Exception as exc:  # noqa: BLE001 - one institution's failure is reported, never raised
         from nbclient.exceptions import DeadKernelError
 
+        from analysis.batch.engine import KernelStartupError
+
         failed = job.failed_notebook_path
         kept = ""
+        fatal = isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
         try:
-            if tmp_nb.exists():
+            # a notebook cut short by a full disk is empty or truncated: nothing to read, not kept
+            if tmp_nb.exists() and not fatal and tmp_nb.stat().st_size > 0:
                 failed.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp_nb, failed)
                 kept = str(failed)
@@ -85,14 +89,13 @@ def run_job(job: Job, settings: WorkerSettings, kernel: Any = None) -> JobResult
                     stale.unlink()
         except OSError:
             pass
-        fatal = isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
         return JobResult(
             job.key,
             "failed",
             time.perf_counter() - start,
             _error_text(exc),
             kept,
-            retryable=isinstance(exc, DeadKernelError),
+            retryable=isinstance(exc, (DeadKernelError, KernelStartupError)),
             fatal=fatal,
         )
     finally:

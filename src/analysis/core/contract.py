@@ -6,6 +6,10 @@ the validator (types, ranges, applicability by category) and the analyst-facing 
 
 Units: amounts in 万元 (10,000 CNY, two decimals), counts in 户 (borrowers) or 件 (policies),
 rates in % a year.
+
+Why this module is long: it is the data contract itself — every table, column, unit, limit and
+ceiling stated once, in the order ``docs/data-contract.md`` presents them; split, the document an
+analyst reads would no longer be one file either.
 """
 
 from __future__ import annotations
@@ -93,6 +97,31 @@ UNIT_PEER_RATIO = 1e3
 #: bounds: one of the two is in the wrong unit.
 PLAN_TO_BALANCE_RANGE: tuple[float, float] = (1e-4, 1e3)
 
+#: Limits on one input file, checked before it is parsed (file_too_large). An ``.xlsx`` workbook
+#: is a zip archive, so a few MB on disk can unpack to gigabytes (a "zip bomb": 6 MB unpacking to
+#: 2.2 GB took a reader to 12 GB of memory): the archive's declared unpacked size and every sheet's
+#: declared cell range are read first, and a Parquet file's row and column counts from its footer.
+#: The demo's monthly table (60 institutions, 48 months) unpacks to 2.6 MB and 72,000 cells; a
+#: province of 600 institutions over ten years is about 2 million cells.
+MAX_UNPACKED_MB = 256
+MAX_CELLS = 3_000_000
+
+#: Longest text accepted in a text cell (机构名称: the longest real licence name of a bank branch in
+#: the city is under 30 characters) and in an analyst's evidence (评分依据) of the qualitative
+#: scores; longer text is refused (text_too_long). A 5,000-character name once held every PDF of a
+#: run hostage for minutes.
+TEXT_MAX_LENGTH = 100
+EVIDENCE_MAX_LENGTH = 1000
+
+#: Plausible ceilings (out_of_range), far above any real figure of one institution in one city
+#: and far below the absurd (1e300 once passed): amounts in 万元 — 10^8 万元 is 1万亿元, 25 times
+#: the demo's largest bank (total loans 398亿元) —, sums insured ten times higher (the demo's
+#: largest is 967亿元), counts in 户 or 件 (10^7: more than the city's population). Non-finite
+#: numbers (inf, -inf) are refused in every numeric column (not_finite).
+AMOUNT_CEILING = 1e8
+SUM_INSURED_CEILING = 1e9
+COUNT_CEILING = 1e7
+
 Kind = Literal["id", "text", "category", "period", "quarter", "year", "years", "amount", "count", "rate"]
 
 KIND_LABELS = {
@@ -128,6 +157,12 @@ class Column:
     allow_negative: bool = False
     #: checked for figures given in 亿元 or 元 instead of 万元 (implausible_unit).
     unit_check: bool = False
+    #: longest text accepted (text_too_long); text columns default to :data:`TEXT_MAX_LENGTH`
+    max_length: int | None = None
+
+    @property
+    def length_limit(self) -> int | None:
+        return self.max_length if self.max_length is not None else TEXT_MAX_LENGTH if self.kind == "text" else None
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -161,7 +196,15 @@ INSURERS = INSURER_CATEGORIES
 
 
 def _amount(
-    name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False, unit_check=False
+    name: str,
+    label: str,
+    description: str,
+    *,
+    applies_to=BANKS,
+    required=False,
+    ytd=False,
+    unit_check=False,
+    ceiling=AMOUNT_CEILING,
 ) -> Column:
     return Column(
         name,
@@ -173,6 +216,7 @@ def _amount(
         required=required,
         year_to_date=ytd,
         unit_check=unit_check,
+        max_value=ceiling,
     )
 
 
@@ -180,7 +224,15 @@ def _count(
     name: str, label: str, description: str, *, applies_to=BANKS, required=False, ytd=False, unit="户"
 ) -> Column:
     return Column(
-        name, label, "count", description, unit=unit, applies_to=applies_to, required=required, year_to_date=ytd
+        name,
+        label,
+        "count",
+        description,
+        unit=unit,
+        applies_to=applies_to,
+        required=required,
+        year_to_date=ytd,
+        max_value=COUNT_CEILING,
     )
 
 
@@ -360,6 +412,7 @@ MONTHLY = Table(
             applies_to=INSURERS,
             required=True,
             ytd=True,
+            ceiling=SUM_INSURED_CEILING,
         ),
         _amount(
             "claims_paid_ytd",
@@ -389,6 +442,7 @@ PLANS = Table(
             "bank shrinking by design, but then completion is not defined).",
             unit="万元",
             allow_negative=True,
+            max_value=AMOUNT_CEILING,
         ),
     ),
 )
@@ -409,6 +463,7 @@ ONLENDING = Table(
             "On-lent amount disbursed in the quarter.",
             unit="万元",
             required=False,
+            max_value=AMOUNT_CEILING,
         ),
         Column(
             "end_borrower_rate",
@@ -483,6 +538,9 @@ def render_markdown() -> str:
                 desc += " One of: " + "、".join(f"{k} {v}" for k, v in COUNTIES.items()) + "."
             if col.year_to_date:
                 desc += " Year to date: never falls within a year."
+            if col.max_value is not None and col.kind != "rate":
+                bound = "Absolute value at most" if col.allow_negative else "At most"
+                desc += f" {bound} {col.max_value:,.0f} {col.unit} (上限)."
             lines.append(
                 f"| `{col.name}` | {col.label_zh} | {KIND_LABELS[col.kind]} | {col.unit or '—'} | "
                 f"{applies} | {'yes' if col.required else 'no'} | {desc} |"
@@ -505,6 +563,8 @@ def render_markdown() -> str:
         "  Anything else (`../x`, `a/b`, spaces) is refused with its row (`invalid_id`).",
         "- **Text / 文本**: no cell may hold a control character (line breaks, tabs and other invisible",
         "  characters inside a name; `control_character`, with its position). Blanks around a value are ignored.",
+        f"  A text cell (机构名称) holds at most {TEXT_MAX_LENGTH} characters, an evidence text (评分依据) at most",
+        f"  {EVIDENCE_MAX_LENGTH:,} (`text_too_long`, with the length found).",
         f"- **Header row / 表头**: looked for in the first {HEADER_SEARCH_ROWS} rows of a sheet or CSV file, so",
         "  title rows above it are skipped. A two-level merged header is read by combining the levels (a",
         "  group label such as 普惠型小微企业 merged over 贷款余额, 贷款余额户数 … reads as 普惠型小微企业贷款余额 …).",
@@ -522,6 +582,10 @@ def render_markdown() -> str:
         f"  {PLAN_TO_BALANCE_RANGE[0]:g} or above {PLAN_TO_BALANCE_RANGE[1]:,.0f} times the institution's typical inclusive",
         "  balance of the plan year is refused the same way. Real movements (a bank doubling, a threefold",
         "  jump) are far from these factors and always pass.",
+        f"- **File size / 文件大小**: an `.xlsx` file whose zip archive declares more than {MAX_UNPACKED_MB:,} MB",
+        f"  unpacked, or whose sheets declare more than {MAX_CELLS:,} cells, and a `.parquet` file of more than",
+        f"  {MAX_CELLS:,} cells, are refused before they are read (`file_too_large`, with the size found and the",
+        "  limit): a few MB on disk can unpack to gigabytes (a zip bomb).",
         "",
         "## Choices where the notice is silent / 通知未明确事项的处理",
         "",

@@ -17,6 +17,18 @@ from dataclasses import dataclass
 #: rule code -> (Chinese, English). The data contract document lists this table.
 RULES: dict[str, tuple[str, str]] = {
     "file_unreadable": ("文件无法读取", "file cannot be read"),
+    "file_too_large": (
+        "文件解压后过大或单元格过多，未读取（疑似压缩炸弹或导出错误）",
+        "file unpacks too large or holds too many cells: not read (a zip bomb or a bad export)",
+    ),
+    "encoding_error": (
+        "文件编码无法识别（应为UTF-8或GBK，且全文一致）",
+        "text encoding not recognised (UTF-8 or GBK, the same throughout)",
+    ),
+    "outside_link": (
+        "该数据表是指向数据文件夹之外的链接：已读取并校验，请确认来源",
+        "this table is a link to a file outside the data folder: read and checked; confirm where it comes from",
+    ),
     "missing_table": ("缺少必需的数据表", "required table not found"),
     "ambiguous_table": ("同一数据表出现在多个文件中", "the same table is found in more than one file"),
     "missing_column": ("缺少必需列", "required column is missing"),
@@ -31,6 +43,7 @@ RULES: dict[str, tuple[str, str]] = {
         "column does not apply to this category: leave it empty (not zero)",
     ),
     "not_a_number": ("不是有效数值", "not a number"),
+    "not_finite": ("数值为无穷大（inf），不是有效数值", "value is infinite (inf), not a figure"),
     "not_whole_number": ("户数、件数必须为非负整数", "counts must be whole numbers"),
     "negative": ("不得为负数", "must not be negative"),
     "out_of_range": ("数值超出合理范围", "value outside the plausible range"),
@@ -55,6 +68,10 @@ RULES: dict[str, tuple[str, str]] = {
             "reporting from mid-year): start-of-year indicators are n/a, the rest are evaluated"
         ),
     ),
+    "negative_plan": (
+        "信贷计划新增额为负（计划压降）：少见，请确认；计划完成率不适用",
+        "the planned increase is negative (a planned reduction): rare, please confirm; completion is n/a",
+    ),
     "missing_plan": ("缺少该年度信贷计划", "no credit plan for this year"),
     "onlending_not_policy_bank": ("转贷款数据只能由政策性银行报送", "on-lending rows must belong to a policy bank"),
     "invalid_params": ("参数文件不符合要求", "parameter file is not valid"),
@@ -74,6 +91,7 @@ RULES: dict[str, tuple[str, str]] = {
         "含有不可见的控制字符（如换行、制表符或其他控制符），请删除",
         "contains an invisible control character: remove it",
     ),
+    "text_too_long": ("文本过长，超过数据规范规定的长度上限", "text longer than the data contract allows"),
     "implausible_unit": (
         "数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
         ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; report it in 万元"),
@@ -146,7 +164,9 @@ RULES: dict[str, tuple[str, str]] = {
 }
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
-WARNING_RULES: frozenset[str] = frozenset({"missing_base_december", "s71_check_total", "s71_check_limit"})
+WARNING_RULES: frozenset[str] = frozenset(
+    {"missing_base_december", "s71_check_total", "s71_check_limit", "negative_plan", "outside_link"}
+)
 
 
 @dataclass(frozen=True)

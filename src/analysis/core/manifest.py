@@ -52,7 +52,8 @@ class ManifestEntry(BaseModel):
 
     key: str
     title: str = ""
-    status: Literal["done", "failed"]
+    #: not_started: the run stopped (a full disk) before this report began; ``error`` says why
+    status: Literal["done", "failed", "not_started"]
     #: format name → file name inside the period folder
     outputs: dict[str, str] = Field(default_factory=dict)
     notebook: str = ""

@@ -561,20 +561,17 @@ def _to_chinese(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 
 def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        frame.to_excel(writer, sheet_name=sheet, index=False)
-        ws = writer.sheets[sheet]
-        ws.freeze_panes = "C2" if frame.shape[1] > 4 else "A2"
-        for idx, col in enumerate(frame.columns, start=1):
-            letter = ws.cell(row=1, column=idx).column_letter
-            ws.column_dimensions[letter].width = max(10, min(40, len(str(col)) * 2 + 2))
-            values = frame[col]
-            if pd.api.types.is_datetime64_any_dtype(values):
-                for cell in ws[letter][1:]:
-                    cell.number_format = "yyyy-mm-dd"
-            elif pd.api.types.is_float_dtype(values):
-                for cell in ws[letter][1:]:
-                    cell.number_format = "#,##0.00"
+    """Through the project's one Excel writer (:mod:`analysis.core.workbook`): text as text."""
+    from openpyxl.utils import get_column_letter
+
+    from analysis.core.workbook import DECIMAL_FORMAT, add_sheet, new_book, save
+
+    formats = {c: DECIMAL_FORMAT for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
+    book = new_book()
+    ws = add_sheet(book, sheet, frame, number_formats=formats, freeze="C2" if frame.shape[1] > 4 else "A2")
+    for idx, col in enumerate(frame.columns, start=1):
+        ws.column_dimensions[get_column_letter(idx)].width = max(10, min(40, len(str(col)) * 2 + 2))
+    save(book, path)
 
 
 def write_demo_data(out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx") -> Path:

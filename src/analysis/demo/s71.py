@@ -122,41 +122,49 @@ def write_form_workbook(
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
+    from analysis.core.workbook import set_text
+
     wb = Workbook()
     wb.remove(wb.active)
     for period, month in cells.groupby("period", sort=True):
         form = _form(versions, period)
         ws = wb.create_sheet(period.strftime("%Y-%m"))
+
+        def text(row: int, column: int, value: str, ws=ws):
+            cell = ws.cell(row, column)
+            set_text(cell, str(value))  # the project's one writer: text as text, never a formula
+            return cell
+
         letters = list(form.columns)
         width = 2 + len(letters) * len(BAND_ORDER)
-        ws.cell(1, 1, form.title).font = Font(bold=True, size=14)
+        text(1, 1, form.title).font = Font(bold=True, size=14)
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-        ws.cell(2, 1, f"表号：{form.report}    表样版本：{form.version}")
-        ws.cell(3, 1, f"填报机构：{name}    机构编码：{institution_id}")
-        ws.cell(4, 1, f"数据日期：{period:%Y-%m-%d}    单位：万元、户")
-        ws.cell(5, 1, "项目编号")
-        ws.cell(5, 2, "项目")
+        text(2, 1, f"表号：{form.report}    表样版本：{form.version}")
+        text(3, 1, f"填报机构：{name}    机构编码：{institution_id}")
+        text(4, 1, f"数据日期：{period:%Y-%m-%d}    单位：万元、户")
+        text(5, 1, "项目编号")
+        text(5, 2, "项目")
         ws.merge_cells(start_row=5, start_column=1, end_row=6, end_column=1)
         ws.merge_cells(start_row=5, start_column=2, end_row=6, end_column=2)
         col_of: dict[str, int] = {}
         for i, letter in enumerate(letters):
             first = 3 + i * len(BAND_ORDER)
-            ws.cell(5, first, f"{letter} {form.columns[letter][0]}").alignment = Alignment(horizontal="center")
+            text(5, first, f"{letter} {form.columns[letter][0]}").alignment = Alignment(horizontal="center")
             ws.merge_cells(start_row=5, start_column=first, end_row=5, end_column=first + len(BAND_ORDER) - 1)
             for j, band in enumerate(BAND_ORDER):
                 label = f"{band} {form.bands[band]}" if band else form.bands[band]
-                ws.cell(6, first + j, label).alignment = Alignment(wrap_text=True)
+                text(6, first + j, label).alignment = Alignment(wrap_text=True)
                 col_of[f"{letter}{band}"] = first + j
         values = dict(zip(month["cell"], month["value"]))
         for r, (item, label) in enumerate(form.rows.items(), start=7):  # every row of the version
-            ws.cell(r, 1, item)  # text, so that 1.10 stays 1.10
-            ws.cell(r, 2, label)
+            text(r, 1, item)  # text, so that 1.10 stays 1.10
+            text(r, 2, label)
             for code, c in col_of.items():
                 key = f"{item}.{code}"
                 if key in values:
                     cell = ws.cell(r, c, float(values[key]))
                     cell.number_format = "#,##0.00" if form.columns[code[0]][1] == "amount" else "0"
-        ws.cell(8 + len(form.rows), 1, "注：本表为示例数据，非真实机构报表。")
+        text(8 + len(form.rows), 1, "注：本表为示例数据，非真实机构报表。")
         ws.column_dimensions["B"].width = 34
         for c in range(3, width + 1):
             ws.column_dimensions[get_column_letter(c)].width = 14
@@ -179,6 +187,7 @@ def write_demo_exports(
     """Write ``tidy/``, ``s71/`` and (with ``loans``) ``loans/`` under ``out_dir`` (module docstring;
     the loan tables are :func:`analysis.demo.loans.write_demo_loans`)."""
     from analysis.core.contract import BANK_CATEGORIES
+    from analysis.core.workbook import write_workbook
     from analysis.demo.jurisdiction import SEED, write_demo_data
 
     out_dir = Path(out_dir)
@@ -200,7 +209,7 @@ def write_demo_exports(
     remainder = tidy_remainder(monthly, versions, banks)
     remainder = remainder.rename(columns={c.name: c.label_zh for c in MONTHLY.columns})
     monthly_file = tidy_dir / f"{MONTHLY.label_zh}.xlsx"
-    remainder.to_excel(monthly_file, sheet_name=MONTHLY.label_zh, index=False)
+    write_workbook(monthly_file, {MONTHLY.label_zh: remainder})
 
     s71_dir = out_dir / "s71"
     s71_dir.mkdir(parents=True, exist_ok=True)

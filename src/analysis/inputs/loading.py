@@ -9,9 +9,13 @@ here); :mod:`analysis.inputs.validation` converts and checks them.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+import os
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +23,8 @@ import pandas as pd
 
 from analysis.core.contract import (
     HEADER_SEARCH_ROWS,
+    MAX_CELLS,
+    MAX_UNPACKED_MB,
     REQUIRED_TABLES,
     TABLES,
     Table,
@@ -31,6 +37,42 @@ SUFFIXES = (".xlsx", ".csv", ".parquet")
 #: openpyxl about ten times faster (monthly.xlsx of the demo: 0.10 s against 1.24 s); openpyxl
 #: still writes the workbooks and reads the S71 exports cell by cell (merged cells, formats)
 EXCEL_ENGINE = "calamine"
+
+
+class NotARegularFile(ValueError):
+    """The reason a table name in the data folder that is not a regular file (a link to
+    ``/dev/zero``, a pipe, a folder, or a link that leads nowhere) is refused unopened: reading it
+    could block or never end."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        target = os.path.realpath(path)
+        super().__init__(
+            f"不是普通文件（链接到 {target}）/ not a regular file (it leads to {target})"
+            if path.is_symlink()
+            else "不是普通文件 / not a regular file"
+        )
+
+
+def links_leaving(folder: Path) -> list[tuple[Path, Path]]:
+    """Tables of ``folder`` whose real path (symlinks followed) is outside it: (link, target).
+
+    Warned, not refused (outside_link): the office shares one table between period folders by a
+    link, and a linked table is read and checked like any other, so nothing unchecked gets in;
+    what a link can do is bring in a file from elsewhere unseen, so the warning names it and where
+    it leads, and the provenance hash is the target's content."""
+    root = folder.resolve()
+    out = []
+    for file in sorted(folder.iterdir()):
+        if file.suffix in SUFFIXES and not file.name.startswith(("~$", ".")) and file.is_file():
+            real = file.resolve()
+            if not real.is_relative_to(root):
+                out.append((file, real))
+    return out
+
+
+class InputTooLarge(ValueError):
+    """A file over the contract's size limits (:func:`size_problem`)."""
 
 
 @dataclass
@@ -57,6 +99,68 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def _declared_cells(book: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """Cells in a worksheet's declared range (``<dimension ref="A1:Y2881"/>``, near the top of the
+    sheet: only its first 4 KB are unpacked); 0 when the writer left it out."""
+    with book.open(member) as handle:
+        head = handle.read(4096)
+    match = _DIMENSION.search(head)
+    if not match or not match.group(3):
+        return 0
+    rows = int(match.group(4)) - int(match.group(2)) + 1
+    columns = _column_number(match.group(3)) - _column_number(match.group(1)) + 1
+    return max(rows, 0) * max(columns, 0)
+
+
+def size_problem(path: Path) -> str | None:
+    """Why ``path`` is refused before it is parsed (file_too_large), or None.
+
+    An ``.xlsx`` file: the unpacked size its zip directory declares (every member) against
+    :data:`~analysis.core.contract.MAX_UNPACKED_MB`, then the cells its sheets declare against
+    :data:`~analysis.core.contract.MAX_CELLS`; a ``.parquet`` file: rows × columns from its footer. A
+    file that is not a readable archive is left to the reader, which says so.
+    """
+    limit_bytes = MAX_UNPACKED_MB * 2**20
+    if path.suffix == ".xlsx":
+        try:
+            with zipfile.ZipFile(path) as book:
+                members = book.infolist()
+                unpacked = sum(m.file_size for m in members)
+                if unpacked > limit_bytes:
+                    return (
+                        f"解压后 {unpacked / 2**20:,.0f} MB（文件 {path.stat().st_size / 2**20:,.1f} MB），"
+                        f"上限 {MAX_UNPACKED_MB:,} MB / unpacks to {unpacked / 2**20:,.0f} MB "
+                        f"(file {path.stat().st_size / 2**20:,.1f} MB), limit {MAX_UNPACKED_MB:,} MB"
+                    )
+                sheets = [m for m in members if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")]
+                cells = sum(_declared_cells(book, m) for m in sheets)
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return None
+    elif path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception:  # noqa: BLE001 - not a readable Parquet file: the reader says so
+            return None
+        cells = meta.num_rows * meta.num_columns
+    else:
+        return None
+    if cells > MAX_CELLS:
+        return f"共 {cells:,} 个单元格，上限 {MAX_CELLS:,} / {cells:,} cells, limit {MAX_CELLS:,}"
+    return None
+
+
 def _table_for_stem(stem: str) -> Table | None:
     for table in TABLES.values():
         if stem.strip() in table.names or stem.strip().lower() == table.name:
@@ -64,19 +168,64 @@ def _table_for_stem(stem: str) -> Table | None:
     return None
 
 
+class UndecodableText(ValueError):
+    """A CSV file that is neither UTF-8 nor GBK, or mixes them; ``line`` is the first bad line."""
+
+    def __init__(self, line: int, message: str):
+        self.line = line
+        super().__init__(message)
+
+
+#: why a CSV file cannot be decoded (Chinese, English)
+_BOM_BUT_NOT_UTF8 = (
+    "文件以UTF-8标记开头，但含有非UTF-8内容（疑似混入GBK行）",
+    "the file starts with a UTF-8 byte-order mark but holds text that is not UTF-8 (GBK rows mixed in?)",
+)
+_UTF8_THEN_OTHER = (
+    "文件前部为UTF-8，后部不是（疑似混入GBK行）",
+    "the file starts in UTF-8 and goes on in another encoding (GBK rows mixed in?)",
+)
+_NEITHER = ("文件既不是UTF-8也不是GBK", "the file is neither UTF-8 nor GBK")
+
+
+def _undecodable(raw: bytes, exc: UnicodeDecodeError, why: tuple[str, str]) -> UndecodableText:
+    """Where ``exc`` stopped: the line (counted from 1, as an editor shows it), the byte offset
+    in the file and in the line, and the bytes."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    in_line = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    found = raw[exc.start : exc.start + 4]
+    return UndecodableText(
+        line,
+        f"{why[0]}：第{line}行第{in_line}字节（文件第{exc.start}字节起）不是{exc.encoding} {found!r} / "
+        f"{why[1]}: line {line}, byte {in_line} of the line (byte offset {exc.start} in the file) "
+        f"is not {exc.encoding}: {found!r}",
+    )
+
+
+def _decode_csv(raw: bytes) -> str:
+    """UTF-8 (with or without BOM) first, then GB18030 (what Chinese Excel saves as GBK). A file
+    that declares UTF-8 with a BOM, or whose first non-ASCII text is UTF-8, must be UTF-8 to the
+    end: decoding it as GB18030 instead would read its Chinese as other characters. Refusals name
+    the first line that cannot be decoded."""
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        exc.start += bom  # an offset in the file, BOM included
+        if bom:
+            raise _undecodable(raw, exc, _BOM_BUT_NOT_UTF8) from None
+        if not raw[: exc.start].isascii():
+            raise _undecodable(raw, exc, _UTF8_THEN_OTHER) from None
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise _undecodable(raw, exc, _NEITHER) from None
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     """Every cell of a CSV file as text, without taking any row as the header (rows may differ
     in length: title rows above the header are shorter)."""
-    raw = path.read_bytes()
-    # Chinese Excel saves CSV as GBK; UTF-8 (with or without BOM) is tried first.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnicodeDecodeError("csv", b"", 0, 1, f"{path} is neither UTF-8 nor GB18030")
+    text = _decode_csv(path.read_bytes())
     rows = list(csv.reader(io.StringIO(text, newline="")))
     width = max((len(r) for r in rows), default=0)
     return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
@@ -194,6 +343,9 @@ def discover(path: Path) -> dict[str, list[tuple[Path, str | None]]]:
             if table is not None:
                 found.setdefault(table.name, []).append((file, None))
     elif path.suffix == ".xlsx":
+        problem = size_problem(path)
+        if problem:
+            raise InputTooLarge(problem)
         for sheet in pd.ExcelFile(path, engine=EXCEL_ENGINE).sheet_names:
             table = _table_for_stem(sheet)
             if table is not None:
@@ -216,9 +368,23 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
         return tables, hashes, issues
     try:
         found = discover(path)
+    except InputTooLarge as exc:
+        issues.append(Issue(str(path), None, None, "file_too_large", str(exc)))
+        return tables, hashes, issues
     except Exception as exc:  # a corrupt workbook
         issues.append(Issue(str(path), None, None, "file_unreadable", str(exc)))
         return tables, hashes, issues
+    if path.is_dir():
+        for link, target in links_leaving(path):
+            issues.append(
+                Issue(
+                    link.name,
+                    None,
+                    None,
+                    "outside_link",
+                    f"链接到数据文件夹之外 / a link out of the data folder: {link.name} → {target}",
+                )
+            )
     for name, table in TABLES.items():
         sources = found.get(name, [])
         if len(sources) > 1:
@@ -231,8 +397,18 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
             continue
         file, sheet = sources[0]
         source = f"{file.name}[{sheet}]" if sheet else file.name
+        if not file.is_file():  # a link to a device, a pipe or a folder, or a dangling one: never opened
+            issues.append(Issue(source, None, None, "file_unreadable", str(NotARegularFile(file))))
+            continue
+        problem = size_problem(file) if sheet is None else None  # one workbook: checked by discover
+        if problem:
+            issues.append(Issue(source, None, None, "file_too_large", problem))
+            continue
         try:
             grid, headers = _read_grid(file, sheet)
+        except UndecodableText as exc:
+            issues.append(Issue(source, exc.line, None, "encoding_error", str(exc)))
+            continue
         except Exception as exc:
             issues.append(Issue(source, None, None, "file_unreadable", str(exc)))
             continue

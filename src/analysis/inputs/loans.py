@@ -690,14 +690,9 @@ def findings_sheets(findings: LoanFindings, period=None, institution_id: str | N
 
 def write_findings_xlsx(findings: LoanFindings, path: Path | str, period=None) -> Path:
     """Every findings sheet (Chinese names and headers) to one workbook, written atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    with pd.ExcelWriter(part, engine="openpyxl") as writer:
-        for sheet, frame in findings_sheets(findings, period).items():
-            frame.to_excel(writer, sheet_name=sheet, index=False)
-    part.replace(path)
-    return path
+    from analysis.core.workbook import write_workbook  # text as text, never a formula
+
+    return write_workbook(path, findings_sheets(findings, period))
 
 
 __all__ = [

@@ -2,6 +2,10 @@
 
 All problems are collected (vectorised, column by column) and raised together as one
 :class:`~analysis.core.errors.DataValidationError`; a dataset is returned only when there are none.
+
+Why this module is long: one function per rule of the contract, applied in one pass that
+collects every problem with its location; the rules are read and changed together with the
+contract they enforce.
 """
 
 from __future__ import annotations
@@ -136,29 +140,70 @@ def _control_characters(raw: RawTable, col: Column, values: pd.Series, issues: l
     return found
 
 
+#: a value longer than this is shown by its start and its length in a problem's detail
+SHOWN_CHARACTERS = 40
+
+
+def shown_value(value) -> str:
+    """A cell value as a problem shows it: its repr, or the start of a long text and its length."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]!r}…（共{len(value):,}字符 / {len(value):,} characters）"
+    return repr(value)
+
+
+def _too_long(raw: RawTable, col: Column, values: pd.Series, issues: list[Issue]) -> pd.Series:
+    """Text cells longer than the column's limit (text_too_long), each reported once with its
+    length; True where found."""
+    limit = col.length_limit
+    if limit is None:
+        return pd.Series(False, index=values.index)
+    lengths = values.map(lambda v: len(str(v).strip()) if v is not None else 0)
+    found = lengths > limit
+    for pos in np.flatnonzero(found.to_numpy()):
+        issues.append(
+            Issue(
+                raw.source,
+                raw.row_number(pos),
+                col.name,
+                "text_too_long",
+                f"{lengths.iloc[pos]:,} 个字符，上限 {limit:,} / {lengths.iloc[pos]:,} characters, limit {limit:,}: "
+                f"{shown_value(str(values.iloc[pos]).strip())}",
+            )
+        )
+    return found
+
+
 def _convert_column(raw: RawTable, col: Column, issues: list[Issue]) -> pd.Series:
     values = raw.frame[col.name]
     if col.name in raw.missing_columns:
         values = pd.Series(None, index=raw.frame.index, dtype=object)
     control = _control_characters(raw, col, values, issues)
     values = values.mask(control, None)  # reported once: not checked again as a number, choice…
+    long = _too_long(raw, col, values, issues)
+    values = values.mask(long, None)
+    control |= long
     present = values.notna()
 
     def report(mask: pd.Series, rule: str, shown: pd.Series | None = None) -> None:
         shown = values if shown is None else shown
         for pos in np.flatnonzero(mask.to_numpy()):
-            issues.append(Issue(raw.source, raw.row_number(pos), col.name, rule, f"值/value: {shown.iloc[pos]!r}"))
+            issues.append(
+                Issue(raw.source, raw.row_number(pos), col.name, rule, f"值/value: {shown_value(shown.iloc[pos])}")
+            )
 
     if col.kind in ("amount", "count", "rate"):
         numbers = _to_number(values)
         bad = present & numbers.isna()
         report(bad, "not_a_number")
+        infinite = pd.Series(np.isinf(numbers.to_numpy()), index=numbers.index)
+        report(infinite, "not_finite", shown=numbers)
+        numbers = numbers.mask(infinite)  # reported once, never computed with
         ok = numbers.notna()
         if not col.allow_negative:
             report(ok & (numbers < 0), "negative")
         if col.kind == "count":
             report(ok & (numbers >= 0) & (numbers != np.round(numbers)), "not_whole_number")
-        if col.max_value is not None:
+        if col.max_value is not None and col.kind == "rate":  # amount and count ceilings: _check_ceilings
             report(ok & (numbers > col.max_value), "out_of_range")
         return numbers
     if col.kind == "year":
@@ -351,12 +396,13 @@ def _check_units(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> p
     return checked
 
 
-def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.DataFrame, issues: list[Issue]) -> None:
+def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.DataFrame, issues: list[Issue]) -> set[int]:
     """A planned increase against the institution's typical inclusive balance of the plan year:
-    far below 1/10,000 or above 1,000 times, one of the two is in the wrong unit."""
+    far below 1/10,000 or above 1,000 times, one of the two is in the wrong unit. Returns the
+    positions of the plans refused."""
     m = monthly[monthly["institution_id"].notna() & monthly["period"].notna() & (monthly["inclusive_balance"] > 0)]
     if m.empty or plans.empty:
-        return
+        return set()
     level = m.groupby([m["institution_id"], m["period"].dt.year.rename("year")])["inclusive_balance"].median()
     keyed = plans.assign(position=np.arange(len(plans)), year=plans["year"].astype("float"))
     keyed = keyed[keyed["planned_increase"] > 0].join(
@@ -369,7 +415,8 @@ def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.Data
     )
     ratio = keyed["planned_increase"] / keyed["balance_level"]
     lowest, highest = PLAN_TO_BALANCE_RANGE
-    for row in keyed[(ratio < lowest) | (ratio > highest)].itertuples():
+    refused = keyed[(ratio < lowest) | (ratio > highest)]
+    for row in refused.itertuples():
         small = row.planned_increase < row.balance_level
         cause = (
             "普惠余额疑似以元填报，或计划以亿元填报 / the balance is probably in 元, or the plan in 亿元"
@@ -386,6 +433,33 @@ def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.Data
                 f"当年普惠型小微企业贷款余额中位数/median inclusive balance {row.balance_level:,.2f}：{cause}",
             )
         )
+    return set(refused["position"].astype(int))
+
+
+def _check_ceilings(raw: RawTable, frame: pd.DataFrame, skip: pd.Series, issues: list[Issue]) -> pd.DataFrame:
+    """Amounts and counts above their column's plausible ceiling (out_of_range, with the ceiling),
+    except on the rows ``skip`` names: a row already refused for its unit (a figure in 元 is 10^4
+    times too large in every amount column: the unit is the root cause, said once). Returns the
+    frame with the refused cells emptied, for the cross-field rules."""
+    checked = frame.copy()
+    for col in raw.table.columns:
+        if col.max_value is None or col.kind not in ("amount", "count"):
+            continue
+        values = frame[col.name]
+        size = values.abs() if col.allow_negative else values
+        above = (size > col.max_value) & ~skip
+        for pos in np.flatnonzero(above.to_numpy()):
+            issues.append(
+                Issue(
+                    raw.source,
+                    raw.row_number(pos),
+                    col.name,
+                    "out_of_range",
+                    f"值/value: {values.iloc[pos]:g}，上限/ceiling {col.max_value:,.0f} {col.unit}",
+                )
+            )
+        checked.loc[above, col.name] = np.nan
+    return checked
 
 
 def _check_monthly_rules(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> None:
@@ -507,7 +581,15 @@ def validate_tables(
     policies = policies or {}
     for name in REQUIRED_TABLES:
         if name not in raw and not any(
-            i.rule in ("missing_table", "empty_table", "header_not_found", "file_unreadable", "ambiguous_table")
+            i.rule
+            in (
+                "missing_table",
+                "empty_table",
+                "header_not_found",
+                "file_unreadable",
+                "file_too_large",
+                "ambiguous_table",
+            )
             for i in issues
         ):
             issues.append(Issue(source, None, None, "missing_table", name))
@@ -535,10 +617,20 @@ def validate_tables(
             _check_known_ids(raw[name], frame, inst.index, issues)
         frames[name] = frame
     if "monthly" in frames:
-        checked = _check_units(raw["monthly"], frames["monthly"], issues)
+        monthly = frames["monthly"]
+        checked = _check_units(raw["monthly"], monthly, issues)
+        unit_rows = (monthly.notna() & checked.isna()).any(axis=1)
+        checked = _check_ceilings(raw["monthly"], checked, unit_rows, issues)
         _check_monthly_rules(raw["monthly"], checked, issues)
         if "plans" in frames:
-            _check_plan_units(raw["plans"], frames["plans"], checked, issues)
+            refused = _check_plan_units(raw["plans"], frames["plans"], checked, issues)
+            skip = pd.Series(np.isin(np.arange(len(frames["plans"])), list(refused)), index=frames["plans"].index)
+            _check_ceilings(raw["plans"], frames["plans"], skip, issues)
+    elif "plans" in frames:
+        _check_ceilings(raw["plans"], frames["plans"], pd.Series(False, index=frames["plans"].index), issues)
+    if "onlending" in frames:
+        ol = frames["onlending"]
+        _check_ceilings(raw["onlending"], ol, pd.Series(False, index=ol.index), issues)
     if "onlending" in frames and categories is not None:
         ol = frames["onlending"]
         not_policy = ol["institution_id"].map(categories).notna() & (
@@ -551,6 +643,20 @@ def validate_tables(
             "onlending_not_policy_bank",
             issues,
             detail=ol["institution_id"],
+        )
+    if "plans" in frames:  # a shrinking plan is possible but rare: a warning, located
+        plans = frames["plans"]
+        _report_rows(
+            raw["plans"],
+            plans["planned_increase"] < 0,
+            "planned_increase",
+            "negative_plan",
+            issues,
+            detail=plans["institution_id"].astype(str)
+            + " "
+            + plans["year"].astype(str)
+            + ": "
+            + plans["planned_increase"].map(lambda v: f"{v:,.2f} 万元"),
         )
     if "monthly" in frames and "plans" in frames and "institutions" in raw:
         _check_bases_and_plans(

@@ -6,17 +6,13 @@ ended by the period). Headers, statuses and yes/no values are Chinese; counts (�
 the whole-number format ``#,##0``, amounts and rates ``#,##0.00`` (the stored value keeps its full
 precision).
 
-Text from the data is written as text, never as a formula: a name such as
-``=HYPERLINK("http://…")`` is stored as a string cell (``data_type = "s"``) and, when it starts
-with one of ``= + - @``, tab or carriage return — the characters OWASP's CSV-injection guidance
-lists — the cell also gets Excel's quote-prefix flag, the workbook form of typing a leading ``'``:
-Excel shows it as text and keeps it text if the cell is edited. The text itself is unchanged, so
-names match the source data.
+Text from the data is written as text, never as a formula, by the project's one Excel writer
+(:mod:`analysis.core.workbook`): a name such as ``=HYPERLINK("http://…")`` is a string cell with Excel's
+quote-prefix flag, unchanged, so names match the source data.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,8 +23,8 @@ from analysis.content.display import COUNT_UNITS
 from analysis.core.columns import INDICATOR_COLUMNS, STATUS_COLUMNS
 from analysis.core.contract import MONTHLY, ONLENDING
 from analysis.core.errors import ReportInputError
-from analysis.core.files import atomic_path
 from analysis.core.status import STATUS_LABELS
+from analysis.core.workbook import COUNT_FORMAT, DECIMAL_FORMAT, YES_NO, add_sheet, new_book, save
 from analysis.rules.indicators import NA_REASONS, onlending_quarters_through
 
 IDENTITY_LABELS = {
@@ -87,12 +83,6 @@ ONLENDING_LABELS = {
 ONLENDING_UNITS = {"onlending_amount": "万元", "end_borrower_rate": "%", "benchmark_rate_pct": "%", "rate_gap_bp": "BP"}
 ONLENDING_NOTE = "本表列示数据期所在年度、截至数据期已结束的季度（季末不晚于数据期）。"
 
-#: first characters that make a spreadsheet treat text as a formula (OWASP CSV injection)
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-COUNT_FORMAT = "#,##0"
-DECIMAL_FORMAT = "#,##0.00"
-YES_NO = {True: "是", False: "否"}
-
 
 #: the engine's flags beside the indicators (see analysis.rules.indicators.EXTRA_COLUMNS)
 EXTRA_LABELS = {
@@ -133,19 +123,6 @@ def export_indicators(
     return write_indicator_workbook(state, period_end, out)
 
 
-def _plain(value):
-    """A cell value: None for missing, Python scalars for NumPy ones, 是/否 for booleans."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, bool):
-        return YES_NO[value]
-    return value
-
-
 def _write_sheet(
     book,
     title: str,
@@ -155,53 +132,13 @@ def _write_sheet(
     header_notes: Mapping[str, str] | None = None,
 ) -> None:
     """One sheet: Chinese headers, numbers as numbers in the unit's format, text as text."""
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    sheet = book.create_sheet(title)
-    columns = list(frame.columns)
-    for j, name in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=j)
-        _set_text(cell, labels.get(name, name))
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        if header_notes and name in header_notes:
-            cell.comment = Comment(header_notes[name], "analysis")
-        sheet.column_dimensions[get_column_letter(j)].width = 14 if j > 2 else 18
-    formats = {name: COUNT_FORMAT if units.get(name) in COUNT_UNITS else DECIMAL_FORMAT for name in columns}
-    for i, values in enumerate(frame.itertuples(index=False), start=2):
-        for j, (name, raw) in enumerate(zip(columns, values), start=1):
-            value = _plain(raw)
-            if value is None:
-                continue
-            cell = sheet.cell(row=i, column=j)
-            if isinstance(value, str):
-                _set_text(cell, value)
-            elif isinstance(value, (int, float)):
-                if formats[name] == COUNT_FORMAT and float(value).is_integer():
-                    value = int(value)
-                cell.value = value
-                if name in units:
-                    cell.number_format = formats[name]
-            else:
-                _set_text(cell, str(value))
-    sheet.freeze_panes = "C2" if len(columns) > 2 else "A2"
-
-
-def _set_text(cell, text: str) -> None:
-    """Store ``text`` as a string cell, never a formula (see the module docstring)."""
-    cell.value = text
-    cell.data_type = "s"  # openpyxl makes any string starting with '=' a formula
-    if text.startswith(FORMULA_TRIGGERS):
-        cell.quotePrefix = True
+    formats = {name: COUNT_FORMAT if units[name] in COUNT_UNITS else DECIMAL_FORMAT for name in frame if name in units}
+    add_sheet(book, title, frame, labels, formats, header_notes, booleans=YES_NO)
 
 
 def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -> Path:
     """Sheets: every institution's indicators (Chinese headers), the three city-wide figures, and
     the on-lending quarters of the period's year ended by the period (see :func:`onlending_quarters_through`)."""
-    from openpyxl import Workbook
-
     ind = state.indicators
     selected = ind[ind["period"] == period_end]
     if selected.empty:
@@ -243,8 +180,7 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
         [c for c in ONLENDING_LABELS if c in onlending] + [c for c in onlending.columns if c not in ONLENDING_LABELS]
     ]
 
-    book = Workbook()
-    book.remove(book.active)
+    book = new_book()
     _write_sheet(book, "机构指标", table, labels, column_units())
     _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **CITYWIDE_LABELS}, CITYWIDE_UNITS)
     _write_sheet(book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS, header_notes={"quarter": ONLENDING_NOTE})
@@ -257,6 +193,4 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
                 if pd.api.types.is_datetime64_any_dtype(frame[col]):
                     frame[col] = frame[col].dt.strftime("%Y-%m-%d")
             _write_sheet(book, sheet, frame, {c: c for c in frame.columns}, {})
-    with atomic_path(out) as tmp:
-        book.save(tmp)
-    return Path(out)
+    return save(book, out)

@@ -9,8 +9,8 @@ without it, it falls back to fontTools and every PDF costs ten times as much (16
 1.6 s for a bank report, nearly all in subsetting Noto Sans CJK's CFF outlines in Python).
 :func:`require_harfbuzz_subset` stops a batch before any work when the library is missing. What
 WeasyPrint logs while a PDF is written is collected and returned (the batch prints it with the
-report's name), not silenced: only the messages in :data:`ALREADY_REPORTED` are dropped, each for
-the reason written beside it.
+report's name), not silenced: only the messages in :data:`HARMLESS_FOR_PRINT` and (after the run
+has said it once) :data:`ALREADY_REPORTED` are dropped, each for the reason written beside it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ from analysis.core.files import atomic_path
 #: will be slow; WeasyPrint repeats it for every font of every PDF (five faces per report).
 FONTTOOLS_FALLBACK = "Using fontTools instead of HarfBuzz-Subset"
 ALREADY_REPORTED = (FONTTOOLS_FALLBACK,)
+#: messages of WeasyPrint about the report's screen stylesheet (``outputs/templates/report/static/
+#: report.css``), read and judged harmless for print, each with why; every other message is returned
+HARMLESS_FOR_PRINT = (
+    # ``@media (max-width: 700px)`` narrows the page on a phone; WeasyPrint lays out A4 and does not
+    # evaluate width features, so dropping that rule from the PDF is what print needs
+    "Expected a media type, got '(max-width: 700px)'",
+    "Invalid media type ' (max-width: 700px) '",
+    # a hint to browsers' font rasterisers; WeasyPrint has no such property and shapes text with
+    # HarfBuzz whatever it says
+    "Ignored `text-rendering: optimizeLegibility`",
+)
 
 HARFBUZZ_SUBSET_HINT = (
     "WeasyPrint 未能加载 HarfBuzz-subset（libharfbuzz-subset0），PDF 将改用 fontTools 子集化字体，"
@@ -171,7 +182,7 @@ def write_pdf(
     from weasyprint import HTML
 
     weasyprint_logger = logging.getLogger("weasyprint")
-    collect = _Collect(ALREADY_REPORTED if slow_pdf_reported else ())
+    collect = _Collect(HARMLESS_FOR_PRINT + (ALREADY_REPORTED if slow_pdf_reported else ()))
     weasyprint_logger.addHandler(collect)
     try:
         with atomic_path(target) as tmp:

@@ -217,7 +217,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
     for key, job in institutions:
         meta = job.meta
         verdicts = meta.verdicts
-        failed = job.status == "failed"
+        failed = job.status != "done"  # failed, or not started (the run stopped)
         name = meta.name or key
         main_link = "" if failed else job.outputs.get("html", "")
         cells = [
@@ -354,8 +354,9 @@ def build_site(reports_dir: Path | str, period: str | None = None, office: str =
 
 class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
     """Static files of the site only: no directory listings (a folder without ``index.html`` is
-    404) and nothing whose path has a segment starting with ``.`` (``.cache/``, ``.lock``,
-    temporary ``.part`` files)."""
+    404), nothing whose path has a segment starting with ``.`` (``.cache/``, ``.lock``,
+    temporary ``.part`` files), and nothing whose real path (symlinks followed) is outside the
+    reports folder."""
 
     def send_head(self):
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
@@ -363,6 +364,11 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
         local = Path(self.translate_path(self.path))
+        root = Path(self.directory).resolve()
+        target = local / "index.html" if local.is_dir() else local
+        if not target.resolve().is_relative_to(root):  # a symlink planted in reports/ that leads out of it
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
         if local.is_dir() and not (local / "index.html").is_file():
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None

@@ -4,6 +4,9 @@ Quantitative items are computed, vectorised over all banks, by the rules in :dat
 the indicator engine's columns; qualitative items come from the analysts' workbook (定性评分).
 Every item carries its points and the reason in Chinese. A bank with qualitative entries missing
 gets its quantitative points and a clearly marked incomplete total, never a silent zero.
+
+Why this module is long: the score card's registry of scoring rules, one short function each,
+beside the typed scoring table they read; a new rule is added here and nowhere else.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from analysis.core.compare import (
     is_zero,
     snap_zero,
 )
+from analysis.core.contract import EVIDENCE_MAX_LENGTH
 from analysis.core.errors import Issue
 from analysis.core.policy import CategoryList, read_params
 from analysis.rules.indicators import FROM_BASE, NA_REASONS, ZERO_BASE_NOTE
@@ -105,6 +109,12 @@ class ScoringTable(_Strict):
             raise ValueError(
                 f"quantitative items ({quant:g}) must outweigh qualitative ones ({qual:g}) / 定量指标分值应高于定性指标"
             )
+        for i, g in enumerate(self.grades):
+            if g.min > self.total.max:
+                raise ValueError(
+                    f"grades.{i} ({g.grade}): min {g.min:g} is above the table's highest total {self.total.max:g}, "
+                    f"so no bank could reach it / 评级档次 {g.grade} 的最低分 {g.min:g} 高于总分上限 {self.total.max:g}"
+                )
         mins = [g.min for g in self.grades]
         if mins != sorted(mins, reverse=True) or not self.grades or self.grades[-1].min > self.total.min:
             raise ValueError(
@@ -413,6 +423,11 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
     path = Path(path)
     source = path.name
     issues: list[Issue] = []
+    from analysis.inputs.loading import size_problem
+
+    problem = size_problem(path)
+    if problem:
+        return pd.DataFrame(columns=list(QUALITATIVE_COLUMNS)), [Issue(source, None, None, "file_too_large", problem)]
     try:
         raw = (
             pd.read_excel(path, dtype=object)
@@ -478,6 +493,19 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
         if r.evidence is None or not str(r.evidence).strip():
             issues.append(
                 Issue(source, row_no, "evidence", "required_empty", "评分依据不能为空 / evidence is required")
+            )
+            continue
+        evidence = str(r.evidence).strip()
+        if len(evidence) > EVIDENCE_MAX_LENGTH:
+            issues.append(
+                Issue(
+                    source,
+                    row_no,
+                    "evidence",
+                    "text_too_long",
+                    f"{len(evidence):,} 个字符，上限 {EVIDENCE_MAX_LENGTH:,} / {len(evidence):,} characters, "
+                    f"limit {EVIDENCE_MAX_LENGTH:,}: {evidence[:40]!r}…",
+                )
             )
             continue
         rows.append(

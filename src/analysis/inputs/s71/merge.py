@@ -189,8 +189,9 @@ def _write_outputs(
     if fmt == "csv":
         out.to_csv(path, index=False, encoding="utf-8-sig")
     else:
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            out.to_excel(writer, sheet_name=MONTHLY.label_zh, index=False)
+        from analysis.core.workbook import write_workbook  # text as text, never a formula
+
+        write_workbook(path, {MONTHLY.label_zh: out})
     written.append(path)
     prov = provenance.copy()
     prov["period"] = pd.to_datetime(prov["period"]).dt.strftime("%Y-%m-%d")
