@@ -240,9 +240,10 @@ def test_the_pdf_layout_wraps_the_longest_unbroken_name_the_contract_allows(tmp_
         f'<tbody><tr><td>1</td><td>{name}</td><td class="num">1,234.56</td></tr></tbody></table>'
         f'<ul class="findings"><li>{name}</li></ul></main></body></html>'
     )
-    pdf = report_pdf(
+    pdf = tmp_path / "long.pdf"
+    report_pdf(
         html,
-        tmp_path / "long.pdf",
+        pdf,
         title="小微企业金融服务监管评价报告",
         name=longest,
         period_label="2023年12月",
@@ -335,7 +336,7 @@ def test_the_imported_monitoring_table_stores_text_as_text(tmp_path):
             monthly[col.name] = [1.0]
     cells = pd.DataFrame(
         columns=["institution_id", "period", "cell", "value_wan", "org_num", "item", "version", "unit"]
-        + ["file", "sheet", "location"]
+        + ["file", "sheet", "location", "year", "derived"]
     ).astype({"period": "datetime64[ns]"})
     provenance = pd.DataFrame({"period": ["2023-06-30"]})
     s71._write_outputs(tmp_path, monthly, provenance, cells, None, None)
@@ -595,7 +596,7 @@ def _fake_run(tmp_path, demo_csv_dir, ids):
         formats=("html",),
         progress=False,
         warm_kernels=False,
-        executor=ProcessPool(2, task="tests.batch_tasks:fake_report"),
+        executor=ProcessPool(2, task="tests.batch.batch_tasks:fake_report"),
     )
 
 
