@@ -337,14 +337,28 @@ def _query(con, name: str, params: dict) -> pd.DataFrame:
 # --- recompute, reconcile, checks ------------------------------------------------------------
 
 
-def recompute_s71(con, rules: LoanRules) -> pd.DataFrame:
-    """S71 cells from the receipts: bank_id, period, item (e.g. 6.A5), value (万元 or 户)."""
+def recompute_s71(con, rules: LoanRules, query: str = "recompute_s71") -> pd.DataFrame:
+    """S71 cells from the receipts: bank_id, period, item (e.g. 6.A5), value (万元 or 户).
+
+    ``query`` names the SQL of the cells: ``recompute_s71`` (reduced early, the one in use) or
+    ``recompute_s71_expanded`` (the former query, every receipt expanded into its cells; kept as
+    the reference of the equivalence test).
+    """
     params = dict(
         rules.sql_params, credit_type=rules.raw["credit_guarantee_type"], renewal_type=rules.raw["renewal_type"]
     )
     scope = _sql("scope")
     con.execute(scope, _used(scope, params))
-    wide = _query(con, "recompute_s71", params)
+    wide = _query(con, query, params)
+    if wide.empty:  # no receipt in scope of S71: no cell (reconcile counts every item as 0)
+        return pd.DataFrame(
+            {
+                "bank_id": pd.Series(dtype=object),
+                "period": pd.Series(dtype="datetime64[ns]"),
+                "item": pd.Series(dtype=object),
+                "value": pd.Series(dtype=float),
+            }
+        )
     long = wide.melt(
         id_vars=["bank_id", "data_date", "row_code", "band"],
         value_vars=list("ABCDEF"),
