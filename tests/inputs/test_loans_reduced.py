@@ -43,7 +43,14 @@ def test_reduced_equals_expanded_on_the_demo(tmp_path):
     _assert_same(both)
 
 
-CUSTOMER_TYPES = [("企业", "小型"), ("企业", "微型"), ("企业", "中型"), ("个体工商户", None), ("小微企业主", None), ("其他个人", None)]
+CUSTOMER_TYPES = [
+    ("企业", "小型"),
+    ("企业", "微型"),
+    ("企业", "中型"),
+    ("个体工商户", None),
+    ("小微企业主", None),
+    ("其他个人", None),
+]
 receipt = st.fixed_dictionaries(
     {
         "customer": st.integers(0, 5),
@@ -65,7 +72,9 @@ receipt = st.fixed_dictionaries(
 @given(
     receipts=st.lists(receipt, min_size=1, max_size=30),
     kinds=st.lists(st.sampled_from(CUSTOMER_TYPES), min_size=6, max_size=6),
-    lines=st.lists(st.sampled_from([500_000, 1_000_000, 3_000_000, 9_999_999, 20_000_000, 40_000_000]), min_size=12, max_size=12),
+    lines=st.lists(
+        st.sampled_from([500_000, 1_000_000, 3_000_000, 9_999_999, 20_000_000, 40_000_000]), min_size=12, max_size=12
+    ),
 )
 def test_reduced_equals_expanded_on_made_tables(receipts, kinds, lines):
     rows = []
@@ -95,14 +104,26 @@ def test_reduced_equals_expanded_on_made_tables(receipts, kinds, lines):
         )
     customers = pd.DataFrame(
         [
-            {"bank_id": b, "customer_id": f"C{c}", "customer_type": t, "enterprise_size": s, "founding_date": "2010-01-01"}
+            {
+                "bank_id": b,
+                "customer_id": f"C{c}",
+                "customer_type": t,
+                "enterprise_size": s,
+                "founding_date": "2010-01-01",
+            }
             for b in ("K1", "K2")
             for c, (t, s) in enumerate(kinds)
         ]
     )
     credit = pd.DataFrame(
         [
-            {"bank_id": b, "customer_id": f"C{c}", "line_amount": lines[k * 6 + c], "line_start": "2020-01-01", "line_end": "2025-12-31"}
+            {
+                "bank_id": b,
+                "customer_id": f"C{c}",
+                "line_amount": lines[k * 6 + c],
+                "line_start": "2020-01-01",
+                "line_end": "2025-12-31",
+            }
             for k, b in enumerate(("K1", "K2"))
             for c in range(6)
             if (k * 6 + c) % 5 != 4  # some customers have no line (band 1 by a line of 0)
