@@ -1,12 +1,20 @@
-"""Benchmark: loan-level recompute + reconcile + checks on a province-sized table (10^7 receipts).
+"""Benchmark: loan-level recompute + reconcile + checks on a province-sized EAST delivery (10^7 receipts).
 
-Generates EAST-shaped receipts, customers and credit lines as Parquet, written in chunks (the
-generator never holds the whole table), then times :func:`analysis.inputs.loans.analyse_loans` with
-DuckDB limited to the given threads and memory, sampling the process's peak resident memory.
+Generates about 100 banks' EAST 5.0 tables (IE_002_203/201 customers, IE_005_504/503 receipts,
+IE_005_501 contracts, IE_007_701 lines) as Parquet, one folder per bank written bank by bank (the
+generator never holds the province), with the 报送机构编码对照 beside them. Then, in the same run, with
+the same DuckDB threads and memory limit, it times
 
-    .venv/bin/python benchmarks/bench_loans.py --rows 10000000 --threads 2 --memory-limit 3GB
+(a) the floor: one bare DuckDB pass any recomputation must make — the receipts read with their
+    customer and contract columns joined, balance, amount and amount × rate summed by bank and customer;
+(b) ``analysis loans`` end to end: :func:`analysis.inputs.loans.analyse_loans` (read and check the
+    EAST files, recompute every S71 cell, reconcile, every check, coverage) and the findings workbook;
 
-Goal (issue 10): under 60 s and under 4 GiB on 2 cores for 10^7 receipts.
+and prints both for every size side by side, the ratio (b) / (a) last. Peak resident memory is sampled.
+
+    .venv/bin/python benchmarks/bench_loans.py --rows 1000000 10000000 --threads 2 --memory-limit 3GB
+
+Goal (issue 21): (b) ≤ 3 × (a), under 60 s and under 4 GiB on 2 cores for 10^7 receipts.
 """
 
 from __future__ import annotations
@@ -19,108 +27,109 @@ import time
 from pathlib import Path
 from typing import Self
 
+import duckdb
 import numpy as np
 import pandas as pd
 import psutil
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-CHUNK = 1_000_000
+BANKS = 100
 
 
-def generate(folder: Path, rows: int, banks: int = 100, seed: int = 1) -> None:
-    """Receipts (``rows``), customers (rows ÷ 2) and one line per customer, in Parquet chunks."""
+def generate(folder: Path, rows: int, banks: int = BANKS, seed: int = 1) -> None:
+    """Receipts (``rows``), customers (rows ÷ 2) and one line per customer, bank by bank, as EAST Parquet."""
+    from analysis.demo.loans import demo_licence, east_tables, write_east
+
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    n_cust = max(rows // 2, 1)
     data_date = np.datetime64("2023-12-31")
     year_start = np.datetime64("2023-01-01")
-    writers: dict[str, pq.ParquetWriter] = {}
-
-    def write(name: str, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if name not in writers:
-            writers[name] = pq.ParquetWriter(folder / f"{name}.parquet", table.schema)
-        writers[name].write_table(table)
-
-    for start in range(0, n_cust, CHUNK):
-        k = min(CHUNK, n_cust - start)
-        ids = np.arange(start, start + k)
-        bank = ids % banks
-        cust = pd.Series(ids).map("{:012d}".format).radd("9141")
+    org = []
+    for b in range(banks):
+        bank_id = f"B{b + 1:03d}"
+        org.append((demo_licence(bank_id), bank_id))
+        n_rec = rows // banks + (1 if b < rows % banks else 0)
+        k = max(n_rec // 2, 1)
+        cust = pd.Series(np.arange(k)).map(("9141" + bank_id + "{:09d}").format)
         kind = rng.choice(["企业", "个体工商户", "小微企业主"], k, p=[0.5, 0.4, 0.1])
-        write(
-            "customers",
-            pd.DataFrame(
-                {
-                    "bank_id": pd.Series(bank).map("B{:03d}".format),
-                    "customer_id": cust,
-                    "customer_type": kind,
-                    "enterprise_size": np.where(
-                        kind == "企业", rng.choice(["小型", "微型", "中型"], k, p=[0.4, 0.5, 0.1]), None
-                    ),
-                    "region": "411302",
-                    "industry": rng.choice(list("ACEFGHI"), k),
-                    "founding_date": data_date - rng.integers(100, 7000, k).astype("timedelta64[D]"),
-                    "first_credit_month": "2015-01",
-                    "equity_transfer_date": np.where(
-                        rng.random(k) < 0.01, data_date - np.timedelta64(90, "D"), np.datetime64("NaT")
-                    ).astype("datetime64[D]"),
-                }
-            ),
+        customers = pd.DataFrame(
+            {
+                "customer_id": cust,
+                "customer_type": kind,
+                "enterprise_size": np.where(kind == "企业", rng.choice(["小型", "微型"], k, p=[0.4, 0.6]), None),
+                "region": "411302",
+                "industry": rng.choice(list("ACEFGHI"), k),
+                "founding_date": data_date - rng.integers(100, 7000, k).astype("timedelta64[D]"),
+                "first_credit_month": "2015-01",
+            }
         )
-        write(
-            "credit_lines",
-            pd.DataFrame(
-                {
-                    "bank_id": pd.Series(bank).map("B{:03d}".format),
-                    "customer_id": cust,
-                    "line_amount": np.round(rng.lognormal(13.5, 1.2, k), -3),
-                    "line_start": np.datetime64("2019-01-01"),
-                    "line_end": np.datetime64("2026-12-31"),
-                }
-            ),
+        lines = pd.DataFrame(
+            {
+                "customer_id": cust,
+                "line_amount": np.round(rng.lognormal(13.5, 1.2, k), -3),
+                "line_start": np.datetime64("2019-01-01"),
+                "line_end": np.datetime64("2026-12-31"),
+            }
         )
-    for start in range(0, rows, CHUNK):
-        k = min(CHUNK, rows - start)
-        cid = rng.integers(0, n_cust, k)
-        amount = np.round(rng.lognormal(12.5, 1.0, k), 2)
+        cid = rng.integers(0, k, n_rec)
+        amount = np.round(rng.lognormal(12.5, 1.0, n_rec), 2)
         disbursed = np.where(
-            rng.random(k) < 0.5,
-            year_start + rng.integers(0, 365, k).astype("timedelta64[D]"),
-            year_start - rng.integers(1, 1000, k).astype("timedelta64[D]"),
+            rng.random(n_rec) < 0.5,
+            year_start + rng.integers(0, 365, n_rec).astype("timedelta64[D]"),
+            year_start - rng.integers(1, 1000, n_rec).astype("timedelta64[D]"),
+        ).astype("datetime64[D]")
+        npl = rng.random(n_rec) < 0.03
+        receipt_ids = pd.Series(np.arange(n_rec)).map(("JJ" + bank_id + "{:09d}").format)
+        receipts = pd.DataFrame(
+            {
+                "data_date": data_date,
+                "receipt_id": receipt_ids,
+                "customer_id": cust.to_numpy()[cid],
+                "contract_id": "HT" + receipt_ids.str[2:],
+                "subject": np.where(rng.random(n_rec) < 0.05, "130101", "130301"),
+                "amount": amount,
+                "balance": np.round(amount * rng.uniform(0, 1, n_rec), 2),
+                "five_class": np.where(npl, "次级", np.where(rng.random(n_rec) < 0.05, "关注", "正常")),
+                "disbursement_date": disbursed,
+                "maturity_date": (disbursed + rng.integers(90, 1100, n_rec).astype("timedelta64[D]")),
+                "rate": np.round(rng.normal(5.5, 1.0, n_rec), 4),
+                "purpose_area": "411302",
+                "purpose_industry": "C",
+                "disbursement_type": rng.choice(
+                    ["新增", "借新还旧", "重组", "无还本续贷"], n_rec, p=[0.8, 0.08, 0.02, 0.10]
+                ),
+                "overdue_days": np.where(
+                    npl, rng.integers(91, 600, n_rec), np.where(rng.random(n_rec) < 0.002, 120, 0)
+                ),
+                "guarantee_type": rng.choice(["信用", "抵押", "保证", "质押"], n_rec),
+            }
         )
-        npl = rng.random(k) < 0.03
-        write(
-            "receipts",
-            pd.DataFrame(
-                {
-                    "data_date": data_date,
-                    "bank_id": pd.Series(cid % banks).map("B{:03d}".format),
-                    "receipt_id": pd.Series(np.arange(start, start + k)).map("JJ{:011d}".format),
-                    "customer_id": pd.Series(cid).map("{:012d}".format).radd("9141"),
-                    "contract_id": "HT",
-                    "subject": np.where(rng.random(k) < 0.05, "130101", "130301"),
-                    "amount": amount,
-                    "balance": np.round(amount * rng.uniform(0, 1, k), 2),
-                    "five_class": np.where(npl, "次级", np.where(rng.random(k) < 0.05, "关注", "正常")),
-                    "disbursement_date": disbursed.astype("datetime64[D]"),
-                    "maturity_date": (disbursed + rng.integers(90, 1100, k).astype("timedelta64[D]")).astype(
-                        "datetime64[D]"
-                    ),
-                    "rate": np.round(rng.normal(5.5, 1.0, k), 4),
-                    "purpose_area": "411302",
-                    "purpose_industry": "C",
-                    "disbursement_type": rng.choice(
-                        ["新增", "借新还旧", "重组", "无还本续贷"], k, p=[0.8, 0.08, 0.02, 0.10]
-                    ),
-                    "overdue_days": np.where(npl, rng.integers(91, 600, k), np.where(rng.random(k) < 0.002, 120, 0)),
-                    "guarantee_type": rng.choice(["信用", "抵押", "保证", "质押"], k),
-                }
-            ),
-        )
-    for writer in writers.values():
-        writer.close()
+        write_east(folder / bank_id, east_tables(bank_id, receipts, customers, lines, rng), ("code", "parquet"))
+    pd.DataFrame(org, columns=["ORG_NUM", "机构编码"]).to_csv(
+        folder / "报送机构编码对照.csv", index=False, encoding="utf-8-sig"
+    )
+
+
+FLOOR_SQL = """
+SELECT r.JRXKZH, r.KHTYBH,
+       sum(CAST(r.DKYE AS DOUBLE)) AS balance, sum(CAST(r.DKJE AS DOUBLE)) AS amount,
+       sum(CAST(r.DKJE AS DOUBLE) * CAST(r.SJLL AS DOUBLE)) AS amount_rate, count(DISTINCT c.KHTYBH),
+       count(k.DBLX)
+FROM read_parquet('{f}/*/IE_005_50[34].parquet', union_by_name = true) r
+JOIN read_parquet('{f}/*/IE_002_20[13].parquet', union_by_name = true) c USING (JRXKZH, KHTYBH)
+LEFT JOIN read_parquet('{f}/*/IE_005_501.parquet') k ON k.JRXKZH = r.JRXKZH AND k.XDHTH = r.XDHTH
+GROUP BY ALL
+"""
+
+
+def floor(folder: Path, threads: int, memory_limit: str, temp_dir: Path) -> int:
+    """(a): the one pass every recomputation makes; returns the number of (bank, customer) groups."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}; SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{temp_dir}'; SET preserve_insertion_order = false")
+    try:
+        return con.execute(f"SELECT count(*) FROM ({FLOOR_SQL.format(f=folder)})").fetchone()[0]
+    finally:
+        con.close()
 
 
 class PeakMemory:
@@ -147,49 +156,61 @@ class PeakMemory:
 
 
 def main() -> None:
-    from analysis.inputs.loans import analyse_loans
+    from analysis.inputs.loans import analyse_loans, write_findings_xlsx
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="3GB")
-    parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
+    parser.add_argument("--keep", type=Path, help="generate into (and keep, reuse) <keep>/<rows>")
     args = parser.parse_args()
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-loans-"))
-    try:
-        if not (folder / "receipts.parquet").exists():
-            t = time.perf_counter()
-            generate(folder, args.rows)
+    reported = pd.DataFrame(
+        {
+            "institution_id": pd.Series(dtype=str),
+            "period": pd.Series(dtype="datetime64[ns]"),
+            "cell": pd.Series(dtype=str),
+            "value_wan": pd.Series(dtype=float),
+        }
+    )
+    results = []
+    for rows in args.rows:
+        folder = (args.keep or Path(tempfile.mkdtemp(prefix="bench-loans-"))) / str(rows)
+        try:
+            if not (folder / "报送机构编码对照.csv").exists():
+                t = time.perf_counter()
+                generate(folder, rows)
+                size = sum(p.stat().st_size for p in folder.rglob("*.parquet")) / 2**20
+                print(f"generated {rows:,} receipts ({BANKS} banks) in {time.perf_counter() - t:.1f} s, {size:.0f} MiB")
+            tmp = folder / "duckdb-tmp"
+            with PeakMemory() as floor_mem:
+                t = time.perf_counter()
+                groups = floor(folder, args.threads, args.memory_limit, tmp)
+                floor_s = time.perf_counter() - t
+            print(f"rows={rows:,} (a) floor {floor_s:.1f} s ({groups:,} bank × customer groups)")
+            with PeakMemory() as mem:
+                t = time.perf_counter()
+                findings = analyse_loans(
+                    folder,
+                    reported,
+                    threads=args.threads,
+                    memory_limit=args.memory_limit,
+                    temp_dir=tmp,
+                    progress=lambda phase, s, e: print(f"    {phase:<26} {s:7.1f} s  (elapsed {e:6.1f} s)", flush=True),
+                )
+                write_findings_xlsx(findings, folder / "findings.xlsx")
+                loans_s = time.perf_counter() - t
             print(
-                f"generated {args.rows:,} receipts in {time.perf_counter() - t:.1f} s "
-                f"({sum(p.stat().st_size for p in folder.glob('*.parquet')) / 2**20:.0f} MiB Parquet)"
+                f"rows={rows:,} (b) analysis loans {loans_s:.1f} s; cells {len(findings.recomputed):,}; "
+                + ", ".join(f"{k} {len(v):,}" for k, v in findings.checks.items())
             )
-        reported = pd.DataFrame(
-            {
-                "institution_id": pd.Series(dtype=str),
-                "period": pd.Series(dtype="datetime64[ns]"),
-                "cell": pd.Series(dtype=str),
-                "value_wan": pd.Series(dtype=float),
-            }
-        )
-        base = psutil.Process().memory_info().rss
-        with PeakMemory() as mem:
-            t = time.perf_counter()
-            findings = analyse_loans(
-                folder, reported, threads=args.threads, memory_limit=args.memory_limit, temp_dir=folder / "duckdb-tmp"
-            )
-            total = time.perf_counter() - t
-        print(f"rows={args.rows:,} threads={args.threads} memory_limit={args.memory_limit}")
-        for step, seconds in findings.timings.items():
-            print(f"  {step:<10} {seconds:7.1f} s")
-        print(f"  total      {total:7.1f} s   peak RSS {mem.peak / 2**30:.2f} GiB (at start {base / 2**30:.2f} GiB)")
-        print(
-            f"  cells {len(findings.recomputed):,}; findings: "
-            + ", ".join(f"{k} {len(v):,}" for k, v in findings.checks.items())
-        )
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
+            results.append((rows, floor_s, loans_s, max(floor_mem.peak, mem.peak), loans_s / floor_s))
+        finally:
+            if not args.keep:
+                shutil.rmtree(folder.parent, ignore_errors=True)
+    print(f"threads={args.threads} memory_limit={args.memory_limit}")
+    print(f"{'receipts':>12} {'(a) floor s':>12} {'(b) loans s':>12} {'peak GiB':>9} {'(b)/(a)':>8}")
+    for rows, floor_s, loans_s, peak, ratio in results:
+        print(f"{rows:>12,} {floor_s:>12.1f} {loans_s:>12.1f} {peak / 2**30:>9.2f} {ratio:>8.2f}")
 
 
 if __name__ == "__main__":

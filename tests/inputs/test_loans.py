@@ -349,3 +349,22 @@ def test_loans_subcommand_reads_the_importers_cells(tmp_path, capsys):
     assert "1 项S71与借据不一致" in capsys.readouterr().out
     sheet = pd.read_excel(out, sheet_name="S71与借据核对")
     assert sheet.loc[~sheet["在容差内"], "S71项目"].tolist() == ["6.A5"]
+
+
+def test_a_progress_line_per_phase(tmp_path):
+    seen = []
+    found = analyse_loans(_write(tmp_path / "l"), _reported(), progress=lambda *a: seen.append(a))
+    phases = [p for p, _, _ in seen]
+    assert phases == [
+        "read",
+        "recompute",
+        "reconcile",
+        "check overdue_not_npl",
+        "check over_crediting",
+        "check new_borrower",
+        "check renewal_share",
+        "coverage",
+    ]
+    elapsed = [e for _, _, e in seen]
+    assert elapsed == sorted(elapsed) and all(s >= 0 for _, s, _ in seen)
+    assert list(found.timings) == phases

@@ -51,6 +51,9 @@ def _cmd_loans(args: argparse.Namespace) -> int:
         memory_limit=args.memory_limit,
         data_dir=args.data,
         params_dir=args.params,
+        progress=lambda phase, seconds, elapsed: print(
+            f"借据核查 / loans: {phase} {seconds:.1f} s（累计 / elapsed {elapsed:.1f} s）", flush=True
+        ),
     )
     out = write_findings_xlsx(findings, args.out, period=args.period)
     rec = findings.reconciliation

@@ -361,8 +361,11 @@ def demo_licence(bank_id: str) -> str:
 EAST_STYLES = (("code", "csv"), ("name", "parquet"), ("name", "csv"), ("code", "parquet"))
 
 
-def _yyyymmdd(values) -> list[str]:
-    return ["99991231" if pd.isna(v) else pd.Timestamp(v).strftime("%Y%m%d") for v in values]
+def _yyyymmdd(values) -> np.ndarray:
+    """YYYYMMDD text of each date, 99991231 for none (vectorised: the benchmark writes 10^7 rows)."""
+    dates = pd.to_datetime(pd.Series(np.asarray(values, dtype=object)))
+    number = (dates.dt.year * 10_000 + dates.dt.month * 100 + dates.dt.day).fillna(0).astype(np.int64)
+    return np.where(dates.isna(), "99991231", number.astype(str)).astype(object)
 
 
 def east_tables(

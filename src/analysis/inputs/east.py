@@ -462,14 +462,20 @@ def _sources(con, table: EastTable, files: list[Path], cache: Path, issues: list
     """The files of one table grouped by their headers; missing columns and unreadable files listed."""
     groups: dict[tuple, _Source] = {}
     by_name = {name: code for code, name in table.columns.items()}
+    sniffed_by_header: dict[bytes, tuple[str, list]] = {}  # one sniff per header line, not per file
     for f in files:
         delim = ""
         try:
             if f.suffix.lower() == ".csv":
                 readable = _utf8_copy(f, cache)
-                delim, sniffed = con.execute(
-                    "SELECT Delimiter, Columns FROM sniff_csv(?, header = true, all_varchar = true)", [str(readable)]
-                ).fetchone()
+                with readable.open("rb") as head:
+                    header_line = head.readline(1 << 16)
+                if header_line not in sniffed_by_header:
+                    sniffed_by_header[header_line] = con.execute(
+                        "SELECT Delimiter, Columns FROM sniff_csv(?, header = true, all_varchar = true)",
+                        [str(readable)],
+                    ).fetchone()
+                delim, sniffed = sniffed_by_header[header_line]
                 described = [(c["name"], "VARCHAR") for c in sniffed]
             else:
                 readable = f
@@ -559,9 +565,20 @@ def create_east_views(
     if issues:
         raise DataValidationError(issues)
     dates: set = set()
-    for group in sources.values():
+    receipt_dates: set = set()
+    for role, group in sources.items():
         for source in group:
-            issues += _refusals(con, spec, _Filler(spec, source), dates)
+            found: set = set()
+            issues += _refusals(con, spec, _Filler(spec, source), found)
+            dates |= found
+            if role in VIEW_ROLES["receipts"]:
+                receipt_dates |= found
+    # the receipts' data dates, from the refusal pass: a one-bank run needs the city's without
+    # reading the other banks' receipts again (city_receipt_dates of analysis.inputs.loans)
+    listed = ", ".join(f"(DATE '{pd.Timestamp(d):%Y-%m-%d}')" for d in sorted(receipt_dates)) or "(NULL)"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE east_receipt_dates AS SELECT CAST(d AS DATE) AS data_date FROM (VALUES {listed}) v(d)"
+    )
     if dates and pd.Timestamp(min(dates)) < spec.valid_from:
         issues.append(
             Issue(
@@ -582,11 +599,14 @@ def create_east_views(
         union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
         if view == "receipts":
             con.execute(f"CREATE OR REPLACE TEMP VIEW east_receipts AS {union}")
+        # customers, contracts and lines are parsed once into tables (the receipts and lines join
+        # them, every rule reads them); the receipts stay a view (analysis.inputs.loans reads them
+        # once, one bank's only when asked)
         elif len(dates) > 1:  # several snapshots: each customer, contract and line once, the latest
-            con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view}_all AS {union}")
-            con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view} AS {views['latest_' + view]}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view}_all AS {union}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view} AS {views['latest_' + view]}")
         else:  # one snapshot (the usual delivery): no window over the table
-            con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view}_all AS {union}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view}_all AS {union}")
             drop = "data_date, line_id" if view == "credit_lines" else "data_date"
             con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view} AS SELECT * EXCLUDE ({drop}) FROM east_{view}_all")
     doubled = con.execute(

@@ -24,7 +24,9 @@ one connection and one set of views; the rules themselves are the ``.sql`` files
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,7 @@ import yaml
 from analysis.core.errors import DataValidationError, Issue, ParamsError
 
 SQL_DIR = Path(__file__).with_name("sql")
+_ROOT = Path(__file__).resolve().parents[3]
 
 #: table -> column -> accepted headers (English first). Optional columns are marked below.
 TABLE_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -236,27 +239,39 @@ def connect(
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
-    if temp_dir:
-        con.execute(f"SET temp_directory = '{temp_dir}'")
+    # out of core: what exceeds memory_limit spills under the cache folder (ANALYSIS_CACHE_DIR)
+    # unless the caller names a temp directory
+    spill = (
+        Path(temp_dir) if temp_dir else Path(os.environ.get("ANALYSIS_CACHE_DIR") or _ROOT / ".cache") / "duckdb-tmp"
+    )
+    con.execute("SET temp_directory = '" + str(spill).replace("'", "''") + "'")
     con.execute("SET preserve_insertion_order = false")
     try:
-        if is_east_folder(folder, params_dir):
+        east = is_east_folder(folder, params_dir)
+        if east:
             views = create_east_views(con, folder, data_dir=data_dir, params_dir=params_dir, temp_dir=temp_dir)
             wholes = {table: f"SELECT * FROM {view}" for table, view in views.items()}
         else:
             wholes = _simple_views(con, folder)
+        own = "'" + str(bank).replace("'", "''") + "'"
+        for table, whole in wholes.items():
+            if east and table == "receipts":  # parsed once (CSV, value mappings, joins), not by every rule
+                one = f" WHERE bank_id = {own}" if bank is not None else ""
+                con.execute(f"CREATE OR REPLACE TEMP TABLE east_receipts_read AS {whole}{one}")
+                whole = "SELECT * FROM east_receipts_read"
+            if bank is not None and table != "credit_lines":
+                con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS {whole}")
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM city_{table} WHERE bank_id = {own}")
+            else:
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {whole}")
+                con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS SELECT * FROM {table}")
+        # with one bank under EAST, the receipts read are that bank's: the city's dates are those of
+        # the refusal pass, which read every file once already
+        dates = "east_receipt_dates" if east else "city_receipts"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW city_receipt_dates AS SELECT DISTINCT data_date FROM {dates}")
     except Exception:
         con.close()
         raise
-    for table, whole in wholes.items():
-        if bank is not None and table != "credit_lines":
-            own = "'" + str(bank).replace("'", "''") + "'"
-            con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS {whole}")
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM city_{table} WHERE bank_id = {own}")
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {whole}")
-            con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS SELECT * FROM {table}")
-    con.execute("CREATE OR REPLACE TEMP VIEW city_receipt_dates AS SELECT DISTINCT data_date FROM city_receipts")
     return con
 
 
@@ -337,14 +352,28 @@ def _query(con, name: str, params: dict) -> pd.DataFrame:
 # --- recompute, reconcile, checks ------------------------------------------------------------
 
 
-def recompute_s71(con, rules: LoanRules) -> pd.DataFrame:
-    """S71 cells from the receipts: bank_id, period, item (e.g. 6.A5), value (万元 or 户)."""
+def recompute_s71(con, rules: LoanRules, query: str = "recompute_s71") -> pd.DataFrame:
+    """S71 cells from the receipts: bank_id, period, item (e.g. 6.A5), value (万元 or 户).
+
+    ``query`` names the SQL of the cells: ``recompute_s71`` (reduced early, the one in use) or
+    ``recompute_s71_expanded`` (the former query, every receipt expanded into its cells; kept as
+    the reference of the equivalence test).
+    """
     params = dict(
         rules.sql_params, credit_type=rules.raw["credit_guarantee_type"], renewal_type=rules.raw["renewal_type"]
     )
     scope = _sql("scope")
     con.execute(scope, _used(scope, params))
-    wide = _query(con, "recompute_s71", params)
+    wide = _query(con, query, params)
+    if wide.empty:  # no receipt in scope of S71: no cell (reconcile counts every item as 0)
+        return pd.DataFrame(
+            {
+                "bank_id": pd.Series(dtype=object),
+                "period": pd.Series(dtype="datetime64[ns]"),
+                "item": pd.Series(dtype=object),
+                "value": pd.Series(dtype=float),
+            }
+        )
     long = wide.melt(
         id_vars=["bank_id", "data_date", "row_code", "band"],
         value_vars=list("ABCDEF"),
@@ -417,28 +446,27 @@ def reconcile(
     )
 
 
-def run_checks(con, rules: LoanRules) -> dict[str, pd.DataFrame]:
-    """Every supervisory check (requires :func:`recompute_s71` to have built ``scoped``)."""
+def run_checks(con, rules: LoanRules, done: Callable[[str], None] | None = None) -> dict[str, pd.DataFrame]:
+    """Every supervisory check (requires :func:`recompute_s71` to have built ``scoped``).
+
+    ``done`` is called with each check's name when it has run (progress of long runs)."""
     checks = rules.raw["checks"]
     base = rules.sql_params
     caps = pd.DataFrame(
         [(k, float(v)) for k, v in checks["over_crediting"]["line_cap"].items()], columns=["kind", "line_cap"]
     )
     con.register("line_caps", caps)
-    out = {
-        "overdue_not_npl": _query(
-            con,
-            "check_overdue_not_npl",
-            dict(base, min_overdue_days=int(checks["overdue_not_npl"]["min_overdue_days"])),
-        ),
-        "over_crediting": _query(
-            con, "check_over_crediting", dict(base, min_banks=int(checks["over_crediting"]["min_banks"]))
-        ),
-        "new_borrower": _query(
-            con, "check_new_borrower", dict(base, max_months=int(checks["new_borrower"]["max_months"]))
-        ),
-        "renewal_share": _query(con, "check_renewal_share", dict(base, renewal_type=rules.raw["renewal_type"])),
+    params = {
+        "overdue_not_npl": dict(base, min_overdue_days=int(checks["overdue_not_npl"]["min_overdue_days"])),
+        "over_crediting": dict(base, min_banks=int(checks["over_crediting"]["min_banks"])),
+        "new_borrower": dict(base, max_months=int(checks["new_borrower"]["max_months"])),
+        "renewal_share": dict(base, renewal_type=rules.raw["renewal_type"]),
     }
+    out = {}
+    for name, values in params.items():
+        out[name] = _query(con, f"check_{name}", values)
+        if done is not None:
+            done(f"check {name}")
     share = out["renewal_share"]
     share["watch"] = share["renewal_share_pct"] > float(checks["renewal_share"]["watch_share_pct"])
     for name, frame in out.items():
@@ -473,17 +501,30 @@ def analyse_loans(
     bank: str | None = None,
     data_dir: Path | str | None = None,
     params_dir: Path | str | None = None,
+    progress: Callable[[str, float, float], None] | None = None,
 ) -> LoanFindings:
     """Recompute S71 from the loan tables under ``folder``, reconcile, and run every check.
 
     ``bank`` limits the work to one institution (a notebook opened for one bank): its findings are
     exactly its rows of the city-wide run — the over-crediting rule still counts every bank's lines
     — at a fraction of the cost.
+    ``progress`` is called after each phase (read, recompute, reconcile, each check, coverage) with
+    the phase, its seconds and the seconds since the start; the same figures are ``timings``.
     """
     import time
 
     rules = rules or load_loan_rules()
-    timings = {}
+    timings: dict[str, float] = {}
+    start = last = time.perf_counter()
+
+    def done(phase: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        timings[phase] = now - last
+        last = now
+        if progress is not None:
+            progress(phase, timings[phase], now - start)
+
     if bank is not None:
         own = reported["institution_id"] if "institution_id" in reported.columns else reported["bank_id"]
         reported = reported[own == bank]
@@ -496,11 +537,10 @@ def analyse_loans(
         data_dir=data_dir,
         params_dir=params_dir,
     )
+    done("read")
     try:
-        t = time.perf_counter()
         recomputed = recompute_s71(con, rules)
-        timings["recompute"] = time.perf_counter() - t
-        t = time.perf_counter()
+        done("recompute")
         snapshots = (
             con.execute("SELECT DISTINCT bank_id, data_date FROM receipts")
             .df()
@@ -508,9 +548,8 @@ def analyse_loans(
             .assign(period=lambda d: pd.to_datetime(d["period"]))
         )
         table = reconcile(recomputed, reported, rules, snapshots)
-        timings["reconcile"] = time.perf_counter() - t
-        t = time.perf_counter()
-        checks = run_checks(con, rules)
+        done("reconcile")
+        checks = run_checks(con, rules, done)
         if bank is not None:  # the city-wide rule returns a row for every bank holding a flagged line
             checks = {
                 name: frame[frame["institution_id"] == bank].reset_index(drop=True) for name, frame in checks.items()
@@ -518,7 +557,7 @@ def analyse_loans(
         coverage = coverage_table(con)
         if bank is not None:
             coverage = coverage[coverage["institution_id"] == bank].reset_index(drop=True)
-        timings["checks"] = time.perf_counter() - t
+        done("coverage")
     finally:
         con.close()
     return LoanFindings(recomputed, table, checks, rules, timings, coverage)
