@@ -141,3 +141,17 @@ def test_write_then_read_round_trip(private_cache):
     assert mode_of(path) == 0o600
     assert read_cache(path) == {"rate": 4.35}
     assert read_cache(cache_dir() / "absent.pkl") is None
+
+
+def test_a_changed_loan_rule_changes_the_code_fingerprint(tmp_path):
+    """The loan checks' rules are SQL files: editing one must invalidate cached states."""
+    import shutil
+
+    from analysis.state import PACKAGE_DIR, _code_fingerprint
+
+    copy = tmp_path / "analysis"
+    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _code_fingerprint(copy)
+    rule = copy / "inputs" / "sql" / "check_overdue_not_npl.sql"
+    rule.write_text(rule.read_text(encoding="utf-8") + "\n-- a changed rule\n", encoding="utf-8")
+    assert _code_fingerprint(copy) != before

@@ -53,14 +53,24 @@ def resolve(path: Path | str) -> Path:
     return (project_root() / path).resolve()
 
 
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
+#: the package's files whose content a cached state depends on: code, the loan rules' SQL, templates
+CODE_SUFFIXES = (".py", ".sql", ".j2", ".css", ".json", ".js")
+
+
+def _code_fingerprint(package_dir: Path) -> str:
     digest = hashlib.sha256()
-    for file in sorted(PACKAGE_DIR.rglob("*")):
-        if file.is_file() and file.suffix in (".py", ".j2", ".css", ".json", ".js") and "__pycache__" not in file.parts:
-            digest.update(file.relative_to(PACKAGE_DIR).as_posix().encode())
+    for file in sorted(package_dir.rglob("*")):
+        if file.is_file() and file.suffix in CODE_SUFFIXES and "__pycache__" not in file.parts:
+            digest.update(file.relative_to(package_dir).as_posix().encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Digest of the package's code, SQL and templates: part of every cache key, so a changed rule
+    (a ``.sql`` file of the loan checks included) is never answered from an old cache."""
+    return _code_fingerprint(PACKAGE_DIR)
 
 
 def package_version() -> str:
