@@ -3,6 +3,7 @@ and the demo jurisdiction written once per session."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,14 @@ def make_dataset(
     pl = pd.DataFrame(plans or [], columns=[c.name for c in PLANS.columns])
     ol = pd.DataFrame(onlending or [], columns=[c.name for c in ONLENDING.columns])
     return Dataset(institutions=inst[[c.name for c in INSTITUTIONS.columns]], monthly=mon, plans=pl, onlending=ol)
+
+
+@pytest.fixture
+def data(tmp_path, demo_csv_dir) -> Path:
+    """A writable copy of the demo data folder (CSV), for tests that break one file."""
+    target = tmp_path / "data"
+    shutil.copytree(demo_csv_dir, target)
+    return target
 
 
 @pytest.fixture(scope="session")

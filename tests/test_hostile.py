@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -24,25 +23,8 @@ INSTITUTIONS = "机构名录.csv"
 PLANS = "信贷计划.csv"
 
 
-@pytest.fixture
-def data(tmp_path, demo_csv_dir) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(demo_csv_dir, target)
-    return target
-
-
-def read(folder: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(folder / name, dtype=object, keep_default_na=False, encoding="utf-8-sig")
-
-
-def write(folder: Path, name: str, frame: pd.DataFrame) -> None:
-    frame.to_csv(folder / name, index=False, encoding="utf-8-sig")
-
-
-def issues_of(folder: Path):
-    with pytest.raises(DataValidationError) as info:
-        load_dataset(folder, PARAMS)
-    return info.value.issues
+# the validation tests' own helpers: CSV read/write and the issues a refused folder raises
+from tests.inputs.test_validation import issues_of, read, write  # noqa: E402
 
 
 def only(issues, rule):

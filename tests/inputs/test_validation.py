@@ -20,13 +20,6 @@ PLANS = "信贷计划.csv"
 ONLENDING = "转贷款.csv"
 
 
-@pytest.fixture
-def data(tmp_path, demo_csv_dir) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(demo_csv_dir, target)
-    return target
-
-
 def read(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(folder / name, dtype=object, keep_default_na=False, encoding="utf-8-sig")
 
