@@ -30,6 +30,7 @@ from analysis.outputs.documents import (
     write_documents,
 )
 from analysis.state import compute_state
+from tests.cli.test_cli import run as cli  # the command line as a subprocess, from the project folder
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2023-06"
@@ -330,25 +331,8 @@ def test_template_with_an_unknown_field_is_refused_before_anything_is_written(st
 def test_cli_docs_refuses_a_bad_template_and_batch_plan_too(tmp_path, demo_csv_dir):
     params = _params_with_template(tmp_path, "提示函.docx", "{{ institution.nmae }}")
     reports = tmp_path / "reports"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "docs",
-            "--period",
-            PERIOD,
-            "--data",
-            str(demo_csv_dir),
-            "--params",
-            str(params),
-            "--reports",
-            str(reports),
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
+    result = cli(
+        "docs", "--period", PERIOD, "--data", str(demo_csv_dir), "--params", str(params), "--reports", str(reports)
     )
     assert result.returncode == 1
     assert "institution.nmae" in result.stderr and "提示函.docx" in result.stderr
@@ -455,28 +439,10 @@ def test_cli_docs_records_the_documents_for_the_site(state, demo_csv_dir, tmp_pa
         generation=data_generation(state),
         entries={"B017": ManifestEntry(key="B017", status="done", generation=data_generation(state))},
     ).save(reports / PERIOD / "manifest.json")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "docs",
-            "--period",
-            PERIOD,
-            "--data",
-            str(demo_csv_dir),
-            "--reports",
-            str(reports),
-            "--issued",
-            "2023-07-10",
-            "--reply-by",
-            "2023-07-31",
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    result = cli(
+        "docs", "--period", PERIOD, "--data", str(demo_csv_dir), "--reports", str(reports),
+        "--issued", "2023-07-10", "--reply-by", "2023-07-31",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "5 份" in result.stdout
     manifest = Manifest.load(reports / PERIOD / "manifest.json")
