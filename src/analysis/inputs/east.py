@@ -355,25 +355,21 @@ def _conditions(spec: EastSpec, filler: _Filler) -> list[tuple[str, str, str]]:
     return out
 
 
-def _refusals(con, spec: EastSpec, filler: _Filler, dates: set) -> list[Issue]:
-    """Every refused value of one source, located: one aggregate pass, then only the bad values.
-    The distinct data dates (采集日期) of the source are added to ``dates`` (same pass)."""
+def _refusals(con, spec: EastSpec, filler: _Filler) -> list[Issue]:
+    """Every refused value of one source, located. One filtering pass over the files asks whether
+    any row breaks any condition (the usual answer, no); only then is each condition counted, and
+    the files of the conditions that fired are read again for the rows."""
     conds = _conditions(spec, filler)
+    source = filler.fill("{src}")
+    if not con.execute(f"SELECT count(*) FROM {source} WHERE " + " OR ".join(f"({c})" for _, _, c in conds)).fetchone()[0]:
+        return []
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for _, _, c in conds) + f" FROM {source}").fetchone()
     src = filler.source
-    parsed = f"CASE WHEN NOT ({filler.fragment('bad_date', 'CJRQ')}) THEN {filler.date('CJRQ')} END"
-    counts = con.execute(
-        "SELECT "
-        + ", ".join(f"count(*) FILTER (WHERE {c})" for _, _, c in conds)
-        + f", list_distinct(list({parsed})) FROM {filler.fill('{src}')}"
-    ).fetchone()
-    dates.update(d for d in counts[-1] or [] if d is not None)
     issues: list[Issue] = []
-    for (code, rule, cond), n in zip(conds, counts[:-1]):
-        if not n:
-            continue
-        header = src.headers[code]
-        with file_order(con):
-            issues += _located(con, spec, src, code, rule, cond, header)
+    for (code, rule, cond), n in zip(conds, counts):
+        if n:
+            with file_order(con):
+                issues += _located(con, spec, src, code, rule, cond, src.headers[code])
     return issues
 
 
@@ -530,9 +526,17 @@ def create_east_views(
     data_dir: Path | str | None = None,
     params_dir: Path | str | None = None,
     temp_dir: Path | str | None = None,
+    bank: str | None = None,
 ) -> dict[str, str]:
     """Create the views ``east_receipts``, ``east_customers``, ``east_credit_lines`` (and the
     contracts they need) over the EAST files under ``folder``; return {internal table: view name}.
+
+    Every value of every file is checked first (``sql/east_refusals.sql``: one filtering pass per
+    group of files; the conditions are counted and located only when one fired), then each table is
+    parsed once into a DuckDB table (``sql/east_views.sql``). With ``bank``, the receipts table holds
+    that bank's receipts only; customers, contracts and lines are the city's, since the cross-bank
+    rule reads every bank's lines, and the receipts' data dates of every bank are in
+    ``east_receipt_dates`` either way.
 
     Raises DataValidationError listing every missing table or column, unreadable file and refused
     value (file, row, column, rule).
@@ -564,51 +568,75 @@ def create_east_views(
             sources[role] = _sources(con, spec.tables[role], files[role], cache, issues)
     if issues:
         raise DataValidationError(issues)
-    dates: set = set()
-    receipt_dates: set = set()
-    for role, group in sources.items():
+    for group in sources.values():  # every value of every file checked before any table is made
         for source in group:
-            found: set = set()
-            issues += _refusals(con, spec, _Filler(spec, source), found)
-            dates |= found
-            if role in VIEW_ROLES["receipts"]:
-                receipt_dates |= found
-    # the receipts' data dates, from the refusal pass: a one-bank run needs the city's without
-    # reading the other banks' receipts again (city_receipt_dates of analysis.inputs.loans)
+            issues += _refusals(con, spec, _Filler(spec, source))
+    if issues:
+        raise DataValidationError(issues)
+    views = _sections("east_views.sql")
+
+    def read(view: str, where: str = "") -> None:
+        """Parse the files of ``view`` once, into the table ``east_<view>_all`` (``east_receipts_read``)."""
+        selects = [
+            _Filler(spec, source).fill(views[_ROLE_SQL[role]])
+            for role in VIEW_ROLES[view]
+            for source in sources.get(role, [])
+        ]
+        union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
+        table = "east_receipts_read" if view == "receipts" else f"east_{view}_all"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({union}){where}")
+
+    def dates_of(table: str) -> set:
+        return {d for (d,) in con.execute(f"SELECT DISTINCT data_date FROM {table}").fetchall() if d is not None}
+
+    def settle(view: str, several: bool) -> None:
+        """``east_<view>``: each row once — the latest snapshot of each key when the folder holds
+        several data dates, else the table as it is (no window over it)."""
+        if several:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view} AS {views['latest_' + view]}")
+        else:
+            drop = "data_date, line_id" if view == "credit_lines" else "data_date"
+            con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view} AS SELECT * EXCLUDE ({drop}) FROM east_{view}_all")
+
+    # customers and contracts first: the lines and the receipts join them
+    read("customers")
+    read("contracts")
+    dates = dates_of("east_customers_all") | dates_of("east_contracts_all")
+    settle("customers", len(dates) > 1)
+    settle("contracts", len(dates) > 1)
+    read("credit_lines")
+    several = len(dates) > 1
+    dates |= dates_of("east_credit_lines_all")
+    settle("credit_lines", several or len(dates) > 1)
+    read("receipts", f" WHERE bank_id = {_literal(bank)}" if bank is not None else "")
+    if bank is None:
+        receipt_dates = dates_of("east_receipts_read")
+    else:  # the city's data dates (the cross-bank rule's) from every bank's files: 采集日期 only
+        parts = [
+            _Filler(spec, source).fill("SELECT DISTINCT {date:CJRQ} AS data_date FROM {src}")
+            for role in VIEW_ROLES["receipts"]
+            for source in sources.get(role, [])
+        ]
+        receipt_dates = {d for (d,) in con.execute(" UNION ".join(f"({p})" for p in parts)).fetchall() if d is not None}
+    dates |= receipt_dates
+    # the receipts' data dates: a one-bank run needs the city's (city_receipt_dates of analysis.inputs.loans)
     listed = ", ".join(f"(DATE '{pd.Timestamp(d):%Y-%m-%d}')" for d in sorted(receipt_dates)) or "(NULL)"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE east_receipt_dates AS SELECT CAST(d AS DATE) AS data_date FROM (VALUES {listed}) v(d)"
     )
+    con.execute("CREATE OR REPLACE TEMP VIEW east_receipts AS SELECT * FROM east_receipts_read")
     if dates and pd.Timestamp(min(dates)) < spec.valid_from:
-        issues.append(
-            Issue(
-                str(folder),
-                None,
-                "CJRQ 采集日期",
-                "east_no_version",
-                f"{min(dates)} < EAST {spec.version} {spec.valid_from:%Y-%m-%d}",
-            )
+        raise DataValidationError(
+            [
+                Issue(
+                    str(folder),
+                    None,
+                    "CJRQ 采集日期",
+                    "east_no_version",
+                    f"{min(dates)} < EAST {spec.version} {spec.valid_from:%Y-%m-%d}",
+                )
+            ]
         )
-    if issues:
-        raise DataValidationError(issues)
-    views = _sections("east_views.sql")
-    for view, roles in VIEW_ROLES.items():
-        selects = [
-            _Filler(spec, source).fill(views[_ROLE_SQL[role]]) for role in roles for source in sources.get(role, [])
-        ]
-        union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
-        if view == "receipts":
-            con.execute(f"CREATE OR REPLACE TEMP VIEW east_receipts AS {union}")
-        # customers, contracts and lines are parsed once into tables (the receipts and lines join
-        # them, every rule reads them); the receipts stay a view (analysis.inputs.loans reads them
-        # once, one bank's only when asked)
-        elif len(dates) > 1:  # several snapshots: each customer, contract and line once, the latest
-            con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view}_all AS {union}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view} AS {views['latest_' + view]}")
-        else:  # one snapshot (the usual delivery): no window over the table
-            con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view}_all AS {union}")
-            drop = "data_date, line_id" if view == "credit_lines" else "data_date"
-            con.execute(f"CREATE OR REPLACE TEMP VIEW east_{view} AS SELECT * EXCLUDE ({drop}) FROM east_{view}_all")
     doubled = con.execute(
         "SELECT bank_id, customer_id, count(*) FROM east_customers_all GROUP BY bank_id, customer_id, data_date "
         f"HAVING count(*) > 1 ORDER BY ALL LIMIT {_LISTED}"

@@ -249,24 +249,24 @@ def connect(
     try:
         east = is_east_folder(folder, params_dir)
         if east:
-            views = create_east_views(con, folder, data_dir=data_dir, params_dir=params_dir, temp_dir=temp_dir)
+            # parsed once into tables (CSV, value mappings, joins, refusals), not by every rule;
+            # with ``bank`` the receipts are that bank's already
+            views = create_east_views(
+                con, folder, data_dir=data_dir, params_dir=params_dir, temp_dir=temp_dir, bank=bank
+            )
             wholes = {table: f"SELECT * FROM {view}" for table, view in views.items()}
         else:
             wholes = _simple_views(con, folder)
         own = "'" + str(bank).replace("'", "''") + "'"
         for table, whole in wholes.items():
-            if east and table == "receipts":  # parsed once (CSV, value mappings, joins), not by every rule
-                one = f" WHERE bank_id = {own}" if bank is not None else ""
-                con.execute(f"CREATE OR REPLACE TEMP TABLE east_receipts_read AS {whole}{one}")
-                whole = "SELECT * FROM east_receipts_read"
             if bank is not None and table != "credit_lines":
                 con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS {whole}")
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM city_{table} WHERE bank_id = {own}")
             else:
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {whole}")
                 con.execute(f"CREATE OR REPLACE TEMP VIEW city_{table} AS SELECT * FROM {table}")
-        # with one bank under EAST, the receipts read are that bank's: the city's dates are those of
-        # the refusal pass, which read every file once already
+        # with one bank under EAST, the receipts read are that bank's: the city's dates are read
+        # from every bank's files (create_east_views)
         dates = "east_receipt_dates" if east else "city_receipts"
         con.execute(f"CREATE OR REPLACE TEMP VIEW city_receipt_dates AS SELECT DISTINCT data_date FROM {dates}")
     except Exception:

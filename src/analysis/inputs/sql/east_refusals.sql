@@ -1,17 +1,20 @@
--- Checks made on every EAST file before any view reads it (analysis.east): each fragment is a
--- condition true for a row that must be refused, or an expression that parses a value already
--- checked. {x} is the column (as the file names it), {open} the open dates of the params.
+-- Checks made on every row of every EAST file (analysis.inputs.east), in the same pass that parses it:
+-- each fragment is a condition true for a row that must be refused, or an expression that parses a
+-- value (NULL where the value is bad: the condition refuses it). {x} is the column (as the file
+-- names it), {open} the open dates of the params.
 
 -- name: date
 -- A YYYYMMDD text date; empty and the open dates (99991231) are NULL.
 CASE WHEN {x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open}) THEN NULL
-     ELSE strptime(trim(CAST({x} AS VARCHAR)), '%Y%m%d')::DATE END
+     ELSE try_strptime(trim(CAST({x} AS VARCHAR)), '%Y%m%d')::DATE END
 
 -- name: bad_date
 -- Refusal east_bad_date: text that is not exactly eight digits forming a calendar date (20230230,
--- 2023123, 2023-12-31 are refused; try_strptime alone would read 2023123 as 3 December).
+-- 2023123, 2023-12-31 are refused; try_strptime alone would read 2023123 as 3 December). The
+-- format has no separator, so a trimmed text of length 8 that parses is eight digits (a regular
+-- expression says the same at seven times the cost on 10⁷ rows).
 NOT ({x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open})
-     OR (regexp_full_match(trim(CAST({x} AS VARCHAR)), '[0-9]{8}')
+     OR (length(trim(CAST({x} AS VARCHAR))) = 8
          AND try_strptime(trim(CAST({x} AS VARCHAR)), '%Y%m%d') IS NOT NULL))
 
 -- name: missing_date
@@ -22,17 +25,17 @@ NOT ({x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open})
 -- name: month
 -- A YYYYMM year-month, written YYYY-MM; empty and 999912 are NULL.
 CASE WHEN {x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open_month}) THEN NULL
-     ELSE strftime(strptime(trim(CAST({x} AS VARCHAR)) || '01', '%Y%m%d'), '%Y-%m') END
+     ELSE strftime(try_strptime(trim(CAST({x} AS VARCHAR)) || '01', '%Y%m%d'), '%Y-%m') END
 
 -- name: bad_month
 -- Refusal east_bad_date: a year-month that is not six digits forming a month.
 NOT ({x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open_month})
-     OR (regexp_full_match(trim(CAST({x} AS VARCHAR)), '[0-9]{6}')
+     OR (length(trim(CAST({x} AS VARCHAR))) = 6
          AND try_strptime(trim(CAST({x} AS VARCHAR)) || '01', '%Y%m%d') IS NOT NULL))
 
 -- name: number
 -- A DECIMAL amount or rate (元, %); empty is NULL.
-CAST(nullif(trim(CAST({x} AS VARCHAR)), '') AS DOUBLE)
+TRY_CAST(nullif(trim(CAST({x} AS VARCHAR)), '') AS DOUBLE)
 
 -- name: bad_number
 -- Refusal east_bad_number: text that is not a number.
