@@ -94,7 +94,12 @@ def test_text_numbers_dates_booleans_and_empties_read_back(typed):
     assert isinstance(whole[0].value, int) and whole[0].number_format == "#,##0"
 
     dates = column(sheet, "date")
-    assert [c.value for c in dates] == [dt.datetime(2023, 12, 31), None, dt.datetime(2024, 2, 29), dt.datetime(1900, 3, 1)]
+    assert [c.value for c in dates] == [
+        dt.datetime(2023, 12, 31),
+        None,
+        dt.datetime(2024, 2, 29),
+        dt.datetime(1900, 3, 1),
+    ]
     assert dates[0].is_date and dates[0].number_format == "yyyy-mm-dd"
     xml = sheet_xml(typed)["xl/worksheets/sheet1.xml"]
     assert re.search(r'<c r="E2"[^>]*><v>45291</v></c>', xml)  # a date cell holds Excel's serial

@@ -216,30 +216,24 @@ def sheet_names(title: str, parts: int) -> list[str]:
     return names
 
 
-_Writer = Callable[[Any, int, int, Any], Any]
-
-
 def _column(
     book: Book, frame_title: str, name: Any, series: pd.Series, number_format: str | None, booleans
-) -> tuple[list, _Writer]:
-    """The values of one column (None where the cell stays empty) and the writer of its cells,
-    chosen once from the column's dtype."""
+) -> tuple[list, str, Any]:
+    """The values of one column (None where the cell stays empty), the kind of writer for its cells
+    (number, boolean, text or value: any type, one by one) chosen once from the column's dtype, and
+    what that writer takes besides the value (a cell format, or the value writer's options)."""
     dtype = series.dtype
-    number = book.format(num_format=number_format) if number_format else None
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         values = series.astype(object).where(series.notna(), None).tolist()
         if booleans is not None:
-            values = [None if v is None else booleans[bool(v)] for v in values]
-            return values, lambda sheet, r, c, v: book.write_text(sheet, r, c, v)
-        return values, lambda sheet, r, c, v: sheet.write_boolean(r, c, v)
+            return [None if v is None else booleans[bool(v)] for v in values], "text", book.format(quote_prefix=True)
+        return values, "boolean", None
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         floats = series.to_numpy(dtype=float, na_value=np.nan)
-        if pd.api.types.is_integer_dtype(dtype):
-            out = series.to_numpy(dtype=object, copy=True)  # whole numbers stay whole (Python ints)
-        else:
-            out = floats.astype(object)
+        whole = pd.api.types.is_integer_dtype(dtype)  # whole numbers stay whole (Python ints)
+        out = series.to_numpy(dtype=object, copy=True) if whole else floats.astype(object)
         out[~np.isfinite(floats)] = None
-        return out.tolist(), lambda sheet, r, c, v: sheet.write_number(r, c, v, number)
+        return out.tolist(), "number", book.format(num_format=number_format) if number_format else None
     if isinstance(dtype, pd.DatetimeTZDtype):
         raise ValueError(
             f"Excel 不支持带时区的日期 / Excel has no time zones: sheet {frame_title}, column {name} ({dtype})"
@@ -247,27 +241,31 @@ def _column(
     if pd.api.types.is_datetime64_dtype(dtype):
         stamps = series.to_numpy().astype("datetime64[us]")
         missing = np.isnat(stamps)
-        early = ~missing & (stamps < _FIRST_EXCEL_DATE.to_datetime64())
-        if early.any():  # rare: Excel cannot show them as dates; through the one-cell writer
-            return series.astype(object).tolist(), lambda sheet, r, c, v: book.write_value(sheet, r, c, v, number_format)
+        if (~missing & (stamps < _FIRST_EXCEL_DATE.to_datetime64())).any():  # rare: Excel cannot show them
+            return series.astype(object).tolist(), "value", (number_format, None)
         serial = ((stamps - _EXCEL_EPOCH) / _DAY).astype(object)
         serial[missing] = None
-        date = book.format(num_format=number_format or DATE_FORMAT)
-        return serial.tolist(), lambda sheet, r, c, v: sheet.write_number(r, c, v, date)
+        return serial.tolist(), "number", book.format(num_format=number_format or DATE_FORMAT)
     objects = series.to_numpy(dtype=object, na_value=None)
-    values = objects.tolist()
     if pd.api.types.infer_dtype(objects, skipna=True) in ("string", "empty"):
-        quoted = book.format(quote_prefix=True)
+        return objects.tolist(), "text", book.format(quote_prefix=True)
+    return [plain(v) for v in objects.tolist()], "value", (number_format, booleans)
 
-        def text(sheet, r, c, v):
-            if len(v) > MAX_CELL_CHARS // 2 or v.startswith("<r>"):
-                book.write_text(sheet, r, c, v)
-            else:
-                sheet.write_string(r, c, v, quoted if v.startswith(FORMULA_TRIGGERS) else None)
 
-        return values, text
-    values = [plain(v) for v in values]
-    return values, lambda sheet, r, c, v: book.write_value(sheet, r, c, v, number_format, booleans)
+def _writers(book: Book, sheet: Any) -> dict[str, Callable[[int, int, Any, Any], Any]]:
+    """The cell writers of ``sheet`` by kind (see :func:`_column`): each takes row, column, value
+    and the column's extra."""
+
+    def text(row: int, col: int, value: str, quoted: Any) -> None:
+        if len(value) > MAX_CELL_CHARS // 2 or value.startswith("<r>"):
+            book.write_text(sheet, row, col, value)  # maybe too long, maybe rich-text XML
+        else:
+            sheet.write_string(row, col, value, quoted if value.startswith(FORMULA_TRIGGERS) else None)
+
+    def value(row: int, col: int, value: Any, options: tuple) -> None:
+        book.write_value(sheet, row, col, value, *options)
+
+    return {"number": sheet.write_number, "boolean": sheet.write_boolean, "text": text, "value": value}
 
 
 def add_sheet(
@@ -302,12 +300,14 @@ def add_sheet(
             book.write_text(sheet, 0, j, str(labels.get(name, name)), bold=True, text_wrap=True, valign="top")
             if header_notes and name in header_notes:
                 sheet.write_comment(0, j, header_notes[name], {"author": "analysis"})
+        writers = _writers(book, sheet)
+        cells = [(j, values, writers[kind], extra) for j, (values, kind, extra) in enumerate(prepared)]
         for i in range(first, min(first + per_sheet, len(frame))):
             row = i - first + 1
-            for j, (values, write) in enumerate(prepared):
+            for j, values, write, extra in cells:
                 value = values[i]
                 if value is not None:
-                    write(sheet, row, j, value)
+                    write(row, j, value, extra)
         sheet.freeze_panes(freeze if freeze is not None else ("C2" if len(columns) > 2 else "A2"))
     return sheets
 

@@ -567,7 +567,9 @@ def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
     formats = {c: DECIMAL_FORMAT for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
     widths = {col: max(10, min(40, len(str(col)) * 2 + 2)) for col in frame.columns}
     with new_book(path) as book:
-        add_sheet(book, sheet, frame, number_formats=formats, freeze="C2" if frame.shape[1] > 4 else "A2", widths=widths)
+        add_sheet(
+            book, sheet, frame, number_formats=formats, freeze="C2" if frame.shape[1] > 4 else "A2", widths=widths
+        )
 
 
 def write_demo_data(out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx") -> Path:

@@ -183,7 +183,9 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
     with new_book(out) as book:
         _write_sheet(book, "机构指标", table, labels, column_units())
         _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **CITYWIDE_LABELS}, CITYWIDE_UNITS)
-        _write_sheet(book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS, header_notes={"quarter": ONLENDING_NOTE})
+        _write_sheet(
+            book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS, header_notes={"quarter": ONLENDING_NOTE}
+        )
         if getattr(state, "loans", None) is not None:  # loan-level reconciliation and checks (借据核查), all banks
             from analysis.inputs.loans import findings_sheets
 
