@@ -17,7 +17,7 @@ on any ``<f>`` element.
 Every cell goes through :meth:`Book.write_text` or a typed writer chosen once per column
 (:func:`add_sheet`): XlsxWriter's own conversions (strings to numbers, formulas or links) are off, and a
 frame is written column-typed in row order in XlsxWriter's ``constant_memory`` mode (one row in memory,
-about 3x the cells/s of cell-by-cell openpyxl; ``benchmarks/bench_workbook.py``). The edges:
+about 2.5x the cells/s of cell-by-cell openpyxl: ``benchmarks/bench_workbook.py``). The edges:
 
 - missing (None, NaN, NaT, ``pd.NA``) and non-finite numbers (±inf) are empty cells;
 - control characters XML cannot hold (U+0000–U+001F but tab and newline) are stored with Excel's
