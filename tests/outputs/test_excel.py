@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils.escape import unescape
 
 from analysis.outputs.excel import write_indicator_workbook
 from analysis.rules.indicators import onlending_quarters_through
@@ -121,8 +122,8 @@ def test_formula_like_names_stay_text(state, tmp_path):
     for inst_id, name in HOSTILE_NAMES.items():
         cell = seen[inst_id][name_col]
         assert cell.data_type == "s", (inst_id, cell.data_type)  # 'f' would be a live formula
-        # unchanged; a bare CR comes back as CR or LF depending on openpyxl's XML parser (lxml keeps it)
-        assert cell.value in (name, name.replace("\r", "\n"))
+        # unchanged: a CR is stored as Excel's escape _x000D_, which openpyxl does not decode
+        assert unescape(cell.value) == name
         assert cell.quotePrefix  # Excel's "typed with a leading '" flag
     negative = seen["B020"][gap_col]
     assert negative.value == -1.25 and negative.data_type == "n"  # a negative number stays a number

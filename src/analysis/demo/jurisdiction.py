@@ -562,16 +562,14 @@ def _to_chinese(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
     """Through the project's one Excel writer (:mod:`analysis.core.workbook`): text as text."""
-    from openpyxl.utils import get_column_letter
-
-    from analysis.core.workbook import DECIMAL_FORMAT, add_sheet, new_book, save
+    from analysis.core.workbook import DECIMAL_FORMAT, add_sheet, new_book
 
     formats = {c: DECIMAL_FORMAT for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
-    book = new_book()
-    ws = add_sheet(book, sheet, frame, number_formats=formats, freeze="C2" if frame.shape[1] > 4 else "A2")
-    for idx, col in enumerate(frame.columns, start=1):
-        ws.column_dimensions[get_column_letter(idx)].width = max(10, min(40, len(str(col)) * 2 + 2))
-    save(book, path)
+    widths = {col: max(10, min(40, len(str(col)) * 2 + 2)) for col in frame.columns}
+    with new_book(path) as book:
+        add_sheet(
+            book, sheet, frame, number_formats=formats, freeze="C2" if frame.shape[1] > 4 else "A2", widths=widths
+        )
 
 
 def write_demo_data(out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx") -> Path:

@@ -117,59 +117,56 @@ def _detail_frame(cells: pd.DataFrame, versions: list[FormVersion]) -> pd.DataFr
 def write_form_workbook(
     path: Path, institution_id: str, name: str, cells: pd.DataFrame, versions: list[FormVersion]
 ) -> None:
-    """One workbook, one sheet per month, laid out like the printed S71 form."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+    """One workbook, one sheet per month, laid out like the printed S71 form (written atomically).
 
-    from analysis.core.workbook import set_text
+    Through the project's one Excel writer (:mod:`analysis.core.workbook`), text as text; not in its
+    one-row-in-memory mode, since the merged two-level header is written out of row order. Rows and
+    columns count from 1 here, as on the printed form."""
+    from analysis.core.workbook import new_book
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    for period, month in cells.groupby("period", sort=True):
-        form = _form(versions, period)
-        ws = wb.create_sheet(period.strftime("%Y-%m"))
+    with new_book(path, constant_memory=False) as book:
+        for period, month in cells.groupby("period", sort=True):
+            form = _form(versions, period)
+            ws = book.add_worksheet(period.strftime("%Y-%m"))
 
-        def text(row: int, column: int, value: str, ws=ws):
-            cell = ws.cell(row, column)
-            set_text(cell, str(value))  # the project's one writer: text as text, never a formula
-            return cell
+            def text(row: int, column: int, value: str, ws=ws, **style) -> None:
+                book.write_text(ws, row - 1, column - 1, str(value), **style)
 
-        letters = list(form.columns)
-        width = 2 + len(letters) * len(BAND_ORDER)
-        text(1, 1, form.title).font = Font(bold=True, size=14)
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-        text(2, 1, f"表号：{form.report}    表样版本：{form.version}")
-        text(3, 1, f"填报机构：{name}    机构编码：{institution_id}")
-        text(4, 1, f"数据日期：{period:%Y-%m-%d}    单位：万元、户")
-        text(5, 1, "项目编号")
-        text(5, 2, "项目")
-        ws.merge_cells(start_row=5, start_column=1, end_row=6, end_column=1)
-        ws.merge_cells(start_row=5, start_column=2, end_row=6, end_column=2)
-        col_of: dict[str, int] = {}
-        for i, letter in enumerate(letters):
-            first = 3 + i * len(BAND_ORDER)
-            text(5, first, f"{letter} {form.columns[letter][0]}").alignment = Alignment(horizontal="center")
-            ws.merge_cells(start_row=5, start_column=first, end_row=5, end_column=first + len(BAND_ORDER) - 1)
-            for j, band in enumerate(BAND_ORDER):
-                label = f"{band} {form.bands[band]}" if band else form.bands[band]
-                text(6, first + j, label).alignment = Alignment(wrap_text=True)
-                col_of[f"{letter}{band}"] = first + j
-        values = dict(zip(month["cell"], month["value"]))
-        for r, (item, label) in enumerate(form.rows.items(), start=7):  # every row of the version
-            text(r, 1, item)  # text, so that 1.10 stays 1.10
-            text(r, 2, label)
-            for code, c in col_of.items():
-                key = f"{item}.{code}"
-                if key in values:
-                    cell = ws.cell(r, c, float(values[key]))
-                    cell.number_format = "#,##0.00" if form.columns[code[0]][1] == "amount" else "0"
-        text(8 + len(form.rows), 1, "注：本表为示例数据，非真实机构报表。")
-        ws.column_dimensions["B"].width = 34
-        for c in range(3, width + 1):
-            ws.column_dimensions[get_column_letter(c)].width = 14
-        ws.freeze_panes = "C7"
-    wb.save(path)
+            def merge(first_row: int, first_col: int, last_row: int, last_col: int, value: str, ws=ws, **style):
+                ws.merge_range(first_row - 1, first_col - 1, last_row - 1, last_col - 1, "", book.format(**style))
+                text(first_row, first_col, value, **style)
+
+            letters = list(form.columns)
+            width = 2 + len(letters) * len(BAND_ORDER)
+            merge(1, 1, 1, width, form.title, bold=True, font_size=14)
+            text(2, 1, f"表号：{form.report}    表样版本：{form.version}")
+            text(3, 1, f"填报机构：{name}    机构编码：{institution_id}")
+            text(4, 1, f"数据日期：{period:%Y-%m-%d}    单位：万元、户")
+            merge(5, 1, 6, 1, "项目编号")
+            merge(5, 2, 6, 2, "项目")
+            col_of: dict[str, int] = {}
+            for i, letter in enumerate(letters):
+                first = 3 + i * len(BAND_ORDER)
+                label = f"{letter} {form.columns[letter][0]}"
+                merge(5, first, 5, first + len(BAND_ORDER) - 1, label, align="center")
+                for j, band in enumerate(BAND_ORDER):
+                    label = f"{band} {form.bands[band]}" if band else form.bands[band]
+                    text(6, first + j, label, text_wrap=True)
+                    col_of[f"{letter}{band}"] = first + j
+            values = dict(zip(month["cell"], month["value"]))
+            amount, count = book.format(num_format="#,##0.00"), book.format(num_format="0")
+            for r, (item, label) in enumerate(form.rows.items(), start=7):  # every row of the version
+                text(r, 1, item)  # text, so that 1.10 stays 1.10
+                text(r, 2, label)
+                for code, c in col_of.items():
+                    key = f"{item}.{code}"
+                    if key in values:
+                        number_format = amount if form.columns[code[0]][1] == "amount" else count
+                        ws.write_number(r - 1, c - 1, float(values[key]), number_format)
+            text(8 + len(form.rows), 1, "注：本表为示例数据，非真实机构报表。")
+            ws.set_column(1, 1, 34)
+            ws.set_column(2, width - 1, 14)
+            ws.freeze_panes("C7")
 
 
 def tidy_remainder(monthly: pd.DataFrame, versions: list[FormVersion], banks: pd.Index) -> pd.DataFrame:

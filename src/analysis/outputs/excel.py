@@ -24,7 +24,7 @@ from analysis.core.columns import INDICATOR_COLUMNS, STATUS_COLUMNS
 from analysis.core.contract import MONTHLY, ONLENDING
 from analysis.core.errors import ReportInputError
 from analysis.core.status import STATUS_LABELS
-from analysis.core.workbook import COUNT_FORMAT, DECIMAL_FORMAT, YES_NO, add_sheet, new_book, save
+from analysis.core.workbook import COUNT_FORMAT, DECIMAL_FORMAT, YES_NO, Book, add_sheet, new_book
 from analysis.rules.indicators import NA_REASONS, onlending_quarters_through
 
 IDENTITY_LABELS = {
@@ -124,7 +124,7 @@ def export_indicators(
 
 
 def _write_sheet(
-    book,
+    book: Book,
     title: str,
     frame: pd.DataFrame,
     labels: Mapping[str, str],
@@ -180,17 +180,19 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
         [c for c in ONLENDING_LABELS if c in onlending] + [c for c in onlending.columns if c not in ONLENDING_LABELS]
     ]
 
-    book = new_book()
-    _write_sheet(book, "机构指标", table, labels, column_units())
-    _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **CITYWIDE_LABELS}, CITYWIDE_UNITS)
-    _write_sheet(book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS, header_notes={"quarter": ONLENDING_NOTE})
-    if getattr(state, "loans", None) is not None:  # loan-level reconciliation and checks (借据核查), all banks
-        from analysis.inputs.loans import findings_sheets
+    with new_book(out) as book:
+        _write_sheet(book, "机构指标", table, labels, column_units())
+        _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **CITYWIDE_LABELS}, CITYWIDE_UNITS)
+        _write_sheet(
+            book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS, header_notes={"quarter": ONLENDING_NOTE}
+        )
+        if getattr(state, "loans", None) is not None:  # loan-level reconciliation and checks (借据核查), all banks
+            from analysis.inputs.loans import findings_sheets
 
-        for sheet, frame in findings_sheets(state.loans, period_end).items():
-            frame = frame.copy()
-            for col in frame.columns:
-                if pd.api.types.is_datetime64_any_dtype(frame[col]):
-                    frame[col] = frame[col].dt.strftime("%Y-%m-%d")
-            _write_sheet(book, sheet, frame, {c: c for c in frame.columns}, {})
-    return save(book, out)
+            for sheet, frame in findings_sheets(state.loans, period_end).items():
+                frame = frame.copy()
+                for col in frame.columns:
+                    if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                        frame[col] = frame[col].dt.strftime("%Y-%m-%d")
+                _write_sheet(book, sheet, frame, {c: c for c in frame.columns}, {})
+    return Path(out)
