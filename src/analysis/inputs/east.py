@@ -532,11 +532,12 @@ def create_east_views(
     contracts they need) over the EAST files under ``folder``; return {internal table: view name}.
 
     Every value of every file is checked first (``sql/east_refusals.sql``: one filtering pass per
-    group of files; the conditions are counted and located only when one fired), then each table is
-    parsed once into a DuckDB table (``sql/east_views.sql``). With ``bank``, the receipts table holds
-    that bank's receipts only; customers, contracts and lines are the city's, since the cross-bank
-    rule reads every bank's lines, and the receipts' data dates of every bank are in
-    ``east_receipt_dates`` either way.
+    group of files; the conditions are counted and located only when one fired), then customers,
+    contracts and lines are parsed once into DuckDB tables (``sql/east_views.sql``). The receipts
+    stay a view, parsed in the one pass that puts them in scope (``sql/scope.sql``); with ``bank``
+    it holds that bank's receipts only. Customers, contracts and lines are the city's either way
+    (the cross-bank rule reads every bank's lines), and so are the receipts' data dates
+    (``east_receipt_dates``).
 
     Raises DataValidationError listing every missing table or column, unreadable file and refused
     value (file, row, column, rule).
@@ -575,16 +576,15 @@ def create_east_views(
         raise DataValidationError(issues)
     views = _sections("east_views.sql")
 
-    def read(view: str, where: str = "") -> None:
-        """Parse the files of ``view`` once, into the table ``east_<view>_all`` (``east_receipts_read``)."""
+    def read(view: str) -> None:
+        """Parse the files of ``view`` once, into the table ``east_<view>_all``."""
         selects = [
             _Filler(spec, source).fill(views[_ROLE_SQL[role]])
             for role in VIEW_ROLES[view]
             for source in sources.get(role, [])
         ]
         union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
-        table = "east_receipts_read" if view == "receipts" else f"east_{view}_all"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({union}){where}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view}_all AS {union}")
 
     def dates_of(table: str) -> set:
         return {d for (d,) in con.execute(f"SELECT DISTINCT data_date FROM {table}").fetchall() if d is not None}
@@ -608,23 +608,29 @@ def create_east_views(
     several = len(dates) > 1
     dates |= dates_of("east_credit_lines_all")
     settle("credit_lines", several or len(dates) > 1)
-    read("receipts", f" WHERE bank_id = {_literal(bank)}" if bank is not None else "")
-    if bank is None:
-        receipt_dates = dates_of("east_receipts_read")
-    else:  # the city's data dates (the cross-bank rule's) from every bank's files: 采集日期 only
-        parts = [
-            _Filler(spec, source).fill("SELECT DISTINCT {date:CJRQ} AS data_date FROM {src}")
-            for role in VIEW_ROLES["receipts"]
-            for source in sources.get(role, [])
-        ]
-        receipt_dates = {d for (d,) in con.execute(" UNION ".join(f"({p})" for p in parts)).fetchall() if d is not None}
+    # the receipts stay a view: analysis.inputs.loans reads them once (sql/scope.sql), one bank's
+    # only when asked
+    receipts = " UNION ALL BY NAME ".join(
+        f"({_Filler(spec, source).fill(views['receipts'])})"
+        for role in VIEW_ROLES["receipts"]
+        for source in sources.get(role, [])
+    )
+    if bank is not None:
+        receipts = f"SELECT * FROM ({receipts}) WHERE bank_id = {_literal(bank)}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW east_receipts AS {views['receipts_guarantee'].replace('{receipts}', receipts)}")
+    # the city's data dates (the cross-bank rule's) from every bank's files: 采集日期 only
+    parts = [
+        _Filler(spec, source).fill("SELECT DISTINCT {date:CJRQ} AS data_date FROM {src}")
+        for role in VIEW_ROLES["receipts"]
+        for source in sources.get(role, [])
+    ]
+    receipt_dates = {d for (d,) in con.execute(" UNION ".join(f"({p})" for p in parts)).fetchall() if d is not None}
     dates |= receipt_dates
     # the receipts' data dates: a one-bank run needs the city's (city_receipt_dates of analysis.inputs.loans)
     listed = ", ".join(f"(DATE '{pd.Timestamp(d):%Y-%m-%d}')" for d in sorted(receipt_dates)) or "(NULL)"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE east_receipt_dates AS SELECT CAST(d AS DATE) AS data_date FROM (VALUES {listed}) v(d)"
     )
-    con.execute("CREATE OR REPLACE TEMP VIEW east_receipts AS SELECT * FROM east_receipts_read")
     if dates and pd.Timestamp(min(dates)) < spec.valid_from:
         raise DataValidationError(
             [

@@ -362,8 +362,8 @@ def recompute_s71(con, rules: LoanRules, query: str = "recompute_s71") -> pd.Dat
     params = dict(
         rules.sql_params, credit_type=rules.raw["credit_guarantee_type"], renewal_type=rules.raw["renewal_type"]
     )
-    scope = _sql("scope")
-    con.execute(scope, _used(scope, params))
+    for statement in con.extract_statements(_sql("scope")):  # parameters bind one statement at a time
+        con.execute(statement.query, _used(statement.query, params))
     wide = _query(con, query, params)
     if wide.empty:  # no receipt in scope of S71: no cell (reconcile counts every item as 0)
         return pd.DataFrame(
@@ -542,7 +542,7 @@ def analyse_loans(
         recomputed = recompute_s71(con, rules)
         done("recompute")
         snapshots = (
-            con.execute("SELECT DISTINCT bank_id, data_date FROM receipts")
+            con.execute("SELECT DISTINCT bank_id, data_date FROM scoped_all")
             .df()
             .rename(columns={"data_date": "period"})
             .assign(period=lambda d: pd.to_datetime(d["period"]))

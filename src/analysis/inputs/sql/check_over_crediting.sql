@@ -6,7 +6,7 @@
 -- Rule: one customer across banks is one 证件号码 (`party_id`: a firm's 统一社会信用代码, a person's
 -- bank-transformed ID), never the 客户统一编号 each bank numbers its own customers with; a line
 -- without a 证件号码 cannot be matched (the coverage table counts it).
-WITH in_force AS (
+WITH in_force AS MATERIALIZED (
     -- Rule: a line counts when it is in force on the data date of the receipts' snapshot (a line
     -- without an end date, EAST 99991231, never ends).
     SELECT d.data_date, l.bank_id, l.customer_id, l.party_id, l.line_amount
@@ -22,6 +22,12 @@ per_customer AS (
     FROM in_force
     GROUP BY ALL
 ),
+candidates AS (
+    -- only a customer at enough banks, or above the smallest cap, can be flagged: the caps are
+    -- looked up for these alone, not for every customer of the city
+    SELECT * FROM per_customer
+    WHERE banks >= $min_banks OR total_line > (SELECT min(line_cap) FROM line_caps)
+),
 kind AS (
     -- Rule: the size used for the cap is the customer's size (enterprises) or its type
     -- (individual businesses, owners); banks may disagree, the smallest cap is applied.
@@ -29,13 +35,14 @@ kind AS (
     FROM city_customers c
     JOIN line_caps cap
       ON cap.kind = CASE WHEN c.customer_type = $enterprise_type THEN c.enterprise_size ELSE c.customer_type END
+    WHERE c.party_id IN (SELECT party_id FROM candidates)
     GROUP BY ALL
 ),
 flagged AS (
     SELECT p.*, k.line_cap,
            p.banks >= $min_banks                                   AS many_banks,
            k.line_cap IS NOT NULL AND p.total_line > k.line_cap    AS above_cap
-    FROM per_customer p LEFT JOIN kind k USING (party_id)
+    FROM candidates p LEFT JOIN kind k USING (party_id)
     WHERE p.banks >= $min_banks OR (k.line_cap IS NOT NULL AND p.total_line > k.line_cap)
 )
 -- One row per bank that holds a line of a flagged customer: each bank sees its own customer with

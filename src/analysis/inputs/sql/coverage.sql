@@ -1,15 +1,15 @@
 -- Coverage of every rule (核查覆盖面): per bank and data date, how many receipts / lines a rule could
--- judge (`judged`), how many it could not (`not_judged`) and why. Requires `scoped` (sql/scope.sql).
+-- judge (`judged`), how many it could not (`not_judged`) and why. Requires `scoped_all` and `scoped`
+-- (sql/scope.sql).
 -- A rule that judged everything still has its row (not_judged = 0): an analyst sees what was checked.
 
 -- Rule: a receipt whose 客户统一编号 is in no customer table of its bank is left out of the
--- recomputation and of every check (the inner join of scope.sql).
-SELECT r.bank_id, r.data_date, 'recompute' AS rule,
-       count(*) FILTER (WHERE c.customer_id IS NOT NULL) AS judged,
-       count(*) FILTER (WHERE c.customer_id IS NULL)     AS not_judged,
+-- recomputation and of every check (`scoped` of scope.sql).
+SELECT bank_id, data_date, 'recompute' AS rule,
+       count(*) FILTER (WHERE has_customer)     AS judged,
+       count(*) FILTER (WHERE NOT has_customer) AS not_judged,
        '借据的客户统一编号不在本行客户信息表中，未纳入重算和核查' AS reason
-FROM receipts r
-LEFT JOIN customers c ON c.bank_id = r.bank_id AND c.customer_id = r.customer_id
+FROM scoped_all
 GROUP BY ALL
 
 UNION ALL

@@ -94,15 +94,20 @@ SELECT
     -- (99991231, open, means nothing is owed; a date after the data date is not overdue).
     coalesce(greatest(date_diff('day', least(t._principal_due, t._interest_due), t._data_date), 0), 0)
                                                       AS overdue_days,
-    -- Rule: EAST has no 担保方式 on a receipt: the guarantee is its contract's 担保类型
-    -- (借据.信贷合同号 -> 信贷合同表, same bank); NULL when the contract is not delivered.
-    k.guarantee_type                                  AS guarantee_type,
     -- Rule: the bank's own 普惠 flag (是否普惠型小微企业贷款), compared with the recomputed scope.
     CAST({value:inclusive_flag} AS BOOLEAN)           AS inclusive_flag
 FROM t
 JOIN east_org_map o ON o.licence = trim(t.{c:JRXKZH})
-LEFT JOIN east_fx fx ON fx.currency = t._currency AND fx.data_date = t._data_date
-LEFT JOIN east_contracts k ON k.bank_id = o.institution_id AND k.contract_id = trim(t.{c:XDHTH});
+LEFT JOIN east_fx fx ON fx.currency = t._currency AND fx.data_date = t._data_date;
+
+-- name: receipts_guarantee
+-- The receipts of every group of files ({receipts}, the section above for each) with their guarantee,
+-- joined once for all of them (the contracts are the largest table after the receipts).
+-- Rule: EAST has no 担保方式 on a receipt: the guarantee is its contract's 担保类型
+-- (借据.信贷合同号 -> 信贷合同表, same bank); NULL when the contract is not delivered.
+SELECT r.*, k.guarantee_type
+FROM ({receipts}) r
+LEFT JOIN east_contracts k ON k.bank_id = r.bank_id AND k.contract_id = r.contract_id;
 
 -- name: credit_lines
 -- 授信信息表 IE_007_701 -> credit_lines
