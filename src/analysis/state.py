@@ -131,10 +131,11 @@ def has_loan_data(data_dir: Path) -> bool:
     return (Path(data_dir) / LOANS_FOLDER).is_dir() and (Path(data_dir) / "s71-cells.csv").exists()
 
 
-def compute_loan_findings(data_dir: Path, params_dir: Path, bank: str | None = None):
+def compute_loan_findings(data_dir: Path, params_dir: Path, bank: str | None = None, progress=None):
     """Reconciliation of the S71 returns with the loan-level data and the supervisory checks
     (:mod:`analysis.inputs.loans`), when :func:`has_loan_data`; None otherwise. DuckDB reads the loan
-    files in place. ``bank``: that institution's findings only (its rows of the city-wide run)."""
+    files in place. ``bank``: that institution's findings only (its rows of the city-wide run).
+    ``progress``: called after each phase (``analysis.inputs.loans.analyse_loans``)."""
     if not has_loan_data(data_dir):
         return None
     from analysis.inputs.loans import analyse_loans, load_loan_rules, load_reported_cells
@@ -148,6 +149,7 @@ def compute_loan_findings(data_dir: Path, params_dir: Path, bank: str | None = N
         bank=bank,
         data_dir=data_dir,
         params_dir=params_dir,
+        progress=progress,
     )
 
 
@@ -322,10 +324,11 @@ def state_from_dataset(
 
 
 def compute_state(
-    data_dir: Path, params_dir: Path, hashes: dict[str, str] | None = None, *, loans: bool = True
+    data_dir: Path, params_dir: Path, hashes: dict[str, str] | None = None, *, loans: bool = True, progress=None
 ) -> State:
     """Validate the data and derive everything; ``loans=False`` leaves the city-wide loan-level
-    checks to :meth:`State.loan_findings_for` (one bank at a time)."""
+    checks to :meth:`State.loan_findings_for` (one bank at a time). ``progress`` hears of each phase
+    of the loan-level checks (a batch prints them)."""
     policies = load_policies(params_dir)
     dataset = load_dataset(data_dir, params_dir)
     scoring, qualitative = load_scoring_inputs(data_dir, params_dir, dataset)
@@ -337,12 +340,17 @@ def compute_state(
         hashes=hashes if hashes is not None else input_hashes(data_dir, params_dir),
         scoring=scoring,
         qualitative=qualitative,
-        loans=compute_loan_findings(data_dir, params_dir) if loans else None,
+        loans=compute_loan_findings(data_dir, params_dir, progress=progress) if loans else None,
     )
 
 
 def load_state(
-    data_dir: Path | str = "data/demo", params_dir: Path | str = "params", use_cache: bool = True, *, loans: bool = True
+    data_dir: Path | str = "data/demo",
+    params_dir: Path | str = "params",
+    use_cache: bool = True,
+    *,
+    loans: bool = True,
+    progress=None,
 ) -> State:
     """Validated data, policies and every indicator; from the content-keyed cache when fresh.
 
@@ -350,6 +358,7 @@ def load_state(
     holds the city-wide loan-level checks, and a state computed afresh leaves them out (about
     6 s of DuckDB on the demo data; the bank's own are computed when its report asks, ~1 s).
     It is cached apart, so a batch or the overview never takes it for the whole state.
+    ``progress`` hears of each phase of the loan-level checks when they are computed (not cached).
     """
     data_dir, params_dir = resolve(data_dir), resolve(params_dir)
     hashes = input_hashes(data_dir, params_dir)
@@ -363,7 +372,7 @@ def load_state(
             if isinstance(cached, State):
                 cached.data_dir, cached.params_dir = data_dir, params_dir
                 return cached
-    state = compute_state(data_dir, params_dir, hashes, loans=loans)
+    state = compute_state(data_dir, params_dir, hashes, loans=loans, progress=progress)
     if use_cache:
         write_cache(whole if loans else partial, state)
     return state

@@ -19,6 +19,7 @@ from analysis.inputs.loans import (
     bank_findings,
     load_loan_rules,
     overview_findings,
+    print_progress,
 )
 
 D = "2023-06-30"
@@ -368,3 +369,45 @@ def test_a_progress_line_per_phase(tmp_path):
     elapsed = [e for _, _, e in seen]
     assert elapsed == sorted(elapsed) and all(s >= 0 for _, s, _ in seen)
     assert list(found.timings) == phases
+
+
+def test_the_batch_log_carries_the_loan_phases(tmp_path, capsys, monkeypatch):
+    """The batch computes the loan checks while it loads the state: each phase is a line of its
+    log (standard error) in the CLI's format, and a cached state prints none."""
+    import importlib
+
+    from analysis.state import compute_loan_findings
+
+    batch_plan = importlib.import_module("analysis.batch.plan")  # the module (the package exports its plan())
+
+    data = tmp_path / "data"
+    _write(data / "loans")
+    _reported().to_csv(data / "s71-cells.csv", index=False, encoding="utf-8-sig")
+    params = Path(__file__).resolve().parents[2] / "params"
+    compute_loan_findings(data, params, progress=print_progress)
+    import re
+
+    lines = capsys.readouterr().err.splitlines()
+    parsed = [re.fullmatch(r"借据核查 / loans: (.+) [0-9]+\.[0-9] s（累计 / elapsed [0-9]+\.[0-9] s）", x) for x in lines]
+    assert all(parsed), lines
+    assert [m[1] for m in parsed] == [
+        "read",
+        "recompute",
+        "reconcile",
+        "check overdue_not_npl",
+        "check over_crediting",
+        "check new_borrower",
+        "check renewal_share",
+        "coverage",
+    ]
+    # and the batch asks for them: plan() hands print_progress to load_state
+    asked = {}
+
+    def fake_load_state(data_dir, params_dir, **kwargs):
+        asked.update(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(batch_plan, "load_state", fake_load_state)
+    with pytest.raises(RuntimeError, match="stop here"):
+        batch_plan.plan(batch_plan.BatchRequest(period="2023-12", data_dir=data, params_dir=params, formats=("html",)))
+    assert asked["progress"] is print_progress

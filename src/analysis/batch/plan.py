@@ -323,7 +323,11 @@ def plan(request: BatchRequest) -> BatchPlan:
         slow_pdf = require_harfbuzz_subset(request.allow_slow_pdf)
         if slow_pdf:
             print(slow_pdf, file=sys.stderr)
-    state = load_state(data_dir, params_dir)  # validates: bad input stops here, before any report is written
+    from analysis.inputs.loans import print_progress
+
+    # validates: bad input stops here, before any report is written; the loan checks' phases go to
+    # the batch's log (standard error) when they are computed, not when the state is cached
+    state = load_state(data_dir, params_dir, progress=print_progress)
     period_end = parse_period(request.period)
     policy = state.policy(period_end.year)
     ids = select_institutions(state, request.period, request.institutions, request.division)

@@ -8,6 +8,7 @@ and exits 1 as for every other command.
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 
@@ -39,6 +40,7 @@ def _cmd_loans(args: argparse.Namespace) -> int:
         analyse_loans,
         load_loan_rules,
         load_reported_cells,
+        print_progress,
         write_findings_xlsx,
     )
 
@@ -51,11 +53,12 @@ def _cmd_loans(args: argparse.Namespace) -> int:
         memory_limit=args.memory_limit,
         data_dir=args.data,
         params_dir=args.params,
-        progress=lambda phase, seconds, elapsed: print(
-            f"借据核查 / loans: {phase} {seconds:.1f} s（累计 / elapsed {elapsed:.1f} s）", flush=True
-        ),
+        progress=print_progress,
     )
+    started = time.perf_counter()
     out = write_findings_xlsx(findings, args.out, period=args.period)
+    seconds = time.perf_counter() - started
+    print_progress("findings written", seconds, sum(findings.timings.values()) + seconds)
     rec = findings.reconciliation
     print(
         f"借据核查完成 / loan checks done: {rec['institution_id'].nunique()} 家机构, "

@@ -563,6 +563,13 @@ def analyse_loans(
     return LoanFindings(recomputed, table, checks, rules, timings, coverage)
 
 
+def print_progress(phase: str, seconds: float, elapsed: float) -> None:
+    """One progress line of a long run (``analysis loans`` and the batch), to standard error."""
+    import sys
+
+    print(f"借据核查 / loans: {phase} {seconds:.1f} s（累计 / elapsed {elapsed:.1f} s）", file=sys.stderr, flush=True)
+
+
 def coverage_table(con) -> pd.DataFrame:
     """How many receipts / lines each rule could judge per bank and month, and why not the rest
     (``sql/coverage.sql``; requires :func:`recompute_s71` to have built ``scoped``)."""
@@ -701,7 +708,7 @@ def load_reported_cells(data_dir: Path | str) -> pd.DataFrame:
                 )
             ]
         )
-    cells = pd.read_csv(path, dtype={"institution_id": str, "cell": str}, encoding="utf-8-sig")
+    cells = pd.read_csv(path, dtype={"institution_id": str, "cell": str, "sheet": str}, encoding="utf-8-sig")
     cells["period"] = pd.to_datetime(cells["period"])
     return cells
 
@@ -745,6 +752,7 @@ __all__ = [
     "load_loan_rules",
     "load_reported_cells",
     "overview_findings",
+    "print_progress",
     "recompute_s71",
     "reconcile",
     "run_checks",

