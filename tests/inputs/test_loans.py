@@ -388,7 +388,9 @@ def test_the_batch_log_carries_the_loan_phases(tmp_path, capsys, monkeypatch):
     import re
 
     lines = capsys.readouterr().err.splitlines()
-    parsed = [re.fullmatch(r"借据核查 / loans: (.+) [0-9]+\.[0-9] s（累计 / elapsed [0-9]+\.[0-9] s）", x) for x in lines]
+    parsed = [
+        re.fullmatch(r"借据核查 / loans: (.+) [0-9]+\.[0-9] s（累计 / elapsed [0-9]+\.[0-9] s）", x) for x in lines
+    ]
     assert all(parsed), lines
     assert [m[1] for m in parsed] == [
         "read",

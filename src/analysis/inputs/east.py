@@ -361,9 +361,13 @@ def _refusals(con, spec: EastSpec, filler: _Filler) -> list[Issue]:
     the files of the conditions that fired are read again for the rows."""
     conds = _conditions(spec, filler)
     source = filler.fill("{src}")
-    if not con.execute(f"SELECT count(*) FROM {source} WHERE " + " OR ".join(f"({c})" for _, _, c in conds)).fetchone()[0]:
+    if not con.execute(f"SELECT count(*) FROM {source} WHERE " + " OR ".join(f"({c})" for _, _, c in conds)).fetchone()[
+        0
+    ]:
         return []
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for _, _, c in conds) + f" FROM {source}").fetchone()
+    counts = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for _, _, c in conds) + f" FROM {source}"
+    ).fetchone()
     src = filler.source
     issues: list[Issue] = []
     for (code, rule, cond), n in zip(conds, counts):
@@ -617,7 +621,9 @@ def create_east_views(
     )
     if bank is not None:
         receipts = f"SELECT * FROM ({receipts}) WHERE bank_id = {_literal(bank)}"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW east_receipts AS {views['receipts_guarantee'].replace('{receipts}', receipts)}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW east_receipts AS {views['receipts_guarantee'].replace('{receipts}', receipts)}"
+    )
     # the city's data dates (the cross-bank rule's) from every bank's files: 采集日期 only
     parts = [
         _Filler(spec, source).fill("SELECT DISTINCT {date:CJRQ} AS data_date FROM {src}")
