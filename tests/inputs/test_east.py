@@ -276,6 +276,19 @@ def test_bad_yyyymmdd_string_in_parquet_refused_and_located(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "written", ["2023-1-1", "2023/1/1", "2023.1.1", "２0230101", "2023-01-01", "202301011", "2023 101"]
+)
+def test_a_date_of_eight_characters_not_eight_digits_is_refused(tmp_path, written):
+    """The date check is "eight characters that try_strptime('%Y%m%d') reads", not a regular
+    expression: these, of eight characters or near it, are none of them YYYYMMDD."""
+    folder = write_city(tmp_path / "c")
+    lines = dict(K2_LINES, 授信开始日期=["20230101", written, "20230101"])
+    _parquet(folder / "K2" / "授信信息表_202306.parquet", lines)
+    issues = _refused(folder)
+    assert [(i.row, i.column, i.rule) for i in issues] == [(3, "授信开始日期", "east_bad_date")]
+
+
 def test_currency_without_a_rate_refused(tmp_path):
     folder = write_city(tmp_path / "c")
     _csv(folder / "K1" / "IE_005_504.csv", K1_CORPORATE_RECEIPTS.replace(",USD,", ",GBP,"), "gbk")

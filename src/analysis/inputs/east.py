@@ -609,9 +609,8 @@ def create_east_views(
     settle("customers", len(dates) > 1)
     settle("contracts", len(dates) > 1)
     read("credit_lines")
-    several = len(dates) > 1
     dates |= dates_of("east_credit_lines_all")
-    settle("credit_lines", several or len(dates) > 1)
+    settle("credit_lines", len(dates) > 1)
     # the receipts stay a view: analysis.inputs.loans reads them once (sql/scope.sql), one bank's
     # only when asked
     receipts = " UNION ALL BY NAME ".join(
