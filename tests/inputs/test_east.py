@@ -336,3 +336,44 @@ def test_simplified_shape_yyyymmdd_and_bad_dates(tmp_path):
     assert [(i.file, i.row, i.column, i.rule) for i in err.value.issues] == [
         ("receipts.csv", 8, "data_date", "east_bad_date")
     ]
+
+
+def test_a_csv_is_tokenised_once_into_a_parquet_copy_reused_while_unchanged(tmp_path):
+    """Each CSV file gets one Parquet copy under the cache (every pass reads it, not the CSV); a
+    second run reuses the copies; an edited file gets a new one, and its new row counts."""
+    folder = write_city(tmp_path / "c")
+    tmp = tmp_path / "tmp"
+    first = analyse_loans(folder, _reported(), temp_dir=tmp)
+    copies = sorted((tmp / "east-parquet").glob("*.parquet"))
+    csvs = sorted(p for p in folder.rglob("*.csv") if "对照" not in p.name)  # the org map is no EAST table
+    assert len(copies) == len(csvs) > 0
+    stamps = {p: p.stat().st_mtime_ns for p in copies}
+    again = analyse_loans(folder, _reported(), temp_dir=tmp)
+    assert {p: p.stat().st_mtime_ns for p in sorted((tmp / "east-parquet").glob("*.parquet"))} == stamps
+    pd.testing.assert_frame_equal(first.recomputed, again.recomputed)
+    # K1 adds a fourth corporate receipt of 100万 (customer 1, line S1 800万 → band 3): 6.A5 grows by 100
+    extra = (
+        f"{L1},13030101,1,H1,J9,流动资金贷款,新增,CNY,1000000.00,1000000.00,正常,20230601,20240601,"
+        "99991231,99991231,5.000000,411302,C34,是,20230630\n"
+    )
+    _csv(folder / "K1" / "IE_005_504.csv", K1_CORPORATE_RECEIPTS + extra, "gbk")
+    edited = analyse_loans(folder, _reported(), temp_dir=tmp)
+    assert len(list((tmp / "east-parquet").glob("*.parquet"))) == len(csvs) + 1
+
+    def cell(found):
+        return found.recomputed.query("bank_id == 'K1' and item == '6.A5'")["value"].item()
+
+    assert cell(edited) == pytest.approx(cell(first) + 100.00)
+
+
+def test_a_csv_row_that_cannot_be_split_is_refused_with_its_file_and_line(tmp_path):
+    """A row with more fields than the header, past the rows DuckDB's sniffer samples (20,480):
+    the copy into Parquet fails, and the file is refused as unreadable, DuckDB's message naming the line."""
+    folder = write_city(tmp_path / "c")
+    first = K1_CORPORATE_RECEIPTS.splitlines(keepends=True)[1]
+    more = "".join(first.replace(",H1,J1,", f",H1,X{i},") for i in range(21_000))
+    ragged = K1_CORPORATE_RECEIPTS + more + first.replace("20230630\n", "20230630,多余,字段\n")
+    _csv(folder / "K1" / "IE_005_504.csv", ragged, "gbk")
+    issues = _refused(folder)
+    assert [(i.file, i.rule) for i in issues] == [("IE_005_504.csv", "file_unreadable")]
+    assert "21005" in issues[0].detail  # the header, three rows, 21,000 more, then the ragged one
