@@ -352,20 +352,24 @@ def test_loans_subcommand_reads_the_importers_cells(tmp_path, capsys):
     assert sheet.loc[~sheet["在容差内"], "S71项目"].tolist() == ["6.A5"]
 
 
+#: the phases of analyse_loans, in order (its progress calls and timings)
+PHASES = [
+    "read",
+    "recompute",
+    "reconcile",
+    "check overdue_not_npl",
+    "check over_crediting",
+    "check new_borrower",
+    "check renewal_share",
+    "coverage",
+]
+
+
 def test_a_progress_line_per_phase(tmp_path):
     seen = []
     found = analyse_loans(_write(tmp_path / "l"), _reported(), progress=lambda *a: seen.append(a))
     phases = [p for p, _, _ in seen]
-    assert phases == [
-        "read",
-        "recompute",
-        "reconcile",
-        "check overdue_not_npl",
-        "check over_crediting",
-        "check new_borrower",
-        "check renewal_share",
-        "coverage",
-    ]
+    assert phases == PHASES
     elapsed = [e for _, _, e in seen]
     assert elapsed == sorted(elapsed) and all(s >= 0 for _, s, _ in seen)
     assert list(found.timings) == phases
@@ -392,16 +396,7 @@ def test_the_batch_log_carries_the_loan_phases(tmp_path, capsys, monkeypatch):
         re.fullmatch(r"借据核查 / loans: (.+) [0-9]+\.[0-9] s（累计 / elapsed [0-9]+\.[0-9] s）", x) for x in lines
     ]
     assert all(parsed), lines
-    assert [m[1] for m in parsed] == [
-        "read",
-        "recompute",
-        "reconcile",
-        "check overdue_not_npl",
-        "check over_crediting",
-        "check new_borrower",
-        "check renewal_share",
-        "coverage",
-    ]
+    assert [m[1] for m in parsed] == PHASES
     # and the batch asks for them: plan() hands print_progress to load_state
     asked = {}
 
