@@ -1,12 +1,13 @@
--- Checks made on every row of every EAST file (analysis.inputs.east), in the same pass that parses it:
--- each fragment is a condition true for a row that must be refused, or an expression that parses a
--- value (NULL where the value is bad: the condition refuses it). {x} is the column (as the file
--- names it), {open} the open dates of the params.
+-- Checks made on every EAST file before any view reads it (analysis.inputs.east: the conditions are
+-- OR-ed into one filter per group of files, and counted and located only when it finds a row): each
+-- fragment is a condition true for a row that must be refused, or an expression that parses a value
+-- already checked (strict: a value a condition let through by mistake stops the run, it never reads
+-- as NULL). {x} is the column (as the file names it), {open} the open dates of the params.
 
 -- name: date
 -- A YYYYMMDD text date; empty and the open dates (99991231) are NULL.
 CASE WHEN {x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open}) THEN NULL
-     ELSE try_strptime(trim(CAST({x} AS VARCHAR)), '%Y%m%d')::DATE END
+     ELSE strptime(trim(CAST({x} AS VARCHAR)), '%Y%m%d')::DATE END
 
 -- name: bad_date
 -- Refusal east_bad_date: text that is not exactly eight digits forming a calendar date (20230230,
@@ -25,7 +26,7 @@ NOT ({x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open})
 -- name: month
 -- A YYYYMM year-month, written YYYY-MM; empty and 999912 are NULL.
 CASE WHEN {x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open_month}) THEN NULL
-     ELSE strftime(try_strptime(trim(CAST({x} AS VARCHAR)) || '01', '%Y%m%d'), '%Y-%m') END
+     ELSE strftime(strptime(trim(CAST({x} AS VARCHAR)) || '01', '%Y%m%d'), '%Y-%m') END
 
 -- name: bad_month
 -- Refusal east_bad_date: a year-month that is not six digits forming a month.
@@ -35,7 +36,7 @@ NOT ({x} IS NULL OR trim(CAST({x} AS VARCHAR)) IN ('', {open_month})
 
 -- name: number
 -- A DECIMAL amount or rate (元, %); empty is NULL.
-TRY_CAST(nullif(trim(CAST({x} AS VARCHAR)), '') AS DOUBLE)
+CAST(nullif(trim(CAST({x} AS VARCHAR)), '') AS DOUBLE)
 
 -- name: bad_number
 -- Refusal east_bad_number: text that is not a number.
