@@ -612,15 +612,17 @@ def create_east_views(
         raise DataValidationError(issues)
     views = _sections("east_views.sql")
 
-    def read(view: str) -> None:
-        """Parse the files of ``view`` once, into the table ``east_<view>_all``."""
-        selects = [
-            _Filler(spec, source).fill(views[_ROLE_SQL[role]])
+    def union(view: str, sql: str | None = None) -> str:
+        """The SQL of ``view`` (its section of east_views.sql, or ``sql``) over every group of its files."""
+        return " UNION ALL BY NAME ".join(
+            f"({_Filler(spec, source).fill(sql or views[_ROLE_SQL[role]])})"
             for role in VIEW_ROLES[view]
             for source in sources.get(role, [])
-        ]
-        union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view}_all AS {union}")
+        )
+
+    def read(view: str) -> None:
+        """Parse the files of ``view`` once, into the table ``east_<view>_all``."""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE east_{view}_all AS {union(view)}")
 
     def dates_of(table: str) -> set:
         return {d for (d,) in con.execute(f"SELECT DISTINCT data_date FROM {table}").fetchall() if d is not None}
@@ -645,23 +647,15 @@ def create_east_views(
     settle("credit_lines", len(dates) > 1)
     # the receipts stay a view: analysis.inputs.loans reads them once (sql/scope.sql), one bank's
     # only when asked
-    receipts = " UNION ALL BY NAME ".join(
-        f"({_Filler(spec, source).fill(views['receipts'])})"
-        for role in VIEW_ROLES["receipts"]
-        for source in sources.get(role, [])
-    )
+    receipts = union("receipts")
     if bank is not None:
         receipts = f"SELECT * FROM ({receipts}) WHERE bank_id = {_literal(bank)}"
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW east_receipts AS {views['receipts_guarantee'].replace('{receipts}', receipts)}"
     )
     # the city's data dates (the cross-bank rule's) from every bank's files: 采集日期 only
-    parts = [
-        _Filler(spec, source).fill("SELECT DISTINCT {date:CJRQ} AS data_date FROM {src}")
-        for role in VIEW_ROLES["receipts"]
-        for source in sources.get(role, [])
-    ]
-    receipt_dates = {d for (d,) in con.execute(" UNION ".join(f"({p})" for p in parts)).fetchall() if d is not None}
+    dates_sql = union("receipts", "SELECT DISTINCT {date:CJRQ} AS data_date FROM {src}")
+    receipt_dates = {d for (d,) in con.execute(f"SELECT DISTINCT data_date FROM ({dates_sql})").fetchall() if d}
     dates |= receipt_dates
     # the receipts' data dates: a one-bank run needs the city's (city_receipt_dates of analysis.inputs.loans)
     listed = ", ".join(f"(DATE '{pd.Timestamp(d):%Y-%m-%d}')" for d in sorted(receipt_dates)) or "(NULL)"

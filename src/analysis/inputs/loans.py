@@ -249,8 +249,8 @@ def connect(
     try:
         east = is_east_folder(folder, params_dir)
         if east:
-            # parsed once into tables (CSV, value mappings, joins, refusals), not by every rule;
-            # with ``bank`` the receipts are that bank's already
+            # checked, then customers, contracts and lines parsed once into tables; the receipts are
+            # parsed in the one pass of sql/scope.sql (with ``bank``, that bank's only)
             views = create_east_views(
                 con, folder, data_dir=data_dir, params_dir=params_dir, temp_dir=temp_dir, bank=bank
             )
