@@ -362,8 +362,15 @@ def recompute_s71(con, rules: LoanRules, query: str = "recompute_s71") -> pd.Dat
     params = dict(
         rules.sql_params, credit_type=rules.raw["credit_guarantee_type"], renewal_type=rules.raw["renewal_type"]
     )
-    for statement in con.extract_statements(_sql("scope")):  # parameters bind one statement at a time
-        con.execute(statement.query, _used(statement.query, params))
+    # The joins of the scope pass run as written: the receipts probe the hash tables of their
+    # contracts and customers. DuckDB estimates the parsed receipts far off (8·10¹⁰ rows at 10⁷) and
+    # otherwise builds the customer join's table on the 10⁷ wide receipts, which spills: 18.5 → 15.1 s.
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    try:
+        for statement in con.extract_statements(_sql("scope")):  # parameters bind one statement at a time
+            con.execute(statement.query, _used(statement.query, params))
+    finally:
+        con.execute("RESET disabled_optimizers")
     wide = _query(con, query, params)
     if wide.empty:  # no receipt in scope of S71: no cell (reconcile counts every item as 0)
         return pd.DataFrame(
