@@ -8,8 +8,9 @@ the same DuckDB threads and memory limit, it times
 (a) the floor: one bare DuckDB pass any recomputation must make — the receipts read with their
     customer and contract columns joined, balance, amount and amount × rate summed by bank and customer;
 (b) ``analysis loans`` end to end: :func:`analysis.inputs.loans.analyse_loans` (read and check the
-    EAST files, recompute every S71 cell, reconcile, every check, coverage) and the findings workbook
-    (printed apart too: its cost follows the number of findings, not of receipts);
+    EAST files, recompute every S71 cell, reconcile, every check, coverage) and the findings
+    workbooks as the command writes them, the city's and each bank's own in parallel (printed apart
+    too: their cost follows the number of findings, not of receipts);
 
 and prints both for every size side by side, the ratio (b) / (a) last. Peak resident memory is
 sampled. The files are read once, untimed, before (a), so that both passes read from the page cache.
@@ -37,33 +38,63 @@ import psutil
 BANKS = 100
 
 
+#: firms that borrow from several banks of the province (多头授信): this share of every bank's
+#: customers, each firm at 2–5 banks (the cross-bank rule then matches and counts them by 证件号码)
+SHARED_SHARE = 0.10
+SHARED_BANKS = {2: 0.70, 3: 0.20, 4: 0.07, 5: 0.03}
+
+
+def shared_firms(rng: np.random.Generator, customers: int, banks: int) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """The firms held by several banks, and the rows of them each bank holds (drawn at random)."""
+    at = rng.choice(list(SHARED_BANKS), int(customers * SHARED_SHARE / 2.43), p=list(SHARED_BANKS.values()))
+    rank = rng.random((len(at), banks)).argsort(axis=1).argsort(axis=1)  # each bank's place in a firm's draw
+    firms = pd.DataFrame(
+        {
+            "customer_id": pd.Series(np.arange(len(at))).map("9141P{:012d}".format),
+            "customer_type": "企业",
+            "enterprise_size": rng.choice(["小型", "微型"], len(at), p=[0.4, 0.6]),
+            "founding_date": np.datetime64("2023-12-31") - rng.integers(100, 7000, len(at)).astype("timedelta64[D]"),
+        }
+    )
+    return firms, [np.flatnonzero(rank[:, b] < at) for b in range(banks)]  # a firm is at its first `at` banks
+
+
 def generate(folder: Path, rows: int, banks: int = BANKS, seed: int = 1) -> None:
-    """Receipts (``rows``), customers (rows ÷ 2) and one line per customer, bank by bank, as EAST Parquet."""
+    """Receipts (``rows``), customers (rows ÷ 2, a tenth of them firms also at other banks) and one
+    line per customer at each bank, bank by bank, as EAST Parquet."""
     from analysis.demo.loans import demo_licence, east_tables, write_east
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     data_date = np.datetime64("2023-12-31")
     year_start = np.datetime64("2023-01-01")
+    firms, held = shared_firms(rng, rows // 2, banks)
     org = []
     for b in range(banks):
         bank_id = f"B{b + 1:03d}"
         org.append((demo_licence(bank_id), bank_id))
         n_rec = rows // banks + (1 if b < rows % banks else 0)
         k = max(n_rec // 2, 1)
-        cust = pd.Series(np.arange(k)).map(("9141" + bank_id + "{:09d}").format)
-        kind = rng.choice(["企业", "个体工商户", "小微企业主"], k, p=[0.5, 0.4, 0.1])
-        customers = pd.DataFrame(
-            {
-                "customer_id": cust,
-                "customer_type": kind,
-                "enterprise_size": np.where(kind == "企业", rng.choice(["小型", "微型"], k, p=[0.4, 0.6]), None),
-                "region": "411302",
-                "industry": rng.choice(list("ACEFGHI"), k),
-                "founding_date": data_date - rng.integers(100, 7000, k).astype("timedelta64[D]"),
-                "first_credit_month": "2015-01",
-            }
-        )
+        shared = firms.iloc[held[b]]
+        own = max(k - len(shared), 1)
+        kind = rng.choice(["企业", "个体工商户", "小微企业主"], own, p=[0.5, 0.4, 0.1])
+        customers = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "customer_id": pd.Series(np.arange(own)).map(("9141" + bank_id + "{:09d}").format),
+                        "customer_type": kind,
+                        "enterprise_size": np.where(
+                            kind == "企业", rng.choice(["小型", "微型"], own, p=[0.4, 0.6]), None
+                        ),
+                        "founding_date": data_date - rng.integers(100, 7000, own).astype("timedelta64[D]"),
+                    }
+                ),
+                shared,
+            ],
+            ignore_index=True,
+        ).assign(region="411302", industry=lambda f: rng.choice(list("ACEFGHI"), len(f)), first_credit_month="2015-01")
+        k, cust = len(customers), customers["customer_id"]
         lines = pd.DataFrame(
             {
                 "customer_id": cust,
@@ -135,7 +166,7 @@ def floor(folder: Path, threads: int, memory_limit: str, temp_dir: Path) -> int:
 
 
 class PeakMemory:
-    """Peak resident memory of this process (DuckDB runs in-process), sampled every 50 ms."""
+    """Peak resident memory of this process (DuckDB runs in-process) and its children, sampled every 50 ms."""
 
     def __init__(self) -> None:
         self.peak = 0
@@ -145,7 +176,13 @@ class PeakMemory:
     def _run(self) -> None:
         proc = psutil.Process()
         while not self._stop.is_set():
-            self.peak = max(self.peak, proc.memory_info().rss)
+            rss = proc.memory_info().rss
+            for child in proc.children(recursive=True):  # the processes writing the banks' workbooks
+                try:
+                    rss += child.memory_info().rss
+                except psutil.NoSuchProcess:
+                    pass
+            self.peak = max(self.peak, rss)
             time.sleep(0.05)
 
     def __enter__(self) -> Self:
@@ -158,7 +195,7 @@ class PeakMemory:
 
 
 def main() -> None:
-    from analysis.inputs.loans import analyse_loans, write_findings_xlsx
+    from analysis.inputs.loans import CITY_TABLES, analyse_loans, write_bank_workbooks, write_findings_xlsx
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -206,12 +243,16 @@ def main() -> None:
                     progress=lambda phase, s, e: print(f"    {phase:<26} {s:7.1f} s  (elapsed {e:6.1f} s)", flush=True),
                 )
                 analysed_s = time.perf_counter() - t
-                write_findings_xlsx(findings, folder / "findings.xlsx")
+                # what `analysis loans` writes: the city workbook and each bank's own, in parallel
+                write_findings_xlsx(findings, folder / "findings.xlsx", tables=CITY_TABLES)
+                write_bank_workbooks(findings, folder / "findings-机构", workers=args.threads)
                 loans_s = time.perf_counter() - t
+            oc = findings.checks["over_crediting"]
             print(
-                f"rows={rows:,} (b) analysis loans {loans_s:.1f} s = checks {analysed_s:.1f} s + findings workbook "
+                f"rows={rows:,} (b) analysis loans {loans_s:.1f} s = checks {analysed_s:.1f} s + findings workbooks "
                 f"{loans_s - analysed_s:.1f} s; cells {len(findings.recomputed):,}; "
                 + ", ".join(f"{k} {len(v):,}" for k, v in findings.checks.items())
+                + f" (of which at ≥ {findings.rules.raw['checks']['over_crediting']['min_banks']} banks: {int(oc['many_banks'].sum()):,})"
             )
             results.append((rows, floor_s, analysed_s, loans_s, max(floor_mem.peak, mem.peak), loans_s / floor_s))
         finally:

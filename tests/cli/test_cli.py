@@ -70,7 +70,7 @@ def test_indicators_export(tmp_path, demo_csv_dir):
     out = tmp_path / "ind.xlsx"
     result = run("indicators", "--data", str(demo_csv_dir), "--period", "2023-06", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    sheets = pd.read_excel(out, sheet_name=None)
+    sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
     assert set(sheets) == {"机构指标", "全市三项通报指标", "转贷款"}
     assert len(sheets["机构指标"]) == 60
     assert "状态：两增" in sheets["机构指标"].columns

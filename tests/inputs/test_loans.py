@@ -348,8 +348,77 @@ def test_loans_subcommand_reads_the_importers_cells(tmp_path, capsys):
     )
     assert args.func(args) == 0
     assert "1 项S71与借据不一致" in capsys.readouterr().out
-    sheet = pd.read_excel(out, sheet_name="S71与借据核对")
+    city = pd.read_excel(out, sheet_name=None, engine="openpyxl")
+    # the city workbook compares the banks; each check's detail is in the bank's own workbook
+    assert list(city) == ["借据核查汇总", "S71与借据核对", "无还本续贷占比", "核查覆盖面"]
+    sheet = city["S71与借据核对"]
     assert sheet.loc[~sheet["在容差内"], "S71项目"].tolist() == ["6.A5"]
+    assert sorted(p.name for p in (tmp_path / "loans-机构").iterdir()) == ["K1.xlsx", "K2.xlsx", "K3.xlsx", "K4.xlsx"]
+
+
+def _cells(path: Path) -> dict[str, list[list]]:
+    """Every sheet of a workbook as rows of values, read by openpyxl (not the writer's library)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+    finally:
+        book.close()
+
+
+def test_each_bank_gets_a_workbook_of_its_own_findings_only(findings, tmp_path):
+    """Hand-worked from the fixture: K1 files the receipts (R6 overdue 120 days and classed 关注 is
+    its one overdue_not_npl row; its return says 290万 for 6.A5 against 280万); K2–K4 only hold a
+    line of C2, which is at 4 banks (the min_banks of params/loans.yaml) with 50 + 3 × 100 = 350万;
+    K1's micro firm C4 holds 2000万 against the 500万 cap: 4 + 1 over-crediting rows in the city."""
+    from analysis.inputs.loans import write_bank_workbooks
+
+    written = write_bank_workbooks(findings, tmp_path / "banks", period="2023-06", workers=2)
+    assert list(written) == ["K1", "K2", "K3", "K4"]
+    k2 = _cells(written["K2"])
+    assert list(k2) == [
+        "借据核查汇总",
+        "S71与借据核对",
+        "逾期未入不良",
+        "多头过度授信",
+        "新设主体贷款",
+        "无还本续贷占比",
+        "核查覆盖面",
+    ]
+    header, *rows = k2["多头过度授信"]
+    assert len(rows) == 1
+    row = dict(zip(header, rows[0], strict=True))
+    assert (row["机构编码"], row["客户统一编号"], row["本行授信（元）"]) == ("K2", "C2", 1_000_000)
+    assert (row["授信银行数（全市）"], row["全市授信合计（元）"]) == (4, 3_500_000)
+    assert len(k2["S71与借据核对"]) == 1 and len(k2["逾期未入不良"]) == 1  # headers only
+    # no other bank is named anywhere in K2's file
+    texts = {str(v) for sheet in k2.values() for r in sheet for v in r if v is not None}
+    assert not texts & {"K1", "K3", "K4"}
+    k1 = _cells(written["K1"])
+    header, *rows = k1["S71与借据核对"]
+    differing = [r[header.index("S71项目")] for r in rows if not r[header.index("在容差内")]]
+    assert differing == ["6.A5"]  # reported 290 against the receipts' 280
+    header, *rows = k1["逾期未入不良"]
+    assert [r[header.index("借据号")] for r in rows] == ["R6"]
+    city_rows = sum(len(_cells(path)["多头过度授信"]) - 1 for path in written.values())
+    assert city_rows == len(findings.checks["over_crediting"]) == 5
+    header, *rows = k1["多头过度授信"]
+    assert sorted(r[header.index("客户统一编号")] for r in rows) == ["C2", "C4"]
+
+
+def test_a_bank_workbook_that_cannot_be_written_does_not_stop_the_others(findings, tmp_path):
+    from analysis.inputs.loans import write_bank_workbooks
+
+    folder = tmp_path / "banks"
+    (folder / "K3.xlsx").mkdir(parents=True)  # a folder where K3's file goes: it cannot be replaced
+    with pytest.raises(DataValidationError) as raised:
+        write_bank_workbooks(findings, folder, period="2023-06", workers=2)
+    assert [issue.file for issue in raised.value.issues] == [str(folder / "K3.xlsx")]
+    assert raised.value.issues[0].rule == "write_failed"
+    # the others written, nothing half-written left beside them
+    assert sorted(p.name for p in folder.iterdir()) == ["K1.xlsx", "K2.xlsx", "K3.xlsx", "K4.xlsx"]
+    assert (folder / "K3.xlsx").is_dir() and all((folder / f"K{k}.xlsx").is_file() for k in (1, 2, 4))
 
 
 #: the phases of analyse_loans, in order (its progress calls and timings)

@@ -132,7 +132,7 @@ def test_formula_like_names_stay_text(state, tmp_path):
             if member.startswith("xl/worksheets/sheet"):
                 assert "<f>" not in archive.read(member).decode("utf-8"), member
     # pandas sees the same text
-    frame = pd.read_excel(path, sheet_name="机构指标", dtype={"机构编码": str})
+    frame = pd.read_excel(path, sheet_name="机构指标", dtype={"机构编码": str}, engine="openpyxl")
     assert frame.set_index("机构编码").loc["B010", "机构名称"] == HOSTILE_NAMES["B010"]
 
 

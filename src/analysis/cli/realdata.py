@@ -37,10 +37,12 @@ def _cmd_import_s71(args: argparse.Namespace) -> int:
 
 def _cmd_loans(args: argparse.Namespace) -> int:
     from analysis.inputs.loans import (
+        CITY_TABLES,
         analyse_loans,
         load_loan_rules,
         load_reported_cells,
         print_progress,
+        write_bank_workbooks,
         write_findings_xlsx,
     )
 
@@ -55,8 +57,14 @@ def _cmd_loans(args: argparse.Namespace) -> int:
         params_dir=args.params,
         progress=print_progress,
     )
+    # the city workbook: every bank's summary, reconciliation, renewal share and coverage; the
+    # detail of each check is in the bank's own workbook beside it (<out>-机构/<id>.xlsx, the file
+    # sent to that bank), written in parallel
     started = time.perf_counter()
-    out = write_findings_xlsx(findings, args.out, period=args.period)
+    out = write_findings_xlsx(findings, args.out, period=args.period, tables=CITY_TABLES)
+    banks = write_bank_workbooks(
+        findings, args.out.with_name(f"{args.out.stem}-机构"), period=args.period, workers=args.workers
+    )
     seconds = time.perf_counter() - started
     print_progress("findings written", seconds, sum(findings.timings.values()) + seconds)
     rec = findings.reconciliation
@@ -64,7 +72,7 @@ def _cmd_loans(args: argparse.Namespace) -> int:
         f"借据核查完成 / loan checks done: {rec['institution_id'].nunique()} 家机构, "
         f"{int((~rec['within_tolerance']).sum())} 项S71与借据不一致 / cells differing; "
         + "; ".join(f"{name} {len(frame)}" for name, frame in findings.checks.items())
-        + f" → {out}"
+        + f" → {out}; 分机构明细 / each bank's findings: {len(banks)} 个文件 / files in {args.out.stem}-机构/"
     )
     return 0
 
@@ -100,8 +108,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", type=Path, default=Path("data/demo"), help="data folder written by import-s71")
     p.add_argument("--period", help="only this month in the workbook (e.g. 2023-12)")
-    p.add_argument("--out", type=Path, default=Path("reports/loans.xlsx"))
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/loans.xlsx"),
+        help="the city workbook; each bank's own findings go to <out>-机构/<id>.xlsx beside it",
+    )
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None, help="processes writing the banks' workbooks (default: cores)")
     p.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 3GB")
     p.add_argument("--params", type=Path, default=Path("params"))
     p.set_defaults(func=_cmd_loans)

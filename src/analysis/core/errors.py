@@ -17,6 +17,10 @@ from dataclasses import dataclass
 #: rule code -> (Chinese, English). The data contract document lists this table.
 RULES: dict[str, tuple[str, str]] = {
     "file_unreadable": ("文件无法读取", "file cannot be read"),
+    "write_failed": (
+        "文件无法写入（其他机构的文件已写出）",
+        "file could not be written (the other institutions' files were)",
+    ),
     "file_too_large": (
         "文件解压后过大或单元格过多，未读取（疑似压缩炸弹或导出错误）",
         "file unpacks too large or holds too many cells: not read (a zip bomb or a bad export)",

@@ -720,39 +720,128 @@ def load_reported_cells(data_dir: Path | str) -> pd.DataFrame:
     return cells
 
 
-def findings_sheets(findings: LoanFindings, period=None, institution_id: str | None = None) -> dict[str, pd.DataFrame]:
-    """The findings as sheets with Chinese names and headers, for ``indicators.xlsx`` or a report.
+#: the tables of the city workbook (every bank, one row per bank or cell); each bank's own
+#: workbook carries these for itself and the detail of every check
+CITY_TABLES = ("summary", "reconciliation", "renewal_share", "coverage")
 
-    ``institution_id`` limits them to one bank (its own findings only); ``period`` to one month.
-    """
+
+def _tables(findings: LoanFindings, period=None) -> dict[str, pd.DataFrame]:
+    """Every findings table under its internal name, of one month when ``period`` is given."""
     tables = {"summary": summary(findings), "reconciliation": findings.reconciliation, **findings.checks}
     if not findings.coverage.empty:
         tables["coverage"] = findings.coverage
+    if period is not None:
+        month = pd.Timestamp(period) + pd.offsets.MonthEnd(0)
+        tables = {name: frame[frame["period"] == month] for name, frame in tables.items()}
+    return tables
+
+
+def _sheet(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A findings table as its sheet: Chinese headers, the rule column only in the summary."""
+    frame = frame.drop(columns=["rule"], errors="ignore") if name != "summary" else frame
+    if "amount" in frame and name != "summary":
+        frame = frame.rename(columns={"amount": "amount_yuan"})
+    return frame.rename(columns=HEADERS_ZH).reset_index(drop=True)
+
+
+def findings_sheets(
+    findings: LoanFindings, period=None, institution_id: str | None = None, tables: tuple[str, ...] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The findings as sheets with Chinese names and headers, for ``indicators.xlsx`` or a report.
+
+    ``institution_id`` limits them to one bank (its own findings only); ``period`` to one month;
+    ``tables`` to those tables (e.g. :data:`CITY_TABLES`).
+    """
     out = {}
-    for name, frame in tables.items():
-        if period is not None:
-            frame = frame[frame["period"] == pd.Timestamp(period) + pd.offsets.MonthEnd(0)]
+    for name, frame in _tables(findings, period).items():
+        if tables is not None and name not in tables:
+            continue
         if institution_id is not None:
             frame = frame[frame["institution_id"] == institution_id]
-        frame = frame.drop(columns=["rule"], errors="ignore") if name != "summary" else frame
-        if "amount" in frame and name != "summary":
-            frame = frame.rename(columns={"amount": "amount_yuan"})
-        out[SHEETS_ZH[name]] = frame.rename(columns=HEADERS_ZH).reset_index(drop=True)
+        out[SHEETS_ZH[name]] = _sheet(name, frame)
     return out
 
 
-def write_findings_xlsx(findings: LoanFindings, path: Path | str, period=None) -> Path:
-    """Every findings sheet (Chinese names and headers) to one workbook, written atomically."""
+def write_findings_xlsx(
+    findings: LoanFindings, path: Path | str, period=None, tables: tuple[str, ...] | None = None
+) -> Path:
+    """The findings sheets (Chinese names and headers; ``tables`` only, if given) to one workbook,
+    written atomically."""
     from analysis.core.workbook import write_workbook  # text as text, never a formula
 
-    return write_workbook(path, findings_sheets(findings, period))
+    return write_workbook(path, findings_sheets(findings, period, tables=tables))
+
+
+def bank_sheets(findings: LoanFindings, period=None) -> dict[str, dict[str, pd.DataFrame]]:
+    """Each bank's own findings as its sheets (:func:`findings_sheets` for every bank at once):
+    {institution id: {sheet: frame}}; a table where the bank has no row is an empty sheet."""
+    tables = _tables(findings, period)
+    parts = {name: dict(iter(frame.groupby("institution_id", sort=False))) for name, frame in tables.items()}
+    banks = sorted({bank for by_bank in parts.values() for bank in by_bank})
+    return {
+        bank: {SHEETS_ZH[name]: _sheet(name, parts[name].get(bank, frame.iloc[0:0])) for name, frame in tables.items()}
+        for bank in banks
+    }
+
+
+def _write_one(job: tuple[Path, dict[str, pd.DataFrame]]) -> Path:
+    from analysis.core.workbook import write_workbook
+
+    path, sheets = job
+    return write_workbook(path, sheets)
+
+
+def write_bank_workbooks(
+    findings: LoanFindings, folder: Path | str, period=None, workers: int | None = None
+) -> dict[str, Path]:
+    """One workbook per bank, ``<folder>/<institution id>.xlsx``: its own findings in full (the file
+    sent to that bank: no other bank is named), each written atomically, ``workers`` processes
+    at a time (default: the machine's cores). A bank whose workbook fails does not stop the others;
+    the failures are raised together at the end (DataValidationError naming each file)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = {bank: (folder / f"{bank}.xlsx", sheets) for bank, sheets in bank_sheets(findings, period).items()}
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    written: dict[str, Path] = {}
+    failed: list[Issue] = []
+    if workers > 1:
+        # spawned, not forked: the parent has run DuckDB's threads. A pool that cannot start (a
+        # __main__ a child cannot import, e.g. a script read from standard input) leaves its banks
+        # to the loop below.
+        try:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(_write_one, job): bank for bank, job in jobs.items()}
+                for future in as_completed(futures):
+                    bank = futures[future]
+                    try:
+                        written[bank] = future.result()
+                    except OSError as exc:
+                        failed.append(Issue(str(jobs[bank][0]), None, None, "write_failed", str(exc)))
+        except BrokenProcessPool:
+            pass
+    for bank, job in jobs.items():
+        if bank not in written and not any(issue.file == str(job[0]) for issue in failed):
+            try:
+                written[bank] = _write_one(job)
+            except OSError as exc:
+                failed.append(Issue(str(job[0]), None, None, "write_failed", str(exc)))
+    if failed:
+        raise DataValidationError(sorted(failed, key=lambda issue: issue.file))
+    return dict(sorted(written.items()))
 
 
 __all__ = [
+    "CITY_TABLES",
     "LoanFindings",
     "LoanRules",
     "analyse_loans",
     "bank_findings",
+    "bank_sheets",
     "connect",
     "coverage_table",
     "findings_sheets",
@@ -764,5 +853,6 @@ __all__ = [
     "reconcile",
     "run_checks",
     "summary",
+    "write_bank_workbooks",
     "write_findings_xlsx",
 ]
