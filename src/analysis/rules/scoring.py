@@ -430,7 +430,7 @@ def read_qualitative(path: Path | str, table: ScoringTable, known_ids: set[str])
         return pd.DataFrame(columns=list(QUALITATIVE_COLUMNS)), [Issue(source, None, None, "file_too_large", problem)]
     try:
         raw = (
-            pd.read_excel(path, dtype=object)
+            pd.read_excel(path, dtype=object, engine="openpyxl")  # the engine it has always read with
             if path.suffix == ".xlsx"
             else pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig")
         )
