@@ -412,11 +412,12 @@ def test_a_bank_workbook_that_cannot_be_written_does_not_stop_the_others(finding
 
     folder = tmp_path / "banks"
     (folder / "K3.xlsx").mkdir(parents=True)  # a folder where K3's file goes: it cannot be replaced
+    (folder / "K9.xlsx").write_bytes(b"")  # a bank of an earlier run, absent from this one
     with pytest.raises(DataValidationError) as raised:
         write_bank_workbooks(findings, folder, period="2023-06", workers=2)
     assert [issue.file for issue in raised.value.issues] == [str(folder / "K3.xlsx")]
     assert raised.value.issues[0].rule == "write_failed"
-    # the others written, nothing half-written left beside them
+    # the others written, nothing half-written or stale left beside them
     assert sorted(p.name for p in folder.iterdir()) == ["K1.xlsx", "K2.xlsx", "K3.xlsx", "K4.xlsx"]
     assert (folder / "K3.xlsx").is_dir() and all((folder / f"K{k}.xlsx").is_file() for k in (1, 2, 4))
 
@@ -477,3 +478,25 @@ def test_the_batch_log_carries_the_loan_phases(tmp_path, capsys, monkeypatch):
     with pytest.raises(RuntimeError, match="stop here"):
         batch_plan.plan(batch_plan.BatchRequest(period="2023-12", data_dir=data, params_dir=params, formats=("html",)))
     assert asked["progress"] is print_progress
+
+
+def test_bank_workbooks_are_written_one_by_one_when_no_process_pool_starts(findings, tmp_path, monkeypatch):
+    import concurrent.futures
+    from concurrent.futures.process import BrokenProcessPool
+
+    from analysis.inputs.loans import write_bank_workbooks
+
+    class NoPool:  # what a spawned child that cannot import __main__ leaves the parent with
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            raise BrokenProcessPool("a child process terminated abruptly")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoPool)
+    with pytest.warns(UserWarning, match="parallel writing unavailable"):
+        written = write_bank_workbooks(findings, tmp_path / "banks", period="2023-06", workers=2)
+    assert list(written) == ["K1", "K2", "K3", "K4"] and all(path.is_file() for path in written.values())

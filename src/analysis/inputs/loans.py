@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -797,8 +798,8 @@ def write_bank_workbooks(
     """One workbook per bank, ``<folder>/<institution id>.xlsx``: its own findings in full (the file
     sent to that bank: no other bank is named), each written atomically, ``workers`` processes
     at a time (default: the machine's cores). A bank whose workbook fails does not stop the others;
-    the failures are raised together at the end (DataValidationError naming each file)."""
-    import os
+    the failures are raised together at the end (DataValidationError naming each file). A workbook
+    of a bank this run has no findings for is removed."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
@@ -823,13 +824,18 @@ def write_bank_workbooks(
                     except OSError as exc:
                         failed.append(Issue(str(jobs[bank][0]), None, None, "write_failed", str(exc)))
         except BrokenProcessPool:
-            pass
+            warnings.warn("并行写出不可用，逐个写出 / parallel writing unavailable: writing one by one", stacklevel=2)
     for bank, job in jobs.items():
         if bank not in written and not any(issue.file == str(job[0]) for issue in failed):
             try:
                 written[bank] = _write_one(job)
             except OSError as exc:
                 failed.append(Issue(str(job[0]), None, None, "write_failed", str(exc)))
+    # the folder holds this run's banks only: a bank's file left from an earlier run would read as current
+    paths = {path for path, _ in jobs.values()}
+    for stale in folder.glob("*.xlsx"):
+        if stale.is_file() and stale not in paths:
+            stale.unlink()
     if failed:
         raise DataValidationError(sorted(failed, key=lambda issue: issue.file))
     return dict(sorted(written.items()))
