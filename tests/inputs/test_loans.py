@@ -303,19 +303,23 @@ def test_demo_loans_checks_find_the_planted_breaches(demo_findings):
     assert len(checks["renewal_share"]) == 45
 
 
+#: the sheets of one bank's findings, in order
+BANK_SHEETS = [
+    "借据核查汇总",
+    "S71与借据核对",
+    "逾期未入不良",
+    "多头过度授信",
+    "新设主体贷款",
+    "无还本续贷占比",
+    "核查覆盖面",
+]
+
+
 def test_findings_sheets_for_one_bank_have_chinese_headers(findings):
     from analysis.inputs.loans import findings_sheets
 
     sheets = findings_sheets(findings, "2023-06", institution_id="K2")
-    assert list(sheets) == [
-        "借据核查汇总",
-        "S71与借据核对",
-        "逾期未入不良",
-        "多头过度授信",
-        "新设主体贷款",
-        "无还本续贷占比",
-        "核查覆盖面",
-    ]
+    assert list(sheets) == BANK_SHEETS
     assert sheets["多头过度授信"]["机构编码"].tolist() == ["K2"]
     assert "授信银行数（全市）" in sheets["多头过度授信"].columns
     assert sheets["S71与借据核对"].empty
@@ -377,15 +381,7 @@ def test_each_bank_gets_a_workbook_of_its_own_findings_only(findings, tmp_path):
     written = write_bank_workbooks(findings, tmp_path / "banks", period="2023-06", workers=2)
     assert list(written) == ["K1", "K2", "K3", "K4"]
     k2 = _cells(written["K2"])
-    assert list(k2) == [
-        "借据核查汇总",
-        "S71与借据核对",
-        "逾期未入不良",
-        "多头过度授信",
-        "新设主体贷款",
-        "无还本续贷占比",
-        "核查覆盖面",
-    ]
+    assert list(k2) == BANK_SHEETS
     header, *rows = k2["多头过度授信"]
     assert len(rows) == 1
     row = dict(zip(header, rows[0], strict=True))
