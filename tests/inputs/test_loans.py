@@ -413,6 +413,7 @@ def test_a_bank_workbook_that_cannot_be_written_does_not_stop_the_others(finding
         write_bank_workbooks(findings, folder, period="2023-06", workers=2)
     assert [issue.file for issue in raised.value.issues] == [str(folder / "K3.xlsx")]
     assert raised.value.issues[0].rule == "write_failed"
+    assert "IsADirectoryError" in raised.value.issues[0].detail
     # the others written, nothing half-written or stale left beside them
     assert sorted(p.name for p in folder.iterdir()) == ["K1.xlsx", "K2.xlsx", "K3.xlsx", "K4.xlsx"]
     assert (folder / "K3.xlsx").is_dir() and all((folder / f"K{k}.xlsx").is_file() for k in (1, 2, 4))
@@ -496,3 +497,27 @@ def test_bank_workbooks_are_written_one_by_one_when_no_process_pool_starts(findi
     with pytest.warns(UserWarning, match="parallel writing unavailable"):
         written = write_bank_workbooks(findings, tmp_path / "banks", period="2023-06", workers=2)
     assert list(written) == ["K1", "K2", "K3", "K4"] and all(path.is_file() for path in written.values())
+
+
+def test_a_bank_whose_workbook_fails_keeps_no_file_of_an_earlier_run(findings, tmp_path, monkeypatch):
+    """Any error writing one bank's file (not only the file system's) is that bank's failure: the
+    others are written, and its file of an earlier run is removed rather than left to read as current."""
+    import analysis.inputs.loans as loans
+
+    folder = tmp_path / "banks"
+    folder.mkdir()
+    (folder / "K3.xlsx").write_bytes(b"last month's workbook")
+    real = loans._write_one
+
+    def write(job):
+        if job[0].name == "K3.xlsx":
+            raise ValueError("a value the writer refuses")
+        return real(job)
+
+    monkeypatch.setattr(loans, "_write_one", write)
+    with pytest.raises(DataValidationError) as raised:
+        loans.write_bank_workbooks(findings, folder, period="2023-06", workers=1)
+    (issue,) = raised.value.issues
+    assert (issue.file, issue.rule) == (str(folder / "K3.xlsx"), "write_failed")
+    assert issue.detail == "ValueError: a value the writer refuses"
+    assert sorted(p.name for p in folder.iterdir()) == ["K1.xlsx", "K2.xlsx", "K4.xlsx"]

@@ -785,6 +785,12 @@ def bank_sheets(findings: LoanFindings, period=None) -> dict[str, dict[str, pd.D
     }
 
 
+def bank_folder(out: Path | str) -> Path:
+    """Where ``analysis loans --out F.xlsx`` puts each bank's own workbook: ``F-机构/`` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-机构")
+
+
 def _write_one(job: tuple[Path, dict[str, pd.DataFrame]]) -> Path:
     from analysis.core.workbook import write_workbook
 
@@ -797,9 +803,12 @@ def write_bank_workbooks(
 ) -> dict[str, Path]:
     """One workbook per bank, ``<folder>/<institution id>.xlsx``: its own findings in full (the file
     sent to that bank: no other bank is named), each written atomically, ``workers`` processes
-    at a time (default: the machine's cores). A bank whose workbook fails does not stop the others;
-    the failures are raised together at the end (DataValidationError naming each file). A workbook
-    of a bank this run has no findings for is removed."""
+    at a time (default: the machine's cores).
+
+    A bank whose workbook fails does not stop the others; the failures are raised together at the
+    end (DataValidationError naming each file, rule ``write_failed``). The folder then holds this
+    run's workbooks only: a failed bank's file of an earlier run, or the file of a bank this run
+    has no findings for, is removed, so that nothing in it reads as current when it is not."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
@@ -809,7 +818,11 @@ def write_bank_workbooks(
     jobs = {bank: (folder / f"{bank}.xlsx", sheets) for bank, sheets in bank_sheets(findings, period).items()}
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     written: dict[str, Path] = {}
-    failed: list[Issue] = []
+    failed: dict[str, Issue] = {}
+
+    def fail(bank: str, exc: Exception) -> None:
+        failed[bank] = Issue(str(jobs[bank][0]), None, None, "write_failed", f"{type(exc).__name__}: {exc}")
+
     if workers > 1:
         # spawned, not forked: the parent has run DuckDB's threads. A pool that cannot start (a
         # __main__ a child cannot import, e.g. a script read from standard input) leaves its banks
@@ -818,26 +831,26 @@ def write_bank_workbooks(
             with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
                 futures = {pool.submit(_write_one, job): bank for bank, job in jobs.items()}
                 for future in as_completed(futures):
-                    bank = futures[future]
                     try:
-                        written[bank] = future.result()
-                    except OSError as exc:
-                        failed.append(Issue(str(jobs[bank][0]), None, None, "write_failed", str(exc)))
+                        written[futures[future]] = future.result()
+                    except BrokenProcessPool:
+                        raise
+                    except Exception as exc:  # this bank's file only: the others go on
+                        fail(futures[future], exc)
         except BrokenProcessPool:
             warnings.warn("并行写出不可用，逐个写出 / parallel writing unavailable: writing one by one", stacklevel=2)
     for bank, job in jobs.items():
-        if bank not in written and not any(issue.file == str(job[0]) for issue in failed):
+        if bank not in written and bank not in failed:
             try:
                 written[bank] = _write_one(job)
-            except OSError as exc:
-                failed.append(Issue(str(job[0]), None, None, "write_failed", str(exc)))
-    # the folder holds this run's banks only: a bank's file left from an earlier run would read as current
-    paths = {path for path, _ in jobs.values()}
+            except Exception as exc:  # this bank's file only: the others go on
+                fail(bank, exc)
+    current = set(written.values())
     for stale in folder.glob("*.xlsx"):
-        if stale.is_file() and stale not in paths:
+        if stale.is_file() and stale not in current:
             stale.unlink()
     if failed:
-        raise DataValidationError(sorted(failed, key=lambda issue: issue.file))
+        raise DataValidationError(sorted(failed.values(), key=lambda issue: issue.file))
     return dict(sorted(written.items()))
 
 
@@ -847,6 +860,7 @@ __all__ = [
     "LoanRules",
     "analyse_loans",
     "bank_findings",
+    "bank_folder",
     "bank_sheets",
     "connect",
     "coverage_table",
