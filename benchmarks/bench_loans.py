@@ -195,7 +195,13 @@ class PeakMemory:
 
 
 def main() -> None:
-    from analysis.inputs.loans import CITY_TABLES, analyse_loans, write_bank_workbooks, write_findings_xlsx
+    from analysis.inputs.loans import (
+        CITY_TABLES,
+        analyse_loans,
+        bank_folder,
+        write_bank_workbooks,
+        write_findings_xlsx,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -245,7 +251,7 @@ def main() -> None:
                 analysed_s = time.perf_counter() - t
                 # what `analysis loans` writes: the city workbook and each bank's own, in parallel
                 write_findings_xlsx(findings, folder / "findings.xlsx", tables=CITY_TABLES)
-                write_bank_workbooks(findings, folder / "findings-机构", workers=args.threads)
+                write_bank_workbooks(findings, bank_folder(folder / "findings.xlsx"), workers=args.threads)
                 loans_s = time.perf_counter() - t
             oc = findings.checks["over_crediting"]
             print(

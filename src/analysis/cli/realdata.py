@@ -39,6 +39,7 @@ def _cmd_loans(args: argparse.Namespace) -> int:
     from analysis.inputs.loans import (
         CITY_TABLES,
         analyse_loans,
+        bank_folder,
         load_loan_rules,
         load_reported_cells,
         print_progress,
@@ -62,9 +63,7 @@ def _cmd_loans(args: argparse.Namespace) -> int:
     # sent to that bank), written in parallel
     started = time.perf_counter()
     out = write_findings_xlsx(findings, args.out, period=args.period, tables=CITY_TABLES)
-    banks = write_bank_workbooks(
-        findings, args.out.with_name(f"{args.out.stem}-机构"), period=args.period, workers=args.workers
-    )
+    banks = write_bank_workbooks(findings, bank_folder(args.out), period=args.period, workers=args.workers)
     seconds = time.perf_counter() - started
     print_progress("findings written", seconds, sum(findings.timings.values()) + seconds)
     rec = findings.reconciliation
@@ -72,7 +71,7 @@ def _cmd_loans(args: argparse.Namespace) -> int:
         f"借据核查完成 / loan checks done: {rec['institution_id'].nunique()} 家机构, "
         f"{int((~rec['within_tolerance']).sum())} 项S71与借据不一致 / cells differing; "
         + "; ".join(f"{name} {len(frame)}" for name, frame in findings.checks.items())
-        + f" → {out}; 分机构明细 / each bank's findings: {len(banks)} 个文件 / files in {args.out.stem}-机构/"
+        + f" → {out}; 分机构明细 / each bank's findings: {len(banks)} 个文件 / files in {bank_folder(args.out)}"
     )
     return 0
 

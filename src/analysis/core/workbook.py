@@ -1,6 +1,6 @@
 """The one Excel writer (工作簿写出): every workbook the project writes goes through it.
 
-``indicators.xlsx`` (:mod:`analysis.outputs.excel`), the ``analysis loans`` findings workbook
+``indicators.xlsx`` (:mod:`analysis.outputs.excel`), the ``analysis loans`` findings workbooks
 (:mod:`analysis.inputs.loans`), the monitoring table ``analysis import-s71`` writes (:mod:`analysis.inputs.s71`)
 and the demo's workbooks (:mod:`analysis.demo.jurisdiction`, :mod:`analysis.demo.s71`) are written here with
 XlsxWriter, never by ``DataFrame.to_excel``: pandas' writers hand a string beginning with ``=`` to the
