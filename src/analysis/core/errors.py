@@ -165,6 +165,20 @@ RULES: dict[str, tuple[str, str]] = {
         "表内校验：其中项大于其所属项",
         "table check: a part (其中项) exceeds its whole",
     ),
+    "s71_negative_cell": (
+        "S71单元格为余额、户数或当年累计数，不得为负数",
+        "an S71 cell is a balance, a count or a year-to-date sum: it cannot be negative",
+    ),
+    # the output folder of analysis import-s71 (imports never delete or overwrite what they did not write)
+    "s71_out_foreign": (
+        "输出文件夹中有不是S71导入写出的文件：未写入任何文件（导入不删除、不覆盖这些文件）",
+        "the output folder holds files no S71 import wrote: nothing written (an import never deletes or "
+        "overwrites them)",
+    ),
+    "s71_out_edited": (
+        "上次导入写出的文件此后被修改过：未覆盖，未写入任何文件",
+        "a file the last import wrote has been changed since: not overwritten, nothing written",
+    ),
 }
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
