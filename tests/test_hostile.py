@@ -686,3 +686,86 @@ def test_a_kernel_dying_at_start_up_fails_its_report_as_a_kernel_death(tmp_path)
         kernel.shutdown()
     assert result.status == "failed" and result.retryable  # the pool retries it once, like a dead kernel
     assert "KernelStartupError" in result.error and "died during start-up" in result.error
+
+
+# ---------------------------------------------------------------- round three (issue 30): requests
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/" + "a" * 300 + ".html",  # a segment longer than a file name may be (ENAMETOOLONG)
+        "/" + "/".join(["x"] * 5000),  # 5,000 segments: a path longer than the system's limit
+        "/2023-12/B1.html%00.pdf",  # a NUL byte (ValueError: embedded null byte)
+        "/%00",
+    ],
+)
+def test_serve_answers_hostile_paths_instead_of_dropping_the_connection(tmp_path, path):
+    import http.client
+    import threading
+
+    from analysis.outputs.site import make_server
+
+    (tmp_path / "2023-12").mkdir()
+    (tmp_path / "2023-12" / "B1.html").write_text("<html>B1</html>", encoding="utf-8")
+    server = make_server(tmp_path, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        connection.request("GET", path)
+        response = connection.getresponse()  # RemoteDisconnected before: the handler raised
+        assert response.status in (404, 414), response.status
+        connection.close()
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        connection.request("GET", "/2023-12/B1.html")  # and the server still serves the site
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("text", ["2023-06-31", "2023-02-29", "2023-13", "2023-06-15", "2023-6-30x", "June", "23-06"])
+def test_a_period_that_is_no_month_end_is_refused(text):
+    from analysis.core.errors import ReportInputError
+    from analysis.core.periods import parse_period
+
+    with pytest.raises(ReportInputError, match="数据期无效 / invalid period"):
+        parse_period(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "month_end"),
+    [("2023-06", "2023-06-30"), ("2023-06-30", "2023-06-30"), ("2024-02-29", "2024-02-29"), ("2023-6", "2023-06-30")],
+)
+def test_real_periods_still_read(text, month_end):
+    from analysis.core.periods import parse_period
+
+    assert parse_period(text) == pd.Timestamp(month_end)
+
+
+@pytest.mark.parametrize(
+    ("period", "said"),
+    [
+        ("2031-12", ["2031年无考核规则参数文件", "no policy file for 2031", "policy-2031.yaml", "2023"]),
+        ("2023-06-31", ["数据期无效 / invalid period", "2023-06-30"]),
+    ],
+)
+def test_run_refuses_a_bad_period_before_any_work(tmp_path, period, said):
+    import subprocess
+    import sys
+
+    reports = tmp_path / "r"
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "run", "--period", period, "--reports", str(reports), "--no-pdf"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    for part in said:
+        assert part in result.stderr, result.stderr
+    assert "invalid parameter file" not in result.stderr and "Traceback" not in result.stderr
+    assert not reports.exists()  # refused before the data was read or a folder made

@@ -303,11 +303,27 @@ def clean_stale_parts(out_dir: Path) -> list[Path]:
     return removed
 
 
+def require_policy_year(params_dir: Path, year: int) -> None:
+    """Refuse, before any work, a period whose year has no policy file (a typo such as 2031-12)."""
+    from analysis.core.policy import policy_path
+
+    path = policy_path(params_dir, year)
+    if path.is_file():
+        return
+    years = sorted(p.stem.removeprefix("policy-") for p in Path(params_dir).glob("policy-*.yaml"))
+    raise ReportInputError(
+        f"{year}年无考核规则参数文件 / no policy file for {year}: {path} 不存在 / does not exist; "
+        f"已有年度 / years with a policy: {'、'.join(years) or '无 / none'}"
+        + ("" if Path(params_dir).is_dir() else f"（参数目录不存在 / the params folder {params_dir} does not exist）")
+    )
+
+
 def plan(request: BatchRequest) -> BatchPlan:
     """Validate, resolve paths, decide the jobs (does not lock: :func:`run` locks around it)."""
     started = time.perf_counter()
     formats = parse_formats(request.formats)
     data_dir, params_dir = resolve(request.data_dir), resolve(request.params_dir)
+    require_policy_year(params_dir, parse_period(request.period).year)  # a bad period stops before any work
     root = project_root()
     notebooks_dir = resolve(request.notebooks_dir) if request.notebooks_dir else root / "notebooks"
     from analysis.content.fonts import require_cjk_fonts

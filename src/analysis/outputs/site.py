@@ -358,9 +358,22 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
     temporary ``.part`` files), and nothing whose real path (symlinks followed) is outside the
     reports folder."""
 
+    #: longer request paths are answered 414 at once (the site's own paths are well under 200 characters)
+    MAX_PATH = 1024
+
     def send_head(self):
+        if len(self.path) > self.MAX_PATH:
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "Request path too long")
+            return None
+        try:
+            return self._send_site_file()
+        except (OSError, ValueError):  # a segment too long for the file system, a NUL byte, …: not a file here
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+
+    def _send_site_file(self):
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
-        if any(part.startswith(".") for part in path.split("/") if part):
+        if "\x00" in path or any(part.startswith(".") for part in path.split("/") if part):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
         local = Path(self.translate_path(self.path))
