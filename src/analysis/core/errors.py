@@ -132,6 +132,23 @@ RULES: dict[str, tuple[str, str]] = {
         "客户统一编号是各行自编号，跨行识别需要证件号码列",
         "客户统一编号 is each bank's own number: a 证件号码 column is needed to match across banks",
     ),
+    "east_not_finite": (
+        "金额或利率为无穷大（inf）或非数（NaN），不是有效数值",
+        "amount or rate is infinite (inf) or not a number (NaN): not a figure",
+    ),
+    "east_duplicate_key": (
+        "同一机构同一采集日期中主键重复（如同一信贷借据号出现两次）：重复记录会被重复计算",
+        "the same key (e.g. one 信贷借据号) twice in one bank's snapshot (采集日期): it would be counted twice",
+    ),
+    "east_file_cut": (
+        "文件在一个字符中间结束，疑似传输不完整被截断",
+        "the file ends inside a character: it was cut short (an incomplete transfer)",
+    ),
+    "east_cache_foreign": (
+        "缓存目录属于其他用户或不是目录，拒绝使用：请删除它，或将 ANALYSIS_CACHE_DIR 设为本人的目录",
+        "the cache folder belongs to another user or is not a folder: not used; remove it or set "
+        "ANALYSIS_CACHE_DIR to a folder of your own",
+    ),
     # S71 returns (analysis.inputs.s71)
     "s71_unknown_item": ("项目编码不属于该版本S71报表", "item code is not a cell of this S71 form version"),
     "s71_duplicate_cell": ("同一机构同一期同一单元格重复报送", "the same cell is reported more than once"),
