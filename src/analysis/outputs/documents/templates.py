@@ -1,9 +1,13 @@
 """The document templates (文书模板): the settings (``params/templates/documents.yaml``), the fields a
-template may use, and the check that refuses a template naming any other field, before any work.
+template may use, the check that refuses a template naming any other field or reaching past the
+fields (Jinja's functions, ``_`` attributes, calls, huge operators, a zip bomb), before any work, and
+the Jinja sandbox templates are rendered in, with limits on loops and on the length of what they render.
 """
 
 from __future__ import annotations
 
+import functools
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -196,13 +200,184 @@ LETTER_FIELDS: dict[str, Schema] = {
 DOCUMENTS = {"bulletin": BULLETIN_FIELDS, "letter": LETTER_FIELDS}
 
 
+# ---------------------------------------------------------------- limits of a template
+
+#: A template is a zip archive like an input workbook: its declared unpacked size is checked against
+#: the same limit (:data:`~analysis.core.contract.MAX_UNPACKED_MB`) before docxtpl opens it, and no
+#: single part may unpack to more than this many MB (a 5 MB template whose document.xml unpacked to
+#: 2.2 GB took a render to 7.85 GB of memory). The shipped templates' largest part (styles) is 0.4 MB,
+#: their document.xml at most 17 KB. Python's zip reader stops at a member's declared size (and then fails its
+#: CRC), so the declared sizes bound what is read: no ratio check is needed.
+TEMPLATE_PART_MAX_MB = 16
+#: Longest text one rendered part (the body, a header, a footer) may grow to, in characters: the
+#: demo city's 通报 is 45,000; a province of 600 institutions listed four times stays under 10 M.
+RENDERED_PART_MAX_MB = 32
+#: Loop iterations in one document, all loops together (the 通报 of a province: a few thousand).
+MAX_LOOP_ITERATIONS = 100_000
+#: Largest integer ``**`` may make at render time, in bits (the static check refuses ``**`` anyway).
+MAX_POWER_BITS = 4096
+
+#: The filters a template may use: each gives text at most a fixed length longer than its input,
+#: so no chain of them can grow a text without bound, and none reaches attributes or calls.
+ALLOWED_FILTERS = frozenset(
+    {
+        "abs", "capitalize", "count", "d", "default", "e", "escape", "first", "float", "int", "last",
+        "length", "lower", "round", "string", "striptags", "title", "trim", "truncate", "upper", "wordcount",
+    }
+)  # fmt: skip
+#: operators that can build a huge text or number from a short template (``'A' * 10**10``,
+#: ``'%0999999999d' % 1``): the documents' fields are formatted texts, nothing to multiply
+_REFUSED_OPERATORS = frozenset({"*", "**", "%"})
+#: Jinja's own names: its global functions (``range``, ``cycler``, ``lipsum``, ``namespace`` …, the
+#: way out of the template in the audit's payloads) and the names it gives a template itself
+_JINJA_NAMES = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace"}) | frozenset(
+    {"self", "super", "caller", "varargs", "kwargs"}
+)
+
+
+def archive_problem(path: Path) -> str | None:
+    """Why the template at ``path`` is refused unopened (too large once unpacked), or None.
+
+    The zip directory only is read: the declared unpacked size of all parts against
+    :data:`~analysis.core.contract.MAX_UNPACKED_MB` (the input workbooks' limit) and of each part
+    against :data:`TEMPLATE_PART_MAX_MB`. A file that is not a zip archive is left to docxtpl,
+    which says so.
+    """
+    from analysis.core.contract import MAX_UNPACKED_MB
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return None
+    on_disk = path.stat().st_size / 2**20
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_UNPACKED_MB * 2**20:
+        return (
+            f"解压后 {unpacked / 2**20:,.0f} MB（文件 {on_disk:,.1f} MB），上限 {MAX_UNPACKED_MB:,} MB，疑似压缩炸弹 / "
+            f"unpacks to {unpacked / 2**20:,.0f} MB (file {on_disk:,.1f} MB), limit {MAX_UNPACKED_MB:,} MB: a zip bomb?"
+        )
+    for member in members:
+        if member.file_size > TEMPLATE_PART_MAX_MB * 2**20:
+            return (
+                f"{member.filename} 解压后 {member.file_size / 2**20:,.0f} MB（文件 {on_disk:,.1f} MB），"
+                f"每部分上限 {TEMPLATE_PART_MAX_MB:,} MB，疑似压缩炸弹 / {member.filename} unpacks to "
+                f"{member.file_size / 2**20:,.0f} MB (file {on_disk:,.1f} MB), limit {TEMPLATE_PART_MAX_MB:,} MB "
+                "per part: a zip bomb?"
+            )
+    return None
+
+
+# ---------------------------------------------------------------- the sandbox templates render in
+
+
+@functools.cache
+def _sandbox_class():
+    """``DocumentSandbox``, built on first use (Jinja is imported only when documents are made)."""
+    from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class DocumentSandbox(ImmutableSandboxedEnvironment):
+        """Jinja's immutable sandbox (no attribute starting with ``_``, no Python internals, no
+        changing a list or dict), with no global names, only :data:`ALLOWED_FILTERS`, no calls at all,
+        ``*``/``**``/``%``/``+`` checked before they build a huge text or number, and a cap on loop
+        iterations (:data:`MAX_LOOP_ITERATIONS`) and on each rendered part's length
+        (:data:`RENDERED_PART_MAX_MB`): what slips past :func:`template_problems` still cannot run
+        code, nor fill memory, nor run for long."""
+
+        intercepted_binops = frozenset({"+", "*", "**", "%"})
+
+        def __init__(self) -> None:
+            super().__init__(undefined=StrictUndefined, autoescape=True)
+            self.globals.clear()  # range, lipsum, cycler, joiner, namespace, dict
+            self.filters = {name: f for name, f in self.filters.items() if name in ALLOWED_FILTERS}
+            self.iterations_left = MAX_LOOP_ITERATIONS
+            self.max_chars = RENDERED_PART_MAX_MB * 2**20
+
+        def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
+            raise SecurityError("文书模板中不可调用函数或方法 / a document template cannot call functions or methods")
+
+        def call_binop(self, context, operator: str, left, right):
+            if operator == "%" and isinstance(left, str):
+                raise SecurityError("文书模板中不可用 % 格式化文本 / a document template cannot format text with %")
+            powers = operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0
+            if powers and abs(left).bit_length() * right > MAX_POWER_BITS:
+                raise SecurityError(
+                    f"{left} ** {right} 过大（上限 {MAX_POWER_BITS} 位）/ too large (limit {MAX_POWER_BITS} bits)"
+                )
+            if operator in ("*", "+"):
+                sized = [len(v) for v in (left, right) if isinstance(v, (str, list, tuple))]
+                times = [v for v in (left, right) if isinstance(v, int)]
+                length = sized[0] * max(times[0], 0) if operator == "*" and sized and times else sum(sized)
+                if length > self.max_chars:
+                    raise SecurityError(
+                        f"运算结果过长（{length:,} 个字符，上限 {self.max_chars:,}）/ "
+                        f"the result would be too long ({length:,} characters, limit {self.max_chars:,})"
+                    )
+            return super().call_binop(context, operator, left, right)
+
+        def concat(self, pieces) -> str:  # Template.render joins the rendered pieces with this
+            out, length = [], 0
+            for piece in pieces:
+                length += len(piece)
+                if length > self.max_chars:
+                    raise SecurityError(
+                        f"渲染结果超过 {RENDERED_PART_MAX_MB} MB 字符上限 / the rendered part passes the limit of "
+                        f"{RENDERED_PART_MAX_MB} M characters"
+                    )
+                out.append(piece)
+            return "".join(out)
+
+        def spend_iteration(self) -> None:
+            self.iterations_left -= 1
+            if self.iterations_left < 0:
+                raise SecurityError(
+                    f"循环次数超过上限 {MAX_LOOP_ITERATIONS:,} / loops ran past the limit of {MAX_LOOP_ITERATIONS:,} iterations"
+                )
+
+        def sandboxed_context(self, value):
+            """``value`` with every list made a :class:`_CountedList` of this render (dicts copied)."""
+            if isinstance(value, Mapping):
+                return {k: self.sandboxed_context(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return _CountedList(self, [self.sandboxed_context(v) for v in value])
+            return value
+
+    return DocumentSandbox
+
+
+class _CountedList(list):
+    """A list of the context: every item a loop takes from it is counted against the render's
+    :data:`MAX_LOOP_ITERATIONS` (the sandbox hides the attribute; a template cannot change the list)."""
+
+    def __init__(self, sandbox, items):
+        super().__init__(items)
+        self._sandbox = sandbox
+
+    def __iter__(self):
+        for item in list.__iter__(self):
+            self._sandbox.spend_iteration()
+            yield item
+
+
+def _environment():
+    """A fresh sandbox for one document (its iteration budget is the document's)."""
+    return _sandbox_class()()
+
+
 # ---------------------------------------------------------------- checking a template
 
-_ANY = object()  # a value whose fields are not checked (a loop variable, a text)
+_ANY = object()  # a value whose fields are not known (``loop``, an item picked by a computed index)
+
+#: the core properties docxtpl renders as templates too (``DocxTemplate.render_properties``)
+_RENDERED_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")
+_FOOTNOTES = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
 
 
 def _template_sources(path: Path) -> list[str]:
-    """The Jinja source of the body, headers and footers, as docxtpl renders them."""
+    """The Jinja source of everything docxtpl renders: the body, headers, footers, footnotes and
+    the document properties."""
     from docxtpl import DocxTemplate
 
     template = DocxTemplate(str(path))
@@ -211,83 +386,198 @@ def _template_sources(path: Path) -> list[str]:
     for uri in (template.HEADER_URI, template.FOOTER_URI):
         for _, part in template.get_headers_footers(uri):
             sources.append(template.patch_xml(template.get_part_xml(part)))
+    for part in template.docx.part.package.parts:
+        if part.content_type == _FOOTNOTES:
+            blob = part.blob
+            sources.append(template.patch_xml(blob.decode("utf-8") if isinstance(blob, bytes) else blob))
+    properties = template.docx.core_properties
+    sources += [getattr(properties, name) or "" for name in _RENDERED_PROPERTIES]
     return sources
 
 
-def _unknown_fields(source: str, fields: Mapping[str, Schema], env) -> list[str]:
-    """Every name, attribute and filter in ``source`` that ``fields`` (or Jinja) does not know."""
+def _describe(node) -> str:
+    """A Jinja expression written back as the template has it, for a message (``range(10 ** 9)``)."""
     from jinja2 import nodes
 
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Const):
+        text = repr(node.value)
+        return text if len(text) <= 40 else text[:36] + "…" + text[0]
+    if isinstance(node, nodes.Getattr):
+        return f"{_describe(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Getitem):
+        return f"{_describe(node.node)}[{_describe(node.arg)}]"
+    if isinstance(node, (nodes.Call, nodes.Filter)):
+        args = [_describe(a) for a in node.args] + [f"{k.key}={_describe(k.value)}" for k in node.kwargs]
+        args += [f"*{_describe(node.dyn_args)}"] if node.dyn_args else []
+        args += [f"**{_describe(node.dyn_kwargs)}"] if node.dyn_kwargs else []
+        if isinstance(node, nodes.Call):
+            return f"{_describe(node.node)}({', '.join(args)})"
+        head = f"{_describe(node.node)}|" if node.node is not None else "filter "
+        return head + node.name + (f"({', '.join(args)})" if args else "")
+    if isinstance(node, nodes.BinExpr):
+        return f"{_describe(node.left)} {node.operator} {_describe(node.right)}"
+    if isinstance(node, nodes.UnaryExpr):
+        return f"{node.operator}{_describe(node.node)}"
+    if isinstance(node, (nodes.List, nodes.Tuple)):
+        return f"[{', '.join(_describe(i) for i in node.items)}]"
+    if isinstance(node, nodes.Concat):
+        return " ~ ".join(_describe(n) for n in node.nodes)
+    return "…"
+
+
+def _unknown_fields(source: str, fields: Mapping[str, Schema], env) -> list[str]:
+    """What in ``source`` a document template may not have, each as a message: a name, attribute
+    or filter that ``fields`` (or the allowed filters) do not know, and anything reaching past the
+    fields — Jinja's own names (``range``, ``cycler``, ``lipsum``, ``namespace`` …), an attribute
+    starting with ``_``, a call, a filter not in :data:`ALLOWED_FILTERS`, ``*``/``**``/``%``, a loop
+    over anything but a list field (inside a loop: a list of the current item, so loops only walk
+    down the data and never multiply), tags other than
+    ``if`` and ``for`` (``set``, ``macro``, ``include`` …)."""
+    from jinja2 import nodes
+    from jinja2.defaults import DEFAULT_FILTERS
+
     problems: list[str] = []
+
+    def unknown(name: str) -> None:
+        problems.append(
+            f"未知字段 / unknown field '{name}' — 可用字段见 README「文书模板」/ see README (document templates)"
+        )
+
+    def refuse(what: str, zh: str, en: str) -> None:
+        shown = what if what.startswith("{%") else f"{{{{ {what} }}}}"
+        problems.append(f"不允许 / not allowed {shown} — {zh} / {en}")
 
     def resolve(node, scope) -> tuple[Any, str]:
         if isinstance(node, nodes.Name):
             if node.name in scope:
                 return scope[node.name], node.name
-            if node.name not in env.globals:
-                problems.append(node.name)
+            if node.name in _JINJA_NAMES:
+                refuse(node.name, "Jinja 自带的函数和对象不可用", "Jinja's own functions and objects are not available")
+            else:
+                unknown(node.name)
             return _ANY, node.name
         if isinstance(node, (nodes.Getattr, nodes.Getitem)):
             key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            if isinstance(key, str) and key.startswith("_"):
+                refuse(_describe(node), "不可访问以下划线开头的属性", "attributes starting with '_' are not available")
+                return _ANY, _describe(node)
             schema, name = resolve(node.node, scope)
             if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
-                walk(node.arg, scope)
+                walk(node.arg, scope, frozenset())
                 return _ANY, name
             if isinstance(schema, dict):
                 if key not in schema:
-                    problems.append(f"{name}.{key}")
+                    unknown(f"{name}.{key}")
                     return _ANY, f"{name}.{key}"
                 return schema[key], f"{name}.{key}"
+            if isinstance(node, nodes.Getattr) and schema is not _ANY:
+                unknown(f"{name}.{key}")  # a text or a list has no fields
             return _ANY, f"{name}.{key}"
-        walk(node, scope)
+        walk(node, scope, frozenset())
         return _ANY, ""
 
     def bind(target, value, scope) -> None:
         for name in target.find_all(nodes.Name) if not isinstance(target, nodes.Name) else [target]:
             scope[name.name] = value
 
-    def walk(node, scope) -> None:
+    def walk(node, scope, loops: frozenset) -> None:
+        """``loops``: the variables of the innermost loop ``node`` is in."""
         if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem)):
             resolve(node, scope)
             return
+        if isinstance(node, nodes.Call):
+            refuse(_describe(node), "模板中不可调用函数或方法", "a template cannot call functions or methods")
+            return
+        if isinstance(node, nodes.BinExpr) and node.operator in _REFUSED_OPERATORS:
+            refuse(
+                _describe(node),
+                f"运算 '{node.operator}' 不可用（可生成超大文本或数字）",
+                f"operator '{node.operator}' is not available (it can build a huge text or number)",
+            )
+            return
         if isinstance(node, nodes.For):
+            before = len(problems)
             schema, name = resolve(node.iter, scope)
+            loop = f"{{% for {_describe(node.target)} in {_describe(node.iter)} %}}"
+            if len(problems) == before and not isinstance(schema, list):
+                refuse(
+                    loop,
+                    "只能循环列表字段（如 categories、misses）",
+                    "a loop can only go over a list field (such as categories, misses)",
+                )
+            elif len(problems) == before and loops and name.split(".")[0] not in loops:
+                refuse(
+                    loop,
+                    "循环内只能循环本项的列表字段（如 {% for m in misses %} 内的 m.rows）",
+                    "inside a loop, only a list of the current item can be looped (such as m.rows inside {% for m in misses %})",
+                )
             inner = dict(scope)
             item = schema[0] if isinstance(schema, list) and schema else _ANY
             bind(node.target, item, inner)
             inner["loop"] = _ANY
+            targets = {n.name for n in node.target.find_all(nodes.Name)} | (
+                {node.target.name} if isinstance(node.target, nodes.Name) else set()
+            )
             for child in [*([node.test] if node.test else []), *node.body]:
-                walk(child, inner)
+                walk(child, inner, frozenset(targets))
             for child in node.else_:
-                walk(child, scope)
+                walk(child, scope, loops)
             return
-        if isinstance(node, nodes.Assign):
-            walk(node.node, scope)
-            bind(node.target, _ANY, scope)
+        if isinstance(node, (nodes.Assign, nodes.AssignBlock, nodes.With)):
+            refuse(
+                "{% set %}" if not isinstance(node, nodes.With) else "{% with %}",
+                "模板中只可用 if 与 for 标签",
+                "only the if and for tags are available in a document template",
+            )
+            for target in [node.target] if not isinstance(node, nodes.With) else node.targets:
+                bind(target, _ANY, scope)
             return
-        if isinstance(node, (nodes.Filter, nodes.Test)):
-            known = env.filters if isinstance(node, nodes.Filter) else env.tests
-            if node.name not in known:
-                problems.append(f"|{node.name}" if isinstance(node, nodes.Filter) else f"is {node.name}")
+        tag = {
+            nodes.Macro: "macro", nodes.CallBlock: "call", nodes.Include: "include", nodes.Import: "import",
+            nodes.FromImport: "from", nodes.Extends: "extends", nodes.Block: "block",
+            nodes.ScopedEvalContextModifier: "autoescape", nodes.EvalContextModifier: "autoescape",
+        }.get(type(node))  # fmt: skip
+        if tag is not None:
+            refuse(
+                f"{{% {tag} %}}",
+                "模板中只可用 if 与 for 标签",
+                "only the if and for tags are available in a document template",
+            )
+            return
+        if isinstance(node, nodes.Filter):
+            if node.name not in env.filters:
+                if node.name in DEFAULT_FILTERS:
+                    refuse(
+                        _describe(node),
+                        f"该过滤器不可用（可用：{'、'.join(sorted(ALLOWED_FILTERS))}）",
+                        f"filter not available (available: {', '.join(sorted(ALLOWED_FILTERS))})",
+                    )
+                else:
+                    unknown(f"|{node.name}")
+            if node.dyn_args or node.dyn_kwargs:
+                refuse(_describe(node), "过滤器参数不可展开", "filter arguments cannot be unpacked")
+                return
+        if isinstance(node, nodes.Test) and node.name not in env.tests:
+            unknown(f"is {node.name}")
         for child in node.iter_child_nodes():
-            walk(child, scope)
+            walk(child, scope, loops)
 
-    walk(env.parse(source), dict(fields))
+    walk(env.parse(source), dict(fields), frozenset())
     return problems
 
 
-def _environment():
-    from jinja2 import Environment, StrictUndefined
-
-    return Environment(undefined=StrictUndefined, autoescape=True)
-
-
 def template_problems(path: Path, fields: Mapping[str, Schema]) -> list[str]:
-    """What is wrong with one template: a missing file, a syntax error, unknown fields."""
+    """What is wrong with one template: a missing file, one too large once unpacked (checked before
+    it is opened), a syntax error, unknown fields and anything a document template may not do."""
     from jinja2 import TemplateSyntaxError
 
     if not path.is_file():
         return [f"模板文件不存在 / template not found: {path}"]
+    too_large = archive_problem(path)
+    if too_large:
+        return [f"{path}: 模板文件过大 / template too large: {too_large}"]
     env = _environment()
     found: list[str] = []
     try:
@@ -297,14 +587,12 @@ def template_problems(path: Path, fields: Mapping[str, Schema]) -> list[str]:
         return [f"{path}: 模板语法错误 / template syntax error: {exc.message}"]
     except Exception as exc:  # noqa: BLE001 - not a .docx (a zip) at all: say which file
         return [f"{path}: 无法读取为 Word 文档 / cannot be read as a .docx: {type(exc).__name__}: {exc}"]
-    return [
-        f"{path}: 未知字段 / unknown field '{name}' — 可用字段见 README「文书模板」/ see README (document templates)"
-        for name in dict.fromkeys(found)
-    ]
+    return [f"{path}: {problem}" for problem in dict.fromkeys(found)]
 
 
 def check_templates(params_dir: Path | str) -> DocumentSettings:
-    """Refuse, before anything is written, templates that name unknown fields; returns the settings."""
+    """Refuse, before anything is written, templates that name unknown fields or reach past them
+    (see :func:`template_problems`); returns the settings."""
     settings = load_settings(params_dir)
     folder = templates_dir(params_dir)
     problems = template_problems(folder / settings.bulletin, BULLETIN_FIELDS)

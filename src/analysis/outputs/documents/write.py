@@ -21,6 +21,7 @@ from analysis.outputs.documents.templates import (
     LETTERS_FOLDER,
     TemplateFieldError,
     _environment,
+    archive_problem,
     check_templates,
     templates_dir,
 )
@@ -29,14 +30,19 @@ from analysis.outputs.documents.templates import (
 
 
 def render_document(template: Path, context: Mapping[str, Any]) -> bytes:
-    """The rendered .docx as bytes (nothing is written). A field the context lacks raises."""
+    """The rendered .docx as bytes (nothing is written), rendered in the documents' Jinja sandbox
+    (no code run, loops and output capped). A field the context lacks, a template too large once
+    unpacked, or anything the sandbox refuses raises :class:`TemplateFieldError` naming the template."""
     from docxtpl import DocxTemplate
-    from jinja2 import TemplateError
 
+    too_large = archive_problem(template)  # checked by check_templates too; here before docxtpl opens it
+    if too_large:
+        raise TemplateFieldError([f"{template}: 模板文件过大 / template too large: {too_large}"])
+    sandbox = _environment()
     document = DocxTemplate(str(template))
     try:
-        document.render(dict(context), jinja_env=_environment(), autoescape=True)
-    except TemplateError as exc:
+        document.render(sandbox.sandboxed_context(context), jinja_env=sandbox, autoescape=True)
+    except Exception as exc:  # noqa: BLE001 - whatever a template makes the render raise is the template's
         raise TemplateFieldError([f"{template}: {type(exc).__name__}: {exc}"]) from None
     buffer = io.BytesIO()
     document.save(buffer)
