@@ -46,6 +46,12 @@ def test_shipped_policy_loads():
             "no_such",
         ),
         (lambda d: d.update(year=2024), "year"),
+        # a rule left out of the year takes its recommendation with it, said by key
+        (lambda d: d["cost"].pop("max_rate_change_bp"), "recommendations.rate_change"),
+        # 差异化考核 judges on the plan: a year without a plan cannot say it
+        (lambda d: (d.pop("plan"), d["recommendations"].pop("plan")), "two_increases.differentiated_on_plan"),
+        (lambda d: d.update(labels={"growth": "x"}), "labels"),
+        (lambda d: d["two_increases"].update(group={"name": "地方法人银行", "categories": ["外资银行"]}), "group"),
     ],
 )
 def test_broken_policy_is_refused(tmp_path, mutate, expected):

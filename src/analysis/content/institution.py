@@ -193,7 +193,9 @@ class Verdict:
 
 
 def growth_standard(policy: Policy) -> str:
-    """The growth leg's standard in words, from the policy's minimum margin."""
+    """The growth leg's standard in words, from the policy's minimum margin ("" without the rule)."""
+    if policy.two_increases is None:
+        return ""
     m = policy.two_increases.growth_margin_min_pp
     if m == 0:
         return "普惠增速不低于各项贷款增速"
@@ -203,8 +205,10 @@ def growth_standard(policy: Policy) -> str:
 
 
 def borrowers_standard(policy: Policy) -> str:
-    """The borrower leg's standard in words, from the policy's minimum change."""
-    m = policy.two_increases.borrowers_change_min
+    """The borrower leg's standard in words, from the policy's minimum change ("" without the leg)."""
+    m = policy.two_increases.borrowers_change_min if policy.two_increases is not None else None
+    if m is None:
+        return ""
     if m == 0:
         return "不低于年初水平"
     if m > 0:
@@ -241,99 +245,136 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
         )
         return out
     out = []
-    if r["differentiated"] and p.two_increases.differentiated_on_plan:
-        growth_text = (
-            f"差异化考核：以信贷计划完成率 {_pct(r['plan_completion_pct'])} 替代增速考核"
-            f"（普惠增速 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款增速 "
-            f"{_pct(r['total_loans_ytd_growth_pct'])}）"
-        )
-    elif bool(r.get("growth_leg_zero_base", False)):
-        growth_text = (
-            f"{ZERO_BASE_NOTE}：年初余额为零，较年初增加 {_amount(r['inclusive_ytd_increase'])}，"
-            f"各项贷款增速 {_pct(r['total_loans_ytd_growth_pct'])}"
-        )
-    else:
-        growth_text = (
-            f"普惠型小微企业贷款较年初增长 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款 "
-            f"{_pct(r['total_loans_ytd_growth_pct'])}，差 {_pp(r['growth_margin_pp'])}"
-            f"（标准：{growth_standard(p)}）"
-        )
-    out.append(
-        Verdict(
-            "growth_leg",
-            "“两增”·贷款增速",
-            r["status_growth_leg"],
-            growth_text,
-            p.two_increases.clause,
-            _reason(r, "growth_leg"),
-        )
-    )
-    out.append(
-        Verdict(
-            "borrowers_leg",
-            "“两增”·贷款户数",
-            r["status_borrowers_leg"],
-            f"有贷款余额户数 {_count(r['inclusive_borrowers'])}，较年初 {_count(r['borrowers_change'], True)}"
-            f"（标准：{borrowers_standard(p)}）",
-            p.two_increases.clause,
-            _reason(r, "borrowers_leg"),
-        )
-    )
-    out.append(
-        Verdict(
-            "plan",
-            "信贷计划完成",
-            r["status_plan"],
-            f"较年初增加 {_amount(r['inclusive_ytd_increase'])}，年度计划 {_amount(r['planned_increase'])}，"
-            f"完成 {_pct(r['plan_completion_pct'])}（时序进度 {_pct(r['time_progress_pct'])}）",
-            p.plan.clause,
-            _reason(r, "plan"),
-        )
-    )
-    out.append(
-        Verdict(
-            "rate_change",
-            "新发放贷款利率",
-            r["status_rate_change"],
-            f"当年累放加权平均利率 {_pct(r['ytd_new_loan_rate_pct'])}，上年 {_pct(r['prior_year_rate_pct'])}，"
-            f"变化 {_bp(r['rate_change_bp'])}",
-            p.cost.clause,
-            _reason(r, "rate_change"),
-        )
-    )
-    if r["status_high_rate"] != NA:
-        out.append(Verdict("high_rate", "利率同业比较", r["status_high_rate"], _rate_position(ctx), p.cost.clause))
-    out.append(
-        Verdict(
-            "npl",
-            "资产质量（不良容忍度）",
-            r["status_npl"],
-            f"普惠不良率 {_pct(r['inclusive_npl_ratio_pct'])}，各项贷款不良率 {_pct(r['total_npl_ratio_pct'])}，"
-            f"高 {_pp(r['npl_gap_pp'], False)}（容忍度 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点）",
-            p.quality.clause,
-            _reason(r, "npl"),
-        )
-    )
-    for q in onlending_rows(ctx).itertuples():
-        if q.quarter == _quarter(ctx.period):
-            out.append(
-                Verdict(
-                    "onlending",
-                    "转贷款终端利率",
-                    q.status_onlending,
-                    f"{q.quarter} 终端平均利率 {_pct(q.end_borrower_rate)}，{q.benchmark_quarter} 当地同类机构 "
-                    f"{_pct(q.benchmark_rate_pct)}，差 {_bp(q.rate_gap_bp)}",
-                    p.onlending.clause,
-                    NA_REASONS.get(getattr(q, "na_reason_onlending", ""), ""),
-                )
+    if p.in_force("growth_leg"):
+        out.append(
+            Verdict(
+                "growth_leg",
+                p.label("growth_leg"),
+                r["status_growth_leg"],
+                _growth_text(r, p),
+                p.clause("growth_leg"),
+                _reason(r, "growth_leg"),
             )
+        )
+    if p.in_force("borrowers_leg"):
+        group = _group_name(r)
+        own = f"有贷款余额户数 {_count(r['inclusive_borrowers'])}，较年初 {_count(r['borrowers_change'], True)}"
+        text = (
+            f"按{group}总体考核：{group}户数较年初 {_count(r['group_borrowers_change'], True)}；本机构{own}"
+            if group
+            else own
+        )
+        out.append(
+            Verdict(
+                "borrowers_leg",
+                p.label("borrowers_leg"),
+                r["status_borrowers_leg"],
+                f"{text}（标准：{borrowers_standard(p)}）",
+                p.clause("borrowers_leg"),
+                _reason(r, "borrowers_leg"),
+            )
+        )
+    if p.in_force("plan"):
+        out.append(
+            Verdict(
+                "plan",
+                p.label("plan"),
+                r["status_plan"],
+                f"较年初增加 {_amount(r['inclusive_ytd_increase'])}，年度计划 {_amount(r['planned_increase'])}，"
+                f"完成 {_pct(r['plan_completion_pct'])}（时序进度 {_pct(r['time_progress_pct'])}）",
+                p.clause("plan"),
+                _reason(r, "plan"),
+            )
+        )
+    if p.in_force("rate_change"):
+        out.append(
+            Verdict(
+                "rate_change",
+                p.label("rate_change"),
+                r["status_rate_change"],
+                f"当年累放加权平均利率 {_pct(r['ytd_new_loan_rate_pct'])}，上年 {_pct(r['prior_year_rate_pct'])}，"
+                f"变化 {_bp(r['rate_change_bp'])}",
+                p.clause("rate_change"),
+                _reason(r, "rate_change"),
+            )
+        )
+    if p.in_force("high_rate") and r["status_high_rate"] != NA:
+        out.append(
+            Verdict(
+                "high_rate", p.label("high_rate"), r["status_high_rate"], _rate_position(ctx), p.clause("high_rate")
+            )
+        )
+    if p.in_force("npl"):
+        out.append(
+            Verdict(
+                "npl",
+                p.label("npl"),
+                r["status_npl"],
+                f"普惠不良率 {_pct(r['inclusive_npl_ratio_pct'])}，各项贷款不良率 {_pct(r['total_npl_ratio_pct'])}，"
+                f"高 {_pp(r['npl_gap_pp'], False)}（容忍度 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点）",
+                p.clause("npl"),
+                _reason(r, "npl"),
+            )
+        )
+    if p.in_force("onlending"):
+        for q in onlending_rows(ctx).itertuples():
+            if q.quarter == _quarter(ctx.period):
+                out.append(
+                    Verdict(
+                        "onlending",
+                        p.label("onlending"),
+                        q.status_onlending,
+                        f"{q.quarter} 终端平均利率 {_pct(q.end_borrower_rate)}，{q.benchmark_quarter} 当地同类机构 "
+                        f"{_pct(q.benchmark_rate_pct)}，差 {_bp(q.rate_gap_bp)}",
+                        p.clause("onlending"),
+                        NA_REASONS.get(getattr(q, "na_reason_onlending", ""), ""),
+                    )
+                )
     # a rule this institution is not subject to is left out; one it is subject to but that cannot
-    # be judged (no prior December, no plan ...) stays, with its reason beside 不适用
+    # be judged (no prior December, no plan ...) stays, with its reason beside 不适用; a rule the
+    # year's notice does not have was never added
     return [
         v
         for v in out
         if not (v.status == NA and not v.reason and v.key in ("growth_leg", "borrowers_leg", "plan", "rate_change"))
     ]
+
+
+def _group_name(row: pd.Series) -> str:
+    """The group (总体) whose summed balances judge this institution's growth leg, or ""."""
+    name = row.get("growth_group", "")
+    return name if isinstance(name, str) else ""
+
+
+def _growth_text(r: pd.Series, p: Policy) -> str:
+    """The growth leg's verdict text: the group's figures for a member of a group judged as a whole
+    (with its own figure and its share of the group's increase, never another member's), the plan
+    for a differentiated bank, else the bank's own growth against all loans."""
+    group = _group_name(r)
+    if group:
+        return (
+            f"按{group}总体考核：{group}（{_count(r['group_count'], unit='家')}）普惠型小微企业贷款较年初增长 "
+            f"{_pct(r['group_inclusive_growth_pct'])}，各项贷款 {_pct(r['group_total_loans_growth_pct'])}，"
+            f"差 {_pp(r['group_growth_margin_pp'])}（标准：{growth_standard(p)}）；本机构较年初增长 "
+            f"{_pct(r['inclusive_ytd_growth_pct'])}，占{group}增量的 {_pct(r['group_increase_share_pct'])}"
+        )
+    ti = p.two_increases
+    if r["differentiated"] and ti is not None and ti.differentiated_on_plan:
+        return (
+            f"差异化考核：以信贷计划完成率 {_pct(r['plan_completion_pct'])} 替代增速考核"
+            f"（普惠增速 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款增速 "
+            f"{_pct(r['total_loans_ytd_growth_pct'])}）"
+        )
+    if bool(r.get("growth_leg_zero_base", False)):
+        return (
+            f"{ZERO_BASE_NOTE}：年初余额为零，较年初增加 {_amount(r['inclusive_ytd_increase'])}，"
+            f"各项贷款增速 {_pct(r['total_loans_ytd_growth_pct'])}"
+        )
+    return (
+        f"普惠型小微企业贷款较年初增长 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款 "
+        f"{_pct(r['total_loans_ytd_growth_pct'])}，差 {_pp(r['growth_margin_pp'])}"
+        f"（标准：{growth_standard(p)}）"
+    )
 
 
 def _reason(row: pd.Series, rule: str) -> str:
@@ -432,64 +473,95 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
 
     ti = p.two_increases
-    add(
-        "两增",
-        "普惠型小微企业贷款余额（剔除票据）" if not ti.include_bills else "普惠型小微企业贷款余额",
-        _amount(r["inclusive_balance_assessed"]),
-    )
-    add("两增", "较年初增量", _amount(r["inclusive_ytd_increase"], True))
-    growth_note = f"；{ZERO_BASE_NOTE}" if bool(r.get("growth_leg_zero_base", False)) else ""
-    add(
-        "两增",
-        "较年初增速 / 各项贷款增速",
-        f"{_pct(r['inclusive_ytd_growth_pct'])} / {_pct(r['total_loans_ytd_growth_pct'])}",
-        growth_standard(p) + growth_note + _why(r, "growth_leg"),
-        r["status_growth_leg"],
-        ti.clause,
-    )
-    add(
-        "两增",
-        "有贷款余额户数较年初",
-        _count(r["borrowers_change"], True),
-        borrowers_standard(p) + _why(r, "borrowers_leg"),
-        r["status_borrowers_leg"],
-        ti.clause,
-    )
-    add(
-        "信贷计划",
-        "年度计划新增 / 完成率",
-        f"{_amount(r['planned_increase'])} / {_pct(r['plan_completion_pct'])}",
-        f"≥ {fmt_number(p.plan.completion_min_pct, 0)}%（时序进度 {_pct(r['time_progress_pct'])}）" + _why(r, "plan"),
-        r["status_plan"],
-        p.plan.clause,
-    )
-    add(
-        "利率",
-        "当年累放加权平均利率 / 上年",
-        f"{_pct(r['ytd_new_loan_rate_pct'])} / {_pct(r['prior_year_rate_pct'])}",
-        f"变化 ≤ {fmt_number(p.cost.max_rate_change_bp, 0)} 个基点（本期 {_bp(r['rate_change_bp'])}）"
-        + _why(r, "rate_change"),
-        r["status_rate_change"],
-        p.cost.clause,
-    )
+    if ti is not None:
+        target = p.label("two_increases").strip("“”")
+        add(
+            target,
+            "普惠型小微企业贷款余额（剔除票据）" if not ti.include_bills else "普惠型小微企业贷款余额",
+            _amount(r["inclusive_balance_assessed"]),
+        )
+        add(target, "较年初增量", _amount(r["inclusive_ytd_increase"], True))
+        growth_note = f"；{ZERO_BASE_NOTE}" if bool(r.get("growth_leg_zero_base", False)) else ""
+        group = _group_name(r)
+        if group:
+            growth_note += (
+                f"；按{group}总体考核（{group}增速差 {_pp(r['group_growth_margin_pp'])}，"
+                f"本机构占{group}增量 {_pct(r['group_increase_share_pct'])}）"
+            )
+        add(
+            target,
+            "较年初增速 / 各项贷款增速",
+            f"{_pct(r['inclusive_ytd_growth_pct'])} / {_pct(r['total_loans_ytd_growth_pct'])}",
+            growth_standard(p) + growth_note + _why(r, "growth_leg"),
+            r["status_growth_leg"],
+            p.clause("growth_leg"),
+        )
+        if p.in_force("borrowers_leg"):
+            add(
+                target,
+                "有贷款余额户数较年初",
+                _count(r["borrowers_change"], True),
+                borrowers_standard(p) + _why(r, "borrowers_leg"),
+                r["status_borrowers_leg"],
+                p.clause("borrowers_leg"),
+            )
+        else:  # shown for information: the year sets no borrower leg
+            add(target, "有贷款余额户数较年初", _count(r["borrowers_change"], True))
+    if p.plan is not None:
+        add(
+            "信贷计划",
+            "年度计划新增 / 完成率",
+            f"{_amount(r['planned_increase'])} / {_pct(r['plan_completion_pct'])}",
+            f"≥ {fmt_number(p.plan.completion_min_pct, 0)}%（时序进度 {_pct(r['time_progress_pct'])}）"
+            + _why(r, "plan"),
+            r["status_plan"],
+            p.clause("plan"),
+        )
+    cost = p.cost
+    if cost is not None and cost.max_rate_change_bp is not None:
+        add(
+            "利率",
+            "当年累放加权平均利率 / 上年",
+            f"{_pct(r['ytd_new_loan_rate_pct'])} / {_pct(r['prior_year_rate_pct'])}",
+            f"变化 ≤ {fmt_number(cost.max_rate_change_bp, 0)} 个基点（本期 {_bp(r['rate_change_bp'])}）"
+            + _why(r, "rate_change"),
+            r["status_rate_change"],
+            p.clause("rate_change"),
+        )
+    else:  # for information: the year has no rule on the change of rates
+        add(
+            "利率",
+            "当年累放加权平均利率 / 上年",
+            f"{_pct(r['ytd_new_loan_rate_pct'])} / {_pct(r['prior_year_rate_pct'])}（变化 {_bp(r['rate_change_bp'])}）",
+        )
     add("利率", "当月新发放贷款加权平均利率", _pct(r["month_new_loan_rate_pct"]))
-    add(
-        "利率",
-        "同业位置",
-        _rate_position(ctx),
-        f"高于同类 P{p.cost.high_rate_percentile:.0f} 且高出中位数 ≥ "
-        f"{p.cost.high_rate_min_excess_bp:.0f} 个基点为利率偏高",
-        r["status_high_rate"],
-        p.cost.clause,
-    )
-    add(
-        "资产质量",
-        "普惠不良率 / 各项贷款不良率",
-        f"{_pct(r['inclusive_npl_ratio_pct'])} / {_pct(r['total_npl_ratio_pct'])}",
-        f"高出不超过 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点（本期 {_pp(r['npl_gap_pp'], False)}）",
-        r["status_npl"],
-        p.quality.clause,
-    )
+    if cost is not None and cost.high_rate_percentile is not None:
+        add(
+            "利率",
+            "同业位置",
+            _rate_position(ctx),
+            f"高于同类 P{cost.high_rate_percentile:.0f} 且高出中位数 ≥ "
+            f"{cost.high_rate_min_excess_bp:.0f} 个基点为利率偏高",
+            r["status_high_rate"],
+            p.clause("high_rate"),
+        )
+    else:
+        add("利率", "同业位置", _rate_position(ctx))
+    if p.quality is not None:
+        add(
+            "资产质量",
+            "普惠不良率 / 各项贷款不良率",
+            f"{_pct(r['inclusive_npl_ratio_pct'])} / {_pct(r['total_npl_ratio_pct'])}",
+            f"高出不超过 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点（本期 {_pp(r['npl_gap_pp'], False)}）",
+            r["status_npl"],
+            p.clause("npl"),
+        )
+    else:
+        add(
+            "资产质量",
+            "普惠不良率 / 各项贷款不良率",
+            f"{_pct(r['inclusive_npl_ratio_pct'])} / {_pct(r['total_npl_ratio_pct'])}",
+        )
     checked = set()
     for c in p.watch_checks:
         if "bank" not in c.sectors:
@@ -514,6 +586,8 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
                 "",
                 info.clause,
             )
+    if p.onlending is None:
+        return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
     gap = p.onlending.max_gap_bp
     for q in onlending_rows(ctx).itertuples():
         reason = NA_REASONS.get(getattr(q, "na_reason_onlending", ""), "")
@@ -525,7 +599,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             + (f" {fmt_signed(gap, 0)} 个基点" if gap else "")
             + (f"；不适用原因：{reason}" if q.status_onlending == NA and reason else ""),
             q.status_onlending,
-            p.onlending.clause,
+            p.clause("onlending"),
         )
     return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
 

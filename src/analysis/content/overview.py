@@ -64,15 +64,25 @@ def citywide_section(ctx: CityContext) -> HTML:
     if ctx.period not in city.index:
         return HTML('<p class="note">本期无可计算的全市指标（缺少年初数据或计划）。</p>')
     c = city.loc[ctx.period]
-    ti_met = bool(c["legal_two_increases_met"])
-    kpis = [
-        (
-            "辖内法人银行总体“两增”",
-            "完成" if ti_met else "未完成",
-            f"普惠贷款较年初增长 {fmt_number(c['legal_inclusive_growth_pct'])}%，各项贷款 "
-            f"{fmt_number(c['legal_total_loans_growth_pct'])}%；户数较年初 {fmt_number(c['legal_borrowers_change'], 0, True)} 户"
-            f"（{int(c['legal_count'])} 家）",
-        ),
+    policy = ctx.policy
+    kpis = []
+    if policy.two_increases is not None:  # the year's quantity target, for its group (总体) or legal banks
+        borrowers = (
+            f"；户数较年初 {fmt_number(c['legal_borrowers_change'], 0, True)} 户"
+            if policy.in_force("borrowers_leg")
+            else ""
+        )
+        kpis.append(
+            (
+                f"辖内{quantity_group_name(policy)}总体{policy.label('two_increases')}",
+                "完成" if bool(c["legal_two_increases_met"]) else "未完成",
+                f"普惠贷款较年初增长 {fmt_number(c['legal_inclusive_growth_pct'])}%，各项贷款 "
+                f"{fmt_number(c['legal_total_loans_growth_pct'])}%{borrowers}（{int(c['legal_count'])} 家）",
+            )
+        )
+    if policy.plan is None:
+        return _kpi_cards(ctx, kpis)
+    kpis += [
         (
             "法人银行总体信贷计划完成率",
             f"{fmt_number(c['legal_plan_completion_pct'], 1)}%",
@@ -86,6 +96,19 @@ def citywide_section(ctx: CityContext) -> HTML:
             f"（{int(c['branch_plan_count'])} 家）",
         ),
     ]
+    return _kpi_cards(ctx, kpis)
+
+
+def quantity_group_name(policy) -> str:
+    """Whose overall figure the quantity target publishes: the year's group (e.g. 地方法人银行)
+    when it judges one as a whole (总体), else the legal-person banks (法人银行)."""
+    ti = policy.two_increases
+    return ti.group.name if ti is not None and ti.group is not None else "法人银行"
+
+
+def _kpi_cards(ctx: CityContext, kpis: list[tuple[str, str, str]]) -> HTML:
+    if not kpis:
+        return HTML('<p class="note">该年度考核通知未设全市总体指标。</p>')
     cards = "".join(
         f'<div class="kpi"><div class="label">{esc(a)}</div><div class="value">{esc(b)}</div>'
         f'<div class="note">{esc(d)}</div></div>'
@@ -93,13 +116,15 @@ def citywide_section(ctx: CityContext) -> HTML:
     )
     progress = f"时序进度 {ctx.period.month / 12 * 100:.0f}%。" if ctx.period.month < 12 else ""
     return HTML(
-        f'<div class="kpis">{cards}</div><p class="note">三项指标均按机构余额、计划加总计算，'
+        f'<div class="kpis">{cards}</div><p class="note">{"三项" if len(kpis) == 3 else "各项"}指标均按机构余额、计划加总计算，'
         f"非各机构比率的简单平均。{progress}</p>"
     )
 
 
-def group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Banks by category or division: summed balances, rates from sums, counts missing each target."""
+def group_summary(rows: pd.DataFrame, by: str, policy=None) -> pd.DataFrame:
+    """Banks by category or division: summed balances, rates from sums, counts missing each target.
+
+    With ``policy``, the count columns of rules the year does not have are left out."""
     banks = rows[rows["sector"] == "bank"].copy()
     order = CATEGORIES if by == "category" else DIVISIONS  # the notice's order, not the alphabet's
     banks[by] = pd.Categorical(banks[by], categories=[c for c in order if c in set(banks[by])], ordered=True)
@@ -136,6 +161,18 @@ def group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
             "不良超容忍度": sums["不良超容忍度"],
         }
     )
+    if policy is not None:
+        absent = {
+            "两增未达标": "two_increases",
+            "计划未达标/落后": "plan",
+            "利率上升": "rate_change",
+            "不良超容忍度": "npl",
+        }
+        out = out.drop(columns=[c for c, rule in absent.items() if not policy.in_force(rule)])
+        if "plan" in absent.values() and policy.plan is None:
+            out = out.drop(columns=["计划完成率（%）"])
+        if policy.in_force("two_increases"):
+            out = out.rename(columns={"两增未达标": f"{policy.label('two_increases').strip('“”')}未达标"})
     out = out.reset_index()
     out[by] = out[by].astype(str)
     return out.rename(columns={"category": "机构类型", "division": "监管科室"})
@@ -143,12 +180,15 @@ def group_summary(rows: pd.DataFrame, by: str) -> pd.DataFrame:
 
 def by_group(ctx: CityContext, by: str) -> HTML:
     """Banks by category or supervising division: summed balances and counts of institutions missing targets."""
-    frame = group_summary(ctx.rows, by)
-    for col in ("机构数", "两增未达标", "利率上升", "不良超容忍度"):
-        frame[col] = frame[col].astype(int).astype(str)
+    frame = group_summary(ctx.rows, by, ctx.policy)
+    for col in frame.columns:
+        if col == "机构数" or col.endswith(("未达标", "利率上升", "不良超容忍度")):
+            frame[col] = frame[col].astype(int).astype(str)
     return frame_table(frame, css_class="data groups")
 
 
+#: the lists of institutions missing a target: verdict column, title, measure; the quantity
+#: target's title is made from the year's label (“两增”未达标, 普惠型小微企业贷款增速未达标)
 TARGETS = [
     ("status_two_increases", "“两增”未达标", "growth_margin_pp", "增速差（个百分点）"),
     ("status_plan", "信贷计划未完成", "plan_completion_pct", "计划完成率（%）"),
@@ -171,14 +211,17 @@ TWO_INCREASES_MISS_COLUMNS = {
 }
 
 
-def two_increases_misses(rows: pd.DataFrame, differentiated_on_plan: bool = True) -> pd.DataFrame:
+def two_increases_misses(
+    rows: pd.DataFrame, differentiated_on_plan: bool = True, borrowers_leg: bool = True
+) -> pd.DataFrame:
     """Rows missing 两增, with the leg that failed and both legs' figures.
 
     ``failed_leg``: 贷款增速 (growth leg), 贷款户数 (borrowers leg) or 两项 (both); a bank under
     differentiated assessment (差异化考核) has its growth leg judged on plan completion, which
     the label says. Both figures are kept whichever leg failed, so a bank listed with a positive
     growth gap visibly missed on borrowers. Ordered by leg, then growth gap. ``differentiated_on_plan``
-    is the policy's ``two_increases.differentiated_on_plan``.
+    is the policy's ``two_increases.differentiated_on_plan``; without a ``borrowers_leg`` (2024 on)
+    the growth leg is the target and no borrower column is shown.
     """
     failing = rows[rows["status_two_increases"] == NOT_MET]
     growth_failed = failing["status_growth_leg"] == NOT_MET
@@ -191,7 +234,8 @@ def two_increases_misses(rows: pd.DataFrame, differentiated_on_plan: bool = True
     )
     out = failing.assign(failed_leg=leg, _order=(growth_failed.astype(int) + 2 * borrowers_failed.astype(int)))
     out = out.sort_values(["_order", "growth_margin_pp"])
-    return out[list(TWO_INCREASES_MISS_COLUMNS)].reset_index(drop=True)
+    columns = [c for c in TWO_INCREASES_MISS_COLUMNS if borrowers_leg or c != "borrowers_change"]
+    return out[columns].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -212,13 +256,19 @@ def target_lists(ctx: CityContext) -> list[TargetList]:
     The 两增 list names the failed leg and carries both legs' figures (:func:`two_increases_misses`);
     the others carry the target's measure, lowest first.
     """
-    rows = ctx.rows
+    rows, policy = ctx.rows, ctx.policy
     out = []
     for status, title, measure, measure_label in TARGETS:
+        if not policy.in_force(status.removeprefix("status_")):
+            continue  # the year's notice has no such target: no list, not an empty one
         behind = rows[rows[status] == WATCH] if status == "status_plan" and ctx.period.month < 12 else rows.iloc[0:0]
         if status == "status_two_increases":
-            table = two_increases_misses(rows, ctx.policy.two_increases.differentiated_on_plan)
-            columns = dict(TWO_INCREASES_MISS_COLUMNS)
+            ti = policy.two_increases
+            assert ti is not None
+            legs = policy.in_force("borrowers_leg")
+            table = two_increases_misses(rows, ti.differentiated_on_plan, legs)
+            columns = {c: h for c, h in TWO_INCREASES_MISS_COLUMNS.items() if c in table.columns}
+            title = f"{policy.label('two_increases')}未达标"
         else:
             columns = {
                 "institution_id": "机构编码",
@@ -245,7 +295,7 @@ def missing_targets(ctx: CityContext) -> HTML:
             parts.append('<p class="note">无。</p>')
         else:
             parts.append(str(frame_table(target.rows.rename(columns=target.columns))))
-            if target.status == "status_two_increases":
+            if target.status == "status_two_increases" and ctx.policy.in_force("borrowers_leg"):
                 parts.append(
                     '<p class="note">“两增”须贷款增速不低于各项贷款增速、有贷款余额户数不低于年初，'
                     "两项同时达到方为达标；表中列示两项数值，“未达标项”为未达到的一项或两项。</p>"
@@ -464,7 +514,11 @@ def grade_distribution(ctx: CityContext, by: str) -> HTML:
 
 def counts_by_status(ctx: CityContext) -> pd.DataFrame:
     """How many banks are met / not met / watch / n/a on each headline status (for tests and the site)."""
-    cols = ["status_two_increases", "status_plan", "status_rate_change", "status_npl"]
+    cols = [
+        c
+        for c in ("status_two_increases", "status_plan", "status_rate_change", "status_npl")
+        if ctx.policy.in_force(c.removeprefix("status_"))
+    ]
     return ctx.rows[cols].apply(lambda s: s.value_counts()).fillna(0).astype(int)
 
 

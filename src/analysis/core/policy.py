@@ -64,22 +64,46 @@ def read_params(path: Path | str, model: type[Model]) -> Model:
     return result
 
 
+def _check_entity_types(v: list[str]) -> list[str]:
+    bad = [e for e in v if e not in ENTITY_TYPES]
+    if bad:
+        raise ValueError(f"unknown entity types 未知法人/分支类型: {bad}; allowed: {list(ENTITY_TYPES)}")
+    return v
+
+
+#: a list of entity types (法人机构 / 分支机构), checked against the data contract
+EntityTypeList = Annotated[list[str], AfterValidator(_check_entity_types)]
+
+
+class GroupJudgement(_Strict):
+    """Institutions judged as a group (总体): their summed balances give one verdict, which each
+    member's report shows beside its own figure and its share of the group's increase. The 2024
+    notice judges local legal-person banks so (地方法人银行总体), large and joint-stock banks each."""
+
+    #: the group's name in the reports and the 通报, e.g. 地方法人银行
+    name: str = Field(min_length=1)
+    categories: CategoryList
+    entity_types: EntityTypeList = ["法人机构"]
+
+
 class TwoIncreasesRule(_Strict):
-    entity_types: list[str]
+    """The quantity target (clause 一 of 2023: 两增). Its legs are present or absent by year: the
+    growth leg always (a year without any quantity target leaves the whole section out), the
+    borrower leg only when ``borrowers_change_min`` is given (2024 and 2025 set no borrower leg)."""
+
+    #: the institutions judged one by one: these entity types × these categories (may be empty
+    #: when every subject is in the group)
+    entity_types: EntityTypeList
     categories: CategoryList
     include_bills: bool = False
     growth_margin_min_pp: float = 0.0
-    borrowers_change_min: float = 0.0
+    #: the borrower leg (户数不低于年初): borrowers − start-of-year borrowers must be ≥ this (户);
+    #: left out (or null): the year has no borrower leg, and no report, list or letter names one
+    borrowers_change_min: float | None = None
     differentiated_on_plan: bool = True
+    #: institutions judged as one group (总体), in addition to those judged one by one
+    group: GroupJudgement | None = None
     clause: str
-
-    @field_validator("entity_types")
-    @classmethod
-    def _entity_types(cls, v: list[str]) -> list[str]:
-        bad = [e for e in v if e not in ENTITY_TYPES]
-        if bad:
-            raise ValueError(f"unknown entity types 未知法人/分支类型: {bad}; allowed: {list(ENTITY_TYPES)}")
-        return v
 
 
 class PlanRule(_Strict):
@@ -90,9 +114,15 @@ class PlanRule(_Strict):
 
 
 class CostRule(_Strict):
+    """Price (利率). Two rules, each present or absent by year: the rate rule (YTD weighted rate
+    at most ``max_rate_change_bp`` above the prior year's; 2023) and the high-rate flag (a bank
+    well above its peers, 个别利率较高的银行机构). Leave a key out for a year without that rule."""
+
     categories: CategoryList
-    max_rate_change_bp: float = 0.0
-    high_rate_percentile: float = Field(75, gt=0, lt=100)
+    #: the rate rule: YTD weighted rate − prior full-year rate (bp), at most; null/absent: no such rule
+    max_rate_change_bp: float | None = None
+    #: the high-rate flag: above this percentile of the category's rates; null/absent: no flag
+    high_rate_percentile: float | None = Field(None, gt=0, lt=100)
     high_rate_min_excess_bp: float = Field(0.0, ge=0)
     high_rate_min_peers: int = Field(3, ge=2)
     clause: str
@@ -143,11 +173,15 @@ class Policy(_Strict):
     #: the jurisdiction the notice covers (辖区, e.g. 南阳市): the city overview's cover names
     #: "{jurisdiction}银行保险机构". Required in a policy file (checked by :func:`load_policy`).
     jurisdiction: str | None = None
-    two_increases: TwoIncreasesRule
-    plan: PlanRule
-    cost: CostRule
-    onlending: OnLendingRule
-    quality: QualityRule
+    #: each rule section may be left out of a year: that year has no such rule (see :meth:`in_force`)
+    two_increases: TwoIncreasesRule | None = None
+    plan: PlanRule | None = None
+    cost: CostRule | None = None
+    onlending: OnLendingRule | None = None
+    quality: QualityRule | None = None
+    #: the reports' name of a rule (规则名称), by key of :data:`CORE_RULES` (or ``two_increases``);
+    #: a key left out takes the 2023 wording (:data:`DEFAULT_LABELS`)
+    labels: dict[str, str] = {}
     watch_checks: list[WatchCheck] = []
     #: indicators shown for information only, each with its clause (依据条款)
     information: list[InfoIndicator] = []
@@ -155,7 +189,45 @@ class Policy(_Strict):
     recommendations: dict[str, str] = {}
 
     def recommendation(self, key: str) -> str:
-        return self.recommendations.get(key, "")
+        return self.recommendations.get(key, "") if key not in RULE_KEYS or self.in_force(key) else ""
+
+    def in_force(self, key: str) -> bool:
+        """Whether the year's notice has the rule ``key`` (one of :data:`RULE_KEYS`); an absent
+        rule is absent everywhere: verdicts, lists, the early warning, scores and documents."""
+        ti, cost = self.two_increases, self.cost
+        present = {
+            "two_increases": ti is not None,
+            "growth_leg": ti is not None,
+            "borrowers_leg": ti is not None and ti.borrowers_change_min is not None,
+            "plan": self.plan is not None,
+            "rate_change": cost is not None and cost.max_rate_change_bp is not None,
+            "high_rate": cost is not None and cost.high_rate_percentile is not None,
+            "npl": self.quality is not None,
+            "onlending": self.onlending is not None,
+        }
+        if key not in present:
+            raise KeyError(f"unknown rule 未知规则: {key!r}; one of {RULE_KEYS}")
+        return present[key]
+
+    def label(self, key: str) -> str:
+        """The rule's name in the reports (params ``labels``, else the 2023 wording)."""
+        if key in ("two_increases", "growth_leg") and key not in self.labels and not self.in_force("borrowers_leg"):
+            return DEFAULT_LABELS["growth_only"]  # without a borrower leg the target is not "两增"
+        return self.labels.get(key) or DEFAULT_LABELS[key]
+
+    def clause(self, key: str) -> str:
+        """The notice's clause of rule ``key`` ("" when the year has no such rule)."""
+        section = {
+            "two_increases": self.two_increases,
+            "growth_leg": self.two_increases,
+            "borrowers_leg": self.two_increases,
+            "plan": self.plan,
+            "rate_change": self.cost,
+            "high_rate": self.cost,
+            "npl": self.quality,
+            "onlending": self.onlending,
+        }[key]
+        return section.clause if section is not None and self.in_force(key) else ""
 
     def info_clause(self, indicator: str) -> str:
         """The clause of an information indicator ("" when the policy lists none)."""
@@ -163,6 +235,21 @@ class Policy(_Strict):
 
 
 CORE_RULES = ("growth_leg", "borrowers_leg", "plan", "rate_change", "high_rate", "npl", "onlending")
+#: the core rules and the combined quantity target (两增) that :meth:`Policy.in_force` answers for
+RULE_KEYS = ("two_increases", *CORE_RULES)
+
+#: the reports' names of the rules where a policy file gives none (the 2023 notice's wording)
+DEFAULT_LABELS = {
+    "two_increases": "“两增”",
+    "growth_only": "普惠型小微企业贷款增速",
+    "growth_leg": "“两增”·贷款增速",
+    "borrowers_leg": "“两增”·贷款户数",
+    "plan": "信贷计划完成",
+    "rate_change": "新发放贷款利率",
+    "high_rate": "利率同业比较",
+    "npl": "资产质量（不良容忍度）",
+    "onlending": "转贷款终端利率",
+}
 
 
 def load_policy(path: Path | str) -> Policy:
@@ -183,10 +270,30 @@ def load_policy(path: Path | str) -> Policy:
         problems.append(f"information: unknown indicators 未知指标: {unknown}")
     if problems:
         raise ParamsError(str(path), problems)
+    ti = policy.two_increases
+    if ti is not None and ti.differentiated_on_plan and policy.plan is None:
+        problems.append(
+            "two_increases.differentiated_on_plan: 差异化考核以信贷计划完成率替代增速，但该年度无 plan 规则 / "
+            "judges differentiated banks on the plan, but the year has no plan section: add one or set it false"
+        )
+    stray_labels = sorted(set(policy.labels) - set(RULE_KEYS))
+    if stray_labels:
+        problems.append(f"labels: unknown keys 未知规则: {stray_labels}; allowed: {list(RULE_KEYS)}")
+    if problems:
+        raise ParamsError(str(path), problems)
     known = set(CORE_RULES) | {c.indicator for c in policy.watch_checks}
     stray = sorted(set(policy.recommendations) - known)
     if stray:
         raise ParamsError(str(path), [f"recommendations: unknown keys 未知条目: {stray}; allowed: {sorted(known)}"])
+    absent = [k for k in policy.recommendations if k in CORE_RULES and not policy.in_force(k)]
+    if absent:
+        raise ParamsError(
+            str(path),
+            [
+                f"recommendations.{k}: 该年度无此规则，请删除此条 / the year has no such rule: remove the entry"
+                for k in absent
+            ],
+        )
     return policy
 
 

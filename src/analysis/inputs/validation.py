@@ -549,7 +549,11 @@ def _check_bases_and_plans(
         policy = policies.get(int(year))
         if policy is None:
             continue
-        if institutions.at[inst, "category"] in policy.plan.categories and (inst, float(year)) not in have_plan:
+        if (
+            policy.plan is not None
+            and institutions.at[inst, "category"] in policy.plan.categories
+            and (inst, float(year)) not in have_plan
+        ):
             issues.append(
                 Issue(
                     plans_source,

@@ -22,17 +22,20 @@ from analysis.models.spec import ModelSpec, load_model_spec
 
 def _outcomes(o: pd.Series, policy: Policy) -> dict[str, bool]:
     """What happened in December: each leg of 两增 and the plan (the targets of the probabilities)."""
-    ti = policy.two_increases
-    growth = (
-        (o["growth_margin_pp"] >= ti.growth_margin_min_pp)
-        if not (o["differentiated"] and ti.differentiated_on_plan)
-        else (o["plan_completion_pct"] >= policy.plan.completion_min_pct)
-    )
-    actual = {
-        "p_growth_leg": bool(growth),
-        "p_borrowers_leg": bool(o["borrowers_change"] >= ti.borrowers_change_min),
-        "p_plan": bool(o["plan_completion_pct"] >= policy.plan.completion_min_pct),
-    }
+    ti, plan = policy.two_increases, policy.plan
+    actual: dict[str, bool] = {}
+    if plan is not None:
+        actual["p_plan"] = bool(o["plan_completion_pct"] >= plan.completion_min_pct)
+    if ti is None:
+        return actual
+    if o["differentiated"] and ti.differentiated_on_plan and plan is not None:
+        actual["p_growth_leg"] = bool(o["plan_completion_pct"] >= plan.completion_min_pct)
+    else:
+        actual["p_growth_leg"] = bool(o["growth_margin_pp"] >= ti.growth_margin_min_pp)
+    if ti.borrowers_change_min is None:  # growth alone is the target
+        actual["p_two_increases"] = actual["p_growth_leg"]
+        return actual
+    actual["p_borrowers_leg"] = bool(o["borrowers_change"] >= ti.borrowers_change_min)
     actual["p_two_increases"] = actual["p_growth_leg"] and actual["p_borrowers_leg"]
     return actual
 

@@ -197,12 +197,22 @@ def simulate_bank(
 
 
 def _probabilities(row: pd.Series, draws: dict | None, policy: Policy) -> dict:
-    """P(each leg of 两增 and the plan met in December) for one bank."""
+    """P(each leg of 两增 and the plan met in December) for one bank, for the rules the year has.
+
+    A leg the year's notice does not have stays NaN (and the early warning leaves it out); a bank
+    judged as one of a group (总体) has no probability of its own for the growth leg (the group's
+    verdict depends on the other members), so its growth leg and 两增 stay NaN."""
     ti, plan = policy.two_increases, policy.plan
     out = {"p_growth_leg": np.nan, "p_borrowers_leg": np.nan, "p_two_increases": np.nan, "p_plan": np.nan}
-    subject = row["entity_type"] in ti.entity_types and row["category"] in ti.categories
+    subject = (
+        ti is not None
+        and row["entity_type"] in ti.entity_types
+        and row["category"] in ti.categories
+        and not row.get("growth_group", "")  # a group member: no probability of its own
+    )
     plan_subject = (
-        row["category"] in plan.categories
+        plan is not None
+        and row["category"] in plan.categories
         and row["planned_increase"] == row["planned_increase"]
         and row["planned_increase"] > 0
     )
@@ -225,22 +235,27 @@ def _probabilities(row: pd.Series, draws: dict | None, policy: Policy) -> dict:
         tot = draws.get("total_loans")
         bor = draws.get("inclusive_borrowers")
     plan_ok = None
-    if plan_subject and inc is not None and base_inc == base_inc:
+    if plan is not None and plan_subject and inc is not None and base_inc == base_inc:
         plan_ok = (inc - base_inc) / row["planned_increase"] * 100 >= plan.completion_min_pct
         out["p_plan"] = float(np.mean(plan_ok))
-    if subject:
+    if subject and ti is not None:
         growth_ok = None
         if row["differentiated"] and ti.differentiated_on_plan:
             growth_ok = plan_ok
         elif inc is not None and tot is not None and base_inc > 0 and base_tot > 0:
             growth_ok = (inc / base_inc - tot / base_tot) * 100 >= ti.growth_margin_min_pp
-        bor_ok = (bor - base_bor) >= ti.borrowers_change_min if bor is not None and base_bor == base_bor else None
+        legs = ti.borrowers_change_min is not None
+        bor_ok = (
+            (bor - base_bor) >= ti.borrowers_change_min if legs and bor is not None and base_bor == base_bor else None
+        )
         if growth_ok is not None:
             out["p_growth_leg"] = float(np.mean(growth_ok))
         if bor_ok is not None:
             out["p_borrowers_leg"] = float(np.mean(bor_ok))
         if growth_ok is not None and bor_ok is not None:
             out["p_two_increases"] = float(np.mean(growth_ok & bor_ok))
+        elif growth_ok is not None and not legs:  # no borrower leg this year: the target is growth alone
+            out["p_two_increases"] = out["p_growth_leg"]
     return out
 
 
@@ -285,7 +300,10 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 def peer_models(state: State, period: pd.Timestamp, spec: ModelSpec) -> tuple[pd.DataFrame, dict]:
     """The peer MixedLM (同业混合效应模型) at ``period``, across every bank of the cost categories."""
     policy = _policy_for(state, period.year)
-    return fit_peer_model(state.indicators, period, list(policy.cost.categories), spec.peer_model)
+    from analysis.core.contract import BANK_CATEGORIES
+
+    categories = list(policy.cost.categories) if policy.cost is not None else list(BANK_CATEGORIES)
+    return fit_peer_model(state.indicators, period, categories, spec.peer_model)
 
 
 def compute_models(

@@ -35,7 +35,7 @@ import pandas as pd
 
 from analysis.core.columns import IDENTITY_COLUMNS, INDICATOR_COLUMNS, STATUS_COLUMNS
 from analysis.core.compare import at_least, at_most, below, exceeds, is_zero, snap_zero
-from analysis.core.contract import BANK_CATEGORIES, INSURER_CATEGORIES, MONTHLY
+from analysis.core.contract import BANK_CATEGORIES, INSURER_CATEGORIES, LEGAL_ENTITY, MONTHLY
 from analysis.core.dataset import Dataset
 from analysis.core.policy import Policy
 from analysis.core.status import MET, NA, NOT_MET, WATCH
@@ -80,6 +80,7 @@ NA_REASONS: dict[str, str] = {
     "too_few_peers": "同类机构家数不足，不作同业比较",
     "no_benchmark": "缺少上一季度当地同类机构基准利率",
     "no_policy": "该年度无考核规则参数",
+    "not_in_policy": "该年度考核通知未设此项",
     "missing_data": "本期相关数据缺失",
 }
 
@@ -116,8 +117,20 @@ FROM_LAST_YEAR = {
     "claims_paid_yoy_pct",
 }
 
-#: columns the engine adds beside INDICATOR_COLUMNS (flags and notes)
-EXTRA_COLUMNS = ["growth_leg_zero_base", "has_base", "has_last_year"]
+#: columns the engine adds beside INDICATOR_COLUMNS (flags and notes; the growth leg's group (总体)
+#: name, count and figures for an institution the year judges as one of a group)
+EXTRA_COLUMNS = [
+    "growth_leg_zero_base",
+    "has_base",
+    "has_last_year",
+    "growth_group",
+    "group_count",
+    "group_inclusive_growth_pct",
+    "group_total_loans_growth_pct",
+    "group_growth_margin_pp",
+    "group_borrowers_change",
+    "group_increase_share_pct",
+]
 
 
 def na_reason_text(row: Mapping, rule: str) -> str:
@@ -163,7 +176,9 @@ def build_panel(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> pd.Data
     )
     panel = panel.merge(diff, on=["institution_id", "year"], how="left")
     panel["differentiated"] = panel["differentiated"].astype("boolean").fillna(False).astype(bool)
-    include_bills = panel["year"].map({y: p.two_increases.include_bills for y, p in policies.items()})
+    include_bills = panel["year"].map(
+        {y: p.two_increases.include_bills for y, p in policies.items() if p.two_increases is not None}
+    )
     panel["_include_bills"] = include_bills.fillna(False).astype(bool)
     panel["inclusive_balance_assessed"] = _assessed(panel, "")
     plans = ds.plans[["institution_id", "year", "planned_increase"]]
@@ -272,32 +287,147 @@ def _needs(indicator: str) -> str | None:
     return None
 
 
+def _absent(out: pd.DataFrame, rows: pd.Series, *rules: str) -> None:
+    """Rules the year's notice does not have: n/a with the reason ``not_in_policy`` (the reports
+    leave them out entirely; :meth:`Policy.in_force` says which)."""
+    for rule in rules:
+        out.loc[rows, f"status_{rule}"] = NA
+        out.loc[rows, f"na_reason_{rule}"] = "not_in_policy"
+
+
+def _group_figures(p: pd.DataFrame, members: pd.Series) -> pd.DataFrame:
+    """Per period, the summed balances of a group judged as a whole (总体) and its growth figures,
+    aligned to ``p``'s rows. A member enters the sums only where its current and start-of-year
+    figures all exist (as for the city-wide figures)."""
+    columns = [
+        "inclusive_balance_assessed",
+        "inclusive_balance_base",
+        "total_loans",
+        "total_loans_base",
+        "inclusive_borrowers",
+        "inclusive_borrowers_base",
+        "inclusive_ytd_increase",
+    ]
+    counted = members & p[columns].notna().all(axis=1)
+    sums = p.loc[counted, ["period", *columns]].groupby("period").sum()
+    sums["count"] = counted[counted].groupby(p.loc[counted, "period"]).size()
+    sums["inclusive_growth"] = _growth_pct(sums["inclusive_balance_assessed"], sums["inclusive_balance_base"])
+    sums["total_growth"] = _growth_pct(sums["total_loans"], sums["total_loans_base"])
+    sums["margin"] = snap_zero(sums["inclusive_growth"] - sums["total_growth"])
+    sums["borrowers_change"] = sums["inclusive_borrowers"] - sums["inclusive_borrowers_base"]
+    sums["zero_base"] = is_zero(sums["inclusive_balance_base"]) & exceeds(sums["inclusive_balance_assessed"], 0)
+    return sums.reindex(p["period"]).set_axis(p.index)
+
+
 def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
     """Write the verdicts of one policy year into ``out`` for the rows of that year.
 
-    Every figure is compared with its standard through :mod:`analysis.core.compare`.
+    A rule the year's notice does not have (:meth:`Policy.in_force`) is n/a with the reason
+    ``not_in_policy`` for every row. Every figure is compared with its standard through
+    :mod:`analysis.core.compare`.
     """
     p = out.loc[rows]
     ti, plan, cost, quality = policy.two_increases, policy.plan, policy.cost, policy.quality
     december = p["month"] == 12
 
     # credit plan (信贷计划): completion against the year's plan, time progress before December
-    plan_subject = p["category"].isin(plan.categories)
-    plan_judged = p["plan_completion_pct"].notna()
-    plan_met = at_least(p["plan_completion_pct"], plan.completion_min_pct)
-    if plan.time_progress_watch:
-        on_track = at_least(p["plan_completion_pct"], p["time_progress_pct"] * plan.completion_min_pct / 100)
-        plan_status = _status(plan_subject, plan_judged, plan_met | (~december & on_track), watch=~december)
+    if plan is not None:
+        plan_subject = p["category"].isin(plan.categories)
+        plan_judged = p["plan_completion_pct"].notna()
+        plan_met = at_least(p["plan_completion_pct"], plan.completion_min_pct)
+        if plan.time_progress_watch:
+            on_track = at_least(p["plan_completion_pct"], p["time_progress_pct"] * plan.completion_min_pct / 100)
+            plan_status = _status(plan_subject, plan_judged, plan_met | (~december & on_track), watch=~december)
+        else:
+            plan_status = _status(plan_subject, plan_judged, plan_met)
+        plan_reason = _na_reasons(p, plan_status, plan_subject, "base", [(p["planned_increase"].isna(), "no_plan")])
+        out.loc[rows, "status_plan"] = plan_status
+        out.loc[rows, "na_reason_plan"] = plan_reason
     else:
-        plan_status = _status(plan_subject, plan_judged, plan_met)
-    plan_reason = _na_reasons(p, plan_status, plan_subject, "base", [(p["planned_increase"].isna(), "no_plan")])
-    out.loc[rows, "status_plan"] = plan_status
-    out.loc[rows, "na_reason_plan"] = plan_reason
+        _absent(out, rows, "plan")
 
-    # 两增: legal entities (per the policy); differentiated banks' growth leg judged on the plan.
-    # A zero start-of-year balance that grew meets the growth leg (see the module docstring).
-    ti_subject = p["entity_type"].isin(ti.entity_types) & p["category"].isin(ti.categories)
-    differentiated = p["differentiated"] & ti.differentiated_on_plan
+    if ti is not None:
+        _apply_quantity_target(out, rows, policy)
+    else:
+        _absent(out, rows, "growth_leg", "borrowers_leg", "two_increases")
+
+    # cost (利率): the rate rule (stable against the prior year) and the high-rate flag, each by year
+    if cost is not None and cost.max_rate_change_bp is not None:
+        cost_subject = p["category"].isin(cost.categories)
+        rate_status = _status(
+            cost_subject, p["rate_change_bp"].notna(), at_most(p["rate_change_bp"], cost.max_rate_change_bp)
+        )
+        out.loc[rows, "status_rate_change"] = rate_status
+        out.loc[rows, "na_reason_rate_change"] = _na_reasons(p, rate_status, cost_subject, "base")
+    else:
+        _absent(out, rows, "rate_change")
+    if cost is not None and cost.high_rate_percentile is not None:
+        cost_subject = p["category"].isin(cost.categories)
+        threshold = _category_percentile(out, rows, cost_subject, cost.high_rate_percentile)
+        high = (
+            cost_subject
+            & at_least(p["rate_peer_count"], cost.high_rate_min_peers)
+            & exceeds(p["ytd_new_loan_rate_pct"], threshold)
+            & at_least((p["ytd_new_loan_rate_pct"] - p["category_rate_median_pct"]) * 100, cost.high_rate_min_excess_bp)
+        )
+        out.loc[rows, "high_rate"] = high
+        # a high-rate bank that cut its rate is 关注; the cut is measured against the prior year
+        cut = below(p["rate_change_bp"], 0)
+        few_peers = below(p["rate_peer_count"], cost.high_rate_min_peers)
+        high_status = np.select(
+            [~cost_subject | p["ytd_new_loan_rate_pct"].isna() | few_peers, ~high, high & cut],
+            [NA, MET, WATCH],
+            default=NOT_MET,
+        )
+        out.loc[rows, "status_high_rate"] = high_status
+        out.loc[rows, "na_reason_high_rate"] = _na_reasons(
+            p, high_status, cost_subject, None, [(few_peers, "too_few_peers")]
+        )
+    else:
+        _absent(out, rows, "high_rate")
+
+    # asset quality (不良容忍度)
+    if quality is not None:
+        bank = p["sector"] == "bank"
+        out.loc[rows, "npl_tolerance_pp"] = quality.npl_tolerance_pp
+        npl_status = _status(bank, p["npl_gap_pp"].notna(), at_most(p["npl_gap_pp"], quality.npl_tolerance_pp))
+        out.loc[rows, "status_npl"] = npl_status
+        out.loc[rows, "na_reason_npl"] = _na_reasons(p, npl_status, bank, None)
+    else:
+        _absent(out, rows, "npl")
+
+    # structure and coverage (关注类指标)
+    for check in policy.watch_checks:
+        applies = p["sector"].isin(check.sectors)
+        if check.entity_types is not None:
+            applies &= p["entity_type"].isin(check.entity_types)
+        value = p[check.indicator]
+        status = _status(applies, value.notna(), at_least(value, check.min), failing=WATCH)
+        out.loc[rows, f"status_{check.indicator}"] = status
+        out.loc[rows, f"na_reason_{check.indicator}"] = _na_reasons(p, status, applies, _needs(check.indicator))
+
+
+def _apply_quantity_target(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
+    """The quantity target (两增 in 2023; growth only in 2024 and 2025) for one policy year.
+
+    Subjects are judged one by one, except the members of the year's group (总体), who all
+    carry the verdict of the group's summed balances. Differentiated banks (差异化考核) judged
+    one by one have their growth leg judged on plan completion. A zero start-of-year balance that
+    grew meets the growth leg (see the module docstring). Without a borrower leg, the target is
+    the growth leg alone.
+    """
+    p = out.loc[rows]
+    ti = policy.two_increases
+    assert ti is not None
+    group = ti.group
+    members = (
+        p["category"].isin(group.categories) & p["entity_type"].isin(group.entity_types)
+        if group is not None
+        else pd.Series(False, index=p.index)
+    )
+    # judged one by one: entity_types × categories; the group's members are subjects too
+    ti_subject = (p["entity_type"].isin(ti.entity_types) & p["category"].isin(ti.categories) & ~members) | members
+    differentiated = p["differentiated"] & ti.differentiated_on_plan & ~members
     zero_base = p["growth_leg_zero_base"]
     growth_met = at_least(p["growth_margin_pp"], ti.growth_margin_min_pp) | zero_base
     growth_status = _status(ti_subject, p["growth_margin_pp"].notna() | zero_base, growth_met)
@@ -309,12 +439,43 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
         [(is_zero(p["inclusive_balance_base"]) & is_zero(p["inclusive_balance_assessed"]), "zero_balance")],
     )
     on_plan = ti_subject & differentiated
-    growth_status = np.where(on_plan, plan_status, growth_status)
-    growth_reason = np.where(on_plan, plan_reason, growth_reason)
-    borrowers_status = _status(
-        ti_subject, p["borrowers_change"].notna(), at_least(p["borrowers_change"], ti.borrowers_change_min)
-    )
-    borrowers_reason = _na_reasons(p, borrowers_status, ti_subject, "base")
+    growth_status = np.where(on_plan, out.loc[rows, "status_plan"], growth_status)
+    growth_reason = np.where(on_plan, out.loc[rows, "na_reason_plan"], growth_reason)
+    has_borrowers_leg = ti.borrowers_change_min is not None
+    if has_borrowers_leg:
+        borrowers_met = at_least(p["borrowers_change"], ti.borrowers_change_min)
+        borrowers_status = _status(ti_subject, p["borrowers_change"].notna(), borrowers_met)
+        borrowers_reason = _na_reasons(p, borrowers_status, ti_subject, "base")
+    if group is not None and members.any():
+        g = _group_figures(p, members)
+        judged = g["margin"].notna() | g["zero_base"].fillna(False).astype(bool)
+        met = at_least(g["margin"], ti.growth_margin_min_pp) | g["zero_base"].fillna(False).astype(bool)
+        group_status = _status(members, judged, met)
+        growth_status = np.where(members, group_status, growth_status)
+        growth_reason = np.where(members, np.where(group_status == NA, "missing_data", ""), growth_reason)
+        if has_borrowers_leg:
+            group_borrowers = _status(
+                members, g["borrowers_change"].notna(), at_least(g["borrowers_change"], ti.borrowers_change_min)
+            )
+            borrowers_status = np.where(members, group_borrowers, borrowers_status)
+            borrowers_reason = np.where(members, np.where(group_borrowers == NA, "missing_data", ""), borrowers_reason)
+        out.loc[rows, "growth_group"] = np.where(members, group.name, "")
+        out.loc[rows, "group_count"] = g["count"].where(members)
+        out.loc[rows, "group_inclusive_growth_pct"] = g["inclusive_growth"].where(members)
+        out.loc[rows, "group_total_loans_growth_pct"] = g["total_growth"].where(members)
+        out.loc[rows, "group_growth_margin_pp"] = g["margin"].where(members)
+        out.loc[rows, "group_borrowers_change"] = g["borrowers_change"].where(members)
+        # the member's share of the group's increase (its contribution to the group's result)
+        out.loc[rows, "group_increase_share_pct"] = _ratio(
+            p["inclusive_ytd_increase"], g["inclusive_ytd_increase"]
+        ).where(members)
+    out.loc[rows, "status_growth_leg"] = growth_status
+    out.loc[rows, "na_reason_growth_leg"] = growth_reason
+    if not has_borrowers_leg:
+        _absent(out, rows, "borrowers_leg")
+        out.loc[rows, "status_two_increases"] = growth_status
+        out.loc[rows, "na_reason_two_increases"] = growth_reason
+        return
     both = np.select(
         [
             (growth_status == NA) | (borrowers_status == NA),
@@ -324,58 +485,12 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
         [NA, NOT_MET, WATCH],
         default=MET,
     )
-    out.loc[rows, "status_growth_leg"] = growth_status
     out.loc[rows, "status_borrowers_leg"] = borrowers_status
     out.loc[rows, "status_two_increases"] = both
-    out.loc[rows, "na_reason_growth_leg"] = growth_reason
     out.loc[rows, "na_reason_borrowers_leg"] = borrowers_reason
     out.loc[rows, "na_reason_two_increases"] = np.select(
         [both != NA, growth_status == NA], ["", growth_reason], default=borrowers_reason
     )
-
-    # cost (利率): stable against the prior year; high-rate banks must cut
-    cost_subject = p["category"].isin(cost.categories)
-    rate_status = _status(
-        cost_subject, p["rate_change_bp"].notna(), at_most(p["rate_change_bp"], cost.max_rate_change_bp)
-    )
-    out.loc[rows, "status_rate_change"] = rate_status
-    out.loc[rows, "na_reason_rate_change"] = _na_reasons(p, rate_status, cost_subject, "base")
-    threshold = _category_percentile(out, rows, cost_subject, cost.high_rate_percentile)
-    high = (
-        cost_subject
-        & at_least(p["rate_peer_count"], cost.high_rate_min_peers)
-        & exceeds(p["ytd_new_loan_rate_pct"], threshold)
-        & at_least((p["ytd_new_loan_rate_pct"] - p["category_rate_median_pct"]) * 100, cost.high_rate_min_excess_bp)
-    )
-    out.loc[rows, "high_rate"] = high
-    cut = below(p["rate_change_bp"], 0)
-    few_peers = below(p["rate_peer_count"], cost.high_rate_min_peers)
-    high_status = np.select(
-        [~cost_subject | p["ytd_new_loan_rate_pct"].isna() | few_peers, ~high, high & cut],
-        [NA, MET, WATCH],
-        default=NOT_MET,
-    )
-    out.loc[rows, "status_high_rate"] = high_status
-    out.loc[rows, "na_reason_high_rate"] = _na_reasons(
-        p, high_status, cost_subject, None, [(few_peers, "too_few_peers")]
-    )
-
-    # asset quality (不良容忍度)
-    bank = p["sector"] == "bank"
-    out.loc[rows, "npl_tolerance_pp"] = quality.npl_tolerance_pp
-    npl_status = _status(bank, p["npl_gap_pp"].notna(), at_most(p["npl_gap_pp"], quality.npl_tolerance_pp))
-    out.loc[rows, "status_npl"] = npl_status
-    out.loc[rows, "na_reason_npl"] = _na_reasons(p, npl_status, bank, None)
-
-    # structure and coverage (关注类指标)
-    for check in policy.watch_checks:
-        applies = p["sector"].isin(check.sectors)
-        if check.entity_types is not None:
-            applies &= p["entity_type"].isin(check.entity_types)
-        value = p[check.indicator]
-        status = _status(applies, value.notna(), at_least(value, check.min), failing=WATCH)
-        out.loc[rows, f"status_{check.indicator}"] = status
-        out.loc[rows, f"na_reason_{check.indicator}"] = _na_reasons(p, status, applies, _needs(check.indicator))
 
 
 def _category_percentile(out: pd.DataFrame, rows: pd.Series, subject: pd.Series, percentile: float) -> pd.Series:
@@ -422,7 +537,8 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
         out["inclusive_ytd_interest"] - out["inclusive_ytd_interest_prev"],
         out["inclusive_ytd_disbursed"] - out["inclusive_ytd_disbursed_prev"],
     )
-    cost_categories = set().union(*(p.cost.categories for p in policies.values())) if policies else set(BANK_CATEGORIES)
+    costs = [p.cost.categories for p in policies.values() if p.cost is not None]
+    cost_categories = set().union(*costs) if costs else set(BANK_CATEGORIES)
     out = _peer_rate_statistics(out, out["category"].isin(cost_categories))
 
     # Bills basis (票据口径), one rule for every ratio, the same in both periods compared:
@@ -476,6 +592,9 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
     # verdicts, one policy year at a time
     out["high_rate"] = False
     out["npl_tolerance_pp"] = np.nan
+    out["growth_group"] = ""
+    for col in EXTRA_COLUMNS[4:]:
+        out[col] = np.nan
     watch_names = sorted({c.indicator for p in policies.values() for c in p.watch_checks})
     rules = [*(c.removeprefix("status_") for c in STATUS_COLUMNS), *watch_names]
     for rule in rules:
@@ -516,7 +635,12 @@ def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, P
         if ind.empty:
             continue
         ti = policy.two_increases
-        legal = ind["entity_type"].isin(ti.entity_types) & ind["category"].isin(ti.categories)
+        if ti is None:  # a year without a quantity target: no overall figure for it
+            legal = pd.Series(False, index=ind.index)
+        elif ti.group is not None:  # the year judges a group as a whole: its figure is the city's
+            legal = ind["category"].isin(ti.group.categories) & ind["entity_type"].isin(ti.group.entity_types)
+        else:
+            legal = ind["entity_type"].isin(ti.entity_types) & ind["category"].isin(ti.categories)
         legal &= (
             ind[
                 [
@@ -532,11 +656,11 @@ def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, P
             .all(axis=1)
         )
         with_plan = (
-            ind["category"].isin(policy.plan.categories)
+            ind["category"].isin(policy.plan.categories if policy.plan is not None else [])
             & ind["planned_increase"].notna()
             & ind["inclusive_ytd_increase"].notna()
         )
-        legal_entity = ind["entity_type"].isin(ti.entity_types)
+        legal_entity = ind["entity_type"] == LEGAL_ENTITY
         sums = (
             pd.DataFrame(
                 {
@@ -573,12 +697,19 @@ def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, P
     city["legal_borrowers_change"] = city["legal_borrowers"] - city["legal_borrowers_base"]
     # the overall 两增 against the year's own minimums (a zero overall base that grew meets the
     # growth leg, as for one bank)
-    growth_min = city.index.year.map({y: p.two_increases.growth_margin_min_pp for y, p in policies.items()})
-    borrowers_min = city.index.year.map({y: p.two_increases.borrowers_change_min for y, p in policies.items()})
+    # (a year without a borrower leg judges growth alone: its minimum is -inf here, never shown)
+    targets = {y: p.two_increases for y, p in policies.items() if p.two_increases is not None}
+    growth_min = city.index.year.map({y: t.growth_margin_min_pp for y, t in targets.items()})
+    borrowers_min = city.index.year.map(
+        {y: -np.inf if t.borrowers_change_min is None else t.borrowers_change_min for y, t in targets.items()}
+    )
     zero_base = is_zero(city["legal_inclusive_base"]) & exceeds(city["legal_inclusive_balance"], 0)
     city["legal_two_increases_met"] = (
         at_least(city["legal_growth_margin_pp"], np.asarray(growth_min, dtype=float)) | zero_base
-    ) & at_least(city["legal_borrowers_change"], np.asarray(borrowers_min, dtype=float))
+    ) & (
+        np.isneginf(np.asarray(borrowers_min, dtype=float))
+        | at_least(city["legal_borrowers_change"], np.asarray(borrowers_min, dtype=float))
+    )
     city["legal_plan_completion_pct"] = _ratio(city["legal_plan_increase"], city["legal_planned_increase"])
     city["branch_plan_completion_pct"] = _ratio(city["branch_plan_increase"], city["branch_planned_increase"])
     return city
@@ -626,6 +757,8 @@ def onlending_indicators(
         rows = quarter.year == year
         if not rows.any():
             continue
+        if policy.onlending is None:
+            continue
         chosen = flows[flows.index.get_level_values("category").isin(policy.onlending.benchmark_categories)]
         by_quarter = chosen.groupby(level="quarter").sum(min_count=1)
         rate = _ratio(by_quarter["inclusive_ytd_interest_flow"], by_quarter["inclusive_ytd_disbursed_flow"])
@@ -633,11 +766,14 @@ def onlending_indicators(
     ol["rate_gap_bp"] = snap_zero((ol["end_borrower_rate"] - ol["benchmark_rate_pct"]) * 100)
     year_of = pd.Series(quarter.year, index=ol.index)
     has_policy = year_of.isin(list(policies))
-    max_gap = year_of.map({y: p.onlending.max_gap_bp for y, p in policies.items()}).astype(float)
-    ol["status_onlending"] = _status(has_policy, ol["benchmark_rate_pct"].notna(), at_most(ol["rate_gap_bp"], max_gap))
+    in_force = year_of.isin([y for y, p in policies.items() if p.onlending is not None])
+    max_gap = year_of.map({y: p.onlending.max_gap_bp for y, p in policies.items() if p.onlending is not None})
+    ol["status_onlending"] = _status(
+        in_force, ol["benchmark_rate_pct"].notna(), at_most(ol["rate_gap_bp"], max_gap.astype(float))
+    )
     ol["na_reason_onlending"] = np.select(
-        [ol["status_onlending"] != NA, ~has_policy, ol["benchmark_rate_pct"].isna()],
-        ["", "no_policy", "no_benchmark"],
+        [ol["status_onlending"] != NA, ~has_policy, ~in_force, ol["benchmark_rate_pct"].isna()],
+        ["", "no_policy", "not_in_policy", "no_benchmark"],
         default="missing_data",
     )
     return ol.sort_values(["institution_id", "quarter"]).reset_index(drop=True)

@@ -127,7 +127,9 @@ def bulletin_context(
     city = state.citywide.loc[period_end] if period_end in state.citywide.index else pd.Series(dtype=object)
     met = city.get("legal_two_increases_met")
     figures = {
-        "basis": "含票据贴现和转贴现" if policy.two_increases.include_bills else "剔除票据贴现和转贴现",
+        "basis": "含票据贴现和转贴现"
+        if policy.two_increases is not None and policy.two_increases.include_bills
+        else "剔除票据贴现和转贴现",
         "time_progress": pct(period_end.month / 12 * 100) if period_end.month < 12 else "",
         "legal_two_increases": "—" if met is None or pd.isna(met) else ("完成" if bool(met) else "未完成"),
         "legal_count": count(city.get("legal_count"), unit=""),
@@ -148,7 +150,7 @@ def bulletin_context(
     categories = []
     for g in groups.itertuples(index=False):
         values = dict(zip(groups.columns, g, strict=True))
-        missed, behind = str(values["计划未达标/落后"]).split(" / ")
+        missed, behind = str(values["计划未达标/落后"]).split(" / ") if policy.plan is not None else ("", "")
         categories.append(
             {
                 "category": str(values["机构类型"]),
@@ -156,14 +158,14 @@ def bulletin_context(
                 "balance": _cell(values["普惠贷款余额（万元）"]),
                 "growth": _cell(values["较年初增速（%）"]),
                 "total_loans_growth": _cell(values["各项贷款增速（%）"]),
-                "plan_completion": _cell(values["计划完成率（%）"]),
+                "plan_completion": _cell(values["计划完成率（%）"]) if policy.plan is not None else "",
                 "rate": _cell(values["累放加权利率（%）"]),
                 "npl_ratio": _cell(values["普惠不良率（%）"]),
-                "two_increases_missed": str(int(values["两增未达标"])),
+                "two_increases_missed": str(int(values["两增未达标"])) if policy.in_force("two_increases") else "",
                 "plan_missed": missed,
                 "plan_behind": behind,
-                "rate_rise": str(int(values["利率上升"])),
-                "npl_over": str(int(values["不良超容忍度"])),
+                "rate_rise": str(int(values["利率上升"])) if policy.in_force("rate_change") else "",
+                "npl_over": str(int(values["不良超容忍度"])) if policy.in_force("npl") else "",
             }
         )
     misses = []
@@ -211,10 +213,10 @@ def bulletin_context(
         "n_banks": len(ctx.banks),
         "n_insurers": len(ctx.rows) - len(ctx.banks),
         "clauses": {
-            "two_increases": policy.two_increases.clause,
-            "plan": policy.plan.clause,
-            "cost": policy.cost.clause,
-            "quality": policy.quality.clause,
+            "two_increases": policy.clause("two_increases"),
+            "plan": policy.clause("plan"),
+            "cost": policy.cost.clause if policy.cost is not None else "",
+            "quality": policy.clause("npl"),
         },
         "figures": figures,
         "categories": categories,
