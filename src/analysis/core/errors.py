@@ -100,6 +100,23 @@ RULES: dict[str, tuple[str, str]] = {
         "数值与声明单位（万元）不符，疑似以亿元或元填报，请按万元填报",
         ("figure implausible in the declared unit (万元): probably given in 亿元 or 元; report it in 万元"),
     ),
+    # nothing ignored in silence (issue 28): what the workbook does not read, it says
+    "unknown_column": (
+        "数据规范中没有此列：已忽略（未读取、未校验）",
+        "the data contract does not know this column: ignored (not read, not checked)",
+    ),
+    "misnamed_table_file": (
+        "文件名近似某数据表，但不是约定的表名：未读取",
+        "the file is named like a table but not with a name the contract accepts: not read",
+    ),
+    "no_policy_year": (
+        "数据含无考核规则参数（params/policy-YYYY.yaml）的年度：该年度指标不作考核判断",
+        "data for a year without a policy file (params/policy-YYYY.yaml): its rows get no verdicts",
+    ),
+    "qualitative_without_scoring": (
+        "定性评分表所属年度没有评分表参数（params/scoring-YYYY.yaml）：未读取",
+        "qualitative scores for a year without a scoring table (params/scoring-YYYY.yaml): not read",
+    ),
     # EAST 5.0 loan-level tables (analysis.inputs.east)
     "east_bad_date": (
         "日期不是YYYYMMDD格式的有效日期（年月为YYYYMM；99991231表示未到期/未设定）",
@@ -200,7 +217,17 @@ RULES: dict[str, tuple[str, str]] = {
 
 #: Rules that do not stop the data being used: reported by ``analysis validate`` as warnings.
 WARNING_RULES: frozenset[str] = frozenset(
-    {"missing_base_december", "s71_check_total", "s71_check_limit", "negative_plan", "outside_link"}
+    {
+        "missing_base_december",
+        "s71_check_total",
+        "s71_check_limit",
+        "negative_plan",
+        "outside_link",
+        "unknown_column",
+        "misnamed_table_file",
+        "no_policy_year",
+        "qualitative_without_scoring",
+    }
 )
 
 
