@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis.core.indicator_defs import load_indicator_params
 from analysis.core.policy import load_policies
 from analysis.rules.indicators import MET, NA, NOT_MET, citywide_figures, compute_indicators
 from tests.conftest import make_dataset
@@ -61,7 +62,8 @@ def indicators():
     ]
     ds = make_dataset(institutions, monthly)
     policies = load_policies(ROOT / "params")
-    ind = compute_indicators(ds, policies).set_index(["institution_id", "year"])
+    ind = compute_indicators(ds, policies, load_indicator_params(ROOT / "params"))
+    ind = ind.set_index(["institution_id", "year"])
     return ind, policies
 
 

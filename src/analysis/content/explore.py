@@ -133,7 +133,10 @@ def what_if(
     """
     base = state.policy(year)
     changed = with_changes(base, changes)
-    after = compute_indicators(state.dataset, {**state.policies, year: changed})
+    from analysis.core.indicator_defs import load_indicator_params
+
+    written = load_indicator_params(state.params_dir)
+    after = compute_indicators(state.dataset, {**state.policies, year: changed}, written)
     before = state.indicators
     keys = ["institution_id", "period"]
     status_cols = [c for c in before.columns if c.startswith("status_") and c in after.columns]

@@ -255,16 +255,22 @@ DEFAULT_LABELS = {
 def load_policy(path: Path | str) -> Policy:
     """Load and validate one policy file; a bad file raises :class:`ParamsError`."""
     policy = read_params(path, Policy)
-    # watch checks must name real indicator columns
+    # watch checks must name real indicator columns: built in, or written in params/indicators.yaml
     from analysis.core.columns import INDICATOR_COLUMNS
+    from analysis.core.indicator_defs import INDICATORS_FILE, load_indicator_params
 
+    written = load_indicator_params(Path(path).parent)
+    indicators = set(INDICATOR_COLUMNS) | {d.name for d in written.indicators}
     problems = []
     if not policy.jurisdiction:
         problems.append("jurisdiction: required / 缺少辖区名称（如 南阳市）")
-    unknown = [c.indicator for c in policy.watch_checks if c.indicator not in INDICATOR_COLUMNS]
+    unknown = [c.indicator for c in policy.watch_checks if c.indicator not in indicators]
     if unknown:
-        problems.append(f"watch_checks: unknown indicators 未知指标: {unknown}")
-    columns = set(INDICATOR_COLUMNS) | {c.name for c in MONTHLY.columns}
+        problems.append(
+            f"watch_checks: unknown indicators 未知指标: {unknown} — 新指标须先在 {INDICATORS_FILE} 中定义 / "
+            f"a new indicator is first written in {INDICATORS_FILE}"
+        )
+    columns = indicators | {c.name for c in MONTHLY.columns} | {c.name for c in written.columns}
     unknown = [i.indicator for i in policy.information if i.indicator not in columns]
     if unknown:
         problems.append(f"information: unknown indicators 未知指标: {unknown}")

@@ -37,6 +37,7 @@ from analysis.core.columns import IDENTITY_COLUMNS, INDICATOR_COLUMNS, STATUS_CO
 from analysis.core.compare import at_least, at_most, below, exceeds, is_zero, snap_zero
 from analysis.core.contract import BANK_CATEGORIES, INSURER_CATEGORIES, LEGAL_ENTITY, MONTHLY
 from analysis.core.dataset import Dataset
+from analysis.core.indicator_defs import IndicatorParams
 from analysis.core.policy import Policy
 from analysis.core.status import MET, NA, NOT_MET, WATCH
 
@@ -279,7 +280,9 @@ def _na_reasons(
     return np.select(conditions, codes, default="missing_data")
 
 
-def _needs(indicator: str) -> str | None:
+def _needs(indicator: str, written: Mapping[str, str | None] | None = None) -> str | None:
+    if written and indicator in written:  # an indicator written in params: its kind says
+        return written[indicator]
     if indicator in FROM_BASE:
         return "base"
     if indicator in FROM_LAST_YEAR:
@@ -319,7 +322,9 @@ def _group_figures(p: pd.DataFrame, members: pd.Series) -> pd.DataFrame:
     return sums.reindex(p["period"]).set_axis(p.index)
 
 
-def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
+def _apply_policy(
+    out: pd.DataFrame, rows: pd.Series, policy: Policy, written: Mapping[str, str | None] | None = None
+) -> None:
     """Write the verdicts of one policy year into ``out`` for the rows of that year.
 
     A rule the year's notice does not have (:meth:`Policy.in_force`) is n/a with the reason
@@ -404,7 +409,8 @@ def _apply_policy(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
         value = p[check.indicator]
         status = _status(applies, value.notna(), at_least(value, check.min), failing=WATCH)
         out.loc[rows, f"status_{check.indicator}"] = status
-        out.loc[rows, f"na_reason_{check.indicator}"] = _na_reasons(p, status, applies, _needs(check.indicator))
+        needs = _needs(check.indicator, written)
+        out.loc[rows, f"na_reason_{check.indicator}"] = _na_reasons(p, status, applies, needs)
 
 
 def _apply_quantity_target(out: pd.DataFrame, rows: pd.Series, policy: Policy) -> None:
@@ -501,13 +507,21 @@ def _category_percentile(out: pd.DataFrame, rows: pd.Series, subject: pd.Series,
     return pd.Series(quant.reindex(keyed).to_numpy(), index=p.index)
 
 
-def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> pd.DataFrame:
+def compute_indicators(
+    ds: Dataset, policies: Policy | Mapping[int, Policy], written: IndicatorParams | None = None
+) -> pd.DataFrame:
     """Every indicator and verdict for every institution and month-end in ``ds``.
 
     ``policies`` is one :class:`Policy` or a mapping year -> Policy; rows of a year with no
-    policy get the numbers but ``n/a`` verdicts. One row per institution-month, sorted.
+    policy get the numbers but ``n/a`` verdicts. ``written``: the indicators (and columns) of
+    ``params/indicators.yaml``, computed after the built-in ones. One row per institution-month, sorted.
     """
     policies = _as_policies(policies)
+    written = written or IndicatorParams()
+    known = set(INDICATOR_COLUMNS) | {d.name for d in written.indicators}
+    missing = sorted({c.indicator for p in policies.values() for c in p.watch_checks} - known)
+    if missing:  # a caller that forgot params/indicators.yaml (the policy loader has checked the names)
+        raise ValueError(f"watch checks on indicators written in params, not given: {missing}")
     panel = _attach_references(build_panel(ds, policies))
     out = panel
 
@@ -583,9 +597,11 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
         out[f"{name}_yoy_pct"] = _growth_pct(out[f"{name}_ytd"], out[f"{name}_ytd_ly"])
     out["claims_to_premium_pct"] = _ratio(out["claims_paid_ytd"], out["premium_ytd"])
 
+    out = _written_indicators(out, written)
+
     # a computed figure that is zero at the comparison tolerance is exactly 0 (never -0.0 or
     # 5e-15): figures equal in the source data show and compare as equal
-    for col in INDICATOR_COLUMNS:
+    for col in [*INDICATOR_COLUMNS, *(d.name for d in written.indicators)]:
         if col in out and out[col].dtype.kind == "f":
             out[col] = snap_zero(out[col])
 
@@ -603,21 +619,66 @@ def compute_indicators(ds: Dataset, policies: Policy | Mapping[int, Policy]) -> 
     for year, policy in policies.items():
         rows = out["year"] == year
         if rows.any():
-            _apply_policy(out, rows, policy)
+            _apply_policy(out, rows, policy, {d.name: d.needs for d in written.indicators})
 
     data_columns = [c.name for c in MONTHLY.columns if c.name not in ("institution_id", "period")]
+    data_columns += [c.name for c in written.columns if c.name in out]
     status_columns = [f"status_{rule}" for rule in rules]
     reason_columns = [f"na_reason_{rule}" for rule in rules]
     ordered = (
         IDENTITY_COLUMNS
         + data_columns
         + list(INDICATOR_COLUMNS)
+        + [d.name for d in written.indicators]
         + ["npl_tolerance_pp"]
         + EXTRA_COLUMNS
         + status_columns
         + reason_columns
     )
     return out[ordered].sort_values(["institution_id", "period"]).reset_index(drop=True)
+
+
+def _written_indicators(out: pd.DataFrame, written: IndicatorParams) -> pd.DataFrame:
+    """The indicators of ``params/indicators.yaml`` (kinds in :mod:`analysis.core.indicator_defs`),
+    over the monthly columns, with the same references as the built-in ones: the prior December
+    for changes since the start of the year, the same month a year earlier for year-on-year. A
+    declared column the data does not carry is empty, so its indicators are NaN (不适用)."""
+    if not written.indicators:
+        return out
+    columns = sorted({c for d in written.indicators for c in d.columns})
+    for col in columns:
+        if col not in out:
+            out[col] = np.nan
+    december = out.loc[out["month"] == 12, ["institution_id", "year", *columns]]
+    base = december.assign(year=december["year"] + 1).rename(columns={c: f"{c}@base" for c in columns})
+    last_year = out[["institution_id", "_mi", *columns]].rename(columns={c: f"{c}@ly" for c in columns})
+    last_year["_mi"] = last_year["_mi"] + 12
+    ref = (
+        out[["institution_id", "year", "_mi"]]
+        .merge(base, on=["institution_id", "year"], how="left")
+        .merge(last_year, on=["institution_id", "_mi"], how="left")
+        .set_axis(out.index)
+    )
+    for d in written.indicators:
+        value, base_value, ly_value = out[d.of], ref[f"{d.of}@base"], ref[f"{d.of}@ly"]
+        if d.kind == "level":
+            result = value
+        elif d.kind == "change_ytd":
+            result = value - base_value
+        elif d.kind == "growth_ytd":
+            result = _growth_pct(value, base_value)
+        elif d.kind == "change_yoy":
+            result = value - ly_value
+        elif d.kind == "growth_yoy":
+            result = _growth_pct(value, ly_value)
+        else:
+            assert d.per is not None
+            scale = 100.0 if d.kind in ("share", "share_change_ytd") else d.scale
+            result = _ratio(value, out[d.per], scale)
+            if d.kind == "share_change_ytd":
+                result = result - _ratio(base_value, ref[f"{d.per}@base"], scale)
+        out[d.name] = result.astype(float)
+    return out
 
 
 def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, Policy]) -> pd.DataFrame:
