@@ -27,11 +27,10 @@ def _cmd_import_s71(args: argparse.Namespace) -> int:
     print(result.summary())
     print(f"来源记录 / provenance: {Path(str(result.out_dir)) / 's71-provenance.csv'}")
     if not result.checks.empty:  # 表内校验: findings, not refusals; the reports show each bank its own
-        from analysis.core.errors import format_warnings
-        from analysis.inputs.s71.form import check_issues
+        from analysis.inputs.s71 import CHECKS_FILE
+        from analysis.inputs.s71.check import format_check_findings
 
-        print(format_warnings(check_issues(result.checks)))
-        print(f"表内校验 / table checks: {Path(str(result.out_dir)) / 's71-checks.csv'}")
+        print(format_check_findings(result.checks, Path(str(result.out_dir)) / CHECKS_FILE))
     return 0
 
 
@@ -94,7 +93,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="folder with 机构名录, 信贷计划, 转贷款 and 月度监测 (figures S71 does not carry)",
     )
-    p.add_argument("--out", type=Path, required=True, help="data folder to write (monthly.xlsx, provenance …)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="data folder to write (monthly.xlsx, provenance …): new, empty, or an earlier import's; only the "
+        "files an import wrote are replaced (kept in <out>/.s71-import-previous), nothing else is touched",
+    )
     p.add_argument("--unit", choices=("元", "万元", "亿元"), help="unit of the returns' amounts (else params/s71)")
     p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     p.add_argument("--no-validate", action="store_true", help="skip the data-contract validation of the result")

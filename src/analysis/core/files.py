@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 #: mode requested for new files; the umask takes away from it (0644 under umask 022)
@@ -77,3 +78,57 @@ def replace_folder(staging: Path, target: Path) -> Path:
     else:
         staging.rename(target)
     return target
+
+
+def _keep_copy(path: Path, copy: Path) -> None:
+    """``copy`` holds what ``path`` holds now: a hard link where the file system allows one, else a copy."""
+    try:
+        os.link(path, copy)
+    except OSError:
+        shutil.copy2(path, copy)
+
+
+def replace_files(new_files: dict[str, Path], folder: Path, aside: Path, remove: Iterable[str] = ()) -> list[str]:
+    """Move finished files into ``folder`` one by one, each with one atomic rename, keeping what they replace.
+
+    ``new_files``: name in ``folder`` → a finished file on the same file system (moved, in this order).
+    A file a name replaces is kept in ``aside`` first (a hard link or a copy), and the new file then
+    takes its place with ``os.replace``, so a reader of ``folder`` sees the old file or the new one
+    under that name, never none and never half of one. Each name of ``remove`` is moved into
+    ``aside``. Nothing else in ``folder`` is touched.
+
+    If any step fails, every file already moved is put back (the replaced and removed ones from
+    ``aside``, the new ones taken out) before the error is raised: ``folder`` is as it was, and
+    ``aside`` is empty again unless a file could not be put back (it is then still there).
+    Returns the names kept in ``aside``.
+    """
+    folder, aside = Path(folder), Path(aside)
+    aside.mkdir(parents=True, exist_ok=True)
+    kept: list[str] = []
+    undo: list[Callable[[], object]] = []  # how to take back each step done, in order
+    try:
+        for name, source in new_files.items():
+            target = folder / name
+            if target.is_file() and not target.is_symlink():
+                _keep_copy(target, aside / name)
+                kept.append(name)
+                undo.append((aside / name).unlink)  # kept, not yet replaced
+                os.replace(source, target)
+                undo[-1] = partial(os.replace, aside / name, target)
+            else:
+                os.replace(source, target)
+                undo.append(partial(target.unlink, missing_ok=True))
+        for name in remove:
+            target = folder / name
+            if target.is_file() and not target.is_symlink():
+                os.replace(target, aside / name)
+                kept.append(name)
+                undo.append(partial(os.replace, aside / name, target))
+    except BaseException:
+        for step in reversed(undo):
+            try:
+                step()
+            except OSError:
+                continue  # best effort: what could not be put back stays in ``aside``
+        raise
+    return kept

@@ -5,11 +5,15 @@ code, band), totals derived where a mart leaves them out and checked where writt
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from analysis.core.errors import Issue
+from analysis.core.errors import RULES, Issue
 from analysis.inputs.s71.form import (
+    check_issues,
     column_of,
     derivation_hint,
     locate,
@@ -22,6 +26,18 @@ from analysis.inputs.s71.versions import UNIT_TO_WAN, FormVersion, ImportSetting
 
 def _issue_at(row, rule: str, column: str | None, detail: str) -> Issue:
     return locate(row.file, row.sheet, row.location, column, detail, rule)
+
+
+def _once_per(cells: pd.DataFrame, by: list[str]) -> list[tuple[Any, int]]:
+    """The first cell of each group (in reading order) and the group's size: one message for what
+    is one problem (an unknown bank's whole return is one problem, not one per row)."""
+    sizes = cells.groupby(by, sort=False, dropna=False).size()
+    firsts = cells.drop_duplicates(by)
+    return [(row, int(sizes.loc[tuple(getattr(row, k) for k in by)])) for row in firsts.itertuples(index=False)]
+
+
+def _how_many(n: int) -> str:
+    return f"；该文件中共 {n:,} 行/单元格，所列为第一处 / {n:,} rows (cells) in this file, the first one given"
 
 
 def _unknown_reason(
@@ -70,7 +86,7 @@ def check_cells(
     cells["version"] = cells["period"].map(versions_of)
     by_version = {f.version: f for f in versions}
     parsed = {item: parse_item(item) for item in cells["item"].unique()}
-    suffix = cells["item"].map(lambda i: getattr(parsed[i], "year", None))
+    suffix = cells["item"].map(lambda i: getattr(parsed[i], "year", None))  # float: NaN where none
     year_of = {(f.version, c): d.year for f in versions for c, d in f.form.cells.items()}
     unknown_inst = (
         (~cells["institution_id"].isin(known_ids)) if known_ids is not None else pd.Series(False, index=cells.index)
@@ -80,11 +96,15 @@ def check_cells(
     known = form_year.notna() & (suffix.isna() | (suffix == form_year))
     unknown_item = ~unknown_inst & ~no_version & ~known
     bad_unit = ~unknown_inst & ~no_version & ~unknown_item & ~cells["unit"].isin(list(UNIT_TO_WAN))
-    for row in cells[unknown_inst].itertuples(index=False):
-        issues.append(_issue_at(row, "unknown_institution", "ORG_NUM", f"{row.org_num} → {row.institution_id}"))
-    for row in cells[no_version].itertuples(index=False):
-        issues.append(_issue_at(row, "s71_no_form_version", row.item, str(row.period.date())))
+    for row, n in _once_per(cells[unknown_inst], ["file", "org_num"]):
+        detail = f"{row.org_num} → {row.institution_id}" + (_how_many(n) if n > 1 else "")
+        issues.append(_issue_at(row, "unknown_institution", "ORG_NUM", detail))
+    for row, n in _once_per(cells[no_version], ["file", "period"]):
+        issues.append(
+            _issue_at(row, "s71_no_form_version", row.item, str(row.period.date()) + (_how_many(n) if n > 1 else ""))
+        )
     for row, year in zip(cells[unknown_item].itertuples(index=False), suffix[unknown_item]):
+        year = None if pd.isna(year) else int(year)  # the suffix as written: .2021, never .2021.0
         reason = _unknown_reason(row.item, row.cell, year, by_version[row.version], versions)
         issues.append(_issue_at(row, "s71_unknown_item", row.item, f"{row.period.date()} {reason}"))
     for row in cells[bad_unit].itertuples(index=False):
@@ -117,7 +137,31 @@ def check_cells(
     cells["value_wan"] = np.where(is_amount, (value * factor).round(settings.amount_decimals), value)
     for row in cells[~is_amount & (value != np.round(value))].itertuples(index=False):
         issues.append(_issue_at(row, "not_whole_number", row.item, f"{row.cell}: {row.value}"))
+    _refuse_negative(cells, by_version, issues)
     return cells
+
+
+def _refuse_negative(cells: pd.DataFrame, by_version: dict[int, FormVersion], issues: list[Issue]) -> None:
+    """A negative cell, unless its column may be negative in the form (``signed: true`` in
+    ``params/s71/form.yaml``: a change since the start of the year; S71_I has none — its columns are
+    balances, borrowers and year-to-date sums)."""
+    letter = cells["cell"].map(column_of)
+    signed = pd.Series(
+        [c in by_version[v].signed_columns for v, c in zip(cells["version"], letter)], index=cells.index, dtype=bool
+    )
+    negative = (cells["value"].astype(float) < 0) & ~signed
+    for row, col in zip(cells[negative].itertuples(index=False), letter[negative]):
+        label, kind = by_version[row.version].columns[col]
+        unit = row.unit if kind == "amount" else "户"
+        value = f"{row.value:,.2f}" if kind == "amount" else f"{row.value:,.0f}"
+        issues.append(
+            _issue_at(
+                row,
+                "s71_negative_cell",
+                row.item,
+                f"{row.institution_id} {row.period.date()} {row.cell}（{label}）= {value} {unit}",
+            )
+        )
 
 
 def _detail_rows(
@@ -257,3 +301,27 @@ def cells_to_monthly(cells: pd.DataFrame, versions: list[FormVersion]) -> tuple[
     ]
     prov = pd.concat(provenance, ignore_index=True)[prov_cols] if provenance else pd.DataFrame(columns=prov_cols)
     return monthly, prov
+
+
+def format_check_findings(checks: pd.DataFrame, checks_file: Path | str) -> str:
+    """What ``analysis import-s71`` prints for the table checks, saying what really becomes of them:
+    the data are imported, the indicators use the figures as the bank wrote them (a written total is
+    not replaced by the sum of its parts, nor marked 不适用), and each finding goes to ``checks_file``
+    and to the bank's own report (section "S71 报表表内校验"). Empty when there is none."""
+    if checks.empty:
+        return ""
+    issues = check_issues(checks)
+    lines = [
+        f"表内校验提示：共 {len(issues)} 条。数据已导入，指标按报表报送值计算（报送的合计数照常使用，"
+        f"不以各项之和替代，也不标为不适用）；各条已写入 {checks_file}，并列入该机构评价报告的“S71 报表表内校验”"
+        f"部分，由该机构核实更正 / table checks: {len(issues)} finding(s). The data are imported and the "
+        "indicators are computed from the figures as written (a written total is used as it stands, neither "
+        f"replaced by the sum of its parts nor marked n/a); each finding is in {checks_file} and in the "
+        "bank's own report (section “S71 报表表内校验”) for the bank to verify and correct"
+    ]
+    for rule, n in pd.Series([i.rule for i in issues]).value_counts(sort=False).items():
+        zh, en = RULES[str(rule)]
+        lines.append(f"  {n:>5} × [{rule}] {zh} / {en}")
+    lines.append("")
+    lines += ["提示/finding " + i.format() for i in issues]
+    return "\n".join(lines)

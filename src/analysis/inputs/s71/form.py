@@ -219,6 +219,9 @@ class FormDefinition:
     tolerance: dict[str, float]
     absent_parts_are_zero: bool = True
     path: str = ""
+    #: columns whose cells may be negative (``signed: true``: a change since the start of the year);
+    #: every other cell is a balance, a count or a year-to-date sum, and a negative one is refused
+    signed_columns: frozenset[str] = frozenset()
 
     def cells_in(self, version: int) -> FormCells:
         """The cells in force in form version ``version``: those defined in its year or before (and
@@ -316,6 +319,7 @@ def load_form_definition(params_dir: Path | str) -> FormDefinition:
     for letter, (_, kind) in columns.items():
         if kind not in ("amount", "count"):
             problems.append(f"columns.{letter}: kind must be amount or count, not {kind!r}")
+    signed = frozenset(str(k) for k, v in data["columns"].items() if bool((v or {}).get("signed", False)))
     bands = {_band_key(k): str(v) for k, v in data["bands"].items()}
     rows = []
     for code, definitions in (data["rows"] or {}).items():
@@ -368,6 +372,7 @@ def load_form_definition(params_dir: Path | str) -> FormDefinition:
         tolerance=tolerance,
         absent_parts_are_zero=bool(data.get("absent_parts_are_zero", True)),
         path=str(path),
+        signed_columns=signed,
     )
 
 
@@ -378,9 +383,10 @@ def locate(file: str, sheet: str, location: str, column: str | None, detail: str
     """An Issue at a cell of a return: file[sheet], the row and cell read from ``location``."""
     where = f"{file}[{sheet}]" if sheet else file
     line = re.search(r"row (\d+)", location or "")
-    cell = re.search(r"cell ([A-Z]+\d+)", location or "")
-    col = f"{cell.group(1)} ({column})" if cell else column
-    return Issue(where, int(line.group(1)) if line else None, col, rule, detail)
+    cell = re.search(r"cell ([A-Z]+)(\d+)", location or "")
+    col = f"{cell.group(1)}{cell.group(2)} ({column})" if cell else column
+    row = int(line.group(1)) if line else int(cell.group(2)) if cell else None  # a form cell's row
+    return Issue(where, row, col, rule, detail)
 
 
 def _tolerance(kind: str, n_parts: int, tol: dict[str, float]) -> float:

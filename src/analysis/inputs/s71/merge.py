@@ -1,12 +1,12 @@
 """Merging with the tidy monitoring table (合并): S71 figures beside the tidy table's, agreement where
 both give one, the org map, and :func:`import_s71`, which writes the monthly table, its provenance and
-the table-check findings only when there is no problem.
+the table-check findings only when there is no problem — replacing in the data folder only what an
+import wrote before (:mod:`analysis.inputs.s71.folder`).
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +14,21 @@ import pandas as pd
 
 from analysis.core.contract import MONTHLY
 from analysis.core.errors import DataValidationError, Issue
-from analysis.core.files import replace_folder
 from analysis.inputs.s71.check import _detail_rows, _plausibility, cells_to_monthly, check_cells, check_needed_cells
+from analysis.inputs.s71.folder import OWN_NAMES, ImportManifest, plan_folder, write_folder
 from analysis.inputs.s71.form import (
     CHECK_COLUMNS,
     complete_cells,
 )
-from analysis.inputs.s71.read import _id_text, _match_headers, _read_text_table, _to_float, parse_period, read_sources
+from analysis.inputs.s71.read import (
+    UndecodableText,
+    _id_text,
+    _match_headers,
+    _read_text_table,
+    _to_float,
+    parse_period,
+    read_sources,
+)
 from analysis.inputs.s71.versions import (
     CHECKS_FILE,
     DETAIL_FILE,
@@ -50,6 +58,10 @@ class ImportResult:
     checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHECK_COLUMNS))
     #: the rows of detail exports (one per loan or customer), also in ``s71-detail.csv``
     detail: pd.DataFrame | None = None
+    #: files of the last import this one replaced or took out, kept in ``<out>/.s71-import-previous``
+    kept: list[str] = field(default_factory=list)
+    #: what became of the last import's files, in a sentence (empty when nothing was replaced)
+    folder_note: str = ""
 
     def summary(self) -> str:
         s71 = self.provenance[self.provenance["source"] == "S71"]
@@ -59,15 +71,25 @@ class ImportResult:
             f"{s71[['institution_id', 'period']].drop_duplicates().shape[0]} 个机构月/institution-months, "
             f"{len(self.cells) - derived} 个报送单元格/cells written, {derived} 个推算合计/totals derived, "
             f"{len(self.checks)} 条表内校验提示/table-check findings → {self.out_dir}"
-        )
+        ) + (f"\n{self.folder_note}" if self.folder_note else "")
 
 
 def _read_org_map(tidy_dir: Path, settings: ImportSettings, issues: list[Issue]) -> dict[str, str]:
+    from analysis.inputs.loading import size_problem
+
     spec = settings.org_map
     for path in sorted(tidy_dir.iterdir()) if tidy_dir.is_dir() else []:
         if path.stem not in spec["names"] or path.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
             continue
-        frame = _read_text_table(path)
+        problem = size_problem(path)  # a zip bomb is refused unopened
+        if problem:
+            issues.append(Issue(path.name, None, None, "file_too_large", problem))
+            return {}
+        try:
+            frame = _read_text_table(path)
+        except UndecodableText as exc:
+            issues.append(Issue(path.name, exc.line, None, "encoding_error", str(exc)))
+            return {}
         found = _match_headers(
             frame.columns, {"org_num": tuple(spec["org_num"]), "institution_id": tuple(spec["institution_id"])}
         )
@@ -231,12 +253,27 @@ def _write_outputs(
         detail_out["period"] = pd.to_datetime(detail_out["period"]).dt.strftime("%Y-%m-%d")
         detail_out.to_csv(staging / DETAIL_FILE, index=False, encoding="utf-8-sig")
         written.append(staging / DETAIL_FILE)
-    if tidy_dir is not None and tidy_dir.is_dir():  # the rest of the data folder, unchanged
-        for item in sorted(tidy_dir.iterdir()):
-            if item.is_file() and item.name != tidy_monthly_file and not item.name.startswith((".", "~$")):
-                shutil.copy2(item, staging / item.name)
-                written.append(staging / item.name)
+    for item in _tidy_copies(tidy_dir, tidy_monthly_file):  # the rest of the data folder, unchanged
+        shutil.copy2(item, staging / item.name)
+        written.append(staging / item.name)
     return written
+
+
+def _tidy_copies(tidy_dir: Path | None, tidy_monthly_file: str | None) -> list[Path]:
+    """The tidy folder's files an import copies into its data folder (all but the monitoring table)."""
+    if tidy_dir is None or not tidy_dir.is_dir():
+        return []
+    return [
+        item
+        for item in sorted(tidy_dir.iterdir())
+        if item.is_file() and item.name != tidy_monthly_file and not item.name.startswith((".", "~$"))
+    ]
+
+
+def _output_names(fmt: str, tidy_dir: Path | None, tidy_monthly_file: str | None) -> set[str]:
+    """Every name an import may write into its data folder."""
+    own = {n for n in OWN_NAMES if not n.startswith("monthly.")} | {f"monthly.{fmt}"}
+    return own | {p.name for p in _tidy_copies(tidy_dir, tidy_monthly_file)}
 
 
 def import_s71(
@@ -258,6 +295,12 @@ def import_s71(
     Writes ``monthly.xlsx`` (``fmt="csv"``: monthly.csv), ``s71-provenance.csv`` (which file and cell each figure came from) and
     ``s71-cells.csv``; with ``validate`` the folder must pass :func:`analysis.inputs.validation.load_dataset`.
     Raises DataValidationError (nothing written) listing every problem.
+
+    ``out_dir`` is never replaced as a whole (:mod:`analysis.inputs.s71.folder`): a re-import replaces
+    only the files the last import wrote (listed in ``<out_dir>/.s71-import.json``), keeps them in
+    ``<out_dir>/.s71-import-previous`` and leaves everything else (``loans/``, an analyst's notes)
+    alone; it is refused when one of them was edited since, when it would overwrite a file no import
+    wrote, and when a folder holding anything is not an import's folder.
     """
     from analysis.inputs.loading import read_tables
 
@@ -291,6 +334,8 @@ def import_s71(
         if "institutions" in raw:
             known_ids = {_id_text(v) for v in raw["institutions"].frame["institution_id"] if _id_text(v)}
         org_to_id = _read_org_map(tidy_dir, settings, issues)
+    plan = plan_folder(out_dir, _output_names(fmt, tidy_dir, tidy_monthly_file))
+    issues += plan.issues  # refused with the data's own problems, so that one pass fixes all
     details: list[pd.DataFrame] = []
     cells, hashes = read_sources(sources, settings, versions, unit, issues, details)
     detail = _detail_rows(details, org_to_id, versions, settings)
@@ -308,20 +353,20 @@ def import_s71(
     if issues:
         raise DataValidationError(issues)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        _write_outputs(staging, monthly, provenance, cells, tidy_dir, tidy_monthly_file, fmt, checks, detail)
+    def write(folder: Path) -> list[Path]:
+        return _write_outputs(folder, monthly, provenance, cells, tidy_dir, tidy_monthly_file, fmt, checks, detail)
+
+    def check(folder: Path) -> None:
         if validate and tidy_dir is not None:
             from analysis.inputs.validation import load_dataset
 
-            load_dataset(staging, params_dir)
-        replace_folder(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    files = sorted(p for p in out_dir.iterdir() if p.is_file())
-    return ImportResult(monthly, cells, provenance, out_dir, files, hashes, checks, detail)
+            load_dataset(folder, params_dir)
+
+    record = ImportManifest(files={}, sources=hashes, tidy=str(tidy_dir or ""))
+    done = write_folder(plan, write, check, record)
+    return ImportResult(
+        monthly, cells, provenance, out_dir, done.files, hashes, checks, detail, done.kept, done.note(out_dir)
+    )
 
 
 def _form_of(versions: list[FormVersion], period: pd.Timestamp) -> FormVersion:

@@ -4,6 +4,8 @@ cell with their rows kept) and the form-layout sheets, into one table of cells w
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import Issue
+from analysis.inputs.loading import UndecodableText, _decode_csv, size_problem
 from analysis.inputs.s71.form import (
     column_of,
     parse_item,
@@ -83,16 +86,73 @@ def _to_float(value) -> float | None:
         return np.nan
 
 
+#: why a GBK export is refused (Chinese, English)
+_GBK_THEN_UTF8 = (
+    "文件为GBK编码，但其中有UTF-8内容（疑似混入UTF-8行，按GBK读会成乱码）",
+    "the file is GBK but holds UTF-8 text (UTF-8 rows mixed in? read as GBK they would be garbled)",
+)
+#: what Chinese text is made of: CJK ideographs, their punctuation (and “”…—), full-width forms
+_CJK = re.compile(r"[\u2000-\u206f\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
+def _utf8_chinese_line(raw: bytes) -> tuple[int, int] | None:
+    """The first line of ``raw`` that is Chinese text in UTF-8: (line counted from 1, byte offset of
+    its first non-ASCII byte in the file); None when there is none.
+
+    GBK text read as UTF-8 is almost never valid, and when it is (a short run of bytes that happens
+    to fit), it gives letters of other scripts, not Chinese: a Chinese character in UTF-8 is three
+    bytes, lead E2–EF, each followed by two bytes 80–BF. So a line whose every non-ASCII character
+    reads as Chinese in UTF-8 was written in UTF-8.
+    """
+    start = 0
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.isascii():
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                text = ""
+            wide = [c for c in text if ord(c) > 0x7F]
+            if wide and all(_CJK.match(c) for c in wide):
+                return number, start + next(i for i, b in enumerate(line) if b > 0x7F)
+        start += len(line) + 1
+    return None
+
+
+def decode_export(raw: bytes) -> str:
+    """The text of a CSV export: UTF-8 (with or without byte-order mark) or GBK (read as GB18030, what
+    Chinese Excel and the marts save as GBK), one encoding throughout.
+
+    Refused (:class:`~analysis.inputs.loading.UndecodableText`, naming the line, the byte in the line
+    and the byte offset in the file): UTF-8 that goes on in another encoding; GBK with UTF-8 lines in
+    it (GB18030 may decode them without an error, as other characters); neither.
+    """
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start + bom
+    if not bom and raw[:first_bad].isascii():  # the file starts in GBK
+        found = _utf8_chinese_line(raw)
+        if found is not None:
+            line, offset = found
+            in_line = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+            sample = raw[offset : offset + 6]
+            raise UndecodableText(
+                line,
+                f"{_GBK_THEN_UTF8[0]}：第{line}行第{in_line}字节（文件第{offset}字节起）为UTF-8 {sample!r} / "
+                f"{_GBK_THEN_UTF8[1]}: line {line}, byte {in_line} of the line (byte offset {offset} in the "
+                f"file) is UTF-8: {sample!r}",
+            )
+    return _decode_csv(raw)  # UTF-8 then another encoding, or neither: refused naming the line
+
+
 def _read_text_table(path: Path) -> pd.DataFrame:
+    """A long-format table as text. Raises UndecodableText for a CSV file of mixed encodings."""
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path).astype(object)
     if path.suffix.lower() == ".csv":
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                return pd.read_csv(path, dtype=object, encoding=encoding, keep_default_na=False)
-            except UnicodeDecodeError:
-                continue
-        raise ValueError("neither UTF-8 nor GB18030 / 编码无法识别")
+        text = decode_export(path.read_bytes())
+        return pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False)
     return pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
 
 
@@ -126,6 +186,9 @@ def read_long(
     if frame is None:
         try:
             frame = _read_text_table(path)
+        except UndecodableText as exc:  # two encodings in one file: the first line that breaks it
+            issues.append(Issue(name, exc.line, None, "encoding_error", str(exc)))
+            return pd.DataFrame(columns=CELL_COLUMNS)
         except Exception as exc:  # noqa: BLE001 — corrupt or not a table at all
             issues.append(Issue(name, None, None, "file_unreadable", str(exc)[:200]))
             return pd.DataFrame(columns=CELL_COLUMNS)
@@ -421,6 +484,10 @@ def read_sources(
     frames, hashes = [], {}
     for path in files:
         hashes[path.name] = file_sha256(path)
+        problem = size_problem(path) if path.suffix.lower() in (".xlsx", ".parquet") else None
+        if problem:  # a zip bomb, or too many cells: refused before it is opened, as validate does
+            issues.append(Issue(path.name, None, None, "file_too_large", problem))
+            continue
         if path.suffix.lower() != ".xlsx":
             frames.append(read_long(path, settings, versions, unit, issues, details=details))
             continue

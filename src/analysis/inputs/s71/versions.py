@@ -66,6 +66,8 @@ class FormVersion:
     #: every cell in force, with its year, and the form's totals and limits
     form: FormCells
     path: str = ""
+    #: columns whose cells may be negative (``signed: true`` in ``form.yaml``; none in S71_I)
+    signed_columns: frozenset[str] = frozenset()
 
     def has_cell(self, cell: str) -> bool:
         item = parse_item(cell)
@@ -132,6 +134,7 @@ def load_form_versions(params_dir: Path | str | None = None) -> list[FormVersion
             plausibility=dict(data["plausibility"]),
             form=cells,
             path=str(path),
+            signed_columns=definition.signed_columns,
         )
         for column, terms in form.mapping.items():
             if column not in monthly_columns:
