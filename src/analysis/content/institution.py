@@ -785,9 +785,15 @@ def s71_table_checks(ctx: InstitutionContext) -> HTML:
             "位置": mine["location"],
         }
     )
+    # the data-quality requirement of params/loans.yaml (reconcile), with the clause of the report's
+    # policy year where its notice numbers one
+    from analysis.inputs.loans import load_loan_rules, rule_clause
+
+    rules = Path(ctx.state.params_dir) / "loans.yaml"
+    basis = rule_clause(load_loan_rules(rules).raw["reconcile"], ctx.year) if rules.exists() else "统计数据质量"
     note = (
         f'<p class="note">共 {len(mine)} 条表内校验提示：报送的合计数与其组成项不符，或其中项大于总项'
-        "（依据：第（十六）条 统计数据质量）。考核指标按报表报送值计算。</p>"
+        f"（依据：{esc(basis)}）。考核指标按报表报送值计算。</p>"
     )
     return HTML(note) + frame_table(frame.reset_index(drop=True), css_class="data s71-checks")
 
@@ -876,9 +882,10 @@ LOAN_ROWS_SHOWN = 20
 
 def loan_checks(ctx: InstitutionContext) -> HTML:
     """Reconciliation of this bank's S71 return with its loan-level data, and the supervisory checks
-    of clause 十六 (逾期未入不良, 多头/过度授信, 新设主体贷款, 无还本续贷占比) — its own findings only;
-    over-crediting shows the city-wide count of banks and total line, never another bank."""
-    from analysis.inputs.loans import HEADERS_ZH, bank_findings
+    (逾期未入不良, 多头/过度授信, 新设主体贷款, 无还本续贷占比), each citing the clause of the report's
+    policy year (``params/loans.yaml``) — its own findings only; over-crediting shows the city-wide
+    count of banks and total line, never another bank."""
+    from analysis.inputs.loans import HEADERS_ZH, bank_findings, rule_clause
 
     findings = ctx.state.loan_findings_for(ctx.institution_id)
     if findings is None:
@@ -913,7 +920,7 @@ def loan_checks(ctx: InstitutionContext) -> HTML:
         parts.append(str(frame_table(shown.rename(columns=HEADERS_ZH))))
         if len(rows) > LOAN_ROWS_SHOWN:
             parts.append(f'<p class="note">仅列示前 {LOAN_ROWS_SHOWN} 笔，完整清单见 indicators.xlsx。</p>')
-        parts.append(f'<p class="note">依据：{esc(checks[name]["clause"])}</p>')
+        parts.append(f'<p class="note">依据：{esc(rule_clause(checks[name], ctx.year))}</p>')
     coverage = own.get("coverage")
     if coverage is not None and not coverage.empty and (coverage["not_judged"] > 0).any():
         gaps = coverage[coverage["not_judged"] > 0][["rule", "judged", "not_judged", "reason"]]

@@ -175,14 +175,34 @@ def load_loan_rules(path: Path | str | None = None) -> LoanRules:
         if sorted(data["bands"]) != ["1", "2", "3", "4"]:
             problems.append("bands must be 1–4")
         for name in ("overdue_not_npl", "over_crediting", "new_borrower", "renewal_share"):
-            if name not in data["checks"] or "clause" not in data["checks"][name]:
-                problems.append(f"checks.{name} (with its clause) is missing")
+            if name not in data["checks"] or "basis" not in data["checks"][name]:
+                problems.append(f"checks.{name} (with its basis) is missing")
+        cited = [("reconcile", data["reconcile"]), *((f"checks.{k}", v) for k, v in data["checks"].items())]
+        for where, rule in cited:  # what a rule cites, by policy year (rule_clause)
+            clauses = rule.get("clauses", {})
+            if "basis" not in rule or "clause" in rule or not isinstance(clauses, dict):
+                problems.append(f"{where}: basis (the requirement) and clauses by policy year, e.g. {{2023: <clause>}}")
+            elif not all(isinstance(y, int) and isinstance(c, str) for y, c in clauses.items()):
+                problems.append(f"{where}.clauses: policy year -> clause text, e.g. {{2023: <clause>}}")
         for item in data["reconcile"].get("items", []):
             if not re.fullmatch(r"\d+(\.\d+)*\.[A-F][0-5]", str(item)):
                 problems.append(f"reconcile.items: {item!r} is not a cell code like 6.A5")
     if problems:
         raise ParamsError(str(path), problems)
     return LoanRules(data, str(path))
+
+
+def rule_clause(rule: dict, year: int) -> str:
+    """What a rule of ``params/loans.yaml`` cites for a month of policy year ``year``: that year's
+    clause and the requirement (``<clauses[year]>：<basis>``), or the requirement alone when the
+    year's notice numbers no such clause."""
+    clause = (rule.get("clauses") or {}).get(int(year))
+    return f"{clause}：{rule['basis']}" if clause else str(rule["basis"])
+
+
+def _clauses(rule: dict, periods: pd.Series) -> pd.Series:
+    """:func:`rule_clause` for each row, by the year of its period."""
+    return pd.to_datetime(periods).dt.year.map(lambda year: rule_clause(rule, year), na_action="ignore")
 
 
 # --- reading the loan tables -----------------------------------------------------------------
@@ -432,7 +452,7 @@ def reconcile(
     out["tolerance"] = tol
     out["within_tolerance"] = out["reported"].notna() & (out["difference"].abs() <= tol + 1e-9)
     out["unit"] = np.where(is_count, "户", "万元")
-    out["clause"] = cfg["clause"]
+    out["clause"] = _clauses(cfg, out["period"])
     out = out.rename(columns={"bank_id": "institution_id"})
     return (
         out[
@@ -479,7 +499,7 @@ def run_checks(con, rules: LoanRules, done: Callable[[str], None] | None = None)
     share["watch"] = share["renewal_share_pct"] > float(checks["renewal_share"]["watch_share_pct"])
     for name, frame in out.items():
         frame.insert(0, "rule", name)
-        frame["clause"] = checks[name]["clause"]
+        frame["clause"] = _clauses(checks[name], frame["data_date"] if "data_date" in frame else frame["period"])
         if "data_date" in frame:
             frame["period"] = pd.to_datetime(frame.pop("data_date"))
         out[name] = frame.rename(columns={"bank_id": "institution_id"})
@@ -602,7 +622,7 @@ def summary(findings: LoanFindings) -> pd.DataFrame:
         .assign(
             rule="reconcile",
             label="S71与借据重算不一致",
-            clause=findings.rules.raw["reconcile"]["clause"],
+            clause=lambda d: _clauses(findings.rules.raw["reconcile"], d["period"]),
             amount=np.nan,
         )
     ]
@@ -616,7 +636,7 @@ def summary(findings: LoanFindings) -> pd.DataFrame:
                 findings=("rule", "size"), amount=(amount_col, "sum")
             )
             g["amount"] = g["amount"] / 10_000
-        frames.append(g.assign(rule=name, label=checks[name]["label"], clause=checks[name]["clause"]))
+        frames.append(g.assign(rule=name, label=checks[name]["label"], clause=_clauses(checks[name], g["period"])))
     out = pd.concat(frames, ignore_index=True)
     return (
         out[["institution_id", "period", "rule", "label", "clause", "findings", "amount"]]
