@@ -151,7 +151,7 @@ def load_indicator_params(params_dir: Path | str) -> IndicatorParams:
     or declared. A bad file raises :class:`ParamsError` naming the key."""
     from analysis.core.columns import INDICATOR_COLUMNS
     from analysis.core.contract import MONTHLY
-    from analysis.core.policy import read_params
+    from analysis.core.paramfile import read_params
 
     path = Path(params_dir) / INDICATORS_FILE
     if not path.exists():
@@ -190,6 +190,11 @@ def label_unit(name: str) -> tuple[str, str] | None:
     return _REGISTERED.get(name)
 
 
+def written_labels() -> dict[str, tuple[str, str]]:
+    """name -> (label, unit) of every column and indicator written in the params last loaded."""
+    return dict(_REGISTERED)
+
+
 __all__ = [
     "INDICATORS_FILE",
     "KINDS",
@@ -198,4 +203,5 @@ __all__ = [
     "IndicatorParams",
     "label_unit",
     "load_indicator_params",
+    "written_labels",
 ]

@@ -6,22 +6,20 @@ a :class:`Policy`; nothing in code names a year.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
 )
 
 from analysis.core.contract import BANK_CATEGORIES, CATEGORIES, ENTITY_TYPES, MONTHLY
 from analysis.core.errors import ParamsError
+from analysis.core.paramfile import read_params
 
 
 class _Strict(BaseModel):
@@ -37,31 +35,6 @@ def _check_categories(values: list[str]) -> list[str]:
 
 #: a list of institution categories (机构类型), checked against the data contract
 CategoryList = Annotated[list[str], AfterValidator(_check_categories)]
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def read_params(path: Path | str, model: type[Model]) -> Model:
-    """Read a params YAML file into ``model``; any problem raises :class:`ParamsError` naming the
-    file and every key at fault. Shared by the policy, scoring and model specification files."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParamsError(str(path), [str(exc)]) from None
-    if not isinstance(raw, dict):
-        raise ParamsError(str(path), ["top level must be a mapping / 顶层必须是键值映射"])
-    try:
-        result = model.model_validate(raw)
-    except ValidationError as exc:
-        raise ParamsError(
-            str(path), [f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}" for err in exc.errors()]
-        ) from None
-    year = getattr(result, "year", None)
-    match = re.search(r"(\d{4})", path.stem)
-    if year is not None and match and int(match.group(1)) != year:
-        raise ParamsError(str(path), [f"year: file name says {match.group(1)} but year is {year}"])
-    return result
 
 
 def _check_entity_types(v: list[str]) -> list[str]:
