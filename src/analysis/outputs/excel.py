@@ -98,8 +98,16 @@ def column_labels() -> dict[str, str]:
     labels = dict(IDENTITY_LABELS)
     labels.update({c.name: f"{c.label_zh}（{c.unit}）" if c.unit else c.label_zh for c in MONTHLY.columns})
     labels.update({k: f"{zh}（{unit}）" if unit else zh for k, (zh, unit) in INDICATOR_COLUMNS.items()})
+    labels.update({k: f"{zh}（{unit}）" if unit else zh for k, (zh, unit) in _written().items()})
     labels.update({k: f"状态：{v}" for k, v in STATUS_COLUMNS.items()})
     return labels
+
+
+def _written() -> dict[str, tuple[str, str]]:
+    """Labels and units of the columns and indicators written in params (params/indicators.yaml)."""
+    from analysis.core.indicator_defs import written_labels
+
+    return written_labels()
 
 
 def column_units() -> dict[str, str]:
@@ -107,6 +115,7 @@ def column_units() -> dict[str, str]:
     units = {"npl_tolerance_pp": "个百分点"}
     units.update({c.name: c.unit for c in MONTHLY.columns if c.unit})
     units.update({k: unit for k, (_, unit) in INDICATOR_COLUMNS.items() if unit})
+    units.update({k: unit for k, (_, unit) in _written().items() if unit})
     return units
 
 
@@ -145,7 +154,8 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
         raise ReportInputError(f"无 {period_end:%Y-%m} 数据 / no data for period {period_end:%Y-%m}")
     labels = column_labels()
     for watch in (c for c in selected.columns if c.startswith("status_") and c not in labels):
-        labels[watch] = "状态：" + INDICATOR_COLUMNS.get(watch.removeprefix("status_"), (watch, ""))[0]
+        name = watch.removeprefix("status_")
+        labels[watch] = "状态：" + (INDICATOR_COLUMNS.get(name) or _written().get(name) or (watch, ""))[0]
     labels.update(EXTRA_LABELS)
     table = selected.copy()
     status_cols = [c for c in table.columns if c.startswith("status_")]
