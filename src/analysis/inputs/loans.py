@@ -297,8 +297,9 @@ def connect(
 
 
 def _simple_views(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str]:
-    """The SELECT of each internal table over the simplified files (every date checked first)."""
-    from analysis.inputs.east import file_order, simple_date_sql
+    """The SELECT of each internal table over the simplified files (every date and amount checked
+    first; a 证件号码 read as the office matches it across banks, as for EAST)."""
+    from analysis.inputs.east import file_order, simple_date_sql, simple_fragment
 
     issues: list[Issue] = []
     wholes: dict[str, str] = {}
@@ -336,21 +337,28 @@ def _simple_views(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, str
             if found and col in _DATES:
                 expr, bad = simple_date_sql(found, types[found])
                 if bad:
-                    checks.append((found, bad))
+                    checks.append((found, "east_bad_date", bad))
+            elif found and col == "party_id":
+                expr = simple_fragment("identifier", found)
             elif found:
                 expr = f'TRY_CAST("{found}" AS {kind})'
+                if kind == "DOUBLE":  # inf and NaN are numbers to DuckDB, never amounts
+                    checks.append((found, "east_not_finite", simple_fragment("not_finite", found)))
             else:
                 expr = f"CAST(NULL AS {kind})"
             select.append(f"{expr} AS {col}")
-        for f in files:  # a date neither YYYY-MM-DD nor YYYYMMDD is refused, never read as NULL
-            for found, bad in checks:
+            if col == "party_id":  # as written where the office's reading differs (the coverage lists it)
+                written = simple_fragment("identifier_written", found) if found else "CAST(NULL AS VARCHAR)"
+                select.append(f"{written} AS party_id_written")
+        for f in files:  # a date neither YYYY-MM-DD nor YYYYMMDD, an amount inf or NaN: refused, never read
+            for found, rule, bad in checks:
                 with file_order(con):
                     row = con.execute(
                         f'SELECT _row, "{found}" FROM (SELECT row_number() OVER () + 1 AS _row, * '
                         f"FROM {_reader([f])}) WHERE {bad} ORDER BY _row LIMIT 1"
                     ).fetchone()
                 if row:
-                    issues.append(Issue(f.name, int(row[0]), found, "east_bad_date", str(row[1])))
+                    issues.append(Issue(f.name, int(row[0]), found, rule, str(row[1])))
         wholes[table] = f"SELECT {', '.join(select)} FROM {_reader(files)}"
     if issues:
         raise DataValidationError(issues)

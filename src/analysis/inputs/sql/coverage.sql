@@ -61,6 +61,22 @@ JOIN city_receipt_dates d
 GROUP BY ALL
 
 UNION ALL
+-- Rule: a 证件号码 written in full-width characters or with a lower-case check character (９１４１…,
+-- …x) is matched across banks as the office writes it (sql/east_refusals.sql `identifier`): the lines
+-- in force so matched are counted per bank (all judged), and their 证件号码 listed as written -> as
+-- matched (the first ten), so that the bank can correct its files. The row is there only where one was.
+SELECT l.bank_id, d.data_date, 'id_normalised',
+       count(*), 0,
+       '证件号码写法不规范（全角字符或小写校验位），已按半角、校验位大写规范后跨行匹配，共'
+         || count(DISTINCT l.party_id_written) || '个：'
+         || array_to_string(list_slice(list_sort(list_distinct(list(l.party_id_written || '→' || l.party_id))), 1, 10), '、')
+FROM credit_lines l
+JOIN city_receipt_dates d
+  ON l.line_start <= d.data_date AND d.data_date <= coalesce(l.line_end, DATE '9999-12-31')
+WHERE l.party_id_written IS NOT NULL
+GROUP BY ALL
+
+UNION ALL
 -- Rule: the bank's own 普惠 flag (是否普惠型小微企业贷款) against the recomputed scope (a small-micro
 -- borrower, single line ≤ 1000万, no bill): `not_judged` counts the receipts where they disagree
 -- (a hint for the analyst; the recomputation does not use the flag).

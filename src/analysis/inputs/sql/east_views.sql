@@ -3,7 +3,8 @@
 -- headers: {src} is the file reader, {c:CODE} the column as the file names it (code such as KHTYBH,
 -- or its Chinese name 客户统一编号, per params/east/east-<version>.yaml; NULL when an optional column
 -- is absent), {date:CODE} / {month:CODE} / {number:CODE} its parsed value, {value:NAME} the value
--- mapping NAME of the params. Every value has been checked first (sql/east_refusals.sql): no parse
+-- mapping NAME of the params, {id:CODE} a 证件号码 as matched across banks and {id_written:CODE} the
+-- same as written where that differs (sql/east_refusals.sql `identifier`). Every value has been checked first (sql/east_refusals.sql): no parse
 -- here can fail or turn a bad value into NULL.
 -- Rule (every table): the bank is the institution its 金融许可证号 (JRXKZH) maps to in the
 -- 报送机构编码对照 table (east_org_map); 银行机构代码 and 内部机构号 are not bank ids.
@@ -13,8 +14,11 @@
 SELECT
     o.institution_id                                  AS bank_id,
     trim({c:KHTYBH})                                  AS customer_id,
-    -- Rule: across banks a firm is its 证件号码 (统一社会信用代码), never the bank's 客户统一编号.
-    nullif(trim({c:ZJHM}), '')                        AS party_id,
+    -- Rule: across banks a firm is its 证件号码 (统一社会信用代码), never the bank's 客户统一编号;
+    -- written in full-width characters or with a lower-case check character, it is read as the office
+    -- writes it (sql/east_refusals.sql `identifier`), and the coverage table lists it as written.
+    {id:ZJHM}                                         AS party_id,
+    {id_written:ZJHM}                                 AS party_id_written,
     -- Rule: 同业客户 are no enterprise; otherwise the type follows 企业分类 (小型企业 -> 企业,
     -- 其他-个体工商户 -> 个体工商户, 政府机关 -> 其他组织 …), the size likewise (小型企业 -> 小型).
     CASE WHEN {value:corporate_kind} = '同业' THEN '同业' ELSE {value:corporate_type} END AS customer_type,
@@ -34,8 +38,10 @@ JOIN east_org_map o ON o.licence = trim(t.{c:JRXKZH});
 SELECT
     o.institution_id                                  AS bank_id,
     trim({c:KHTYBH})                                  AS customer_id,
-    -- Rule: a person across banks is the bank-transformed 证件号码 (EAST keeps the transform consistent).
-    nullif(trim({c:ZJHM}), '')                        AS party_id,
+    -- Rule: a person across banks is the bank-transformed 证件号码 (EAST keeps the transform consistent;
+    -- full-width forms and a lower-case check character read as for firms).
+    {id:ZJHM}                                         AS party_id,
+    {id_written:ZJHM}                                 AS party_id_written,
     -- Rule: 客户类型 (个体工商户 / 小微企业主 / 普通个人客户 …; several joined by ';': the first of
     -- the params' priority wins).
     {value:personal_type}                             AS customer_type,
@@ -118,8 +124,9 @@ SELECT
     o.institution_id                                  AS bank_id,
     trim({c:KHTYBH})                                  AS customer_id,
     -- Rule: across banks the line's holder is its 客户证件号码, else the 证件号码 of the bank's
-    -- customer with that 客户统一编号; never the 客户统一编号 itself.
-    coalesce(nullif(trim({c:KHZJHM}), ''), c.party_id) AS party_id,
+    -- customer with that 客户统一编号; never the 客户统一编号 itself (both read as `identifier` does).
+    coalesce({id:KHZJHM}, c.party_id)                 AS party_id,
+    CASE WHEN {id:KHZJHM} IS NOT NULL THEN {id_written:KHZJHM} ELSE c.party_id_written END AS party_id_written,
     {number:SXED} * CASE WHEN t._currency = 'CNY' THEN 1 ELSE fx.rate END AS line_amount,
     {date:SXKSRQ}                                     AS line_start,
     -- Rule: 99991231 is an open line (NULL); the rules treat NULL as never ending.
