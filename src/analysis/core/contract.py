@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 # --- Categories (机构类型) -------------------------------------------------------------
 
 POLICY_BANK = "政策性银行"
@@ -113,14 +115,63 @@ MAX_CELLS = 3_000_000
 TEXT_MAX_LENGTH = 100
 EVIDENCE_MAX_LENGTH = 1000
 
-#: Plausible ceilings (out_of_range), far above any real figure of one institution in one city
-#: and far below the absurd (1e300 once passed): amounts in 万元 — 10^8 万元 is 1万亿元, 25 times
-#: the demo's largest bank (total loans 398亿元) —, sums insured ten times higher (the demo's
-#: largest is 967亿元), counts in 户 or 件 (10^7: more than the city's population). Non-finite
-#: numbers (inf, -inf) are refused in every numeric column (not_finite).
+#: Plausible ceilings (out_of_range) of one institution's figure, far above any real one and far
+#: below the absurd (1e300 once passed). They depend on the jurisdiction's scale, so they are the
+#: office's parameters: ``params/limits.yaml`` (:data:`LIMITS_FILE`, :class:`Limits`), one key per
+#: kind (:data:`CeilingKey`); every amount and count column names its key (``Column.ceiling``).
+#: These are the defaults, a city's (a prefecture-level office such as Nanyang), used when the
+#: params folder holds no limits file: amounts in 万元 — 10^8 万元 is 1万亿元, 25 times the demo's
+#: largest bank (total loans 398亿元) —, sums insured ten times higher (the demo's largest is
+#: 967亿元), counts in 户 or 件 (10^7: more than the city's population). A provincial office, whose
+#: legal banks lend more than 1万亿元, raises ``ceilings.amount`` in its limits file. Non-finite
+#: numbers (inf, -inf) are refused in every numeric column whatever the ceilings (not_finite).
 AMOUNT_CEILING = 1e8
 SUM_INSURED_CEILING = 1e9
 COUNT_CEILING = 1e7
+
+#: the params file of the jurisdiction's ceilings
+LIMITS_FILE = "limits.yaml"
+
+CeilingKey = Literal["amount", "sum_insured", "count"]
+CEILING_KEYS: tuple[CeilingKey, ...] = ("amount", "sum_insured", "count")
+
+#: what a ceiling in params may be at most: above it a ceiling guards nothing (every loan in China is
+#: about 2.5 × 10^10 万元, its population 1.4 × 10^9)
+CEILING_BOUNDS: dict[str, float] = {"amount": 1e11, "sum_insured": 1e12, "count": 2e9}
+
+
+class Ceilings(BaseModel):
+    """The ceilings of one jurisdiction (``ceilings:`` of params/limits.yaml), each positive,
+    finite and within :data:`CEILING_BOUNDS`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: every amount in 万元 (balances, NPLs, disbursements, interest, premiums, claims, plans, on-lending)
+    amount: float = Field(gt=0, le=CEILING_BOUNDS["amount"], allow_inf_nan=False)
+    #: sums insured in 万元 (an insurer's sums insured run far above its premiums)
+    sum_insured: float = Field(gt=0, le=CEILING_BOUNDS["sum_insured"], allow_inf_nan=False)
+    #: counts of borrowers (户) and policies (件)
+    count: float = Field(gt=0, le=CEILING_BOUNDS["count"], allow_inf_nan=False)
+
+
+class Limits(BaseModel):
+    """params/limits.yaml: the jurisdiction the ceilings are set for, and the ceilings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: whose scale the ceilings fit, e.g. 南阳市（地市级）or 河南省（省级）
+    jurisdiction: str = Field(min_length=1)
+    ceilings: Ceilings
+
+    def ceiling(self, key: CeilingKey) -> float:
+        return float(getattr(self.ceilings, key))
+
+
+#: the ceilings when the params folder holds no :data:`LIMITS_FILE`: a city's
+DEFAULT_LIMITS = Limits(
+    jurisdiction="地市级（默认）/ a city (default)",
+    ceilings=Ceilings(amount=AMOUNT_CEILING, sum_insured=SUM_INSURED_CEILING, count=COUNT_CEILING),
+)
 
 Kind = Literal["id", "text", "category", "period", "quarter", "year", "years", "amount", "count", "rate"]
 
@@ -153,7 +204,10 @@ class Column:
     choices: tuple[str, ...] | None = None
     #: cumulative from January (当年累计): must never fall within a year.
     year_to_date: bool = False
+    #: a rate's limit (36 %); for an amount or a count, the default of its ceiling (:data:`DEFAULT_LIMITS`)
     max_value: float | None = None
+    #: the key of params/limits.yaml whose value is this amount's or count's ceiling (out_of_range)
+    ceiling: CeilingKey | None = None
     allow_negative: bool = False
     #: checked for figures given in 亿元 or 元 instead of 万元 (implausible_unit).
     unit_check: bool = False
@@ -204,7 +258,7 @@ def _amount(
     required=False,
     ytd=False,
     unit_check=False,
-    ceiling=AMOUNT_CEILING,
+    ceiling: CeilingKey = "amount",
 ) -> Column:
     return Column(
         name,
@@ -216,7 +270,8 @@ def _amount(
         required=required,
         year_to_date=ytd,
         unit_check=unit_check,
-        max_value=ceiling,
+        max_value=DEFAULT_LIMITS.ceiling(ceiling),
+        ceiling=ceiling,
     )
 
 
@@ -232,7 +287,8 @@ def _count(
         applies_to=applies_to,
         required=required,
         year_to_date=ytd,
-        max_value=COUNT_CEILING,
+        max_value=DEFAULT_LIMITS.ceiling("count"),
+        ceiling="count",
     )
 
 
@@ -412,7 +468,7 @@ MONTHLY = Table(
             applies_to=INSURERS,
             required=True,
             ytd=True,
-            ceiling=SUM_INSURED_CEILING,
+            ceiling="sum_insured",
         ),
         _amount(
             "claims_paid_ytd",
@@ -443,6 +499,7 @@ PLANS = Table(
             unit="万元",
             allow_negative=True,
             max_value=AMOUNT_CEILING,
+            ceiling="amount",
         ),
     ),
 )
@@ -464,6 +521,7 @@ ONLENDING = Table(
             unit="万元",
             required=False,
             max_value=AMOUNT_CEILING,
+            ceiling="amount",
         ),
         Column(
             "end_borrower_rate",
@@ -505,6 +563,13 @@ def render_markdown() -> str:
         "A column that does not apply to a category is left **empty, never zero**. `analysis validate PATH`",
         "checks every rule below and lists every problem with file, row, column and rule.",
         "",
+        "Nothing is ignored in silence. **One table, one file**: a second file named like a table",
+        "(`monthly-2024.xlsx` or `月度监测（2）.csv` beside `monthly.xlsx`: a table's name followed by anything",
+        "but a letter) is refused with both names (`ambiguous_table`); alone, it is not read and said so",
+        "(`misnamed_table_file`, with the names to rename it to). A column the contract does not know (备注, a",
+        "column a bank added, a header spelt otherwise), or one with values but no header, is ignored with a",
+        "warning naming the file, the header row and the column (`unknown_column`).",
+        "",
     ]
     for table in TABLES.values():
         optional = "" if table.name in REQUIRED_TABLES else " (optional)"
@@ -538,9 +603,12 @@ def render_markdown() -> str:
                 desc += " One of: " + "、".join(f"{k} {v}" for k, v in COUNTIES.items()) + "."
             if col.year_to_date:
                 desc += " Year to date: never falls within a year."
-            if col.max_value is not None and col.kind != "rate":
+            if col.ceiling is not None:
                 bound = "Absolute value at most" if col.allow_negative else "At most"
-                desc += f" {bound} {col.max_value:,.0f} {col.unit} (上限)."
+                desc += (
+                    f" {bound} `ceilings.{col.ceiling}` of `params/{LIMITS_FILE}`"
+                    f" (上限; default {DEFAULT_LIMITS.ceiling(col.ceiling):,.0f} {col.unit})."
+                )
             lines.append(
                 f"| `{col.name}` | {col.label_zh} | {KIND_LABELS[col.kind]} | {col.unit or '—'} | "
                 f"{applies} | {'yes' if col.required else 'no'} | {desc} |"
@@ -582,10 +650,36 @@ def render_markdown() -> str:
         f"  {PLAN_TO_BALANCE_RANGE[0]:g} or above {PLAN_TO_BALANCE_RANGE[1]:,.0f} times the institution's typical inclusive",
         "  balance of the plan year is refused the same way. Real movements (a bank doubling, a threefold",
         "  jump) are far from these factors and always pass.",
+        "- **Plausible ceilings / 合理上限**: an amount, a sum insured or a count above its ceiling is refused",
+        "  (`out_of_range`, naming the file and key to raise). The ceilings fit the jurisdiction's scale, so",
+        f"  they are the office's parameters, `params/{LIMITS_FILE}`: `jurisdiction` (whose scale they fit) and",
+        "  `ceilings.amount` (万元), `ceilings.sum_insured` (万元), `ceilings.count` (户 or 件), each positive and",
+        "  at most " + " / ".join(f"{CEILING_BOUNDS[k]:,.0f}" for k in CEILING_KEYS) + " (above, it guards nothing).",
+        "  Without the file a city's defaults apply: "
+        + ", ".join(f"`{k}` {DEFAULT_LIMITS.ceiling(k):,.0f}" for k in CEILING_KEYS)
+        + ".",
+        "  A provincial office, whose legal banks lend more than 1万亿元 (10^8 万元), raises `ceilings.amount`",
+        "  (e.g. to 1,000,000,000 万元, 10万亿元).",
         f"- **File size / 文件大小**: an `.xlsx` file whose zip archive declares more than {MAX_UNPACKED_MB:,} MB",
         f"  unpacked, or whose sheets declare more than {MAX_CELLS:,} cells, and a `.parquet` file of more than",
         f"  {MAX_CELLS:,} cells, are refused before they are read (`file_too_large`, with the size found and the",
         "  limit): a few MB on disk can unpack to gigabytes (a zip bomb).",
+        "",
+        "## Parameters and years / 参数与年度",
+        "",
+        "- **The params folder / 参数目录** must exist and hold at least one `policy-YYYY.yaml`: without it every",
+        "  verdict would be 不适用, so `analysis validate`, `analysis indicators`, `analysis run` and the notebooks",
+        "  refuse, naming the folder (`--params` points elsewhere).",
+        "- **Data years without a policy / 无考核规则参数的数据年度**: a year is evaluated when",
+        "  `params/policy-YYYY.yaml` exists. Years of data before the first evaluated year are the base",
+        "  (上年12月) and the history (trends, models) of the evaluated years and need no policy. A later year",
+        "  without one (data for 2026 and no `policy-2026.yaml`; a gap between two policy years), or any year",
+        "  when no year of the data has a policy, is accepted with a warning on its first row (`no_policy_year`):",
+        "  its rows are computed and get no verdicts (该年度无考核规则参数). The warning lists the evaluated years",
+        "  and those that serve as base and history only.",
+        "- **Qualitative scores without a scoring table / 无评分表的定性评分**: `定性评分-YYYY.xlsx` is read only",
+        "  when `params/scoring-YYYY.yaml` exists; otherwise it is not read and a warning names the file and the",
+        "  missing scoring table (`qualitative_without_scoring`).",
         "",
         "## Choices where the notice is silent / 通知未明确事项的处理",
         "",

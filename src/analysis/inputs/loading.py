@@ -168,6 +168,37 @@ def _table_for_stem(stem: str) -> Table | None:
     return None
 
 
+#: what may follow a table's name in a file named like it: anything but a letter or a Chinese
+#: character (a separator, a digit, a bracket: monthly-2024, 月度监测（2）, monthly.old, monthly 副本)
+_LOOKALIKE_TAIL = re.compile(r"[\W\d_]")
+
+
+def _table_like_stem(stem: str) -> Table | None:
+    """The table a file or sheet is named like without its accepted name (``monthly-2024``,
+    ``月度监测2024``, ``monthly (1)``): a table's name followed by something that does not start with
+    a letter or a Chinese character (``机构编码对照`` is not the table 机构). None otherwise, and for
+    an accepted name (:func:`_table_for_stem`)."""
+    text = stem.strip()
+    if _table_for_stem(text) is not None:
+        return None
+    for table in TABLES.values():
+        for name in sorted(table.names, key=len, reverse=True):  # 转贷款利率 before 转贷款
+            head = text[: len(name)]
+            if (head == name or head.lower() == name.lower()) and _LOOKALIKE_TAIL.match(text[len(name) :]):
+                return table
+    return None
+
+
+def _column_letter(position: int) -> str:
+    """Excel's name of a 0-based column position (0 → A, 26 → AA)."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 class UndecodableText(ValueError):
     """A CSV file that is neither UTF-8 nor GBK, or mixes them; ``line`` is the first bad line."""
 
@@ -297,16 +328,49 @@ def find_header(
     return -best[2], -best[1], best[3]
 
 
+def _unknown_column(source: str, header_row: int | None, position: int, original: str | None) -> Issue:
+    """A column the contract does not know (or with values under no header), ignored: located by
+    the header row and the column's letter (a Parquet file: its name only)."""
+    letter = _column_letter(position)
+    where = f"第{letter}列 / column {letter}；" if header_row is not None else ""
+    if original is None:
+        where = f"第{letter}列无表头但有数据 / column {letter} has values but no header；"
+    return Issue(
+        source,
+        header_row,
+        "（无表头 / no header）" if original is None else original,
+        "unknown_column",
+        f"{where}规范的列见 docs/data-contract.md，其他列暂不能读取；如为其中某列的另一种写法，请改用规范表头 / "
+        "the contract's columns are listed in docs/data-contract.md and no other can be read yet; if it is "
+        "one of them spelt otherwise, use the contract's header",
+    )
+
+
+def _has_values(values: pd.Series) -> bool:
+    return bool(values.map(lambda v: _label(v) is not None).any())
+
+
 def _map_headers(
-    frame: pd.DataFrame, labels: list[object], table: Table, source: str, issues: list[Issue]
+    frame: pd.DataFrame,
+    labels: list[object],
+    table: Table,
+    source: str,
+    issues: list[Issue],
+    header_row: int | None = None,
 ) -> pd.DataFrame:
+    """The contract's columns of ``frame`` under their English names. Every other column is ignored
+    with a warning (unknown_column) — a header the contract does not know, or values under no
+    header — at ``header_row`` (the header's last row as Excel counts it; None for Parquet)."""
     mapping = header_map(table)
     renamed: dict[object, str] = {}
     seen: dict[str, str] = {}
-    for position, original in zip(frame.columns, labels):
-        name = mapping.get(str(original).strip()) if original is not None else None
-        if name is None:
-            continue  # extra columns (备注 etc.) are ignored
+    for index, (position, original) in enumerate(zip(frame.columns, labels)):
+        label = _label(original)
+        name = mapping.get(label) if label is not None else None
+        if name is None:  # said, never dropped in silence: 备注, a new 涉农贷款余额 column, a typo
+            if label is not None or _has_values(frame[position]):
+                issues.append(_unknown_column(source, header_row, index, label))
+            continue
         if name in seen:
             issues.append(Issue(source, None, name, "duplicate_column", f"{seen[name]} / {original}"))
             continue
@@ -332,25 +396,48 @@ def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
     return out.where(out.notna(), None)
 
 
-def discover(path: Path) -> dict[str, list[tuple[Path, str | None]]]:
-    """Find each table's source(s): files in a folder, or sheets of one workbook."""
-    found: dict[str, list[tuple[Path, str | None]]] = {}
+Sources = dict[str, list[tuple[Path, str | None]]]
+
+
+def discover_all(path: Path) -> tuple[Sources, Sources]:
+    """Each table's sources — files in a folder, or sheets of one workbook — under an accepted name,
+    and those only named like it (:func:`_table_like_stem`: ``monthly-2024.xlsx``), which are never
+    read: one table, one file."""
+    found: Sources = {}
+    lookalikes: Sources = {}
+    names: list[tuple[str, tuple[Path, str | None]]] = []
     if path.is_dir():
         for file in sorted(path.iterdir()):
-            if file.suffix not in SUFFIXES or file.name.startswith(("~$", ".")):
-                continue
-            table = _table_for_stem(file.stem)
-            if table is not None:
-                found.setdefault(table.name, []).append((file, None))
+            if file.suffix in SUFFIXES and not file.name.startswith(("~$", ".")):
+                names.append((file.stem, (file, None)))
     elif path.suffix == ".xlsx":
         problem = size_problem(path)
         if problem:
             raise InputTooLarge(problem)
-        for sheet in pd.ExcelFile(path, engine=EXCEL_ENGINE).sheet_names:
-            table = _table_for_stem(sheet)
-            if table is not None:
-                found.setdefault(table.name, []).append((path, sheet))
-    return found
+        names = [(sheet, (path, sheet)) for sheet in pd.ExcelFile(path, engine=EXCEL_ENGINE).sheet_names]
+    for name, source in names:
+        table = _table_for_stem(name)
+        if table is not None:
+            found.setdefault(table.name, []).append(source)
+        elif (like := _table_like_stem(name)) is not None:
+            lookalikes.setdefault(like.name, []).append(source)
+    return found, lookalikes
+
+
+def discover(path: Path) -> Sources:
+    """Find each table's source(s) under an accepted name: files in a folder, or sheets of one workbook."""
+    return discover_all(path)[0]
+
+
+def _shown(source: tuple[Path, str | None]) -> str:
+    file, sheet = source
+    return f"{file.name}[{sheet}]" if sheet else file.name
+
+
+def _accepted_names(table: Table, file: Path, sheet: str | None) -> str:
+    """The names a misnamed file or sheet may take (monthly.xlsx 或 月度监测.xlsx)."""
+    suffix = "" if sheet else file.suffix
+    return " / ".join(f"{n}{suffix}" for n in (table.name, table.label_zh))
 
 
 def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], list[Issue]]:
@@ -367,7 +454,7 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
         issues.append(Issue(str(path), None, None, "file_unreadable", "路径不存在 / path does not exist"))
         return tables, hashes, issues
     try:
-        found = discover(path)
+        found, lookalikes = discover_all(path)
     except InputTooLarge as exc:
         issues.append(Issue(str(path), None, None, "file_too_large", str(exc)))
         return tables, hashes, issues
@@ -387,10 +474,32 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
             )
     for name, table in TABLES.items():
         sources = found.get(name, [])
-        if len(sources) > 1:
-            listed = ", ".join(f"{p.name}[{s}]" if s else p.name for p, s in sources)
-            issues.append(Issue(str(path), None, None, "ambiguous_table", f"{table.label_zh}: {listed}"))
+        similar = lookalikes.get(name, [])
+        if len(sources) > 1 or (sources and similar):
+            listed = ", ".join(_shown(s) for s in sources + similar)
+            issues.append(
+                Issue(
+                    str(path),
+                    None,
+                    None,
+                    "ambiguous_table",
+                    f"{table.label_zh}（{name}）: {listed} — 一张表只读一个文件：请合并为一个文件，或将其余文件移出"
+                    f"数据文件夹 / one table, one file: merge them into one, or move the others out of the data folder",
+                )
+            )
             continue
+        for file, sheet in similar:  # alone: not read, and said so (a required table is then missing)
+            issues.append(
+                Issue(
+                    _shown((file, sheet)),
+                    None,
+                    None,
+                    "misnamed_table_file",
+                    f"名称像{table.label_zh}表（{name}），未读取；如是该表，请改名为 {_accepted_names(table, file, sheet)} / "
+                    f"named like table {name}, not read; if it is that table, rename it "
+                    f"{_accepted_names(table, file, sheet)}",
+                )
+            )
         if not sources:
             if name in REQUIRED_TABLES:
                 issues.append(Issue(str(path), None, None, "missing_table", f"{table.label_zh} ({name})"))
@@ -432,9 +541,16 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
             grid = grid.iloc[header_row + levels :]
             offset = header_row + levels + 1  # Excel rows count from 1
         else:
-            offset = 1
+            header_row, levels, offset = None, 0, 1
         before = len(issues)
-        frame = _map_headers(grid.reset_index(drop=True), headers, table, source, issues)  # type: ignore[arg-type]
+        frame = _map_headers(
+            grid.reset_index(drop=True),
+            headers,  # type: ignore[arg-type]
+            table,
+            source,
+            issues,
+            None if header_row is None else header_row + levels,  # the header's last row, counted from 1
+        )
         missing = frozenset(str(i.column) for i in issues[before:] if i.rule == "missing_column")
         frame = _blank_to_na(frame)
         filled = frame.notna().any(axis=1).to_numpy()

@@ -18,7 +18,9 @@ import pandas as pd
 
 from analysis.core.contract import (
     CATEGORIES,
+    DEFAULT_LIMITS,
     ID_PATTERN,
+    LIMITS_FILE,
     PLAN_TO_BALANCE_RANGE,
     PLAUSIBLE_YEARS,
     POLICY_BANK,
@@ -26,10 +28,12 @@ from analysis.core.contract import (
     UNIT_BAND,
     UNIT_PEER_RATIO,
     Column,
+    Limits,
 )
 from analysis.core.dataset import Dataset
-from analysis.core.errors import WARNING_RULES, DataValidationError, Issue
-from analysis.core.policy import Policy, load_policies
+from analysis.core.errors import WARNING_RULES, DataValidationError, Issue, ParamsError
+from analysis.core.paramfile import read_params
+from analysis.core.policy import Policy, load_policies, policy_path
 from analysis.inputs.loading import RawTable, read_tables
 
 # --- cell conversion --------------------------------------------------------------------
@@ -436,18 +440,27 @@ def _check_plan_units(plans_raw: RawTable, plans: pd.DataFrame, monthly: pd.Data
     return set(refused["position"].astype(int))
 
 
-def _check_ceilings(raw: RawTable, frame: pd.DataFrame, skip: pd.Series, issues: list[Issue]) -> pd.DataFrame:
-    """Amounts and counts above their column's plausible ceiling (out_of_range, with the ceiling),
-    except on the rows ``skip`` names: a row already refused for its unit (a figure in 元 is 10^4
-    times too large in every amount column: the unit is the root cause, said once). Returns the
-    frame with the refused cells emptied, for the cross-field rules."""
+def _check_ceilings(
+    raw: RawTable,
+    frame: pd.DataFrame,
+    skip: pd.Series,
+    issues: list[Issue],
+    limits: Limits = DEFAULT_LIMITS,
+    limits_file: str = f"params/{LIMITS_FILE}",
+) -> pd.DataFrame:
+    """Amounts and counts above their column's plausible ceiling (out_of_range, with the ceiling and
+    the key of ``limits_file`` that sets it), except on the rows ``skip`` names: a row already
+    refused for its unit (a figure in 元 is 10^4 times too large in every amount column: the unit is
+    the root cause, said once). Returns the frame with the refused cells emptied, for the
+    cross-field rules."""
     checked = frame.copy()
     for col in raw.table.columns:
-        if col.max_value is None or col.kind not in ("amount", "count"):
+        if col.ceiling is None:
             continue
+        ceiling = limits.ceiling(col.ceiling)
         values = frame[col.name]
         size = values.abs() if col.allow_negative else values
-        above = (size > col.max_value) & ~skip
+        above = (size > ceiling) & ~skip
         for pos in np.flatnonzero(above.to_numpy()):
             issues.append(
                 Issue(
@@ -455,11 +468,57 @@ def _check_ceilings(raw: RawTable, frame: pd.DataFrame, skip: pd.Series, issues:
                     raw.row_number(pos),
                     col.name,
                     "out_of_range",
-                    f"值/value: {values.iloc[pos]:g}，上限/ceiling {col.max_value:,.0f} {col.unit}",
+                    f"值/value: {values.iloc[pos]:g}，上限/ceiling {ceiling:,.0f} {col.unit}"
+                    f"（{limits_file} 的 ceilings.{col.ceiling}，{limits.jurisdiction}；如确为真实数据，请提高此值 / "
+                    f"ceilings.{col.ceiling} of {limits_file}, {limits.jurisdiction}: if the figure is real, raise it）",
                 )
             )
         checked.loc[above, col.name] = np.nan
     return checked
+
+
+def _years(years: list[int]) -> str:
+    return "、".join(str(y) for y in years) or "无 / none"
+
+
+def _check_policy_years(
+    raw: RawTable, monthly: pd.DataFrame, policies: dict[int, Policy], params_dir: Path | str, issues: list[Issue]
+) -> None:
+    """Data years whose rows get no verdicts because params has no policy for them (no_policy_year),
+    a warning on each such year's first row.
+
+    A year is evaluated when it has a policy. The years of data before the first evaluated year are
+    the base (上年12月) and the history (trends, models) of the evaluated years: they need none and
+    are not warned. A later year without one (data for 2026, no policy-2026.yaml; a gap between
+    two policy years), and every year when none of the data's years has a policy, is warned."""
+    dated = monthly["period"].notna().to_numpy()
+    if not dated.any():
+        return
+    years = monthly["period"].dt.year[dated].astype(int)
+    positions = pd.Series(np.flatnonzero(dated), index=years.index)
+    first_row, rows = positions.groupby(years).first(), years.value_counts()
+    data_years = sorted(first_row.index)
+    evaluated = [y for y in data_years if y in policies]
+    history = [y for y in data_years if evaluated and y < evaluated[0]]
+    context = (
+        f"考核年度 {_years(evaluated)}，仅作基期与历史 {_years(history)}，有考核规则参数的年度 {_years(sorted(policies))} / "
+        f"evaluated: {_years(evaluated)}; base and history only: {_years(history)}; "
+        f"years with a policy: {_years(sorted(policies))}"
+    )
+    for year in data_years:
+        if year in policies or year in history:
+            continue
+        path = policy_path(params_dir, year)
+        issues.append(
+            Issue(
+                raw.source,
+                raw.row_number(first_row[year]),
+                "period",
+                "no_policy_year",
+                f"数据含{year}年（{rows[year]:,}行），但无 {path}：该年度指标不作考核判断 / data for {year} "
+                f"({rows[year]:,} rows) but no {path}: its rows get no verdicts — {context}",
+            )
+        )
 
 
 def _check_monthly_rules(raw: RawTable, monthly: pd.DataFrame, issues: list[Issue]) -> None:
@@ -571,6 +630,9 @@ def validate_tables(
     source: str = "",
     file_hashes: dict[str, str] | None = None,
     issues: list[Issue] | None = None,
+    *,
+    limits: Limits | None = None,
+    params_dir: Path | str | None = None,
 ) -> Dataset:
     """Check every rule; return the typed dataset or raise with every problem found.
 
@@ -579,10 +641,16 @@ def validate_tables(
     checked for applicability, rows of an id missing from the institutions table are counted on
     one line, a figure refused for its unit is not also compared with other columns. Warnings
     (:data:`~analysis.core.errors.WARNING_RULES`) do not stop the dataset; they are kept in
-    ``Dataset.warnings``.
+    ``Dataset.warnings``. ``limits``: the jurisdiction's ceilings (default: a city's), read from
+    ``params_dir``, which the refusals name; data years without a policy are warned when
+    ``policies`` are given (None: the data are checked against the contract alone).
     """
     issues = list(issues or [])
+    check_years = policies is not None
     policies = policies or {}
+    limits = limits or DEFAULT_LIMITS
+    params = Path(params_dir) if params_dir is not None else Path("params")
+    limits_file = str(params / LIMITS_FILE)
     for name in REQUIRED_TABLES:
         if name not in raw and not any(
             i.rule
@@ -624,17 +692,20 @@ def validate_tables(
         monthly = frames["monthly"]
         checked = _check_units(raw["monthly"], monthly, issues)
         unit_rows = (monthly.notna() & checked.isna()).any(axis=1)
-        checked = _check_ceilings(raw["monthly"], checked, unit_rows, issues)
+        checked = _check_ceilings(raw["monthly"], checked, unit_rows, issues, limits, limits_file)
         _check_monthly_rules(raw["monthly"], checked, issues)
+        if check_years:
+            _check_policy_years(raw["monthly"], monthly, policies, params, issues)
         if "plans" in frames:
             refused = _check_plan_units(raw["plans"], frames["plans"], checked, issues)
             skip = pd.Series(np.isin(np.arange(len(frames["plans"])), list(refused)), index=frames["plans"].index)
-            _check_ceilings(raw["plans"], frames["plans"], skip, issues)
+            _check_ceilings(raw["plans"], frames["plans"], skip, issues, limits, limits_file)
     elif "plans" in frames:
-        _check_ceilings(raw["plans"], frames["plans"], pd.Series(False, index=frames["plans"].index), issues)
+        no_skip = pd.Series(False, index=frames["plans"].index)
+        _check_ceilings(raw["plans"], frames["plans"], no_skip, issues, limits, limits_file)
     if "onlending" in frames:
         ol = frames["onlending"]
-        _check_ceilings(raw["onlending"], ol, pd.Series(False, index=ol.index), issues)
+        _check_ceilings(raw["onlending"], ol, pd.Series(False, index=ol.index), issues, limits, limits_file)
     if "onlending" in frames and categories is not None:
         ol = frames["onlending"]
         not_policy = ol["institution_id"].map(categories).notna() & (
@@ -691,13 +762,54 @@ def validate_tables(
     )
 
 
+def require_params_dir(params_dir: Path | str) -> None:
+    """Refuse a params folder that does not exist or holds no policy file (policy-YYYY.yaml):
+    every verdict would be 不适用 without a word (a run from a folder without ``params/``).
+    Raises :class:`ParamsError` naming the folder."""
+    folder = Path(params_dir).absolute()
+    hint = (
+        "请在工作簿目录（含 params/ 的目录）运行，或用 --params 指定参数目录 / "
+        "run from the workbook's folder (the one holding params/), or name the folder with --params"
+    )
+    if not folder.is_dir():
+        raise ParamsError(
+            str(folder),
+            [
+                f"参数目录不存在，所有考核结论将为不适用 / the params folder does not exist: every verdict would be n/a; {hint}"
+            ],
+        )
+    if not any(folder.glob("policy-*.yaml")):
+        raise ParamsError(
+            str(folder),
+            [
+                "参数目录中没有考核规则参数文件（policy-YYYY.yaml），所有考核结论将为不适用 / the params folder holds "
+                f"no policy file (policy-YYYY.yaml): every verdict would be n/a; {hint}"
+            ],
+        )
+
+
+def load_limits(params_dir: Path | str) -> Limits:
+    """The jurisdiction's plausible ceilings, ``params/limits.yaml`` (validated; a bad file raises
+    :class:`ParamsError` naming it and the key); a city's defaults when the folder holds none."""
+    path = Path(params_dir) / LIMITS_FILE
+    return read_params(path, Limits) if path.is_file() else DEFAULT_LIMITS
+
+
 def load_dataset(path: Path | str, params_dir: Path | str | None = "params") -> Dataset:
     """Read and validate the tables under ``path`` (a folder or one .xlsx workbook).
 
-    The policy files in ``params_dir`` say which banks each year must hold a credit plan.
-    Raises :class:`DataValidationError` listing every problem of every table found (a missing
-    table does not hide the others' problems); warnings are in ``Dataset.warnings``.
+    The policy files in ``params_dir`` say which banks each year must hold a credit plan and which
+    years get verdicts, and ``limits.yaml`` there sets the plausible ceilings; a folder that does
+    not exist or holds no policy file is refused (:func:`require_params_dir`). ``params_dir=None``
+    checks the data against the contract alone (a city's ceilings, no policy years). Raises
+    :class:`DataValidationError` listing every problem of every table found (a missing table does
+    not hide the others' problems); warnings are in ``Dataset.warnings``.
     """
+    policies, limits = None, None
+    if params_dir is not None:
+        require_params_dir(params_dir)
+        policies, limits = load_policies(params_dir), load_limits(params_dir)
     raw, hashes, issues = read_tables(path)
-    policies = load_policies(params_dir) if params_dir and Path(params_dir).exists() else {}
-    return validate_tables(raw, policies, source=str(path), file_hashes=hashes, issues=issues)
+    return validate_tables(
+        raw, policies, source=str(path), file_hashes=hashes, issues=issues, limits=limits, params_dir=params_dir
+    )

@@ -11,6 +11,7 @@ beside the typed scoring table they read; a new rule is added here and nowhere e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -533,6 +534,43 @@ def find_qualitative(data_dir: Path, year: int) -> Path | None:
             if (folder / f"{stem}{suffix}").exists():
                 return folder / f"{stem}{suffix}"
     return None
+
+
+#: a qualitative workbook's stem for one year (定性评分-2023, qualitative-2023), as :func:`find_qualitative` looks for it
+_DATED_QUALITATIVE = re.compile(r"(?:定性评分|qualitative)-(\d{4})")
+
+
+def qualitative_without_scoring(data_dir: Path, params_dir: Path, table_years: set[int]) -> list[Issue]:
+    """Qualitative workbooks of the data folder that no scoring table reads (qualitative_without_scoring,
+    warnings): one of a year without ``params/scoring-YYYY.yaml`` (定性评分-2024.xlsx, no
+    scoring-2024.yaml), and an undated one (定性评分.xlsx) when params holds no scoring table at all.
+    Each names the file and the scoring table it lacks."""
+    folder = data_dir if data_dir.is_dir() else data_dir.parent
+    issues = []
+    for file in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if file.suffix not in (".xlsx", ".csv") or file.name.startswith(("~$", ".")) or not file.is_file():
+            continue
+        match = _DATED_QUALITATIVE.fullmatch(file.stem)
+        if match:
+            year = int(match.group(1))
+            if year in table_years:
+                continue
+            missing = str(scoring_path(params_dir, year))
+        elif file.stem in ("定性评分", "qualitative") and not table_years:
+            missing = str(Path(params_dir) / "scoring-YYYY.yaml")
+        else:
+            continue
+        issues.append(
+            Issue(
+                file.name,
+                None,
+                None,
+                "qualitative_without_scoring",
+                f"无评分表 {missing}：该文件未读取，其定性评分不计入监管评价 / no scoring table {missing}: the file "
+                "is not read, its qualitative scores count towards no evaluation",
+            )
+        )
+    return issues
 
 
 # --- score cards ------------------------------------------------------------------------------
