@@ -26,7 +26,7 @@ from analysis.core.dataset import Dataset
 from analysis.core.files import atomic_path
 from analysis.core.policy import Policy, load_policies
 from analysis.inputs.loading import file_sha256
-from analysis.inputs.validation import load_dataset
+from analysis.inputs.validation import load_dataset, require_params_dir
 from analysis.rules.indicators import citywide_figures, compute_indicators, onlending_indicators
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -282,14 +282,24 @@ def write_cache(path: Path, value: object) -> bool:
 
 
 def load_scoring_inputs(data_dir: Path, params_dir: Path, dataset: Dataset) -> tuple[dict, pd.DataFrame]:
-    """Scoring tables of every year and the qualitative workbooks found for them; bad entries raise."""
+    """Scoring tables of every year and the qualitative workbooks found for them; bad entries raise.
+    A qualitative workbook no scoring table reads (a year without one) is added to the dataset's
+    warnings (qualitative_without_scoring)."""
     from analysis.core.errors import DataValidationError
-    from analysis.rules.scoring import QUALITATIVE_COLUMNS, find_qualitative, load_scoring, read_qualitative
+    from analysis.rules.scoring import (
+        QUALITATIVE_COLUMNS,
+        find_qualitative,
+        load_scoring,
+        qualitative_without_scoring,
+        read_qualitative,
+    )
 
     tables = {}
     for path in sorted(Path(params_dir).glob("scoring-*.yaml")):
         table = load_scoring(path)
         tables[table.year] = table
+    unread = qualitative_without_scoring(Path(data_dir), Path(params_dir), set(tables))
+    dataset.warnings.extend(w for w in unread if w not in dataset.warnings)
     frames, issues = [], []
     known = set(dataset.institutions["institution_id"])
     for year, table in tables.items():
@@ -361,6 +371,7 @@ def load_state(
     ``progress`` hears of each phase of the loan-level checks when they are computed (not cached).
     """
     data_dir, params_dir = resolve(data_dir), resolve(params_dir)
+    require_params_dir(params_dir)  # without it every verdict would be 不适用: refused, naming the folder
     hashes = input_hashes(data_dir, params_dir)
     key = hashlib.sha256(json.dumps([hashes, code_fingerprint(), pd.__version__], sort_keys=True).encode()).hexdigest()[
         :24
