@@ -1,9 +1,10 @@
 """What the office sends out (监管文书): the period's 通报 and each institution's 监管提示函, as Word drafts.
 
-The notice says the office will 通报 three figures (clause 一（一）) and will 督导整改 institutions
-that fall short (clauses 十五–十七). Both documents are rendered with docxtpl from the ``.docx``
-templates in ``params/templates/`` (``通报.docx``, ``提示函.docx``), which the office edits in Word
-or WPS — letterhead, wording, fonts, layout — without touching Python:
+Each year's notice has the office publish the year's figures (通报) and follow up on the institutions
+that fall short (督导整改). Both documents are rendered with docxtpl from ``.docx`` templates in
+``params/templates/``, one set per policy year (``documents.yaml`` names them: ``years.<year>``), whose
+fixed prose speaks that year's notice — its frame, targets, 发文字号 and the clauses it cites — and
+which the office edits in Word or WPS — letterhead, wording, fonts, layout — without touching Python:
 
 - ``reports/<period>/通报-<period>.docx``: the three published figures with their basis, banks by
   category, the institutions missing each target (the overview's lists,
@@ -16,14 +17,16 @@ or WPS — letterhead, wording, fonts, layout — without touching Python:
 Every figure comes from the same :class:`~analysis.state.State` the overview reads, formatted as in
 the reports (万元 with two decimals, percentages, 个百分点, 个基点). The fields a template may use are
 :data:`BULLETIN_FIELDS` and :data:`LETTER_FIELDS`; :func:`check_templates` refuses a template naming
-any other field (or a misspelt filter) with the field and the template's path, before any document is
-written, and rendering runs with Jinja's ``StrictUndefined`` so nothing is silently left blank.
+any other field (or a misspelt filter) with the field and the template's path, and a policy year
+without templates naming the key to add, before any document is written; rendering runs with Jinja's
+``StrictUndefined`` so nothing is silently left blank.
 Everything is rendered in memory first; the 通报 is written atomically and the letters folder is
 swapped in whole, so a stale letter never survives a run (an institution that has caught up gets
 none). ``analysis run --formats …,docx`` writes them through :data:`analysis.outputs.registry.EXPORTERS`;
 ``analysis docs --period P`` on their own.
 
-The modules: ``templates`` (the settings, the fields a template may use and the check of a
+The modules: ``templates`` (the settings — each year's templates and the words of its notice the
+reports cite, :func:`notice_requirement` — the fields a template may use and the check of a
 template against them), ``context`` (the 通报's and a letter's fields from the state, numbers as the
 reports show them), ``write`` (rendering in memory and writing atomically).
 """
@@ -39,9 +42,12 @@ from analysis.outputs.documents.templates import (
     LETTER_FIELDS,
     DocumentSettings,
     TemplateFieldError,
+    YearDocuments,
     check_templates,
     load_settings,
+    notice_requirement,
     template_problems,
+    year_documents,
 )
 from analysis.outputs.documents.write import (
     PeriodDocuments,
@@ -56,14 +62,17 @@ __all__ = [
     "LETTER_FIELDS",
     "PeriodDocuments",
     "TemplateFieldError",
+    "YearDocuments",
     "bulletin_context",
     "check_templates",
     "chinese_number",
     "letter_context",
     "load_settings",
+    "notice_requirement",
     "period_name",
     "render_document",
     "template_problems",
     "write_documents",
     "write_period_docx",
+    "year_documents",
 ]

@@ -1,7 +1,12 @@
-"""The document templates (文书模板): the settings (``params/templates/documents.yaml``), the fields a
-template may use, the check that refuses a template naming any other field or reaching past the
+"""The document templates (文书模板): the settings (``params/templates/documents.yaml``: one set of
+templates per policy year, and the words of that year's notice the reports cite beyond its rules), the
+fields a template may use, the check that refuses a template naming any other field or reaching past the
 fields (Jinja's functions, ``_`` attributes, calls, huge operators, a zip bomb), before any work, and
 the Jinja sandbox templates are rendered in, with limits on loops and on the length of what they render.
+
+Why this module is long: everything a template must meet is read in one place — which templates a
+year uses, the fields they may name, the static check and the sandbox backing it up share the same
+fields, limits and Jinja names. (The settings, about 130 lines, could move to a module of their own.)
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ import functools
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from analysis.core.errors import AnalysisError, ParamsError
+
+if TYPE_CHECKING:
+    from analysis.content.display import HTML
 
 TEMPLATES_FOLDER = "templates"  # inside the params folder
 SETTINGS_FILE = "documents.yaml"
@@ -35,15 +43,66 @@ class TemplateFieldError(AnalysisError):
         super().__init__("\n".join(lines + [f"  - {p}" for p in problems]))
 
 
+class YearDocuments(BaseModel):
+    """One policy year's entry of ``documents.yaml`` (``years.<year>``): its templates, whose fixed
+    prose speaks that year's notice (its frame, targets, 发文字号 prefix and the clauses its closing
+    requirements cite), and the words of that notice the reports cite beyond the rules of
+    ``params/policy-<year>.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: the period's 通报 (file in ``params/templates/``)
+    bulletin: str = Field(min_length=1)
+    #: each institution's 监管提示函
+    letter: str = Field(min_length=1)
+    #: the clause asking to improve the balance of credit across the region (区域信贷资源投放的均衡性),
+    #: cited by the city overview's county section; "" when the year's notice gives none
+    regional_balance_clause: str = ""
+
+
+#: what :func:`notice_requirement` may cite: the clause fields of :class:`YearDocuments`
+REQUIREMENT_CLAUSES = ("regional_balance_clause",)
+
+
 class DocumentSettings(BaseModel):
-    """``params/templates/documents.yaml``: which templates, and the reply deadline."""
+    """``params/templates/documents.yaml``: the reply deadline, and each policy year's templates and
+    words (:class:`YearDocuments`). A year without an entry has no documents: asking for them is
+    refused, naming the key to add (:meth:`for_year`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    bulletin: str = "通报.docx"
-    letter: str = "提示函.docx"
     #: days from the date of issue to the reply deadline (整改情况报送期限)
     reply_days: int = Field(default=15, ge=1, le=365)
+    #: policy year → its templates and words
+    years: dict[Annotated[int, Field(ge=2000, le=2100)], YearDocuments] = {}
+    #: the settings file, for messages
+    _source: str = PrivateAttr(default=f"params/{TEMPLATES_FOLDER}/{SETTINGS_FILE}")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _templates_are_named_by_year(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"bulletin", "letter"} & set(data)):
+            raise ValueError(
+                "bulletin / letter 须按政策年度写在 years.<年度> 下 / are named per policy year now: "
+                "years: {2023: {bulletin: 通报.docx, letter: 提示函.docx}, …}"
+            )
+        return data
+
+    def for_year(self, year: int) -> YearDocuments:
+        """The templates and words of policy year ``year``; a year without an entry raises
+        :class:`ParamsError` naming the key to add."""
+        entry = self.years.get(int(year))
+        if entry is None:
+            listed = "、".join(str(y) for y in sorted(self.years)) or "无 / none"
+            raise ParamsError(
+                self._source,
+                [
+                    f"years.{year}: 缺少{year}年度的文书模板设置，请添加 years.{year}（bulletin、letter 及该年度通知的条款）"
+                    f" / no entry for policy year {year}: add years.{year} (bulletin, letter and the year's clauses); "
+                    f"已有年度 / years with one: {listed}"
+                ],
+            )
+        return entry
 
 
 def templates_dir(params_dir: Path | str) -> Path:
@@ -51,12 +110,21 @@ def templates_dir(params_dir: Path | str) -> Path:
 
 
 def load_settings(params_dir: Path | str) -> DocumentSettings:
-    """The settings file, or the defaults when there is none; a bad file raises :class:`ParamsError`."""
+    """The settings file, or the defaults (no year: every year's documents refused) when there is
+    none; a bad file raises :class:`ParamsError`."""
     path = templates_dir(params_dir) / SETTINGS_FILE
-    if not path.exists():
-        return DocumentSettings()
+    settings = DocumentSettings()
+    if path.exists():
+        settings = _read_settings(path)
+    settings._source = str(path)
+    return settings
+
+
+def _read_settings(path: Path) -> DocumentSettings:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(raw, dict):
+            raise ParamsError(str(path), ["顶层必须是键值映射 / top level must be a mapping"])
         return DocumentSettings.model_validate(raw)
     except yaml.YAMLError as exc:
         raise ParamsError(str(path), [f"YAML 格式错误 / not valid YAML: {exc}"]) from None
@@ -64,6 +132,24 @@ def load_settings(params_dir: Path | str) -> DocumentSettings:
         raise ParamsError(
             str(path), [f"{'.'.join(str(x) for x in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()]
         ) from None
+
+
+def year_documents(params_dir: Path | str, year: int) -> YearDocuments:
+    """Policy year ``year``'s entry of ``documents.yaml`` (refused, naming the key, when it has none)."""
+    return load_settings(params_dir).for_year(year)
+
+
+def notice_requirement(ctx: Any, clause: str, requirement: str) -> HTML:
+    """A report's sentence citing the year's notice for a requirement its rules do not carry:
+    "通知{clause}要求{requirement}。" with ``clause`` (a field of :data:`REQUIREMENT_CLAUSES`) read
+    from the entry of the context's policy year in ``documents.yaml``; nothing when that year's notice
+    gives no such clause. ``ctx``: a report's context (``state``, ``period``)."""
+    from analysis.content.display import HTML, esc
+
+    if clause not in REQUIREMENT_CLAUSES:
+        raise KeyError(f"unknown clause 未知条款: {clause!r}; one of {REQUIREMENT_CLAUSES}")
+    cited = getattr(year_documents(ctx.state.params_dir, ctx.period.year), clause)
+    return HTML(f"<p>通知{esc(cited)}要求{esc(requirement)}。</p>" if cited else "")
 
 
 # ---------------------------------------------------------------- the fields a template may use
@@ -74,7 +160,7 @@ Schema = str | dict | list
 
 _COMMON: dict[str, Schema] = {
     "office": "发文机关（policy: issuing_office）",
-    "notice": "通知文号，如 宛银保监办发〔2023〕15号",
+    "notice": "通知文号（policy: notice）",
     "notice_title": "通知标题",
     "jurisdiction": "辖区，如 南阳市",
     "period": "数据期 2023-06",
@@ -177,7 +263,7 @@ LETTER_FIELDS: dict[str, Schema] = {
             "key": "规则",
             "label": "事项，如 “两增”·贷款增速",
             "text": "本机构数值与标准",
-            "clause": "条款，如 第（一）条及脚注1",
+            "clause": "条款（policy: 该规则的 clause）",
             "citation": "通知文号与条款",
             "recommendation": "整改建议（policy: recommendations）",
         }
@@ -590,13 +676,37 @@ def template_problems(path: Path, fields: Mapping[str, Schema]) -> list[str]:
     return [f"{path}: {problem}" for problem in dict.fromkeys(found)]
 
 
-def check_templates(params_dir: Path | str) -> DocumentSettings:
-    """Refuse, before anything is written, templates that name unknown fields or reach past them
-    (see :func:`template_problems`); returns the settings."""
+def rendered_years(params_dir: Path | str, settings: DocumentSettings) -> list[int]:
+    """The policy years whose documents a run may render: every year with a policy file
+    (``params/policy-<year>.yaml``) and every year ``documents.yaml`` lists."""
+    stems = (path.stem.removeprefix("policy-") for path in Path(params_dir).glob("policy-*.yaml"))
+    return sorted({int(stem) for stem in stems if stem.isdigit()} | set(settings.years))
+
+
+def check_templates(params_dir: Path | str, period: str | int | None = None) -> DocumentSettings:
+    """Refuse, before anything is written, a policy year without templates (naming the key of
+    ``documents.yaml`` to add) and templates that name unknown fields or reach past them (see
+    :func:`template_problems`); returns the settings.
+
+    ``period`` (``2024-06``, or a year): the templates of its policy year only — what
+    :func:`~analysis.outputs.documents.write.write_documents` renders; without it, those of every year
+    a run may render (:func:`rendered_years`), so the check before any work of ``analysis run`` covers
+    the run's period whichever it is."""
     settings = load_settings(params_dir)
+    if period is None:
+        years = rendered_years(params_dir, settings)
+    else:
+        from analysis.core.periods import parse_period
+
+        years = [period if isinstance(period, int) else int(parse_period(period).year)]
+    entries = [settings.for_year(year) for year in years]  # a year without an entry: refused here
     folder = templates_dir(params_dir)
-    problems = template_problems(folder / settings.bulletin, BULLETIN_FIELDS)
-    problems += template_problems(folder / settings.letter, LETTER_FIELDS)
+    wanted = dict.fromkeys(
+        [(entry.bulletin, "bulletin") for entry in entries] + [(entry.letter, "letter") for entry in entries]
+    )
+    problems: list[str] = []
+    for name, document in wanted:
+        problems += template_problems(folder / name, DOCUMENTS[document])
     if problems:
         raise TemplateFieldError(problems)
     return settings

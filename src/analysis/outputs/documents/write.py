@@ -82,23 +82,23 @@ def write_documents(
 ) -> PeriodDocuments:
     """Render the 通报 and every letter of ``period`` from ``state`` and write them to ``out_dir``.
 
-    The templates are checked first (:func:`check_templates`): a bad one stops everything before
-    a file is written. A letter that fails to render is reported in ``failed`` and the others are
-    written; the 通报 failing raises.
+    The templates are those ``documents.yaml`` names for the period's policy year (``years.<year>``;
+    a year without an entry is refused, naming the key to add). They are checked first
+    (:func:`check_templates`): a bad one stops everything before a file is written. A letter that
+    fails to render is reported in ``failed`` and the others are written; the 通报 failing raises.
     """
     from analysis.content.institution import institution_context
 
     params_dir = Path(params_dir if params_dir is not None else state.params_dir)
-    settings = check_templates(params_dir)
-    folder = templates_dir(params_dir)
     period_end = parse_period(period)
     period_text = f"{period_end:%Y-%m}"
+    settings = check_templates(params_dir, period_text)  # the templates of the period's policy year
+    year = settings.for_year(period_end.year)
+    folder = templates_dir(params_dir)
     day = _as_date(issued)
     out_dir = Path(out_dir)
 
-    bulletin = render_document(
-        folder / settings.bulletin, bulletin_context(state, period_text, day, settings, reply_by)
-    )
+    bulletin = render_document(folder / year.bulletin, bulletin_context(state, period_text, day, settings, reply_by))
     letters: dict[str, bytes] = {}
     failed: dict[str, str] = {}
     rows = state.indicators[state.indicators["period"] == period_end]
@@ -107,7 +107,7 @@ def write_documents(
             ictx = institution_context(str(iid), period_text, state=state)
             context = letter_context(ictx, day, settings, reply_by)
             if context is not None:
-                letters[str(iid)] = render_document(folder / settings.letter, context)
+                letters[str(iid)] = render_document(folder / year.letter, context)
         except Exception as exc:  # noqa: BLE001 - one institution's letter failing never loses the others
             failed[str(iid)] = f"{type(exc).__name__}: {exc}"
 
