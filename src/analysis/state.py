@@ -119,6 +119,9 @@ def input_hashes(data_dir: Path, params_dir: Path) -> dict[str, str]:
         hashes[f"params/s71/{file.name}"] = file_sha256(file)
     for file in sorted(params_dir.glob("east/*.yaml")):  # the EAST column and value mappings, rates
         hashes[f"params/east/{file.name}"] = file_sha256(file)
+    for file in sorted(params_dir.glob("templates/*")):  # the documents' settings and templates, by year
+        if file.suffix in (".yaml", ".docx") and not file.name.startswith(("~$", ".")):
+            hashes[f"params/templates/{file.name}"] = file_sha256(file)
     return hashes
 
 
@@ -320,7 +323,9 @@ def state_from_dataset(
 ) -> State:
     """Every indicator, the city-wide figures and on-lending of a validated dataset, as a State
     (the one place they are derived; ``extra`` fills hashes, scoring, qualitative, loans)."""
-    indicators = compute_indicators(dataset, policies)
+    from analysis.core.indicator_defs import load_indicator_params
+
+    indicators = compute_indicators(dataset, policies, load_indicator_params(params_dir))
     return State(
         dataset=dataset,
         policies=dict(policies),

@@ -55,15 +55,15 @@ def params_copy(tmp_path: Path, drop: tuple[str, ...] = ()) -> Path:
 def test_a_new_column_in_the_monitoring_table_is_warned_with_its_header(data):
     frame = read(data, MONTHLY)
     assert len(frame.columns) == 25  # institution, period and 23 figures: the new one is the 26th, column Z
-    frame["涉农贷款余额"] = "100.00"
+    frame["绿色贷款余额"] = "100.00"
     write(data, MONTHLY, frame)
     ds = load_dataset(data, PARAMS)  # accepted: the column is not read
     (warned,) = only(ds.warnings, "unknown_column")
-    assert (warned.file, warned.row, warned.column) == (MONTHLY, 1, "涉农贷款余额")
+    assert (warned.file, warned.row, warned.column) == (MONTHLY, 1, "绿色贷款余额")
     assert "第Z列" in warned.detail and "column Z" in warned.detail
     text = format_warnings(ds.warnings)
     assert "数据规范中没有此列：已忽略" in text and "the data contract does not know this column" in text
-    assert "涉农贷款余额" not in ds.monthly.columns
+    assert "绿色贷款余额" not in ds.monthly.columns
 
 
 def test_values_under_no_header_and_an_extra_column_under_a_title_row_are_located(tmp_path):

@@ -247,12 +247,6 @@ def test_2025_names_what_only_its_notice_asks(rendered):
     assert "融资协调工作机制" not in rendered["2024-12"][0]
 
 
-@pytest.mark.xfail(
-    raises=KeyError,
-    strict=True,
-    reason="context.py _detail reads borrowers_change, which the 2024 growth-miss list no longer has "
-    "(overview.two_increases_misses without a borrower leg): the 2024 通报 cannot list a growth miss yet",
-)
 def test_a_2024_bulletin_lists_a_growth_miss_without_a_borrower_figure(tmp_path_factory, tmp_path):
     missing = _state(tmp_path_factory, 520.0)  # A: +4 % against +5 %
     write_documents(missing, "2024-12", tmp_path, PARAMS, issued=ISSUED)

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: added to the shipped file (which declares agri_balance, 涉农贷款余额)
 KINDS = """
 columns:
-  - {name: midlong_balance, header: 中长期贷款余额（测试）, kind: amount, unit: 万元, ceiling: 1.0e+8}
+  - {name: midlong_balance, header: 中长期贷款余额（测试）, kind: amount, unit: 万元}
 indicators:
   - {name: agri_level, kind: level, of: agri_balance, label: 涉农贷款余额（水平）}
   - {name: agri_change, kind: change_ytd, of: agri_balance, label: 涉农贷款较年初变化}
@@ -112,8 +112,8 @@ def test_a_watch_item_on_an_undefined_indicator_names_the_file_to_write_it_in(pa
         ("indicators: [{name: x, kind: share, of: inclusive_balance, label: x}]", "per"),
         ("indicators: [{name: x, kind: median, of: inclusive_balance, label: x}]", "indicators.0.kind"),
         ("indicators: [{name: growth_margin_pp, kind: level, of: inclusive_balance, label: x}]", "built-in"),
-        ("columns: [{name: a, header: 各项贷款余额, kind: amount, unit: 万元, ceiling: 1}]", "built-in header"),
-        ("columns: [{name: Agri, header: 涉农, kind: amount, unit: 万元, ceiling: 1}]", "lower_snake_case"),
+        ("columns: [{name: a, header: 各项贷款余额, kind: amount, unit: 万元}]", "built-in header"),
+        ("columns: [{name: Agri, header: 涉农, kind: amount, unit: 万元}]", "lower_snake_case"),
     ],
 )
 def test_a_bad_indicator_file_is_refused_naming_the_key(params, text, said):
@@ -127,3 +127,35 @@ def test_the_shipped_file_loads_and_is_used_by_the_2024_and_2025_policies():
     written = load_indicator_params(ROOT / "params")
     assert {c.header for c in written.columns} >= {"涉农贷款余额", "普惠型涉农贷款余额", "小微企业法人贷款余额"}
     load_policies(ROOT / "params")  # every watch item resolves
+
+
+def test_a_declared_column_in_the_monthly_table_is_read_checked_and_used(data):
+    """A bank adds 涉农贷款余额 to its monthly table: the column declared in the shipped
+    params/indicators.yaml is read (no unknown_column warning), checked like any amount (a negative
+    figure refused at its row), and its growth indicator computed from it."""
+    import pandas as pd
+
+    from analysis.core.errors import DataValidationError
+    from analysis.inputs.validation import load_dataset
+    from analysis.state import state_from_dataset
+
+    path = data / "月度监测.csv"
+    monthly = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    ids, periods = monthly["机构编码"], monthly["数据期"].str[:7]
+    # B010: 1,000 at December 2022, 1,100 at June 2023 → +10 %; every other row empty
+    monthly["涉农贷款余额"] = ""
+    monthly.loc[(ids == "B010") & (periods == "2022-12"), "涉农贷款余额"] = "1000"
+    monthly.loc[(ids == "B010") & (periods == "2023-06"), "涉农贷款余额"] = "1100"
+    monthly.to_csv(path, index=False, encoding="utf-8-sig")
+    ds = load_dataset(data, ROOT / "params")
+    assert not [w for w in ds.warnings if w.rule == "unknown_column"]
+    state = state_from_dataset(ds, load_policies(ROOT / "params"), data, ROOT / "params")
+    ind = state.indicators.set_index(["institution_id", "period"])
+    assert ind.loc[("B010", pd.Timestamp("2023-06-30")), "agri_ytd_growth_pct"] == pytest.approx(10.0)
+    assert np.isnan(ind.loc[("B011", pd.Timestamp("2023-06-30")), "agri_ytd_growth_pct"])
+
+    monthly.loc[(ids == "B010") & (periods == "2023-06"), "涉农贷款余额"] = "-5"
+    monthly.to_csv(path, index=False, encoding="utf-8-sig")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(data, ROOT / "params")
+    assert any(i.column == "agri_balance" for i in info.value.issues)

@@ -330,7 +330,8 @@ def plan(request: BatchRequest) -> BatchPlan:
 
     require_cjk_fonts(pdf="pdf" in formats)  # stops before any work, with the install hint (WeasyPrint would crash)
     for fmt in formats:
-        EXPORTERS[fmt].check_params(params_dir)  # e.g. a document template naming an unknown field
+        # e.g. a document template naming an unknown field: the templates of the run's year
+        EXPORTERS[fmt].check_params(params_dir, request.period)
     per_period, formats = period_formats(formats), report_formats(formats)
     if "pdf" in formats:
         from analysis.outputs.pdf import require_harfbuzz_subset

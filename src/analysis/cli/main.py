@@ -172,8 +172,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_contract_doc(args: argparse.Namespace) -> int:
     from analysis.core.contract import render_markdown
+    from analysis.core.indicator_defs import load_indicator_params
 
-    text = render_markdown()
+    text = render_markdown(load_indicator_params(args.params).contract_columns())
     target = Path(args.out)
     if args.check:
         if not target.exists() or target.read_text(encoding="utf-8") != text:
@@ -285,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("contract-doc", help="write docs/data-contract.md from the contract definitions")
     p.add_argument("--out", default="docs/data-contract.md")
     p.add_argument("--check", action="store_true", help="exit 1 if the document is out of date")
+    p.add_argument("--params", type=Path, default=Path("params"), help="the columns declared in indicators.yaml")
     p.set_defaults(func=_cmd_contract_doc)
     return parser
 

@@ -35,6 +35,7 @@ from analysis.core.columns import INDICATOR_COLUMNS
 from analysis.core.compare import fmt_signed, snap_zero
 from analysis.core.contract import COUNTIES, MONTHLY
 from analysis.core.errors import ReportInputError
+from analysis.core.indicator_defs import label_unit as written_label_unit
 from analysis.core.periods import CHINA_TZ, parse_period
 from analysis.core.policy import Policy
 from analysis.core.status import MET, NA, NOT_MET, WATCH
@@ -423,7 +424,7 @@ def _label_unit(column: str) -> tuple[str, str]:
     for col in MONTHLY.columns:
         if col.name == column:
             return col.label_zh, col.unit
-    return column, ""
+    return written_label_unit(column) or (column, "")
 
 
 def _describe(indicator: str, value) -> str:
@@ -841,9 +842,17 @@ def score_card_data(ctx: InstitutionContext):
 
 
 def score_card(ctx: InstitutionContext) -> HTML:
+    """The bank's score card (监管评价评分). A year without a scoring table says so and shows no
+    score: :meth:`State.scores` never takes another year's table."""
+    scoring_table, _, _ = ctx.state.scores(ctx.period)
+    if scoring_table is None:
+        from analysis.rules.scoring import no_table_note
+
+        note = no_table_note(ctx.period.year, ctx.state.params_dir, english=False)
+        return HTML(f'<p class="note">{esc(note)}。</p>')
     data = score_card_data(ctx)
     if data is None:
-        return HTML('<p class="note">本机构不参加商业银行小微企业金融服务监管评价（或本年度无评分表）。</p>')
+        return HTML(f'<p class="note">本机构不在{esc(scoring_table.title)}的参评机构范围内，未计算评分。</p>')
     scoring_table, items, total, n_complete = data
     rows = [
         (r.area, r.item, r.kind, fmt_number(r.points, 2) if r.scored else "未评分", f"{r.min:g} ~ {r.max:g}", r.reason)

@@ -547,8 +547,18 @@ def header_map(table: Table) -> dict[str, str]:
     return mapping
 
 
-def render_markdown() -> str:
-    """Render the contract as the analyst-facing document docs/data-contract.md."""
+def monthly_with(declared: tuple[Column, ...]) -> Table:
+    """The monthly table with the columns a params file declares (``params/indicators.yaml``)."""
+    if not declared:
+        return MONTHLY
+    from dataclasses import replace
+
+    return replace(MONTHLY, columns=MONTHLY.columns + declared)
+
+
+def render_markdown(declared: tuple[Column, ...] = ()) -> str:
+    """Render the contract as the analyst-facing document docs/data-contract.md, with the monthly
+    columns ``declared`` in ``params/indicators.yaml`` (the command passes the project's)."""
     lines = [
         "# Data contract / 数据规范",
         "",
@@ -572,6 +582,8 @@ def render_markdown() -> str:
         "",
     ]
     for table in TABLES.values():
+        if table.name == "monthly":
+            table = monthly_with(declared)
         optional = "" if table.name in REQUIRED_TABLES else " (optional)"
         lines += [
             f"## `{table.name}` / {table.label_zh}{optional}",
@@ -683,8 +695,8 @@ def render_markdown() -> str:
         "",
         "## Choices where the notice is silent / 通知未明确事项的处理",
         "",
-        "The notice (宛银保监办发〔2023〕15号) states the targets; where it leaves a choice, the workbook decides",
-        "as follows.",
+        "Each year's notice (named in `params/policy-YYYY.yaml`) states the targets; where it leaves a choice,",
+        "the workbook decides as follows (the clauses cited are those of the 2023 notice).",
         "",
         "- **Ties / 持平即达标** — clause 一（一） and its footnote: “两增”即普惠型小微企业贷款较年初增速**不低于**各项",
         "  贷款较年初增速，有贷款余额的户数**不低于**年初水平. Figures equal in the source data are equal in the",

@@ -52,10 +52,9 @@ class DeclaredColumn(_Strict):
 
     name: str
     header: str = Field(min_length=1)
+    #: an amount (万元) or a count (户); its plausible ceiling is that of ``params/limits.yaml``
     kind: Literal["amount", "count"]
     unit: str = Field(min_length=1)
-    #: the largest plausible figure of one institution (a larger one is refused as implausible)
-    ceiling: float = Field(gt=0)
     description: str = ""
     #: the S71 item that carries it (e.g. ``"7.A"``), when the form has one
     s71: str | None = None
@@ -66,6 +65,23 @@ class DeclaredColumn(_Strict):
         if not _NAME.match(v):
             raise ValueError(f"name must be lower_snake_case English 须为小写英文: {v!r}")
         return v
+
+    def contract_column(self):
+        """The column as the data contract states it: optional, banks only, never negative, with the
+        jurisdiction's ceiling of its kind (``params/limits.yaml``)."""
+        from analysis.core.contract import BANKS, DEFAULT_LIMITS, Column
+
+        return Column(
+            self.name,
+            self.header,
+            self.kind,
+            (self.description or self.header) + " (declared in `params/indicators.yaml` / 参数中声明的字段)",
+            unit=self.unit,
+            required=False,
+            applies_to=BANKS,
+            max_value=DEFAULT_LIMITS.ceiling(self.kind),
+            ceiling=self.kind,
+        )
 
 
 class IndicatorDef(_Strict):
@@ -117,6 +133,10 @@ class IndicatorParams(_Strict):
 
     def column(self, name: str) -> DeclaredColumn | None:
         return next((c for c in self.columns if c.name == name), None)
+
+    def contract_columns(self) -> tuple:
+        """The declared columns as contract columns (:func:`analysis.core.contract.monthly_with`)."""
+        return tuple(c.contract_column() for c in self.columns)
 
     def unit_of(self, definition: IndicatorDef) -> str:
         """The unit of an indicator's value: its own, else its kind's, else its column's."""

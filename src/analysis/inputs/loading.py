@@ -440,8 +440,11 @@ def _accepted_names(table: Table, file: Path, sheet: str | None) -> str:
     return " / ".join(f"{n}{suffix}" for n in (table.name, table.label_zh))
 
 
-def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], list[Issue]]:
-    """Read every table under ``path``.
+def read_tables(
+    path: Path | str, contract: dict[str, Table] | None = None
+) -> tuple[dict[str, RawTable], dict[str, str], list[Issue]]:
+    """Read every table under ``path`` (``contract``: the contract's tables, or with the monthly columns
+    declared in params — :func:`analysis.core.contract.monthly_with`).
 
     Returns the raw tables, the SHA-256 of every file read (for provenance) and the problems
     met while reading (unreadable files, missing tables or columns).
@@ -472,7 +475,7 @@ def read_tables(path: Path | str) -> tuple[dict[str, RawTable], dict[str, str], 
                     f"链接到数据文件夹之外 / a link out of the data folder: {link.name} → {target}",
                 )
             )
-    for name, table in TABLES.items():
+    for name, table in (contract or TABLES).items():
         sources = found.get(name, [])
         similar = lookalikes.get(name, [])
         if len(sources) > 1 or (sources and similar):

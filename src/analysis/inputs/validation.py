@@ -25,14 +25,17 @@ from analysis.core.contract import (
     PLAUSIBLE_YEARS,
     POLICY_BANK,
     REQUIRED_TABLES,
+    TABLES,
     UNIT_BAND,
     UNIT_PEER_RATIO,
     Column,
     Limits,
+    monthly_with,
 )
 from analysis.core.dataset import Dataset
 from analysis.core.errors import WARNING_RULES, DataValidationError, Issue, ParamsError
 from analysis.core.paramfile import read_params
+from analysis.core.indicator_defs import load_indicator_params
 from analysis.core.policy import Policy, load_policies, policy_path
 from analysis.inputs.loading import RawTable, read_tables
 
@@ -805,11 +808,14 @@ def load_dataset(path: Path | str, params_dir: Path | str | None = "params") -> 
     :class:`DataValidationError` listing every problem of every table found (a missing table does
     not hide the others' problems); warnings are in ``Dataset.warnings``.
     """
-    policies, limits = None, None
+    policies, limits, tables = None, None, None
     if params_dir is not None:
         require_params_dir(params_dir)
         policies, limits = load_policies(params_dir), load_limits(params_dir)
-    raw, hashes, issues = read_tables(path)
+        declared = load_indicator_params(params_dir).contract_columns()
+        if declared:  # the monthly columns a later notice asks for, declared in params/indicators.yaml
+            tables = {**TABLES, "monthly": monthly_with(declared)}
+    raw, hashes, issues = read_tables(path, tables)
     return validate_tables(
         raw, policies, source=str(path), file_hashes=hashes, issues=issues, limits=limits, params_dir=params_dir
     )

@@ -62,16 +62,17 @@ class Exporter:
     #: from the state, after the reports (``target`` is then (state, period, out_dir, params_dir,
     #: generated) -> PeriodDocuments)
     scope: str = "report"
-    #: "module:function" called with the params folder before any work ("" for none)
+    #: "module:function" called with the params folder and the run's period before any work ("" for none)
     check: str = ""
 
     @property
     def write(self) -> Callable[..., Any]:
         return _load(self.target)
 
-    def check_params(self, params_dir: Path) -> None:
+    def check_params(self, params_dir: Path, period: str | None = None) -> None:
+        """Refuse bad params before any work (``period``: the run's; None: every year's)."""
         if self.check:
-            _load(self.check)(params_dir)
+            _load(self.check)(params_dir, period)
 
     def filename(self, key: str) -> str:
         return f"{key}{self.suffix}"

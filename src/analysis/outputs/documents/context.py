@@ -95,10 +95,10 @@ def _common(policy, period: pd.Timestamp, issued: date, reply_by: date, settings
 
 def _detail(target_status: str, row: pd.Series, measure: str, label: str) -> str:
     if target_status == "status_two_increases":
-        return (
-            f"未达标项：{row['failed_leg']}；增速差 {pp(row['growth_margin_pp'])}；"
-            f"户数较年初 {count(row['borrowers_change'], True)}"
-        )
+        text = f"未达标项：{row['failed_leg']}；增速差 {pp(row['growth_margin_pp'])}"
+        if "borrowers_change" in row.index:  # a year without a borrower leg lists no such column
+            text += f"；户数较年初 {count(row['borrowers_change'], True)}"
+        return text
     return f"{label.split('（')[0]} {_measure(measure, row[measure])}"
 
 
@@ -254,6 +254,15 @@ LETTER_FIGURES = {
 }
 
 
+#: the letter's figures that belong to one rule: left out in a year whose notice lacks it
+RULE_FIGURES = {
+    "borrowers_leg": ("inclusive_borrowers", "borrowers_change"),
+    "plan": ("planned_increase", "plan_completion_pct"),
+    "rate_change": ("prior_year_rate_pct", "rate_change_bp"),
+    "npl": ("inclusive_npl_ratio_pct", "total_npl_ratio_pct"),
+}
+
+
 #: labels of reported figures that are not indicators (columns.INDICATOR_COLUMNS names the rest)
 FIGURE_LABELS = {
     "inclusive_borrowers": "普惠型小微企业有贷款余额户数",
@@ -320,6 +329,7 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
         {"label": FIGURE_LABELS.get(column) or INDICATOR_COLUMNS[column][0], "value": show(row[column])}
         for column, show in LETTER_FIGURES.get(ictx.sector, [])
         if column in row.index
+        and not any(column in cols and not policy.in_force(rule) for rule, cols in RULE_FIGURES.items())
     ]
     inst = ictx.institution
     return {
