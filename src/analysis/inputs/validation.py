@@ -34,8 +34,8 @@ from analysis.core.contract import (
 )
 from analysis.core.dataset import Dataset
 from analysis.core.errors import WARNING_RULES, DataValidationError, Issue, ParamsError
-from analysis.core.paramfile import read_params
 from analysis.core.indicator_defs import load_indicator_params
+from analysis.core.paramfile import read_params
 from analysis.core.policy import Policy, load_policies, policy_path
 from analysis.inputs.loading import RawTable, read_tables
 
