@@ -227,7 +227,11 @@ def test_changed_yaml_changes_the_score(policy):
             "rule": "threshold",
             "min": 0,
             "max": 2,
-            "params": {"indicator": "guaranteed_balance_change", "min": 0},
+            "params": {
+                "indicator": "guaranteed_balance_change",
+                "min": 0,
+                "reasons": {"met": "{label} {value}{unit}，得 {points} 分", "not_met": "未增加", "missing": "缺少数据"},
+            },
         }
     )
     data["total"]["max"] = 119
@@ -237,6 +241,7 @@ def test_changed_yaml_changes_the_score(policy):
     items, totals = score(policy, (bank("A"), (rows, plans)), table=table)
     assert pts(items, "A", "loan_growth") == 10
     assert pts(items, "A", "guaranteed") == 2
+    assert items.loc[("A", "guaranteed"), "reason"] == "政府性融资担保贷款较年初变化 10.00万元，得 2 分"
     assert totals.loc["A", "grade"] == "待定"
 
 

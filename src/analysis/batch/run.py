@@ -142,6 +142,7 @@ def _run(request: BatchRequest, pool: ProcessPool | None) -> BatchSummary:
                 unrecorded.clear()
             except OSError as exc:
                 unsaved[:] = [f"{exc.strerror or exc} ({batch.manifest_path})"]
+        results += _score_notes(batch.state, batch.period)
         summary = BatchSummary(
             batch.period,
             batch.out_dir,
@@ -199,6 +200,22 @@ def write_indicator_workbook(state: State, period: str, out_dir: Path) -> Path:
     return write(state, parse_period(period), out_dir / "indicators.xlsx")
 
 
+#: the run summary's line about score cards (监管评价)
+SCORES_KEY = "监管评价 / score cards"
+
+
+def _score_notes(state: State, period: str) -> list[JobResult]:
+    """The summary's line about score cards: a year without a scoring table (params/scoring-YYYY.yaml)
+    says that no score card is computed (:meth:`State.scores` takes the table of the period's year only,
+    never another year's). A note, not a report: counted in none of the statuses."""
+    from analysis.rules.scoring import no_table_note
+
+    end = parse_period(period)
+    if state.scores(end)[0] is not None:
+        return []
+    return [JobResult(SCORES_KEY, "note", warnings=[no_table_note(end.year, state.params_dir)])]
+
+
 def format_summary(summary: BatchSummary) -> str:
     lines = [
         (
@@ -213,8 +230,9 @@ def format_summary(summary: BatchSummary) -> str:
             f"  ! 运行清单未能保存，以下结果未记入 / the manifest could not be saved, these results are not in it: "
             f"{summary.manifest_error[0]}"
         )
+    lines += [f"  · {r.key}: {note}" for r in summary.results if r.status == "note" for note in r.warnings]
     for r in summary.results:
-        for warning in r.warnings:
+        for warning in r.warnings if r.status != "note" else ():
             lines.append(f"  ⚠ {r.key}: {warning}")
     for r in summary.failed:
         attempts = f"（共尝试 {r.attempts} 次 / {r.attempts} attempts）" if r.attempts > 1 else ""

@@ -454,8 +454,11 @@ def _scores(ctx: CityContext):
 def score_ranking(ctx: CityContext) -> HTML:
     """Every evaluated bank by total score (监管评价排名), with grade and any missing items."""
     table, _, totals = _scores(ctx)
-    if table is None:
-        return HTML('<p class="note">本年度无监管评价评分表（params/scoring-YYYY.yaml）。</p>')
+    if table is None:  # never another year's table (State.scores takes the period's year only)
+        from analysis.rules.scoring import no_table_note
+
+        note = no_table_note(ctx.period.year, ctx.state.params_dir, english=False)
+        return HTML(f'<p class="note">{esc(note)}。</p>')
     t = totals.sort_values(["complete", "total"], ascending=[False, False])
     rows = [
         (
