@@ -407,3 +407,18 @@ def test_import_s71_subcommand(tmp_path, capsys):
     assert args.func(args) == 0
     assert "1 家机构/institutions" in capsys.readouterr().out
     assert (tmp_path / "out" / "s71-provenance.csv").exists()
+
+
+def test_a_column_declared_in_params_is_carried_from_the_tidy_table(tmp_path):
+    """涉农贷款余额 is declared in params/indicators.yaml: the import takes it from the tidy monitoring
+    table (S71 does not carry it), writes it under its Chinese header and records where it came from."""
+    tidy = _tidy(
+        tmp_path / "tidy",
+        "机构编码,数据期,各项贷款余额,各项贷款不良余额,当年首贷户数,涉农贷款余额\nB101,2023-06,50000,900,12,7654.32\n",
+    )
+    result = _run(tmp_path, [_long_csv(tmp_path / "s71.csv")], tidy=tidy)
+    assert result.monthly.set_index("institution_id").at["B101", "agri_balance"] == 7654.32
+    prov = result.provenance.set_index("column")
+    assert prov.at["agri_balance", "source"] == "月度监测/monitoring" and prov.at["agri_balance", "unit"] == "万元"
+    out = pd.read_csv(tmp_path / "out" / "monthly.csv", dtype=str)
+    assert out.loc[0, "涉农贷款余额"] == "7654.32"

@@ -245,7 +245,7 @@ def test_a_banks_report_shows_its_own_table_checks_only(tmp_path):
 
     def shown(inst: str) -> str:
         ctx = SimpleNamespace(
-            state=SimpleNamespace(data_dir=tmp_path / "out"),
+            state=SimpleNamespace(data_dir=tmp_path / "out", params_dir=Path(__file__).resolve().parents[2] / "params"),
             institution_id=inst,
             year=2023,
             period=pd.Timestamp("2023-12-31"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.core.contract import MONTHLY
+from analysis.core.contract import MONTHLY, TABLES, Table, monthly_with
 from analysis.core.errors import DataValidationError, Issue
 from analysis.inputs.s71.check import _detail_rows, _plausibility, cells_to_monthly, check_cells, check_needed_cells
 from analysis.inputs.s71.folder import OWN_NAMES, ImportManifest, plan_folder, write_folder
@@ -100,32 +100,47 @@ def _read_org_map(tidy_dir: Path, settings: ImportSettings, issues: list[Issue])
     return {}
 
 
-def _tidy_monthly(raw) -> pd.DataFrame:
+def monthly_table(params_dir: Path | str) -> Table:
+    """The monitoring table the import writes: the contract's, with the columns declared in
+    ``params/indicators.yaml`` (taken from the tidy table or, where a form version maps one, from S71)."""
+    from analysis.core.indicator_defs import load_indicator_params
+
+    return monthly_with(load_indicator_params(params_dir).contract_columns())
+
+
+def _tidy_monthly(raw, table: Table = MONTHLY) -> pd.DataFrame:
     """The tidy monitoring table with typed key and numbers (full validation comes later)."""
     frame = raw.frame.copy()
     frame["source_row"] = [raw.row_number(i) for i in range(len(frame))]
     frame["institution_id"] = frame["institution_id"].map(_id_text)
     frame["period"] = frame["period"].map(lambda v: parse_period(v)[0])
-    for col in MONTHLY.columns:
+    for col in table.columns:
         if col.kind in ("amount", "count"):
             frame[col.name] = frame[col.name].map(_to_float).astype(float)
     return frame
 
 
 def merge_with_tidy(
-    s71_monthly: pd.DataFrame, s71_provenance: pd.DataFrame, tidy, settings: ImportSettings, issues: list[Issue]
+    s71_monthly: pd.DataFrame,
+    s71_provenance: pd.DataFrame,
+    tidy,
+    settings: ImportSettings,
+    issues: list[Issue],
+    table: Table = MONTHLY,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One monitoring table: S71 figures, plus tidy figures S71 does not carry; conflicts refused."""
-    names = [c.name for c in MONTHLY.columns]
+    """One monitoring table: S71 figures, plus tidy figures S71 does not carry; conflicts refused.
+    ``table``: the monitoring table's columns (the contract's and those declared in params)."""
+    names = [c.name for c in table.columns]
     key = ["institution_id", "period"]
+    declared = [c.name for c in table.columns[len(MONTHLY.columns) :]]
     if tidy is None:
         merged = s71_monthly.reindex(columns=names)
-        return merged, s71_provenance
-    t = _tidy_monthly(tidy)
+        return merged.drop(columns=[c for c in declared if merged[c].isna().all()]), s71_provenance
+    t = _tidy_monthly(tidy, table)
     t = t[t["institution_id"].ne("") & t["period"].notna()]
     s = s71_monthly.copy()
     both = s.merge(t, on=key, how="outer", suffixes=("", "_tidy"), indicator=True)
-    kinds = {c.name: c.kind for c in MONTHLY.columns}
+    kinds = {c.name: c.kind for c in table.columns}
     tol = settings.conflict_tolerance
     s71_cols = [c for c in names if c in s.columns and c not in key]
     prov_index = s71_provenance.set_index(["institution_id", "period", "column"]) if len(s71_provenance) else None
@@ -182,13 +197,14 @@ def merge_with_tidy(
                     "file": tidy.source,
                     "sheet": "",
                     "location": f"第{int(line)}行/row {int(line)}",
-                    "unit": MONTHLY.column(col).unit,
+                    "unit": table.column(col).unit,
                     "unit_basis": "contract/数据规范",
                     "factor_to_wan": 1.0,
                 }
             )
     provenance = pd.concat([s71_provenance, pd.DataFrame(tidy_rows)], ignore_index=True)
     merged = merged.sort_values(key).reset_index(drop=True)
+    merged = merged.drop(columns=[c for c in declared if merged[c].isna().all()])  # not in these returns
     return merged, provenance.sort_values(["institution_id", "period", "column"]).reset_index(drop=True)
 
 
@@ -202,11 +218,12 @@ def _write_outputs(
     fmt: str = "xlsx",
     checks: pd.DataFrame | None = None,
     detail: pd.DataFrame | None = None,
+    table: Table = MONTHLY,
 ) -> list[Path]:
     written = []
     out = monthly.copy()
     out["period"] = out["period"].dt.strftime("%Y-%m-%d")
-    out = out.rename(columns={c.name: c.label_zh for c in MONTHLY.columns})
+    out = out.rename(columns={c.name: c.label_zh for c in table.columns})
     path = staging / f"monthly.{fmt}"
     if fmt == "csv":
         out.to_csv(path, index=False, encoding="utf-8-sig")
@@ -307,6 +324,7 @@ def import_s71(
     params_dir = Path(params_dir or params_root())
     versions = load_form_versions(params_dir)
     settings = load_import_settings(params_dir)
+    table = monthly_table(params_dir)  # with the columns params/indicators.yaml declares
     issues: list[Issue] = []
     if unit is not None and unit not in UNIT_TO_WAN:
         issues.append(Issue("--unit", None, None, "s71_unknown_unit", repr(unit)))
@@ -320,7 +338,7 @@ def import_s71(
     org_to_id: dict[str, str] = {}
     tidy_monthly_file = None
     if tidy_dir is not None:
-        raw, _, read_issues = read_tables(tidy_dir)
+        raw, _, read_issues = read_tables(tidy_dir, {**TABLES, "monthly": table})
         # columns S71 supplies may be absent from the tidy monitoring table
         issues += [
             i
@@ -349,12 +367,14 @@ def import_s71(
     if issues:
         raise DataValidationError(issues)
     s71_monthly, provenance = cells_to_monthly(cells, versions)
-    monthly, provenance = merge_with_tidy(s71_monthly, provenance, tidy, settings, issues)
+    monthly, provenance = merge_with_tidy(s71_monthly, provenance, tidy, settings, issues, table)
     if issues:
         raise DataValidationError(issues)
 
     def write(folder: Path) -> list[Path]:
-        return _write_outputs(folder, monthly, provenance, cells, tidy_dir, tidy_monthly_file, fmt, checks, detail)
+        return _write_outputs(
+            folder, monthly, provenance, cells, tidy_dir, tidy_monthly_file, fmt, checks, detail, table
+        )
 
     def check(folder: Path) -> None:
         if validate and tidy_dir is not None:

@@ -108,7 +108,10 @@ def load_form_versions(params_dir: Path | str | None = None) -> list[FormVersion
     folder = root / "s71"
     definition = load_form_definition(root)
     versions = []
-    monthly_columns = {c.name for c in MONTHLY.columns}
+    from analysis.core.indicator_defs import load_indicator_params
+
+    # a form version may map a cell to a column declared in params/indicators.yaml (e.g. 无还本续贷)
+    monthly_columns = {c.name for c in MONTHLY.columns} | {c.name for c in load_indicator_params(root).columns}
     for path in sorted(folder.glob("form-*.yaml")):
         problems: list[str] = []
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
