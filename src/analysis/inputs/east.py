@@ -927,6 +927,7 @@ def _sources(
             continue
         columnar: list[Path] = []
         if delim:
+            assert origin is not None  # a delimiter is sniffed from a CSV file only, whose origin is read
             one = _Source(table, [f], [readable], headers, types, delim)
             try:
                 columnar = [_columnar_copy(con, origin, readable, one.reader([readable]), parquet_cache)]
