@@ -463,3 +463,21 @@ def test_a_missing_column_names_the_bank_even_in_a_folder_not_named_by_it(tmp_pa
     issues = _refused(folder, tmp_path / "tmp")
     assert [(i.file, i.column, i.rule) for i in issues] == [("IE_005_501.csv", "DBLX", "missing_column")]
     assert "第一家银行/IE_005_501.csv（机构/bank K1，金融许可证号/licence B1191H241130001）" in issues[0].detail
+
+
+def test_duckdbs_spill_folder_is_private_too(tmp_path, monkeypatch):
+    """What DuckDB spills past its memory limit is bank data: under the cache folder, 0700 like the
+    copies (a former run's 0755 folder is set private), and one of another user refused."""
+    from analysis.inputs.loans import connect
+
+    folder = write_city(tmp_path / "c")
+    monkeypatch.setenv("ANALYSIS_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "duckdb-tmp").mkdir(parents=True, mode=0o755)
+    os.chmod(tmp_path / "cache" / "duckdb-tmp", 0o755)
+    connect(folder).close()
+    assert stat.S_IMODE((tmp_path / "cache" / "duckdb-tmp").stat().st_mode) == 0o700
+    if os.geteuid() == 0:
+        os.chown(tmp_path / "cache" / "duckdb-tmp", 65534, 65534)
+        with pytest.raises(DataValidationError) as err:
+            connect(folder)
+        assert [i.rule for i in err.value.issues] == ["east_cache_foreign"]

@@ -265,6 +265,15 @@ def connect(
     spill = (
         Path(temp_dir) if temp_dir else Path(os.environ.get("ANALYSIS_CACHE_DIR") or _ROOT / ".cache") / "duckdb-tmp"
     )
+    if not temp_dir:  # what spills is bank data: private like the other caches (0700, this user's)
+        from analysis.core.files import ForeignFolder, private_folder
+        from analysis.inputs.east import _foreign
+
+        try:
+            private_folder(spill)
+        except ForeignFolder as exc:
+            con.close()
+            raise _foreign(exc) from None
     con.execute("SET temp_directory = '" + str(spill).replace("'", "''") + "'")
     con.execute("SET preserve_insertion_order = false")
     try:
