@@ -39,11 +39,7 @@ CLAUSE_NUMBER = re.compile(r"第（[^）]{1,8}）条")
 OLD_OFFICE = "宛银保监"
 #: words that exist only in params (and prose about the 2023 notice written as a record of it): a
 #: file here may hold them until it is reworded; nothing else in src/analysis or notebooks may
-KNOWN_ELSEWHERE: dict[str, str] = {
-    # the data contract's "choices where the notice is silent" names the 2023 notice it read (not
-    # this item's file: to be reworded to name the policy files' notices)
-    "src/analysis/core/contract.py": "宛银保监办发〔2023〕15号",
-}
+KNOWN_ELSEWHERE: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------- no year word in notebooks or code
