@@ -119,9 +119,6 @@ def input_hashes(data_dir: Path, params_dir: Path) -> dict[str, str]:
         hashes[f"params/s71/{file.name}"] = file_sha256(file)
     for file in sorted(params_dir.glob("east/*.yaml")):  # the EAST column and value mappings, rates
         hashes[f"params/east/{file.name}"] = file_sha256(file)
-    for file in sorted(params_dir.glob("templates/*")):  # the documents' settings and templates, by year
-        if file.suffix in (".yaml", ".docx") and not file.name.startswith(("~$", ".")):
-            hashes[f"params/templates/{file.name}"] = file_sha256(file)
     return hashes
 
 
