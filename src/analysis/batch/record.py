@@ -30,10 +30,39 @@ def start_generation(batch: BatchPlan) -> None:
     manifest.generation = generation
     manifest.period = batch.period
     manifest.updated = batch.generated.isoformat(timespec="seconds")
+    period_end = parse_period(batch.period)
+    policy = batch.state.policy(period_end.year)
+    manifest.labels = site_labels(policy)
     if batch.period in {f"{p:%Y-%m}" for p in batch.state.citywide.index}:
-        period_end = parse_period(batch.period)
-        manifest.citywide = {k: _plain(v) for k, v in batch.state.citywide.loc[period_end].items()}
+        city = {k: _plain(v) for k, v in batch.state.citywide.loc[period_end].items()}
+        # the city figures of rules the year has, only (a year without the plan rule publishes no plan figure)
+        manifest.citywide = {
+            k: v for k, v in city.items() if f"city:{k}" in manifest.labels or not k.endswith(_FIGURES)
+        }
     manifest.save(batch.manifest_path)
+
+
+#: the city figures the site shows as cards (the rest of ``state.citywide`` is kept as it is)
+_FIGURES = ("two_increases_met", "plan_completion_pct")
+
+
+def site_labels(policy) -> dict[str, str]:
+    """The year's names of the site's verdict columns and city cards (:attr:`Manifest.labels`)."""
+    from analysis.content.overview import quantity_group_name
+
+    labels: dict[str, str] = {}
+    if policy.in_force("two_increases"):
+        labels["two_increases"] = policy.label("two_increases").strip("“”")
+        labels["city:legal_two_increases_met"] = f"辖内{quantity_group_name(policy)}总体{policy.label('two_increases')}"
+    if policy.in_force("plan"):
+        labels["plan"] = "信贷计划"
+        labels["city:legal_plan_completion_pct"] = "法人银行总体信贷计划完成率"
+        labels["city:branch_plan_completion_pct"] = "分支银行总体信贷计划完成率"
+    if policy.in_force("rate_change") or policy.in_force("high_rate"):
+        labels["rate"] = "利率"
+    if policy.in_force("npl"):
+        labels["npl"] = "不良"
+    return labels
 
 
 def record(batch: BatchPlan, job: Job, result: JobResult) -> None:

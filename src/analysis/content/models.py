@@ -30,6 +30,22 @@ TARGET_LABELS = {
 }
 
 
+def target_labels(policy) -> dict[str, str]:
+    """The year-end probabilities the year's rules give, named as the year's notice names its rules:
+    without a borrower leg the target is the growth leg alone (one probability, not three)."""
+    if policy.two_increases is None:
+        return {"p_plan": TARGET_LABELS["p_plan"]} if policy.plan is not None else {}
+    if policy.in_force("borrowers_leg"):
+        labels = {
+            "p_two_increases": policy.label("two_increases"),
+            "p_growth_leg": policy.label("growth_leg"),
+            "p_borrowers_leg": policy.label("borrowers_leg"),
+        }
+    else:
+        labels = {"p_two_increases": policy.label("two_increases")}
+    return {**labels, **({"p_plan": TARGET_LABELS["p_plan"]} if policy.plan is not None else {})}
+
+
 def models_for(ctx: InstitutionContext) -> ModelResults:
     """This bank's models: read from the all-bank cache when the batch wrote it, else fitted for
     this bank alone (plus the shared peer model), so one notebook opened in JupyterLab does not
@@ -80,11 +96,7 @@ def readings(ctx: InstitutionContext) -> list[str]:
     w = m.warnings.set_index("institution_id")
     if ctx.institution_id in w.index and ctx.period.month < 12:
         r = w.loc[ctx.institution_id]
-        parts = [
-            f"{TARGET_LABELS[k]} {_pct(r[k])}"
-            for k in ("p_two_increases", "p_growth_leg", "p_borrowers_leg", "p_plan")
-            if r[k] == r[k]
-        ]
+        parts = [f"{label} {_pct(r[k])}" for k, label in target_labels(ctx.policy).items() if r[k] == r[k]]
         if parts:
             out.append("按当前趋势预测，年末达标概率：" + "，".join(parts) + f"（{calibration_text(m.spec)}）。")
     return out
@@ -290,26 +302,26 @@ def early_warning_table(city: CityContext) -> HTML:
         return HTML('<p class="note">12月末为年度结果，预警以年中各期为准。</p>')
     if w.empty:
         return HTML('<p class="note">无可预测的机构。</p>')
+    labels = target_labels(city.policy)
     flagged = w[w["attention"]].copy()
-    flagged["min_p"] = flagged[["p_two_increases", "p_plan"]].min(axis=1)
+    flagged["min_p"] = flagged[[k for k in ("p_two_increases", "p_plan") if k in labels]].min(axis=1)
     flagged = flagged.sort_values("min_p")
+    targets = "或".join(labels[k] for k in ("p_two_increases", "p_plan") if k in labels)
     note = HTML(
-        f'<p class="note">按当前各机构趋势模拟年末结果，“两增”或信贷计划达标概率低于 {threshold:.0%} 的机构'
+        f'<p class="note">按当前各机构趋势模拟年末结果，{esc(targets)}达标概率低于 {threshold:.0%} 的机构'
         f"（共 {len(flagged)} 家）建议近期走访督导。概率由 ETS 模型联合模拟（普惠贷款、各项贷款、户数误差相关）得出，"
         f"{esc(calibration_text(m.spec))}。</p>"
     )
     if flagged.empty:
         return note
+    legs = {"p_growth_leg": "其中增速", "p_borrowers_leg": "其中户数"}
     frame = pd.DataFrame(
         {
             "机构编码": flagged["institution_id"],
             "机构名称": flagged["name"],
             "机构类型": flagged["category"],
             "监管科室": flagged["division"],
-            "“两增”": flagged["p_two_increases"].map(_pct),
-            "其中增速": flagged["p_growth_leg"].map(_pct),
-            "其中户数": flagged["p_borrowers_leg"].map(_pct),
-            "信贷计划": flagged["p_plan"].map(_pct),
+            **{legs.get(k, label): flagged[k].map(_pct) for k, label in labels.items()},
         }
     )
     return note + frame_table(frame)

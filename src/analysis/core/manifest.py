@@ -76,6 +76,9 @@ class Manifest(BaseModel):
     generation: str = ""
     updated: str = ""
     citywide: dict[str, Figure] = Field(default_factory=dict)
+    #: the period's policy year's names, for the site: its verdict columns (by key of the headline
+    #: verdicts: only the rules the year has) and ``city:<citywide key>`` for its city figures
+    labels: dict[str, str] = Field(default_factory=dict)
     entries: dict[str, ManifestEntry] = Field(default_factory=dict)
 
     @classmethod

@@ -63,6 +63,31 @@ CITYWIDE_LABELS = {
     "branch_planned_increase": "分支银行信贷计划合计（万元）",
     "branch_plan_completion_pct": "分支银行总体信贷计划完成率（%）",
 }
+#: the verdicts a policy year may have or lack (status_<rule> and na_reason_<rule> columns)
+STATUS_RULES = ("growth_leg", "borrowers_leg", "two_increases", "plan", "rate_change", "high_rate", "npl")
+
+
+def citywide_labels(policy) -> dict[str, str]:
+    """The city-wide columns of ``policy``'s year, in its words: the quantity target's group (法人银行,
+    or the year's group such as 地方法人银行) and label, without the figures of rules it lacks."""
+    from analysis.content.overview import quantity_group_name
+
+    out = dict(CITYWIDE_LABELS)
+    if policy.two_increases is None:
+        out = {k: v for k, v in out.items() if k.startswith(("legal_plan", "branch_plan"))}
+    else:
+        group = quantity_group_name(policy)
+        for key, label in CITYWIDE_LABELS.items():
+            if key.startswith("legal_") and not key.startswith("legal_plan"):
+                out[key] = label.replace("法人银行", group)
+        out["legal_two_increases_met"] = f"{group}总体{policy.label('two_increases')}是否完成"
+        if not policy.in_force("borrowers_leg"):
+            out = {k: v for k, v in out.items() if not k.startswith("legal_borrowers")}
+    if policy.plan is None:
+        out = {k: v for k, v in out.items() if "plan" not in k}
+    return out
+
+
 #: units of the city-wide figures: the bracketed unit of the label, 家 for the institution counts
 CITYWIDE_UNITS = {k: (m.group(1) if (m := re.search(r"（(.+)）$", v)) else "") for k, v in CITYWIDE_LABELS.items()}
 CITYWIDE_UNITS.update({"legal_count": "家", "legal_plan_count": "家", "branch_plan_count": "家"})
@@ -158,6 +183,16 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
         labels[watch] = "状态：" + (INDICATOR_COLUMNS.get(name) or _written().get(name) or (watch, ""))[0]
     labels.update(EXTRA_LABELS)
     table = selected.copy()
+    policy = state.policy(period_end.year) if period_end.year in state.policies else None
+    city_labels = dict(CITYWIDE_LABELS)
+    if policy is not None:  # the year's rules only, in the year's words
+        absent = [r for r in STATUS_RULES if not policy.in_force(r)]
+        table = table.drop(columns=[f"{k}_{r}" for r in absent for k in ("status", "na_reason") if f"{k}_{r}" in table])
+        from analysis.core.policy import DEFAULT_LABELS
+
+        renamed = [r for r in STATUS_RULES if r not in absent and policy.label(r) != DEFAULT_LABELS[r]]
+        labels.update({f"status_{r}": f"状态：{policy.label(r)}" for r in renamed})
+        city_labels = citywide_labels(policy)
     status_cols = [c for c in table.columns if c.startswith("status_")]
     table[status_cols] = table[status_cols].replace(STATUS_LABELS)
     for reason in (c for c in table.columns if c.startswith("na_reason_")):
@@ -173,7 +208,7 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
     city["period"] = pd.to_datetime(city["period"]).dt.strftime("%Y-%m")
     city = city[
         ["period"]
-        + [c for c in CITYWIDE_LABELS if c in city]
+        + [c for c in city_labels if c in city]
         + [c for c in city.columns if c != "period" and c not in CITYWIDE_LABELS]
     ]
 
@@ -192,7 +227,7 @@ def write_indicator_workbook(state, period_end: pd.Timestamp, out: Path | str) -
 
     with new_book(out) as book:
         _write_sheet(book, "机构指标", table, labels, column_units())
-        _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **CITYWIDE_LABELS}, CITYWIDE_UNITS)
+        _write_sheet(book, "全市三项通报指标", city, {"period": "数据期", **city_labels}, CITYWIDE_UNITS)
         _write_sheet(
             book, "转贷款", onlending, ONLENDING_LABELS, ONLENDING_UNITS, header_notes={"quarter": ONLENDING_NOTE}
         )

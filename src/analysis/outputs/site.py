@@ -136,9 +136,17 @@ def _link(href: str, text: str) -> str:
     return f'<a href="{escape(href, quote=True)}">{escape(text)}</a>' if href else ""
 
 
-def _flags(verdicts: dict) -> str:
+def verdict_columns(manifest: Manifest) -> list[tuple[str, str]]:
+    """The verdict columns of the period's policy year, in its words (a manifest written before the
+    year's names were recorded: the 2023 columns)."""
+    if not manifest.labels:
+        return VERDICT_COLUMNS
+    return [(key, manifest.labels[key]) for key, _ in VERDICT_COLUMNS if key in manifest.labels]
+
+
+def _flags(verdicts: dict, columns: list[tuple[str, str]] = VERDICT_COLUMNS) -> str:
     flags = []
-    for key, _ in VERDICT_COLUMNS:
+    for key, _ in columns:
         status = verdicts.get(key)
         if status == NOT_MET:
             flags += [f"{key}-not_met", "any-not_met"]
@@ -152,17 +160,21 @@ def _period_label(period: str) -> str:
     return f"{year}年{int(month)}月"
 
 
-def _kpis(city: dict) -> str:
+def _kpis(city: dict, labels: dict[str, str] | None = None) -> str:
     if not city:
         return ""
+    labels = labels or {}
     items = []
     met = city.get("legal_two_increases_met")
     if met is not None:
-        items.append(("辖内法人银行总体“两增”", "完成" if met else "未完成"))
+        items.append(
+            (labels.get("city:legal_two_increases_met", "辖内法人银行总体“两增”"), "完成" if met else "未完成")
+        )
     for key, label in (
         ("legal_plan_completion_pct", "法人银行总体信贷计划完成率"),
         ("branch_plan_completion_pct", "分支银行总体信贷计划完成率"),
     ):
+        label = labels.get(f"city:{key}", label)
         value = city.get(key)
         if isinstance(value, (int, float)):
             items.append((label, f"{value:.1f}%"))
@@ -213,6 +225,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
         f'<label>数据期 <select id="period" aria-label="切换数据期">{options}</select></label>' if options else ""
     )
 
+    columns = verdict_columns(manifest)
     rows = []
     for key, job in institutions:
         meta = job.meta
@@ -227,7 +240,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
             f"<td>{escape(meta.division)}</td>",
             f"<td>{escape(meta.county)}</td>",
         ]
-        for vk, _ in VERDICT_COLUMNS:
+        for vk, _ in columns:
             status = verdicts.get(vk, "n/a")
             status = status if status in STATUS_LABELS else "n/a"
             cells.append(f'<td data-sort="{STATUS_ORDER[status]}">{status_badge(status)}</td>')
@@ -244,7 +257,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
         rows.append(
             f'<tr class="{"failed" if failed else ""}" data-id="{escape(key)}" data-name="{escape(meta.name)}" '
             f'data-category="{escape(meta.category)}" data-division="{escape(meta.division)}" '
-            f'data-flags="{escape(_flags(verdicts))}">' + "".join(cells) + "</tr>"
+            f'data-flags="{escape(_flags(verdicts, columns))}">' + "".join(cells) + "</tr>"
         )
 
     present_categories = [c for c in CATEGORIES if any(j.meta.category == c for _, j in institutions)]
@@ -252,14 +265,14 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
     cat_options = "".join(f'<option value="{escape(c)}">{escape(c)}</option>' for c in present_categories)
     div_options = "".join(f'<option value="{escape(d)}">{escape(d)}</option>' for d in present_divisions)
     verdict_options = '<option value="any-not_met">任一项未达标</option><option value="any-watch">任一项需关注</option>'
-    for key, label in VERDICT_COLUMNS:
+    for key, label in columns:
         verdict_options += (
             f'<option value="{key}-not_met">{label}未达标</option>'
             f'<option value="{key}-watch">{label}需关注/进度落后</option>'
         )
     headers = (
         ["机构编码", "机构名称", "机构类型", "监管科室", "县区"]
-        + [label for _, label in VERDICT_COLUMNS]
+        + [label for _, label in columns]
         + ["评价等级", "报告"]
     )
     head = "".join(
@@ -270,7 +283,7 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
     )
     overview_links = _output_links(overview, " 版", period_only=overview.status != "done") if overview else ""
     label = _period_label(period)
-    kpis = _kpis(manifest.citywide)
+    kpis = _kpis(manifest.citywide, manifest.labels)
     period_outputs = [n for n, x in EXPORTERS.items() if x.scope == "period"]
     documents_note = (
         '<p class="count">通报与监管提示函为 Word 草稿，仅在本页列出，供办公室修改、签发；机构收到的报告不链接它们。</p>'
