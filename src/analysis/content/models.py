@@ -30,6 +30,15 @@ TARGET_LABELS = {
 }
 
 
+#: the year-end targets named without any year's rule (a calibration record of another year)
+NEUTRAL_TARGETS = {
+    "p_two_increases": "数量目标",
+    "p_growth_leg": "增速",
+    "p_borrowers_leg": "户数",
+    "p_plan": "信贷计划",
+}
+
+
 def target_labels(policy) -> dict[str, str]:
     """The year-end probabilities the year's rules give, named as the year's notice names its rules:
     without a borrower leg the target is the growth leg alone (one probability, not three)."""
@@ -206,7 +215,12 @@ def diagnostics(ctx: InstitutionContext) -> HTML:
     cal = m.spec.forecast.calibration
     if cal is not None:
         months = "、".join(f"{k}月" for k in cal.origin_months)
-        skill = "，".join(f"{TARGET_LABELS.get(k, k)} {v:.2f}" for k, v in cal.skill.items())
+        # the record describes a past backtest (on that year's targets): named by the year's rules when
+        # the report's year has them, else neutrally (数量目标), never by a rule the year lacks
+        year_labels = target_labels(ctx.policy)
+        if not ctx.policy.in_force("borrowers_leg"):
+            year_labels = {k: v for k, v in year_labels.items() if k == "p_plan"}
+        skill = "，".join(f"{year_labels.get(k) or NEUTRAL_TARGETS.get(k, k)} {v:.2f}" for k, v in cal.skill.items())
         cover = "，".join(f"提前 {h} 个月 {c:.0%}" for h, c in sorted(cal.coverage_by_horizon.items(), reverse=True))
         scored = "；".join(
             x
