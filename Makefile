@@ -8,7 +8,7 @@ DATA ?= data/demo
 DEMO_RAW := data/demo-raw
 DEMO := data/demo
 PERIOD ?= 2023-12
-DEMO_PERIODS ?= 2023-06 2023-12
+DEMO_PERIODS ?= 2023-12 2025-06
 WORKERS ?=
 # outputs of make demo / make run: the reports, and the 通报 and 监管提示函 as Word drafts (docx)
 FORMATS ?= html,pdf,docx
@@ -69,7 +69,7 @@ demo-data: venv ## Write the demo as received (S71 exports, loan tables: data/de
 	$(BIN)/analysis import-s71 $(DEMO_RAW)/s71 --tidy $(DEMO_RAW)/tidy --out $(DEMO)
 	cp -r $(DEMO_RAW)/loans $(DEMO)/loans
 
-demo: venv system-deps kernel demo-data ## Set up everything and run the main job on the demo data (mid-year and year-end)
+demo: venv system-deps kernel demo-data ## Set up everything and run the main job on the demo data (2023 year-end and the latest period, 2025-06, each under its own year's notice)
 	$(BIN)/analysis validate $(DATA)
 	@for p in $(DEMO_PERIODS); do \
 	  $(BIN)/analysis run --period $$p --data $(DATA) --formats $(FORMATS) $(if $(WORKERS),--workers $(WORKERS)) || exit $$?; \

@@ -14,18 +14,32 @@ from analysis.core.contract import (
     INSURER_CATEGORIES,
     MONTHLY,
 )
+from analysis.core.indicator_defs import load_indicator_params
 from analysis.core.policy import load_policies
-from analysis.demo.jurisdiction import FIRST_YEAR, ROUGHNESS, SCENARIOS, YEARS, demo_tables
+from analysis.demo.jurisdiction import (
+    DECLARED_COLUMNS,
+    FIRST_YEAR,
+    LAST_MONTH,
+    LAST_YEAR,
+    ROUGHNESS,
+    SCENARIO_YEAR,
+    SCENARIOS,
+    YEARS,
+    demo_tables,
+)
 from analysis.inputs.validation import load_dataset
 from analysis.rules.indicators import compute_indicators
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the years the demo writes in full (every month): the calendar tests compare January and July
+FULL_YEARS = [y for y in YEARS if y != LAST_YEAR or LAST_MONTH == 12]
 
 
 @pytest.fixture(scope="module")
 def indicators(demo_csv_dir):
     policies = load_policies(ROOT / "params")
-    ind = compute_indicators(load_dataset(demo_csv_dir, ROOT / "params"), policies)
+    written = load_indicator_params(ROOT / "params")  # the later years' watch items use them
+    ind = compute_indicators(load_dataset(demo_csv_dir, ROOT / "params"), policies, written)
     return ind.set_index(["institution_id", ind["period"].dt.strftime("%Y-%m")])
 
 
@@ -47,9 +61,14 @@ def test_every_category_and_county():
 
 
 def test_inapplicable_columns_are_empty_never_zero():
+    """Every column of the contract and every declared one (banks only, params/indicators.yaml)."""
+    from analysis.demo.jurisdiction import monthly_table
+
     tables = demo_tables()
     monthly = tables["monthly"].merge(tables["institutions"][["institution_id", "category"]])
-    for col in MONTHLY.columns:
+    declared = [c for c in monthly_table(ROOT / "params").columns if c.name in DECLARED_COLUMNS]
+    assert {c.name for c in declared} == set(DECLARED_COLUMNS)  # every column the demo writes is declared
+    for col in (*MONTHLY.columns, *declared):
         if col.applies_to is None:
             continue
         outside = monthly.loc[~monthly["category"].isin(col.applies_to), col.name]
@@ -58,11 +77,15 @@ def test_inapplicable_columns_are_empty_never_zero():
         assert inside.notna().all(), col.name
 
 
-def test_four_years_monthly():
-    """A history year and three assessed years, every month present (late filing repeats a month)."""
+def test_every_month_from_the_first_year_to_the_latest_period():
+    """A history year, then assessed years to June 2025, every month present (late filing repeats a
+    month): 2020–2024 in full and 2025 to June."""
     monthly = demo_tables()["monthly"]
-    assert monthly.groupby("institution_id")["period"].nunique().eq(12 * YEARS).all()
-    assert monthly["period"].dt.year.min() == FIRST_YEAR
+    months = 12 * (LAST_YEAR - FIRST_YEAR) + LAST_MONTH
+    assert (FIRST_YEAR, LAST_YEAR, LAST_MONTH) == (2020, 2025, 6)
+    assert monthly.groupby("institution_id")["period"].nunique().eq(months).all()
+    assert monthly["period"].min() == pd.Timestamp("2020-01-31")
+    assert monthly["period"].max() == pd.Timestamp("2025-06-30")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +106,7 @@ def _month_growth(monthly, column: str) -> pd.DataFrame:
 def test_calendar_january_surge_and_quarter_end_pushes(banks_monthly):
     """PBoC monthly loan statistics: January surge, quarter-end jumps, thin month after (median bank)."""
     g = _month_growth(banks_monthly, "total_loans").median()
-    for year in range(FIRST_YEAR + 1, FIRST_YEAR + YEARS):
+    for year in FULL_YEARS[1:]:
         jan, apr = g[f"{year}-01"], g[f"{year}-04"]
         jun, jul = g[f"{year}-06"], g[f"{year}-07"]
         assert jan > 2 * apr and jan > 0
@@ -93,7 +116,7 @@ def test_calendar_january_surge_and_quarter_end_pushes(banks_monthly):
 def test_spring_festival_moves_the_january_february_split(banks_monthly):
     """New borrowers disbursed: February's share is lower when the festival falls in February
     (2021: 12 Feb) than when it falls in January (2023: 22 Jan, the catch-up lands in February)."""
-    festival = dict(ROUGHNESS.spring_festival)
+    festival = {y: m for y, m in ROUGHNESS.spring_festival if y in FULL_YEARS}
     ytd = banks_monthly["inclusive_ytd_borrowers_disbursed"].unstack("ym")
     feb_share = {y: ((ytd[f"{y}-02"] - ytd[f"{y}-01"]) / ytd[f"{y}-12"]).median() for y in festival}
     in_feb = [y for y, m in festival.items() if m == 2]
@@ -143,7 +166,7 @@ def test_renewal_share_and_structure_move(banks_monthly):
 
 
 EXPECTED_DECEMBER = {
-    # planted scenario -> (status column, expected status) in the last demo year's December
+    # planted scenario -> (status column, expected status) in December of SCENARIO_YEAR (2023)
     "plan_missed": [("status_plan", "not_met")],
     "growth_leg_missed": [("status_growth_leg", "not_met"), ("status_two_increases", "not_met")],
     "borrowers_leg_missed": [("status_borrowers_leg", "not_met"), ("status_growth_leg", "met")],
@@ -165,7 +188,7 @@ EXPECTED_DECEMBER = {
 
 @pytest.mark.parametrize("institution_id,scenario", sorted(SCENARIOS.items()))
 def test_planted_outcomes(indicators, institution_id, scenario):
-    row = indicators.loc[(institution_id, "2023-12")]
+    row = indicators.loc[(institution_id, f"{SCENARIO_YEAR}-12")]
     for column, expected in EXPECTED_DECEMBER[scenario]:
         assert row[column] == expected, (institution_id, scenario, column, row[column])
 

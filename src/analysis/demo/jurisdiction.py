@@ -1,8 +1,8 @@
 """A fictional Nanyang jurisdiction (示例数据) for demonstrations and tests.
 
-Deterministic (fixed seed): 45 banks of every category the notice addresses and 15 insurers,
-monthly from January to December of four years, written as the Excel workbooks analysts
-receive. Every name carries "（示例）": none is a real institution.
+Deterministic (fixed seed): 45 banks of every category the notices address and 15 insurers,
+monthly from January 2020 to the latest period :data:`LAST_PERIOD` (June 2025), written as the
+Excel workbooks analysts receive. Every name carries "（示例）": none is a real institution.
 
 The returns are as rough as real ones (:class:`Roughness`): the calendar of Chinese lending
 (January surge, Spring-Festival dip, quarter-end and especially June and December pushes that
@@ -10,15 +10,26 @@ partly reverse the next month), a bank that filed a month late, a bank that misr
 and corrected it the month after, a merger that lifts one bank's books in one step, AR(1)
 persistence in monthly rates, and renewal and structure shares that move month to month.
 The first year is history only (it gives the later years their base), so the models can be
-backtested on rolling origins across three assessed years.
+backtested on rolling origins across the assessed years.
 
-A few institutions are given fixed outcomes in the last year (:data:`SCENARIOS`) so that every
-rule of the notice is exercised; the others are healthy with margins wide enough that noise
-cannot flip their verdicts. Tests and the README rely on these planted outcomes.
+Three policy years are assessed, each under its own notice (params/policy-YYYY.yaml): 2023 (两增,
+the rate rule), 2024 and 2025 (growth only; large and joint-stock branches judged each, local
+legal-person banks as a group). A few institutions are given fixed outcomes in each
+(:data:`PLANTED`: :data:`SCENARIOS` for 2023, :data:`SCENARIOS_2024`, :data:`SCENARIOS_2025`)
+so that every rule is exercised and the years' rules are told apart; the others are healthy
+with margins wide enough that noise cannot flip their verdicts. Tests and the README rely on
+these planted outcomes.
+
+Two random streams keep the years apart. 2020–2023 (:data:`FIRST_STREAM_YEARS`) are drawn from
+the one generator seeded with ``seed``, in the order they always were: every figure of those years
+is the one the demo had before it spanned later years. Each later year, each institution, draws
+from a generator of its own (``[seed, year, number]``), and the columns a later notice asks for
+(:data:`DECLARED_COLUMNS`, declared in params/indicators.yaml) from one per institution
+(``[seed, 1, number]``), so that adding them changed no other figure.
 
 Why this module is long: one simulation of a fictional jurisdiction whose planted cases
-(missed 两增, a rising rate, an NPL breach, a new bank) are stated together with the tables they
-live in, so that the tests' expected outcomes can be read in one place.
+(missed 两增, a rising rate, an NPL breach, a group judged as a whole) are stated together with
+the tables they live in, so that the tests' expected outcomes can be read in one place.
 """
 
 from __future__ import annotations
@@ -55,9 +66,19 @@ from analysis.core.files import replace_folder
 
 SEED = 20230508  # the notice's print date
 FIRST_YEAR = 2020
-YEARS = 4
+#: the latest month-end the demo writes (最新数据期): 2024 in full, 2025 January to June
+LAST_PERIOD = "2025-06"
+LAST_YEAR, LAST_MONTH = (int(part) for part in LAST_PERIOD.split("-"))
+#: every year the demo writes (the first one history only; the last one to :data:`LAST_MONTH`)
+YEARS: tuple[int, ...] = tuple(range(FIRST_YEAR, LAST_YEAR + 1))
+#: the year of :data:`SCENARIOS`; it and the years before it are the first random stream's
+SCENARIO_YEAR = 2023
+FIRST_STREAM_YEARS: tuple[int, ...] = tuple(range(FIRST_YEAR, SCENARIO_YEAR + 1))
+#: the stream tag of the declared columns' generator ([seed, tag, number]); later years use the year
+_DECLARED_STREAM = 1
 
-#: Planted outcomes in the last demo year (2023), by institution id.
+#: Planted outcomes in 2023 (the 2023 notice's rules), by institution id. Some of them shape the
+#: bank's earlier years too (B017 and B034 two years running, B033 high-rate from the start).
 SCENARIOS: dict[str, str] = {
     "B002": "plan_missed",  # large-bank branch: completes ~60% of its plan
     "B008": "plan_missed",  # joint-stock branch
@@ -76,6 +97,35 @@ SCENARIOS: dict[str, str] = {
     "I003": "premium_falling",
     "I010": "sum_insured_falling",
 }
+
+#: Planted outcomes in 2024 (金办发〔2024〕26号: growth only, large and joint-stock branches each,
+#: local legal-person banks as a group 地方法人银行总体), by institution id.
+SCENARIOS_2024: dict[str, str] = {
+    "B004": "growth_leg_missed",  # large-bank branch, judged on its own: inclusive growth below all loans
+    "B017": "growth_missed_in_group",  # legal: own growth below all loans (third year), the group meets it
+    "B018": "borrowers_falling",  # legal: growth met, borrowers fall again (2023: 未达标; 2024: 达标)
+    "B019": "rate_up",  # the rate rises again (~30 bp): the 2024 notice has no rate rule
+}
+
+#: Planted outcomes at the latest period, 2025-06 (金办发〔2025〕46号), by institution id.
+SCENARIOS_2025: dict[str, str] = {
+    "B004": "growth_leg_missed",  # behind all-loan growth at mid-year again
+    "B017": "growth_missed_in_group",  # behind at mid-year; the group is not
+    "B020": "plan_behind",  # completion below the year's time progress (时序进度, 50% in June)
+    "B023": "agri_falling",  # 涉农贷款 below the start of the year (a watch item of the 2025 notice)
+}
+
+#: Every year's planted outcomes (the years a notice assesses).
+PLANTED: dict[int, dict[str, str]] = {SCENARIO_YEAR: SCENARIOS, 2024: SCENARIOS_2024, 2025: SCENARIOS_2025}
+
+#: The monthly columns of params/indicators.yaml the demo writes (banks only), beyond the contract's.
+DECLARED_COLUMNS: tuple[str, ...] = (
+    "agri_balance",
+    "inclusive_agri_balance",
+    "sme_legal_person_balance",
+    "inclusive_midlong_balance",
+    "no_repay_renewal_balance",
+)
 
 _SHORT = {code: name.removesuffix("区").removesuffix("县").removesuffix("市") for code, name in COUNTIES.items()}
 _CITY = ("411303", "411302")  # branches sit in the two urban districts
@@ -122,6 +172,32 @@ _PROFILES = {
 
 
 @dataclass(frozen=True)
+class _DeclaredProfile:
+    """Ranges of the declared columns' shares at the start, by category (PBoC 涉农贷款统计: rural
+    banks lend mostly to 涉农 borrowers, joint-stock banks least; 普惠型涉农 is the part of it to
+    farm households and small firms with credit up to 1000万 — farm households' business loans are
+    no 普惠型小微企业贷款, so in a rural bank it may exceed the inclusive balance)."""
+
+    agri_share: tuple[float, float]  # 涉农贷款 ÷ all loans
+    inclusive_agri_share: tuple[float, float]  # 普惠型涉农贷款 ÷ 涉农贷款
+    legal_person_share: tuple[float, float]  # 小微企业法人贷款 ÷ (inclusive less individual businesses;
+    #                                          the rest are loans to 小微企业主)
+    midlong_above_mfg: tuple[float, float]  # 中长期 share of inclusive loans above the manufacturing one
+    no_repay_share: tuple[float, float]  # 无还本续贷 balance ÷ inclusive loans
+
+
+_DECLARED_PROFILES = {
+    POLICY_BANK: _DeclaredProfile((0.60, 0.80), (0.005, 0.012), (0.85, 0.95), (0.35, 0.50), (0.002, 0.010)),
+    LARGE_BANK: _DeclaredProfile((0.15, 0.28), (0.12, 0.22), (0.80, 0.88), (0.18, 0.30), (0.030, 0.060)),
+    JOINT_STOCK_BANK: _DeclaredProfile((0.05, 0.12), (0.08, 0.15), (0.80, 0.88), (0.10, 0.22), (0.020, 0.050)),
+    CITY_COMMERCIAL_BANK: _DeclaredProfile((0.15, 0.30), (0.15, 0.25), (0.80, 0.88), (0.12, 0.25), (0.020, 0.050)),
+    RURAL_COMMERCIAL_BANK: _DeclaredProfile((0.55, 0.75), (0.35, 0.50), (0.78, 0.86), (0.08, 0.20), (0.020, 0.050)),
+    RURAL_CREDIT_COOP: _DeclaredProfile((0.65, 0.85), (0.40, 0.55), (0.78, 0.86), (0.06, 0.16), (0.020, 0.040)),
+    VILLAGE_BANK: _DeclaredProfile((0.65, 0.85), (0.45, 0.65), (0.75, 0.85), (0.05, 0.12), (0.010, 0.040)),
+}
+
+
+@dataclass(frozen=True)
 class Roughness:
     """How rough the demo returns are (示例数据的粗糙度). Every pattern and where it comes from.
 
@@ -131,8 +207,8 @@ class Roughness:
       February, then jumps at the quarter-end months March, June, September and December with thin
       months after each (April, July, October). Inclusive small-micro lending (普惠小微贷款, PBoC
       quarterly 金融机构贷款投向统计报告) follows the same calendar.
-    - ``spring_festival``: month of 春节 by year (2020-01-25, 2021-02-12, 2022-02-01, 2023-01-22;
-      public calendar). Lending and new borrowers dip in that month (``festival_dip`` of the month's
+    - ``spring_festival``: month of 春节 by year (2020-01-25, 2021-02-12, 2022-02-01, 2023-01-22,
+      2024-02-10, 2025-01-29; public calendar). Lending and new borrowers dip in that month (``festival_dip`` of the month's
       weight) and the lost part is made up the month after: the festival moves the January/February
       split between years, as in the PBoC monthly figures.
     - ``quarter_end_push``: 冲时点 — balances stand higher at quarter-ends than the month after, by
@@ -157,7 +233,7 @@ class Roughness:
 
     growth_weights: tuple[float, ...] = (3.0, 1.0, 1.9, 0.45, 0.75, 1.6, 0.25, 0.7, 1.2, 0.4, 0.6, 1.0)
     disburse_weights: tuple[float, ...] = (1.8, 0.8, 1.45, 0.8, 0.85, 1.35, 0.75, 0.8, 1.1, 0.7, 0.8, 1.15)
-    spring_festival: tuple[tuple[int, int], ...] = ((2020, 1), (2021, 2), (2022, 2), (2023, 1))
+    spring_festival: tuple[tuple[int, int], ...] = ((2020, 1), (2021, 2), (2022, 2), (2023, 1), (2024, 2), (2025, 1))
     festival_dip: float = 0.75
     quarter_end_push: tuple[float, float, float, float] = (0.004, 0.010, 0.004, 0.006)  # Mar, Jun, Sep, Dec
     late_filers: tuple[tuple[str, str], ...] = (("B012", "2022-05"), ("B027", "2023-04"), ("B041", "2021-08"))
@@ -228,8 +304,8 @@ def institutions_frame() -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows, columns=[c.name for c in INSTITUTIONS.columns])
     assert len(frame) - banks == 15
-    last_year = FIRST_YEAR + YEARS - 1
-    frame.loc[frame["institution_id"].isin(["B035", "B036"]), "differentiated_years"] = f"{last_year - 1};{last_year}"
+    differentiated = f"{SCENARIO_YEAR - 1};{SCENARIO_YEAR}"  # the years of their planted outcomes
+    frame.loc[frame["institution_id"].isin(["B035", "B036"]), "differentiated_years"] = differentiated
     return frame
 
 
@@ -254,29 +330,75 @@ def _month_of(text: str) -> tuple[int, int]:
     return int(year), int(month)
 
 
-def _generate(
-    rng: np.random.Generator, institutions: pd.DataFrame, rough: Roughness = ROUGHNESS
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Monthly figures and annual plans for every institution."""
-    years = list(range(FIRST_YEAR, FIRST_YEAR + YEARS))
-    last = years[-1]
-    festival = dict(rough.spring_festival)
-    growth_shape = np.array(rough.growth_weights)
-    disburse_shape = np.array(rough.disburse_weights)
-    push_by_month = np.zeros(12)
-    push_by_month[[2, 5, 8, 11]] = rough.quarter_end_push
-    rate_season = np.linspace(0.05, -0.05, 12)
-    rate_season[[2, 5, 8, 11]] -= rough.quarter_end_rate_cut_bp / 100
-    breaks = {b[0]: b[1:] for b in rough.breaks}
-    monthly: list[dict] = []
-    plans: list[dict] = []
-    for inst in institutions.itertuples(index=False):
-        scenario = SCENARIOS.get(inst.institution_id, "")
-        periods = [pd.Timestamp(year=y, month=m, day=1) + pd.offsets.MonthEnd(0) for y in years for m in range(1, 13)]
-        if inst.category in (PROPERTY_INSURER, LIFE_INSURER):
-            monthly += _insurer_rows(rng, inst, scenario, years, periods)
-            continue
-        prof = _PROFILES[inst.category]
+def _month_end(year: int, month: int) -> pd.Timestamp:
+    return pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)
+
+
+def _stream(seed: int, *keys: int) -> np.random.Generator:
+    """A generator of its own for one later year of one institution (or the declared columns),
+    independent of the first stream's draws: ``[seed, *keys]``."""
+    return np.random.default_rng([seed, *keys])
+
+
+def _months_of(year: int) -> int:
+    """Months the demo writes of ``year``: 12, or up to :data:`LAST_MONTH` in the last year."""
+    return LAST_MONTH if year == LAST_YEAR else 12
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    """The monthly shapes every bank-year shares (from :class:`Roughness`)."""
+
+    festival: dict[int, int]
+    growth_shape: np.ndarray
+    disburse_shape: np.ndarray
+    push_by_month: np.ndarray
+    rate_season: np.ndarray
+    rate_innovation: float
+    breaks: dict[str, tuple[str, float, float, float]]
+
+    @classmethod
+    def of(cls, rough: Roughness) -> _Calendar:
+        push_by_month = np.zeros(12)
+        push_by_month[[2, 5, 8, 11]] = rough.quarter_end_push
+        rate_season = np.linspace(0.05, -0.05, 12)
+        rate_season[[2, 5, 8, 11]] -= rough.quarter_end_rate_cut_bp / 100
+        return cls(
+            festival=dict(rough.spring_festival),
+            growth_shape=np.array(rough.growth_weights),
+            disburse_shape=np.array(rough.disburse_weights),
+            push_by_month=push_by_month,
+            rate_season=rate_season,
+            rate_innovation=rough.rate_noise_bp / 100 * np.sqrt(1 - rough.rate_ar**2),
+            breaks={b[0]: b[1:] for b in rough.breaks},
+        )
+
+
+@dataclass
+class _Bank:
+    """One bank's figures carried from one year to the next (start-of-year levels, shares, rate)."""
+
+    total: float
+    inclusive: float
+    borrowers: float
+    npl_total: float
+    npl_gap: float
+    rate: float
+    credit_share: float
+    indiv_balance: float
+    indiv_borrowers: float
+    first_rate: float  # first-loan borrowers a year ÷ borrowers
+    renewal_share: float
+    mfg_share: float
+    guar_share: float
+    sci_share: float
+    above10m: float
+    push: np.ndarray  # this bank's window-dressing, the same every year
+    rate_dev: float  # persistent rate deviation (AR(1))
+    first_loans_prev_year: float | None = None
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, prof: _Profile, cal: _Calendar, rough: Roughness) -> _Bank:
         total = rng.uniform(*prof.total_loans)
         inclusive = total * rng.uniform(*prof.inclusive_share)
         borrowers = inclusive / prof.avg_loan * rng.uniform(0.85, 1.15)
@@ -287,140 +409,301 @@ def _generate(
         indiv_balance = inclusive * prof.indiv_share * rng.uniform(0.8, 1.2)
         # individual businesses are a part of the inclusive borrowers (S71 row 3.1 within row 6): at most half
         indiv_borrowers = min(indiv_balance / (prof.avg_loan * 0.4), 0.5 * borrowers)
-        first_rate = rng.uniform(0.07, 0.10)  # first-loan borrowers a year ÷ borrowers
+        first_rate = rng.uniform(0.07, 0.10)
         renewal_share = rng.uniform(0.10, 0.20)
         mfg_share, guar_share, sci_share = rng.uniform(0.05, 0.10), rng.uniform(0.02, 0.05), rng.uniform(0.03, 0.08)
         above10m = inclusive * prof.above10m_share * rng.uniform(0.8, 1.2)
-        push = push_by_month * rng.uniform(0.5, 1.5)  # this bank's window-dressing, the same every year
-        rate_dev = rng.normal(0, rough.rate_noise_bp / 100)  # persistent rate deviation (AR(1))
-        rate_innovation = rough.rate_noise_bp / 100 * np.sqrt(1 - rough.rate_ar**2)
-        brk = breaks.get(inst.institution_id)
-        first_loans_prev_year = None
-        for year in years:
-            is_last = year == last
-            g_total = rng.uniform(*prof.total_growth)
-            g_incl = rng.uniform(*prof.inclusive_growth)
-            g_borrowers = rng.uniform(0.05, 0.09)
-            rate_change = rng.uniform(-0.40, -0.25) if year == years[1] else rng.uniform(-0.30, -0.10)
-            plan_factor = rng.uniform(0.80, 0.92)  # plan ÷ planned-for increase: completion 109–125%
-            if scenario == "growth_leg_missed" and year >= last - 1:
-                g_total, g_incl = 0.11, 0.03
-            if scenario == "borrowers_leg_missed" and is_last:
-                g_borrowers = -0.06
-            if scenario == "rate_up" and is_last:
-                rate_change = 0.45
-            if scenario == "high_rate" and year == years[0]:
-                rate = 11.8
-            if scenario == "plan_missed" and is_last:
-                plan_factor = 1.65
-            if scenario == "balance_falling" and year >= last - 1:
-                g_incl, g_borrowers = -0.04, -0.03
-            if scenario.startswith("differentiated") and year >= last - 1:
-                g_total, g_incl = 0.10, 0.05
-                plan_factor = 0.85 if scenario == "differentiated_plan_met" else 1.6
-            rate += rate_change
-            npl_incl = npl_total + npl_gap + (6.0 if scenario == "npl_breach" and is_last else 0.0)
-            credit_step = rng.uniform(0.01, 0.03)
-            indiv_growth = -0.08 if scenario == "indiv_business_falling" and is_last else rng.uniform(0.06, 0.12)
-            first_loans = borrowers * first_rate * rng.uniform(1.02, 1.10)
-            if scenario == "first_loan_falling" and is_last and first_loans_prev_year is not None:
-                first_loans = first_loans_prev_year * 0.7
-            first_loans_prev_year = first_loans
+        push = cal.push_by_month * rng.uniform(0.5, 1.5)
+        rate_dev = rng.normal(0, rough.rate_noise_bp / 100)
+        return cls(
+            total=total,
+            inclusive=inclusive,
+            borrowers=borrowers,
+            npl_total=npl_total,
+            npl_gap=npl_gap,
+            rate=rate,
+            credit_share=credit_share,
+            indiv_balance=indiv_balance,
+            indiv_borrowers=indiv_borrowers,
+            first_rate=first_rate,
+            renewal_share=renewal_share,
+            mfg_share=mfg_share,
+            guar_share=guar_share,
+            sci_share=sci_share,
+            above10m=above10m,
+            push=push,
+            rate_dev=rate_dev,
+        )
 
-            fest = festival.get(year, 2)
-            shape: dict[str, Any] = {"noise": rough.weight_noise, "festival_month": fest, "dip": rough.festival_dip}
-            s_total = _cumulative_shape(rng, growth_shape, **shape)
-            s_incl = _cumulative_shape(rng, growth_shape, **shape)
-            s_borr = _cumulative_shape(rng, growth_shape, **shape)
-            s_disb = _cumulative_shape(rng, disburse_shape, **shape)
-            s_first = _cumulative_shape(rng, disburse_shape, noise=0.04, festival_month=fest, dip=rough.festival_dip)
-            total_path = total * (1 + g_total * s_total)
-            incl_path = inclusive * (1 + g_incl * s_incl)
-            borr_path = borrowers * (1 + g_borrowers * s_borr)
-            if brk is not None and _month_of(brk[0])[0] == year:  # merger / new product line: a step up
-                step = np.arange(1, 13) >= _month_of(brk[0])[1]  # (later years inherit it through the carry)
-                incl_path = incl_path * np.where(step, brk[1], 1.0)
-                total_path = total_path * np.where(step, brk[2], 1.0)
-                borr_path = borr_path * np.where(step, brk[3], 1.0)
-            planned_growth = 0.08 if scenario == "balance_falling" else g_incl  # its plan still expects growth
-            plans.append(
-                {
-                    "institution_id": inst.institution_id,
-                    "year": year,
-                    "planned_increase": round(inclusive * planned_growth * plan_factor, -2),
-                }
-            )
-            annual_disbursed = incl_path.mean() * prof.turnover
-            month_disbursed = np.diff(np.concatenate([[0.0], s_disb])) * annual_disbursed
-            month_rate = np.empty(12)
-            for m in range(12):
-                rate_dev = rough.rate_ar * rate_dev + rng.normal(0, rate_innovation)
-                month_rate[m] = rate + rate_dev + rate_season[m]
-            ytd_disbursed = np.cumsum(month_disbursed)
-            ytd_interest = np.cumsum(month_disbursed * month_rate / 100)
-            ytd_borrowers_disbursed = np.round(np.cumsum(np.diff(np.concatenate([[0.0], s_disb])) * borrowers * 0.9))
-            ytd_first = np.round(s_first * first_loans)
-            renewal_month_share = renewal_share * rng.lognormal(0.0, rough.renewal_noise, 12)
-            renewal_month_share[[fest - 1, min(fest, 11)]] *= 1.25  # loans fall due around the festival
-            ytd_renewal = np.cumsum(month_disbursed * renewal_month_share)
-            wobble = {
-                k: 1 + np.cumsum(rng.normal(0, rough.structure_noise, 12))
-                for k in ("credit", "mfg", "guar", "sci", "above10m")
-            }
-            pushed = 1 + push
-            month = np.arange(1, 13)
-            year_rows = []
-            for m in range(12):
-                share_progress = (m + 1) / 12
-                inc = incl_path[m] * pushed[m]
-                tot = total_path[m] * pushed[m]
-                row = {
-                    "institution_id": inst.institution_id,
-                    "period": periods[(year - FIRST_YEAR) * 12 + m],
-                    "inclusive_balance": round(inc, 2),
-                    "inclusive_borrowers": round(borr_path[m]),
-                    "inclusive_npl": round(inc * npl_incl / 100 * (1 + 0.02 * np.sin(month[m])), 2),
-                    "inclusive_ytd_disbursed": round(ytd_disbursed[m], 2),
-                    "inclusive_ytd_borrowers_disbursed": ytd_borrowers_disbursed[m],
-                    "inclusive_ytd_interest": round(ytd_interest[m], 2),
-                    "bill_discount_balance": round(inc * 0.08 * (1 + 0.1 * np.cos(month[m])), 2),
-                    "total_loans": round(tot, 2),
-                    "total_npl": round(tot * npl_total / 100, 2),
-                    "credit_loan_balance": round(
-                        inc
-                        * (
-                            credit_share
-                            + (-credit_step if scenario == "first_loan_falling" and is_last else credit_step)
-                            * share_progress
-                        )
-                        * wobble["credit"][m],
-                        2,
-                    ),
-                    "first_loan_ytd_borrowers": ytd_first[m],
-                    "first_loan_ytd_amount": round(ytd_first[m] * prof.avg_loan * 0.6, 2),
-                    "renewal_ytd_amount": round(ytd_renewal[m], 2),
-                    "mfg_midlong_balance": round(inc * mfg_share * (1 + 0.05 * share_progress) * wobble["mfg"][m], 2),
-                    "indiv_business_balance": round(indiv_balance * (1 + indiv_growth * s_incl[m]), 2),
-                    "indiv_business_borrowers": round(indiv_borrowers * (1 + indiv_growth * s_borr[m])),
-                    "above10m_balance": round(above10m * (1 + 0.06 * s_total[m]) * wobble["above10m"][m], 2),
-                    "guaranteed_balance": round(inc * guar_share * (1 + 0.1 * share_progress) * wobble["guar"][m], 2),
-                    "scitech_balance": round(inc * sci_share * (1 + 0.1 * share_progress) * wobble["sci"][m], 2),
-                }
-                if inst.category == VILLAGE_BANK:
-                    row["bill_discount_balance"] = 0.0  # village banks do no bill business
-                year_rows.append(row)
-            _file_like_a_bank(inst.institution_id, year, year_rows, rough)
-            monthly += year_rows
-            total, inclusive, borrowers = total_path[-1], incl_path[-1], borr_path[-1]
-            credit_share += credit_step if not (scenario == "first_loan_falling" and is_last) else -credit_step
-            indiv_balance *= 1 + indiv_growth
-            indiv_borrowers *= 1 + indiv_growth
-            renewal_share += rng.uniform(0.005, 0.015)
-            mfg_share *= 1.05
-            guar_share *= 1.1
-            sci_share *= 1.1
-            above10m *= 1.06
-    return pd.DataFrame(monthly), pd.DataFrame(plans)
+
+@dataclass
+class _Declared:
+    """One bank's declared columns (:data:`DECLARED_COLUMNS`) carried from one year to the next."""
+
+    agri: float  # 涉农贷款 at the start of the year, 万元
+    inclusive_agri_share: float
+    legal_person_share: float
+    midlong_above_mfg: float
+    no_repay_share: float
+
+    @classmethod
+    def draw(cls, drng: np.random.Generator, category: str, bank: _Bank) -> _Declared:
+        d = _DECLARED_PROFILES[category]
+        return cls(
+            agri=bank.total * drng.uniform(*d.agri_share),
+            inclusive_agri_share=drng.uniform(*d.inclusive_agri_share),
+            legal_person_share=drng.uniform(*d.legal_person_share),
+            midlong_above_mfg=drng.uniform(*d.midlong_above_mfg),
+            no_repay_share=drng.uniform(*d.no_repay_share),
+        )
+
+
+def _generate(
+    rng: np.random.Generator, institutions: pd.DataFrame, rough: Roughness = ROUGHNESS, seed: int = SEED
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly figures and annual plans for every institution: the first stream's years from
+    ``rng``, each later year from its own generator (module docstring). The rows of the first
+    stream's years come first, in the order they always had (by institution, then month), the later
+    years' after them — as an archive grows."""
+    cal = _Calendar.of(rough)
+    monthly: dict[bool, list[dict]] = {False: [], True: []}  # keyed by "a later year"
+    plans: dict[bool, list[dict]] = {False: [], True: []}
+    for number, inst in enumerate(institutions.itertuples(index=False), start=1):
+        iid = inst.institution_id
+        if inst.category in (PROPERTY_INSURER, LIFE_INSURER):
+            insurer = _Insurer.draw(rng, inst.category)
+            for year in YEARS:
+                later = year not in FIRST_STREAM_YEARS
+                monthly[later] += _insurer_year(_stream(seed, year, number) if later else rng, insurer, iid, year)
+            continue
+        prof = _PROFILES[inst.category]
+        bank = _Bank.draw(rng, prof, cal, rough)
+        drng = _stream(seed, _DECLARED_STREAM, number)
+        declared = _Declared.draw(drng, inst.category, bank)
+        for year in YEARS:
+            later = year not in FIRST_STREAM_YEARS
+            year_rng = _stream(seed, year, number) if later else rng
+            rows, plan = _bank_year(year_rng, drng, bank, declared, inst, year, cal, rough)
+            monthly[later] += rows[: _months_of(year)]
+            plans[later].append(plan)
+    return pd.DataFrame(monthly[False] + monthly[True]), pd.DataFrame(plans[False] + plans[True])
+
+
+def _bank_year(
+    rng: np.random.Generator,
+    drng: np.random.Generator,
+    bank: _Bank,
+    declared: _Declared,
+    inst: Any,
+    year: int,
+    cal: _Calendar,
+    rough: Roughness,
+) -> tuple[list[dict], dict]:
+    """One bank's twelve month-ends of ``year`` and its plan; carries ``bank`` and ``declared`` to
+    the next year. ``rng`` draws every figure of the contract's columns, ``drng`` the declared ones."""
+    iid = inst.institution_id
+    prof = _PROFILES[inst.category]
+    scenario = SCENARIOS.get(iid, "")  # the 2023 outcome, which shapes some earlier years too
+    later = PLANTED.get(year, {}).get(iid, "") if year > SCENARIO_YEAR else ""
+    is_last = year == SCENARIO_YEAR
+    running = SCENARIO_YEAR - 1 <= year <= SCENARIO_YEAR  # the cases planted two years running
+    g_total = rng.uniform(*prof.total_growth)
+    g_incl = rng.uniform(*prof.inclusive_growth)
+    g_borrowers = rng.uniform(0.05, 0.09)
+    rate_change = rng.uniform(-0.40, -0.25) if year == FIRST_YEAR + 1 else rng.uniform(-0.30, -0.10)
+    plan_factor = rng.uniform(0.80, 0.92)  # plan ÷ planned-for increase: completion 109–125%
+    if scenario == "growth_leg_missed" and running:
+        g_total, g_incl = 0.11, 0.03
+    if scenario == "borrowers_leg_missed" and is_last:
+        g_borrowers = -0.06
+    if scenario == "rate_up" and is_last:
+        rate_change = 0.45
+    if scenario == "high_rate" and year == FIRST_YEAR:
+        bank.rate = 11.8
+    if scenario == "plan_missed" and is_last:
+        plan_factor = 1.65
+    if scenario == "balance_falling" and running:
+        g_incl, g_borrowers = -0.04, -0.03
+    if scenario.startswith("differentiated") and running:
+        g_total, g_incl = 0.10, 0.05
+        plan_factor = 0.85 if scenario == "differentiated_plan_met" else 1.6
+    # the later years' planted outcomes (SCENARIOS_2024, SCENARIOS_2025)
+    if later in ("growth_leg_missed", "growth_missed_in_group"):
+        g_total, g_incl = 0.10, 0.02
+    if later == "borrowers_falling":
+        g_total, g_incl, g_borrowers = 0.07, 0.14, -0.05
+    if later == "rate_up":
+        rate_change = 0.30
+    if later == "plan_behind":
+        plan_factor = 2.2  # completion ~30% by June against a time progress of 50%
+    bank.rate += rate_change
+    npl_incl = bank.npl_total + bank.npl_gap + (6.0 if scenario == "npl_breach" and is_last else 0.0)
+    # from 2024 the notices ask for more 信用贷款 and 续贷: the shares rise faster
+    credit_step = rng.uniform(0.02, 0.04) if year > SCENARIO_YEAR else rng.uniform(0.01, 0.03)
+    indiv_growth = -0.08 if scenario == "indiv_business_falling" and is_last else rng.uniform(0.06, 0.12)
+    first_loans = bank.borrowers * bank.first_rate * rng.uniform(1.02, 1.10)
+    if scenario == "first_loan_falling" and is_last and bank.first_loans_prev_year is not None:
+        first_loans = bank.first_loans_prev_year * 0.7
+    bank.first_loans_prev_year = first_loans
+    credit_falls = scenario == "first_loan_falling" and is_last
+
+    fest = cal.festival.get(year, 2)
+    shape: dict[str, Any] = {"noise": rough.weight_noise, "festival_month": fest, "dip": rough.festival_dip}
+    s_total = _cumulative_shape(rng, cal.growth_shape, **shape)
+    s_incl = _cumulative_shape(rng, cal.growth_shape, **shape)
+    s_borr = _cumulative_shape(rng, cal.growth_shape, **shape)
+    s_disb = _cumulative_shape(rng, cal.disburse_shape, **shape)
+    s_first = _cumulative_shape(rng, cal.disburse_shape, noise=0.04, festival_month=fest, dip=rough.festival_dip)
+    total_path = bank.total * (1 + g_total * s_total)
+    incl_path = bank.inclusive * (1 + g_incl * s_incl)
+    borr_path = bank.borrowers * (1 + g_borrowers * s_borr)
+    brk = cal.breaks.get(iid)
+    if brk is not None and _month_of(brk[0])[0] == year:  # merger / new product line: a step up
+        step = np.arange(1, 13) >= _month_of(brk[0])[1]  # (later years inherit it through the carry)
+        incl_path = incl_path * np.where(step, brk[1], 1.0)
+        total_path = total_path * np.where(step, brk[2], 1.0)
+        borr_path = borr_path * np.where(step, brk[3], 1.0)
+    # B034's plan still expects growth in the years of its falling balance (and the years before)
+    planned_growth = 0.08 if scenario == "balance_falling" and year <= SCENARIO_YEAR else g_incl
+    plan = {
+        "institution_id": iid,
+        "year": year,
+        "planned_increase": round(bank.inclusive * planned_growth * plan_factor, -2),
+    }
+    annual_disbursed = incl_path.mean() * prof.turnover
+    month_disbursed = np.diff(np.concatenate([[0.0], s_disb])) * annual_disbursed
+    month_rate = np.empty(12)
+    for m in range(12):
+        bank.rate_dev = rough.rate_ar * bank.rate_dev + rng.normal(0, cal.rate_innovation)
+        month_rate[m] = bank.rate + bank.rate_dev + cal.rate_season[m]
+    ytd_disbursed = np.cumsum(month_disbursed)
+    ytd_interest = np.cumsum(month_disbursed * month_rate / 100)
+    ytd_borrowers_disbursed = np.round(np.cumsum(np.diff(np.concatenate([[0.0], s_disb])) * bank.borrowers * 0.9))
+    ytd_first = np.round(s_first * first_loans)
+    renewal_month_share = bank.renewal_share * rng.lognormal(0.0, rough.renewal_noise, 12)
+    renewal_month_share[[fest - 1, min(fest, 11)]] *= 1.25  # loans fall due around the festival
+    ytd_renewal = np.cumsum(month_disbursed * renewal_month_share)
+    wobble = {
+        k: 1 + np.cumsum(rng.normal(0, rough.structure_noise, 12)) for k in ("credit", "mfg", "guar", "sci", "above10m")
+    }
+    declared_year = _declared_year(drng, declared, year, later, bank.total, g_total, rough)
+    pushed = 1 + bank.push
+    month = np.arange(1, 13)
+    rows = []
+    for m in range(12):
+        share_progress = (m + 1) / 12
+        inc = incl_path[m] * pushed[m]
+        tot = total_path[m] * pushed[m]
+        indiv = bank.indiv_balance * (1 + indiv_growth * s_incl[m])
+        credit_share = bank.credit_share + (-credit_step if credit_falls else credit_step) * share_progress
+        row = {
+            "institution_id": iid,
+            "period": _month_end(year, m + 1),
+            "inclusive_balance": round(inc, 2),
+            "inclusive_borrowers": round(borr_path[m]),
+            "inclusive_npl": round(inc * npl_incl / 100 * (1 + 0.02 * np.sin(month[m])), 2),
+            "inclusive_ytd_disbursed": round(ytd_disbursed[m], 2),
+            "inclusive_ytd_borrowers_disbursed": ytd_borrowers_disbursed[m],
+            "inclusive_ytd_interest": round(ytd_interest[m], 2),
+            "bill_discount_balance": round(inc * 0.08 * (1 + 0.1 * np.cos(month[m])), 2),
+            "total_loans": round(tot, 2),
+            "total_npl": round(tot * bank.npl_total / 100, 2),
+            "credit_loan_balance": round(inc * credit_share * wobble["credit"][m], 2),
+            "first_loan_ytd_borrowers": ytd_first[m],
+            "first_loan_ytd_amount": round(ytd_first[m] * prof.avg_loan * 0.6, 2),
+            "renewal_ytd_amount": round(ytd_renewal[m], 2),
+            "mfg_midlong_balance": round(inc * bank.mfg_share * (1 + 0.05 * share_progress) * wobble["mfg"][m], 2),
+            "indiv_business_balance": round(indiv, 2),
+            "indiv_business_borrowers": round(bank.indiv_borrowers * (1 + indiv_growth * s_borr[m])),
+            "above10m_balance": round(bank.above10m * (1 + 0.06 * s_total[m]) * wobble["above10m"][m], 2),
+            "guaranteed_balance": round(inc * bank.guar_share * (1 + 0.1 * share_progress) * wobble["guar"][m], 2),
+            "scitech_balance": round(inc * bank.sci_share * (1 + 0.1 * share_progress) * wobble["sci"][m], 2),
+        }
+        row.update(declared_year.month(m, inc, indiv, bank.mfg_share, s_total[m], pushed[m]))
+        if inst.category == VILLAGE_BANK:
+            row["bill_discount_balance"] = 0.0  # village banks do no bill business
+        rows.append(row)
+    _file_like_a_bank(iid, year, rows, rough)
+    bank.total, bank.inclusive, bank.borrowers = total_path[-1], incl_path[-1], borr_path[-1]
+    bank.credit_share += -credit_step if credit_falls else credit_step
+    bank.indiv_balance *= 1 + indiv_growth
+    bank.indiv_borrowers *= 1 + indiv_growth
+    bank.renewal_share += rng.uniform(0.01, 0.03) if year > SCENARIO_YEAR else rng.uniform(0.005, 0.015)
+    bank.mfg_share *= 1.05
+    bank.guar_share *= 1.1
+    bank.sci_share *= 1.1
+    bank.above10m *= 1.06
+    declared_year.carry()
+    return rows, plan
+
+
+@dataclass
+class _DeclaredYear:
+    """The declared columns of one bank-year (:func:`_declared_year`)."""
+
+    declared: _Declared
+    agri_growth: float
+    inclusive_agri_step: float
+    midlong_step: float
+    no_repay_step: float
+    wobble: dict[str, np.ndarray]
+
+    def month(self, m: int, inclusive: float, indiv: float, mfg_share: float, s_total: float, pushed: float) -> dict:
+        """The declared columns at month-end ``m`` (0-based) from the month's inclusive balance (pushed),
+        individual-business balance, the manufacturing share and all loans' cumulative shape."""
+        d, progress, w = self.declared, (m + 1) / 12, self.wobble
+        agri = d.agri * (1 + self.agri_growth * s_total) * pushed  # all loans' calendar and push
+        midlong_share = mfg_share * (1 + 0.05 * progress) + d.midlong_above_mfg + self.midlong_step * progress
+        return {
+            "agri_balance": round(agri, 2),
+            "inclusive_agri_balance": round(
+                agri * (d.inclusive_agri_share + self.inclusive_agri_step * progress) * w["agri"][m], 2
+            ),
+            "sme_legal_person_balance": round((inclusive - indiv) * d.legal_person_share * w["legal"][m], 2),
+            "inclusive_midlong_balance": round(inclusive * midlong_share * w["midlong"][m], 2),
+            "no_repay_renewal_balance": round(
+                inclusive * (d.no_repay_share + self.no_repay_step * progress) * w["no_repay"][m], 2
+            ),
+        }
+
+    def carry(self) -> None:
+        """The year-end levels and shares become the next year's start."""
+        d = self.declared
+        d.agri *= 1 + self.agri_growth
+        d.inclusive_agri_share += self.inclusive_agri_step
+        d.midlong_above_mfg += self.midlong_step
+        d.no_repay_share += self.no_repay_step
+
+
+def _declared_year(
+    drng: np.random.Generator,
+    declared: _Declared,
+    year: int,
+    later: str,
+    total: float,
+    g_total: float,
+    rough: Roughness,
+) -> _DeclaredYear:
+    """The year's draws of the declared columns. 涉农贷款 follows all loans' calendar and grows a
+    little faster than they do (at least 2%, at most to 95% of all loans); from 2024 the notices
+    push 普惠型涉农, 中长期 and 无还本续贷 (larger steps of their shares). ``later``: the year's
+    planted outcome (``agri_falling``: 涉农贷款 −12% over the year)."""
+    pushed_year = year > SCENARIO_YEAR
+    agri_growth = max(g_total + drng.normal(0.01, 0.02), 0.02)
+    agri_growth = min(agri_growth, 0.95 * total * (1 + g_total) / declared.agri - 1)
+    if later == "agri_falling":
+        agri_growth = -0.12
+    return _DeclaredYear(
+        declared=declared,
+        agri_growth=agri_growth,
+        inclusive_agri_step=drng.uniform(0.01, 0.02) if pushed_year else drng.uniform(0.002, 0.010),
+        midlong_step=drng.uniform(0.01, 0.03) if pushed_year else drng.uniform(0.005, 0.015),
+        no_repay_step=drng.uniform(0.003, 0.008) if pushed_year else drng.uniform(0.001, 0.004),
+        wobble={
+            k: 1 + np.cumsum(drng.normal(0, rough.structure_noise / 2, 12))
+            for k in ("agri", "legal", "midlong", "no_repay")
+        },
+    )
 
 
 def _file_like_a_bank(institution_id: str, year: int, rows: list[dict], rough: Roughness) -> None:
@@ -437,52 +720,69 @@ def _file_like_a_bank(institution_id: str, year: int, rows: list[dict], rough: R
             rows[m - 1]["inclusive_balance"] = round(rows[m - 1]["inclusive_balance"] * factor, 2)
 
 
-def _insurer_rows(rng, inst, scenario: str, years: list[int], periods: list[pd.Timestamp]) -> list[dict]:
-    life = inst.category == LIFE_INSURER
-    premium = rng.uniform(500, 5_000) if life else rng.uniform(2_000, 15_000)
-    policies_per_premium = rng.uniform(2, 5) if life else rng.uniform(3, 8)  # 件 per 万元
-    insured_per_premium = rng.uniform(30, 80) if life else rng.uniform(300, 800)
-    loss_ratio = rng.uniform(0.15, 0.30) if life else rng.uniform(0.45, 0.65)
-    shape = np.array([2.2, 1.0, 1.3, 0.9, 0.8, 1.0, 0.8, 0.8, 0.9, 0.8, 0.7, 0.8]) if life else _DISBURSE_SHAPE
-    rows = []
-    for year in years:
-        growth = rng.uniform(0.06, 0.12)
-        insured_growth = growth
-        if scenario == "premium_falling" and year == years[-1]:
-            growth = insured_growth = -0.12
-        if scenario == "sum_insured_falling" and year == years[-1]:
-            insured_growth = -0.15
-        if year > years[0]:
-            premium *= 1 + growth
-            insured_per_premium *= (1 + insured_growth) / (1 + growth)
-        s = _cumulative_shape(rng, shape, noise=0.1)
-        s_claims = _cumulative_shape(rng, np.ones(12), noise=0.2)
-        for m in range(12):
-            rows.append(
-                {
-                    "institution_id": inst.institution_id,
-                    "period": periods[(year - years[0]) * 12 + m],
-                    "premium_ytd": round(premium * s[m], 2),
-                    "policies_ytd": round(premium * s[m] * policies_per_premium),
-                    "sum_insured_ytd": round(premium * s[m] * insured_per_premium, 2),
-                    "claims_paid_ytd": round(premium * loss_ratio * s_claims[m], 2),
-                }
-            )
-    return rows
+@dataclass
+class _Insurer:
+    """One insurer's figures carried from one year to the next."""
+
+    premium: float  # 万元 a year
+    policies_per_premium: float  # 件 per 万元
+    insured_per_premium: float
+    loss_ratio: float
+    shape: np.ndarray  # premium by month (life insurers' 开门红 is stronger)
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, category: str) -> _Insurer:
+        life = category == LIFE_INSURER
+        premium = rng.uniform(500, 5_000) if life else rng.uniform(2_000, 15_000)
+        policies_per_premium = rng.uniform(2, 5) if life else rng.uniform(3, 8)
+        insured_per_premium = rng.uniform(30, 80) if life else rng.uniform(300, 800)
+        loss_ratio = rng.uniform(0.15, 0.30) if life else rng.uniform(0.45, 0.65)
+        shape = np.array([2.2, 1.0, 1.3, 0.9, 0.8, 1.0, 0.8, 0.8, 0.9, 0.8, 0.7, 0.8]) if life else _DISBURSE_SHAPE
+        return cls(premium, policies_per_premium, insured_per_premium, loss_ratio, shape)
 
 
-def _onlending_frame(rng: np.random.Generator) -> pd.DataFrame:
+def _insurer_year(rng: np.random.Generator, ins: _Insurer, institution_id: str, year: int) -> list[dict]:
+    """One insurer's month-ends of ``year`` (to :data:`LAST_MONTH` in the last year)."""
+    planted = PLANTED.get(year, {}).get(institution_id, "")
+    growth = rng.uniform(0.06, 0.12)
+    insured_growth = growth
+    if planted == "premium_falling":
+        growth = insured_growth = -0.12
+    if planted == "sum_insured_falling":
+        insured_growth = -0.15
+    if year > FIRST_YEAR:
+        ins.premium *= 1 + growth
+        ins.insured_per_premium *= (1 + insured_growth) / (1 + growth)
+    s = _cumulative_shape(rng, ins.shape, noise=0.1)
+    s_claims = _cumulative_shape(rng, np.ones(12), noise=0.2)
+    return [
+        {
+            "institution_id": institution_id,
+            "period": _month_end(year, m + 1),
+            "premium_ytd": round(ins.premium * s[m], 2),
+            "policies_ytd": round(ins.premium * s[m] * ins.policies_per_premium),
+            "sum_insured_ytd": round(ins.premium * s[m] * ins.insured_per_premium, 2),
+            "claims_paid_ytd": round(ins.premium * ins.loss_ratio * s_claims[m], 2),
+        }
+        for m in range(_months_of(year))
+    ]
+
+
+def _onlending_frame(rng: np.random.Generator, seed: int = SEED) -> pd.DataFrame:
+    """The policy bank's on-lending by quarter: the first stream's years from ``rng``, each later
+    year from its own generator; quarters to the one :data:`LAST_MONTH` ends."""
     rows = []
-    for year in range(FIRST_YEAR, FIRST_YEAR + YEARS):
-        for quarter in range(1, 5):
-            rate = 5.6 - 0.25 * (year - FIRST_YEAR) + rng.normal(0, 0.08)
-            if year == FIRST_YEAR + YEARS - 1 and quarter == 3:
+    for year in YEARS:
+        year_rng = rng if year in FIRST_STREAM_YEARS else _stream(seed, year, 0)
+        for quarter in range(1, _months_of(year) // 3 + 1):
+            rate = 5.6 - 0.25 * (year - FIRST_YEAR) + year_rng.normal(0, 0.08)
+            if year == SCENARIO_YEAR and quarter == 3:
                 rate = 8.9  # planted: end borrowers paid more than local village and rural banks
             rows.append(
                 {
                     "institution_id": "B001",
                     "quarter": f"{year}Q{quarter}",
-                    "onlending_amount": round(rng.uniform(8_000, 20_000), 2),
+                    "onlending_amount": round(year_rng.uniform(8_000, 20_000), 2),
                     "end_borrower_rate": round(rate, 2),
                 }
             )
@@ -490,13 +790,14 @@ def _onlending_frame(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def demo_tables(seed: int = SEED) -> dict[str, pd.DataFrame]:
-    """The demo tables with English column names, in memory."""
+    """The demo tables with English column names, in memory; the monthly table carries the
+    contract's columns and then :data:`DECLARED_COLUMNS`."""
     rng = np.random.default_rng(seed)
     institutions = institutions_frame()
-    monthly, plans = _generate(rng, institutions)
-    columns = [c.name for c in MONTHLY.columns]
+    monthly, plans = _generate(rng, institutions, seed=seed)
+    columns = [c.name for c in MONTHLY.columns] + list(DECLARED_COLUMNS)
     monthly = monthly.reindex(columns=columns)
-    return {"institutions": institutions, "monthly": monthly, "plans": plans, "onlending": _onlending_frame(rng)}
+    return {"institutions": institutions, "monthly": monthly, "plans": plans, "onlending": _onlending_frame(rng, seed)}
 
 
 _EVIDENCE = {
@@ -518,20 +819,22 @@ _EVIDENCE = {
 }
 
 
-def qualitative_frame(institutions: pd.DataFrame, year: int, seed: int = SEED) -> pd.DataFrame:
+def qualitative_frame(
+    institutions: pd.DataFrame, year: int, seed: int = SEED, params_dir: Path | str | None = None
+) -> pd.DataFrame:
     """Analyst-style qualitative scores for the banks under the scoring table (demo only).
 
-    Point ranges follow params/scoring-<year>.yaml; the evidence texts are fictional.
+    Point ranges follow params/scoring-<year>.yaml; the evidence texts are fictional. Banks with an
+    outcome planted that year (:data:`PLANTED`) score lower.
     """
     from analysis.rules.scoring import load_scoring, scoring_path
-    from analysis.state import project_root
 
-    table = load_scoring(scoring_path(project_root() / "params", year))
+    table = load_scoring(scoring_path(_params(params_dir), year))
     rng = np.random.default_rng(seed + year)
     rows = []
     banks = institutions[institutions["category"].isin(table.categories)]
     for inst in banks.itertuples(index=False):
-        planted = SCENARIOS.get(inst.institution_id, "")
+        planted = PLANTED.get(year, {}).get(inst.institution_id, "")
         quality = rng.uniform(0.55, 0.95) - (0.25 if planted else 0.0)
         for item in (i for i in table.items if i.kind == "qualitative"):
             if item.max > 0:
@@ -572,14 +875,41 @@ def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
         )
 
 
-def write_demo_data(out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx") -> Path:
+def _params(params_dir: Path | str | None) -> Path:
+    from analysis.state import project_root
+
+    return Path(params_dir) if params_dir is not None else project_root() / "params"
+
+
+def scored_years(params_dir: Path | str | None = None) -> list[int]:
+    """The demo years that have a scoring table (params/scoring-<year>.yaml): those, and only those,
+    get a qualitative scoring workbook (定性评分-<year>)."""
+    from analysis.rules.scoring import scoring_path
+
+    return [year for year in YEARS if scoring_path(_params(params_dir), year).exists()]
+
+
+def monthly_table(params_dir: Path | str | None = None) -> Table:
+    """The monitoring table's columns as the demo writes them: the contract's and those of
+    params/indicators.yaml (Chinese headers of the declared columns from there)."""
+    from analysis.core.contract import monthly_with
+    from analysis.core.indicator_defs import load_indicator_params
+
+    return monthly_with(load_indicator_params(_params(params_dir)).contract_columns())
+
+
+def write_demo_data(
+    out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx", params_dir: Path | str | None = None
+) -> Path:
     """Write the demo jurisdiction to ``out_dir`` atomically (a finished folder or nothing).
 
     ``fmt`` is ``xlsx`` (Chinese headers, as analysts receive them), ``csv`` or ``parquet``.
+    ``params_dir`` (default the project's params/): the declared columns' headers and the years
+    with a scoring table.
     """
     out_dir = Path(out_dir)
     tables = demo_tables(seed)
-    specs = {"institutions": INSTITUTIONS, "monthly": MONTHLY, "plans": PLANS, "onlending": ONLENDING}
+    specs = {"institutions": INSTITUTIONS, "monthly": monthly_table(params_dir), "plans": PLANS, "onlending": ONLENDING}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
@@ -593,12 +923,12 @@ def write_demo_data(out_dir: Path | str, seed: int = SEED, fmt: str = "xlsx") ->
                 frame.to_parquet(staging / f"{name}.parquet", index=False)
             else:
                 raise ValueError(f"unknown format {fmt!r}; use xlsx, csv or parquet")
-        last_year = FIRST_YEAR + YEARS - 1
-        qualitative = qualitative_frame(tables["institutions"], last_year, seed)
-        if fmt == "xlsx":
-            _write_xlsx(qualitative, staging / f"定性评分-{last_year}.xlsx", "定性评分")
-        else:
-            qualitative.to_csv(staging / f"定性评分-{last_year}.csv", index=False, encoding="utf-8-sig")
+        for year in scored_years(params_dir):
+            qualitative = qualitative_frame(tables["institutions"], year, seed, params_dir)
+            if fmt == "xlsx":
+                _write_xlsx(qualitative, staging / f"定性评分-{year}.xlsx", "定性评分")
+            else:
+                qualitative.to_csv(staging / f"定性评分-{year}.csv", index=False, encoding="utf-8-sig")
         (staging / "README.txt").write_text(
             "示例数据：虚构的南阳辖区银行保险机构，仅供演示与测试，非真实机构数据。\n"
             "Fictional demo data generated by `analysis demo-data`; not real institutions.\n",

@@ -1,7 +1,7 @@
 """Fictional loan-level data (示例借据数据) that aggregate to the demo S71 returns.
 
-For the demo's last month-end, every bank gets EAST-shaped tables — receipts (借据), customers
-(客户), credit lines (授信) — under ``loans/<bank>/`` whose S71 recomputation
+For one month-end, :data:`LOAN_PERIOD` (2023-12), every bank gets EAST-shaped tables — receipts
+(借据), customers (客户), credit lines (授信) — under ``loans/<bank>/`` whose S71 recomputation
 (:func:`analysis.inputs.loans.recompute_s71`) equals its demo S71 return for every item reconciled in
 ``params/loans.yaml``, to the 分, except for the planted cases of :data:`LOAN_SEEDS`:
 
@@ -15,6 +15,12 @@ Amounts are generated in 分 (integer cents), so sums are exact. One known limit
 monitoring table: in many demo banks the individual-business borrowers (3.1.B5) exceed all
 inclusive borrowers (6.B5), which no set of loans can reproduce; :attr:`DemoLoans.infeasible`
 lists those bank-items, and the reconciliation shows them as what they are — an inconsistent return.
+
+One snapshot only, though the monthly figures run to 2025-06: the loan checks read every snapshot
+under ``loans/`` (a second one would double the receipts every run reads, about 680,000 more), and
+a coherent later snapshot needs the same customers carried across dates (their founding dates and
+lines: the checks join the latest snapshot of the customers to every receipt), which this generator
+does not model. A report of a later month says that no loan-level data exist for its month.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ LOAN_SEEDS: dict[str, str] = {
     "B022": "over_crediting",
 }
 SHARED_CUSTOMER = "92411300MA9DEMO001"
+#: the month-end of the demo's loan tables (the year-end of the planted 2023 outcomes)
+LOAN_PERIOD = "2023-12"
 _EXTRA_BALANCE_CENTS = 50_000_000  # 50万元
 _WAN = 1_000_000  # 分 per 万元
 
@@ -492,16 +500,17 @@ def write_east(folder: Path, tables: dict[str, pd.DataFrame], style: tuple[str, 
 
 
 def write_demo_loans(out_dir: Path | str, seed: int | None = None, params_dir: Path | str | None = None) -> DemoLoans:
-    """Write the demo's last month as EAST 5.0 tables, ``loans/<bank>/IE_005_504.csv`` … (styles
-    :data:`EAST_STYLES`), and the org map ``loans/报送机构编码对照.csv`` (金融许可证号 -> 机构编码)."""
+    """Write the demo's :data:`LOAN_PERIOD` as EAST 5.0 tables, ``loans/<bank>/IE_005_504.csv`` …
+    (styles :data:`EAST_STYLES`), and the org map ``loans/报送机构编码对照.csv`` (金融许可证号 -> 机构编码)."""
     from analysis.core.contract import BANK_CATEGORIES
-    from analysis.demo.jurisdiction import FIRST_YEAR, SEED, YEARS, demo_tables
+    from analysis.demo.jurisdiction import SEED, demo_tables
     from analysis.inputs.loans import load_loan_rules
     from analysis.inputs.s71 import load_form_versions, s71_cells
 
     seed = SEED if seed is None else seed
     out = Path(out_dir) / "loans"
-    period = pd.Timestamp(year=FIRST_YEAR + YEARS - 1, month=12, day=31)
+    year, month = (int(part) for part in LOAN_PERIOD.split("-"))
+    period = pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)
     tables = demo_tables(seed)
     inst = tables["institutions"]
     banks = inst.loc[inst["category"].isin(BANK_CATEGORIES), "institution_id"]
@@ -530,6 +539,7 @@ def write_demo_loans(out_dir: Path | str, seed: int | None = None, params_dir: P
 
 __all__ = [
     "EAST_STYLES",
+    "LOAN_PERIOD",
     "LOAN_SEEDS",
     "SHARED_CUSTOMER",
     "DemoLoans",

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core.contract import CATEGORIES
-from analysis.demo.jurisdiction import FIRST_YEAR, SEED, YEARS, demo_tables, qualitative_frame
+from analysis.demo.jurisdiction import SEED, demo_tables, qualitative_frame, scored_years
 
 DEMO_MARK = "（示例）"
 
@@ -73,10 +73,10 @@ def write_province_data(out_dir: Path | str, n_institutions: int, seed: int = SE
     try:
         for name, frame in tables.items():
             frame.to_parquet(staging / f"{name}.parquet", index=False)
-        last_year = FIRST_YEAR + YEARS - 1
-        qualitative_frame(tables["institutions"], last_year, seed).to_csv(
-            staging / f"定性评分-{last_year}.csv", index=False, encoding="utf-8-sig"
-        )
+        for year in scored_years():  # the years with a scoring table
+            qualitative_frame(tables["institutions"], year, seed).to_csv(
+                staging / f"定性评分-{year}.csv", index=False, encoding="utf-8-sig"
+            )
         (staging / "README.txt").write_text(
             f"模拟全省数据：{n_institutions} 家虚构机构，由示例数据生成器多次生成，仅供性能测试。\n"
             f"Synthetic province of {n_institutions} fictional institutions (analysis.demo.province); not real data.\n",

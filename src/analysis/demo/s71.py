@@ -7,12 +7,13 @@
   band, band-less ≤3000万 cells) with the mart's year-suffixed codes (``S71_I_2..A4.2018``). The
   cell-code long format (one CSV per bank, amounts in 元) for most banks — without row 6 and row 3
   A–C, which the importer derives, except for the categories in :data:`TOTALS_WRITTEN_CATEGORIES`
-  whose platform export writes them — one bank's last month as a detail export (one row per loan
-  or customer, ``COL_n`` columns: :data:`DETAIL_EXPORT_BANK`), and the form layout (one workbook
-  per bank, one sheet per month, 万元 with two decimals, merged two-level headers, totals filled
-  in) for the categories in :data:`FORM_LAYOUT_CATEGORIES`;
+  whose platform export writes them — one bank's month as a detail export (one row per loan or
+  customer, ``COL_n`` columns: :data:`DETAIL_EXPORT_BANK`, :data:`DETAIL_EXPORT_PERIOD`), and the
+  form layout (one workbook per bank, one sheet per month, 万元 with two decimals, merged two-level
+  headers, totals filled in) for the categories in :data:`FORM_LAYOUT_CATEGORIES`;
 * ``tidy/`` — the tables S71 does not replace: 机构名录, 信贷计划, 转贷款, 定性评分, and 月度监测 holding
-  only the figures S71 does not carry (first loans, guarantees, all loans, insurers …).
+  only the figures S71 does not carry (first loans, guarantees, all loans, insurers, the columns
+  declared in params/indicators.yaml …).
 
 Importing ``s71/`` with ``tidy/`` (:func:`analysis.inputs.s71.import_s71`) gives back the demo monitoring
 table exactly; ``tests/test_s71.py`` checks that round trip.
@@ -34,8 +35,10 @@ FORM_LAYOUT_CATEGORIES: tuple[str, ...] = (RURAL_CREDIT_COOP,)
 #: Categories whose long-format export comes from the reporting platform and so writes row 6 and
 #: row 3 A–C (the totals); the others export from their mart, which computes neither.
 TOTALS_WRITTEN_CATEGORIES: tuple[str, ...] = (LARGE_BANK, JOINT_STOCK_BANK)
-#: The bank whose last month is exported as a detail table (one row per loan or customer).
+#: The bank and month exported as a detail table (one row per loan or customer): its mart failed
+#: that month. 2023-12, the month it always was, so that the 2020–2023 exports stay as they were.
 DETAIL_EXPORT_BANK = "B045"
+DETAIL_EXPORT_PERIOD = "2023-12"
 #: Band order of the form's columns under each letter ("" = no band, the ≤3000万 total).
 BAND_ORDER = ("1", "2", "3", "4", "", "0", "5")
 
@@ -185,12 +188,12 @@ def write_demo_exports(
     the loan tables are :func:`analysis.demo.loans.write_demo_loans`)."""
     from analysis.core.contract import BANK_CATEGORIES
     from analysis.core.workbook import write_workbook
-    from analysis.demo.jurisdiction import SEED, write_demo_data
+    from analysis.demo.jurisdiction import SEED, monthly_table, write_demo_data
 
     out_dir = Path(out_dir)
     seed = SEED if seed is None else seed
     versions = load_form_versions(params_dir)
-    tidy_dir = write_demo_data(out_dir / "tidy", seed=seed, fmt="xlsx")
+    tidy_dir = write_demo_data(out_dir / "tidy", seed=seed, fmt="xlsx", params_dir=params_dir)
     from analysis.demo.jurisdiction import demo_tables
 
     tables = demo_tables(seed)
@@ -204,7 +207,8 @@ def write_demo_exports(
     cells = s71_cells(bank_rows, versions)
 
     remainder = tidy_remainder(monthly, versions, banks)
-    remainder = remainder.rename(columns={c.name: c.label_zh for c in MONTHLY.columns})
+    # the columns declared in params/indicators.yaml under their Chinese headers too
+    remainder = remainder.rename(columns={c.name: c.label_zh for c in monthly_table(params_dir).columns})
     monthly_file = tidy_dir / f"{MONTHLY.label_zh}.xlsx"
     write_workbook(monthly_file, {MONTHLY.label_zh: remainder})
 
@@ -230,10 +234,10 @@ def write_demo_exports(
             inst_cells = pd.concat([inst_cells, inst_totals], ignore_index=True)
         inst_cells = inst_cells.sort_values(["period"], kind="stable")
         if inst_id == DETAIL_EXPORT_BANK:
-            last = inst_cells["period"] == inst_cells["period"].max()
-            detail = _detail_frame(inst_cells[last], versions)
+            month = inst_cells["period"].dt.strftime("%Y-%m") == DETAIL_EXPORT_PERIOD
+            detail = _detail_frame(inst_cells[month], versions)
             detail.to_csv(s71_dir / f"S71_{inst_id}_明细.csv", index=False, encoding="utf-8-sig")
-            inst_cells = inst_cells[~last]
+            inst_cells = inst_cells[~month]
         _long_frame(inst_cells, versions).to_csv(s71_dir / f"S71_{inst_id}.csv", index=False, encoding="utf-8-sig")
     if loans:
         from analysis.demo.loans import write_demo_loans
@@ -244,6 +248,7 @@ def write_demo_exports(
 
 __all__ = [
     "DETAIL_EXPORT_BANK",
+    "DETAIL_EXPORT_PERIOD",
     "FORM_LAYOUT_CATEGORIES",
     "TOTALS_WRITTEN_CATEGORIES",
     "s71_cells",
