@@ -395,7 +395,7 @@ def test_new_data_withdraws_the_period_index_and_workbook(tmp_path):
         generation="old-data",
         entries={"B1": ManifestEntry(key="B1", status="done", generation="old-data")},
     ).save(out / "manifest.json")
-    state = SimpleNamespace(hashes={"data/月度监测.csv": "new"}, citywide=pd.DataFrame())
+    state = SimpleNamespace(hashes={"data/月度监测.csv": "new"}, citywide=pd.DataFrame(), policies={})
 
     def batch():
         return SimpleNamespace(

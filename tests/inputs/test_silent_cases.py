@@ -54,13 +54,15 @@ def params_copy(tmp_path: Path, drop: tuple[str, ...] = ()) -> Path:
 
 def test_a_new_column_in_the_monitoring_table_is_warned_with_its_header(data):
     frame = read(data, MONTHLY)
-    assert len(frame.columns) == 25  # institution, period and 23 figures: the new one is the 26th, column Z
+    # institution, period, 23 figures and the 5 columns params/indicators.yaml declares: the new one is
+    # the 31st, column AE
+    assert len(frame.columns) == 30
     frame["绿色贷款余额"] = "100.00"
     write(data, MONTHLY, frame)
     ds = load_dataset(data, PARAMS)  # accepted: the column is not read
     (warned,) = only(ds.warnings, "unknown_column")
     assert (warned.file, warned.row, warned.column) == (MONTHLY, 1, "绿色贷款余额")
-    assert "第Z列" in warned.detail and "column Z" in warned.detail
+    assert "第AE列" in warned.detail and "column AE" in warned.detail
     text = format_warnings(ds.warnings)
     assert "数据规范中没有此列：已忽略" in text and "the data contract does not know this column" in text
     assert "绿色贷款余额" not in ds.monthly.columns
@@ -190,18 +192,20 @@ def _with_january(data: Path, year: int) -> int:
 
 
 def test_a_data_year_after_the_policy_years_without_a_policy_is_warned_on_its_first_row(data, tmp_path):
-    params = params_copy(tmp_path, drop=("policy-2024.yaml",))
-    row = _with_january(data, 2024)
+    params = params_copy(tmp_path)
+    row = _with_january(data, 2026)  # the demo runs to 2025-06; policies 2023–2025
     ds = load_dataset(data, params)
     (warned,) = only(ds.warnings, "no_policy_year")  # 2020–2022 serve as base and history: not warned
     assert (warned.file, warned.row, warned.column) == (MONTHLY, row, "period")
-    assert f"数据含2024年（60行），但无 {params / 'policy-2024.yaml'}" in warned.detail
-    assert "考核年度 2023" in warned.detail and "仅作基期与历史 2020、2021、2022" in warned.detail
+    assert f"数据含2026年（60行），但无 {params / 'policy-2026.yaml'}" in warned.detail
+    assert "考核年度 2023、2024、2025" in warned.detail and "仅作基期与历史 2020、2021、2022" in warned.detail
     assert "its rows get no verdicts" in warned.detail
 
 
 def test_data_without_any_policy_year_are_warned_year_by_year(data, tmp_path):
     params = params_copy(tmp_path, drop=("policy-2023.yaml", "policy-2024.yaml"))  # policy 2025 only
+    frame = read(data, MONTHLY)
+    write(data, MONTHLY, frame[frame["数据期"] < "2024"])  # data 2020–2023: no year has a policy
     ds = load_dataset(data, params)
     warned = only(ds.warnings, "no_policy_year")
     # nothing evaluated, so no year is a base: each warned on its first row, B001's January (the demo

@@ -69,7 +69,7 @@ def test_single_workbook_with_sheets(tmp_path, demo_csv_dir):
         for name in (INSTITUTIONS, MONTHLY, PLANS, ONLENDING):
             read(demo_csv_dir, name).to_excel(writer, sheet_name=name.removesuffix(".csv"), index=False)
     ds = load_dataset(book, PARAMS)
-    assert ds.monthly["period"].max() == pd.Timestamp("2023-12-31")
+    assert ds.monthly["period"].max() == pd.Timestamp("2025-06-30")  # the demo's latest period
 
 
 def test_missing_table(data):
@@ -108,7 +108,7 @@ def test_english_headers_accepted(data):
 
     frame = read(data, MONTHLY).rename(columns={c.label_zh: c.name for c in SPEC.columns})
     write(data, MONTHLY, frame)
-    assert len(load_dataset(data, PARAMS).monthly) == 60 * 48  # 60 institutions, 2020-01 … 2023-12
+    assert len(load_dataset(data, PARAMS).monthly) == 60 * 66  # 60 institutions, 2020-01 … 2025-06
 
 
 @pytest.mark.parametrize(
@@ -231,7 +231,8 @@ def test_bank_reporting_from_mid_year_is_accepted_with_a_warning(data):
     write(data, MONTHLY, frame)
     april = first_row(frame, 机构编码="B020", 数据期="2023-04-30")
     ds = load_dataset(data, PARAMS)
-    assert set(ds.monthly.loc[ds.monthly["institution_id"] == "B020", "period"].dt.month) == set(range(4, 13))
+    b020 = ds.monthly.loc[ds.monthly["institution_id"] == "B020", "period"]
+    assert set(b020[b020.dt.year == 2023].dt.month) == set(range(4, 13)) and b020.min() == pd.Timestamp("2023-04-30")
     (hit,) = ds.warnings
     assert (hit.rule, hit.row, hit.column) == ("missing_base_december", april + 2, "period")
 

@@ -31,13 +31,15 @@ def start_generation(batch: BatchPlan) -> None:
     manifest.period = batch.period
     manifest.updated = batch.generated.isoformat(timespec="seconds")
     period_end = parse_period(batch.period)
-    policy = batch.state.policy(period_end.year)
-    manifest.labels = site_labels(policy)
+    policy = batch.state.policies.get(period_end.year)
+    manifest.labels = site_labels(policy) if policy is not None else {}
     if batch.period in {f"{p:%Y-%m}" for p in batch.state.citywide.index}:
         city = {k: _plain(v) for k, v in batch.state.citywide.loc[period_end].items()}
         # the city figures of rules the year has, only (a year without the plan rule publishes no plan figure)
         manifest.citywide = {
-            k: v for k, v in city.items() if f"city:{k}" in manifest.labels or not k.endswith(_FIGURES)
+            k: v
+            for k, v in city.items()
+            if not manifest.labels or f"city:{k}" in manifest.labels or not k.endswith(_FIGURES)
         }
     manifest.save(batch.manifest_path)
 

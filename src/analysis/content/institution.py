@@ -36,6 +36,7 @@ from analysis.core.compare import fmt_signed, snap_zero
 from analysis.core.contract import COUNTIES, MONTHLY
 from analysis.core.errors import ReportInputError
 from analysis.core.indicator_defs import label_unit as written_label_unit
+from analysis.core.indicator_defs import load_indicator_params
 from analysis.core.periods import CHINA_TZ, parse_period
 from analysis.core.policy import Policy
 from analysis.core.status import MET, NA, NOT_MET, WATCH
@@ -92,6 +93,7 @@ def institution_context(
     an insurer and names the right notebook.
     """
     state = state or load_state(data_dir, params_dir, loans=False)  # its own loan checks only, when asked
+    load_indicator_params(state.params_dir)  # the names and units of the indicators written in params
     period_end = parse_period(period)
     inst = state.dataset.institutions.set_index("institution_id")
     if institution_id not in inst.index:

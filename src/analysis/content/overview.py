@@ -39,6 +39,9 @@ class CityContext:
 
 def city_context(period: str, data_dir="data/demo", params_dir="params", state: State | None = None) -> CityContext:
     state = state or load_state(data_dir, params_dir)
+    from analysis.core.indicator_defs import load_indicator_params
+
+    load_indicator_params(state.params_dir)  # the names and units of the indicators written in params
     period_end = parse_period(period)
     if (state.indicators["period"] == period_end).sum() == 0:
         from analysis.content.institution import ReportInputError
