@@ -36,31 +36,36 @@ def row(iid, period, balance, total, borrowers, interest):
     }
 
 
+#: L1 (农商, legal): +10 % against all loans' +8 % both years, borrowers −5 each year; rate 6.0 % →
+#: 6.2 % → 6.5 %. L2 (村镇, legal): +2 % against +5 % both years. A (大型, branch): 2024 +4 % against
+#: +5 %. C (城商 branch): in neither year's subjects.
+INSTITUTIONS = [
+    bank("L1", "农村商业银行"),
+    bank("L2", "村镇银行"),
+    bank("A", "大型商业银行", "分支机构"),
+    bank("C", "城市商业银行", "分支机构"),
+]
+MONTHLY = [
+    row("L1", "2022-12", 1000, 5000, 100, 60),
+    row("L1", "2023-12", 1100, 5400, 95, 62),
+    row("L1", "2024-12", 1210, 5832, 90, 65),
+    row("L2", "2022-12", 200, 1000, 50, 60),
+    row("L2", "2023-12", 204, 1050, 50, 60),
+    row("L2", "2024-12", 208.08, 1102.5, 50, 60),
+    row("A", "2022-12", 480, 1900, 40, 50),
+    row("A", "2023-12", 500, 2000, 40, 50),
+    row("A", "2024-12", 520, 2100, 40, 50),
+    row("C", "2023-12", 300, 1000, 30, 50),
+    row("C", "2024-12", 300, 1100, 30, 50),
+]
+
+
 @pytest.fixture(scope="module")
 def indicators():
     """L1 (农商, legal): +10 % against all loans' +8 % both years, borrowers −5 each year; rate
     6.0 % → 6.2 % → 6.5 %. L2 (村镇, legal): +2 % against +5 % both years. A (大型, branch): 2024
     +4 % against +5 %. C (城商 branch): in neither year's subjects."""
-    institutions = [
-        bank("L1", "农村商业银行"),
-        bank("L2", "村镇银行"),
-        bank("A", "大型商业银行", "分支机构"),
-        bank("C", "城市商业银行", "分支机构"),
-    ]
-    monthly = [
-        row("L1", "2022-12", 1000, 5000, 100, 60),
-        row("L1", "2023-12", 1100, 5400, 95, 62),
-        row("L1", "2024-12", 1210, 5832, 90, 65),
-        row("L2", "2022-12", 200, 1000, 50, 60),
-        row("L2", "2023-12", 204, 1050, 50, 60),
-        row("L2", "2024-12", 208.08, 1102.5, 50, 60),
-        row("A", "2022-12", 480, 1900, 40, 50),
-        row("A", "2023-12", 500, 2000, 40, 50),
-        row("A", "2024-12", 520, 2100, 40, 50),
-        row("C", "2023-12", 300, 1000, 30, 50),
-        row("C", "2024-12", 300, 1100, 30, 50),
-    ]
-    ds = make_dataset(institutions, monthly)
+    ds = make_dataset(INSTITUTIONS, MONTHLY)
     policies = load_policies(ROOT / "params")
     ind = compute_indicators(ds, policies, load_indicator_params(ROOT / "params"))
     ind = ind.set_index(["institution_id", "year"])
@@ -157,22 +162,8 @@ def test_2023_has_every_rule_and_2024_says_which_it_lacks():
 def state(tmp_path_factory):
     from analysis.state import state_from_dataset
 
-    institutions = [
-        bank("L1", "农村商业银行"),
-        bank("L2", "村镇银行"),
-        bank("A", "大型商业银行", "分支机构"),
-    ]
-    monthly = [
-        row("L1", "2022-12", 1000, 5000, 100, 60),
-        row("L1", "2023-12", 1100, 5400, 95, 62),
-        row("L1", "2024-12", 1210, 5832, 90, 65),
-        row("L2", "2022-12", 200, 1000, 50, 60),
-        row("L2", "2023-12", 204, 1050, 50, 60),
-        row("L2", "2024-12", 208.08, 1102.5, 50, 60),
-        row("A", "2022-12", 480, 1900, 40, 50),
-        row("A", "2023-12", 500, 2000, 40, 50),
-        row("A", "2024-12", 520, 2100, 40, 50),
-    ]
+    institutions = [i for i in INSTITUTIONS if i["institution_id"] != "C"]  # C adds nothing to the reports
+    monthly = [r for r in MONTHLY if r["institution_id"] != "C"]
     plans = [
         {"institution_id": iid, "year": year, "planned_increase": planned}
         for iid, year, planned in [("L1", 2023, 100), ("L1", 2024, 100), ("L2", 2023, 4), ("L2", 2024, 4)]

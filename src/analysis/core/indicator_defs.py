@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from analysis.core.errors import ParamsError
 
@@ -42,29 +42,31 @@ KIND_UNITS = {"growth_ytd": "%", "growth_yoy": "%", "share": "%", "share_change_
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
+def _snake(v: str) -> str:
+    if not _NAME.match(v):
+        raise ValueError(f"name must be lower_snake_case English 须为小写英文: {v!r}")
+    return v
+
+
+#: a column's or an indicator's English name: lower_snake_case
+Name = Annotated[str, AfterValidator(_snake)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DeclaredColumn(_Strict):
     """An input column beyond the built-in contract (新增报送字段), read from the monthly table by its
-    Chinese ``header`` or English ``name`` and, where the S71 form has it, from the cell ``s71``."""
+    Chinese ``header`` or English ``name`` and, where a form version's ``mapping`` (``params/s71``) names
+    it, from that S71 cell."""
 
-    name: str
+    name: Name
     header: str = Field(min_length=1)
     #: an amount (万元) or a count (户); its plausible ceiling is that of ``params/limits.yaml``
     kind: Literal["amount", "count"]
     unit: str = Field(min_length=1)
     description: str = ""
-    #: the S71 item that carries it (e.g. ``"7.A"``), when the form has one
-    s71: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _snake(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError(f"name must be lower_snake_case English 须为小写英文: {v!r}")
-        return v
 
     def contract_column(self):
         """The column as the data contract states it: optional, banks only, never negative, with the
@@ -87,7 +89,7 @@ class DeclaredColumn(_Strict):
 class IndicatorDef(_Strict):
     """One indicator written in params: ``kind`` over the column ``of`` (and ``per``)."""
 
-    name: str
+    name: Name
     kind: Kind
     of: str
     per: str | None = None
@@ -95,13 +97,6 @@ class IndicatorDef(_Strict):
     #: the unit shown; defaults to the kind's (:data:`KIND_UNITS`) or the column's own
     unit: str | None = None
     scale: float = 1.0
-
-    @field_validator("name")
-    @classmethod
-    def _snake(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError(f"name must be lower_snake_case English 须为小写英文: {v!r}")
-        return v
 
     @model_validator(mode="after")
     def _denominator(self) -> IndicatorDef:

@@ -298,19 +298,22 @@ def _absent(out: pd.DataFrame, rows: pd.Series, *rules: str) -> None:
         out.loc[rows, f"na_reason_{rule}"] = "not_in_policy"
 
 
+#: the balances a group's (or the city's) quantity target sums: now and at the start of the year
+SUMMED_FOR_GROUPS = [
+    "inclusive_balance_assessed",
+    "inclusive_balance_base",
+    "total_loans",
+    "total_loans_base",
+    "inclusive_borrowers",
+    "inclusive_borrowers_base",
+]
+
+
 def _group_figures(p: pd.DataFrame, members: pd.Series) -> pd.DataFrame:
     """Per period, the summed balances of a group judged as a whole (总体) and its growth figures,
     aligned to ``p``'s rows. A member enters the sums only where its current and start-of-year
     figures all exist (as for the city-wide figures)."""
-    columns = [
-        "inclusive_balance_assessed",
-        "inclusive_balance_base",
-        "total_loans",
-        "total_loans_base",
-        "inclusive_borrowers",
-        "inclusive_borrowers_base",
-        "inclusive_ytd_increase",
-    ]
+    columns = [*SUMMED_FOR_GROUPS, "inclusive_ytd_increase"]
     counted = members & p[columns].notna().all(axis=1)
     sums = p.loc[counted, ["period", *columns]].groupby("period").sum()
     sums["count"] = counted[counted].groupby(p.loc[counted, "period"]).size()
@@ -702,20 +705,7 @@ def citywide_figures(indicators: pd.DataFrame, policies: Policy | Mapping[int, P
             legal = ind["category"].isin(ti.group.categories) & ind["entity_type"].isin(ti.group.entity_types)
         else:
             legal = ind["entity_type"].isin(ti.entity_types) & ind["category"].isin(ti.categories)
-        legal &= (
-            ind[
-                [
-                    "inclusive_balance_assessed",
-                    "inclusive_balance_base",
-                    "total_loans",
-                    "total_loans_base",
-                    "inclusive_borrowers",
-                    "inclusive_borrowers_base",
-                ]
-            ]
-            .notna()
-            .all(axis=1)
-        )
+        legal &= ind[SUMMED_FOR_GROUPS].notna().all(axis=1)
         with_plan = (
             ind["category"].isin(policy.plan.categories if policy.plan is not None else [])
             & ind["planned_increase"].notna()
