@@ -98,8 +98,8 @@ SCENARIOS: dict[str, str] = {
     "I010": "sum_insured_falling",
 }
 
-#: Planted outcomes in 2024 (金办发〔2024〕26号: growth only, large and joint-stock branches each,
-#: local legal-person banks as a group 地方法人银行总体), by institution id.
+#: Planted outcomes in 2024, for the rules of params/policy-2024.yaml (growth only, large and
+#: joint-stock branches each, local legal-person banks as a group 地方法人银行总体), by institution id.
 SCENARIOS_2024: dict[str, str] = {
     "B004": "growth_leg_missed",  # large-bank branch, judged on its own: inclusive growth below all loans
     "B017": "growth_missed_in_group",  # legal: own growth below all loans (third year), the group meets it
@@ -107,7 +107,7 @@ SCENARIOS_2024: dict[str, str] = {
     "B019": "rate_up",  # the rate rises again (~30 bp): the 2024 notice has no rate rule
 }
 
-#: Planted outcomes at the latest period, 2025-06 (金办发〔2025〕46号), by institution id.
+#: Planted outcomes at the latest period, 2025-06 (the rules of params/policy-2025.yaml), by institution id.
 SCENARIOS_2025: dict[str, str] = {
     "B004": "growth_leg_missed",  # behind all-loan growth at mid-year again
     "B017": "growth_missed_in_group",  # behind at mid-year; the group is not
