@@ -418,13 +418,35 @@ def test_docx_is_a_period_exporter_recorded_on_the_entries(state, tmp_path):
         },
     )
     out = tmp_path / PERIOD
-    failed = write_period_outputs(state, PERIOD, out, ("docx",), datetime(2023, 7, 10, 9, 0), manifest)
-    assert failed == []
+    results = write_period_outputs(state, PERIOD, out, ("docx",), datetime(2026, 12, 7, 9, 0), manifest)
+    assert [r.status for r in results] == ["note"]  # nothing failed; the summary is told the date
+    assert "2023年7月20日" in results[0].warnings[0] and "issue_date" in results[0].warnings[0]
     outputs = {k: e.outputs.get("docx") for k, e in manifest.entries.items()}
     assert outputs == {"overview": f"通报-{PERIOD}.docx", "B017": "提示函/B017.docx", "B021": None, "B018": None}
     assert manifest.entries["overview"].outputs["html"] == "overview.html"  # the report's own outputs stay
     assert (out / "提示函" / "B018.docx").exists()  # written; linked once B018's report is of this data
-    assert "2023年7月10日" in all_text(docx.Document(str(out / f"通报-{PERIOD}.docx")))
+    # dated by the period (the 20th of the month after 2023-06: a Thursday), not by the run's clock
+    text = all_text(docx.Document(str(out / f"通报-{PERIOD}.docx")))
+    assert "2023年7月20日" in text and "2026" not in text
+
+
+def test_the_date_of_issue_comes_from_the_period_never_the_clock():
+    """documents.yaml's rule worked by hand on calendars: the 20th of the month after the period,
+    a Saturday or Sunday moved to the Monday after."""
+    from analysis.outputs.documents.templates import IssueDateRule
+    from analysis.outputs.documents.write import issue_date
+
+    rule = IssueDateRule(months_after=1, day=20)
+    assert rule.date_for(date(2023, 6, 30)) == date(2023, 7, 20)  # Thursday
+    assert rule.date_for(date(2023, 12, 31)) == date(2024, 1, 22)  # 20 January 2024 is a Saturday
+    assert rule.date_for(date(2024, 6, 30)) == date(2024, 7, 22)  # 20 July 2024 is a Saturday
+    assert rule.date_for(date(2025, 9, 30)) == date(2025, 10, 20)  # Monday
+    assert IssueDateRule(months_after=0, day=5).date_for(date(2023, 6, 30)) == date(2023, 7, 3)  # never before the end
+    settings = type("S", (), {"issue_date": rule})()
+    day, why = issue_date(settings, pd.Timestamp("2023-12-31"), None)
+    assert day == date(2024, 1, 22) and "issue_date" in why
+    day, why = issue_date(settings, pd.Timestamp("2023-12-31"), date(2024, 2, 1))
+    assert day == date(2024, 2, 1) and "--issued" in why
 
 
 def test_cli_docs_records_the_documents_for_the_site(state, demo_csv_dir, tmp_path):

@@ -108,20 +108,24 @@ def write_period_outputs(
     state: State, period: str, out_dir: Path, formats: tuple[str, ...], generated: datetime, manifest: Manifest
 ) -> list[JobResult]:
     """Write the period-scope outputs (:func:`analysis.outputs.registry.period_formats`) from the
-    state and record them in the manifest; returns what failed (a failure never loses the reports)."""
-    failed = []
+    state and record them in the manifest; returns what failed (a failure never loses the reports)
+    and the exporters' notes for the summary (the drafts' date of issue)."""
+    results = []
     for fmt in formats:
         exporter = EXPORTERS[fmt]
         start = time.perf_counter()
         try:
             written = exporter.write(state, period, out_dir, state.params_dir, generated)
         except Exception as exc:  # noqa: BLE001 - reported with the run's other failures
-            failed.append(
+            results.append(
                 JobResult(f"{fmt} ({exporter.label})", "failed", time.perf_counter() - start, _error_text(exc))
             )
             continue
         record_period_files(manifest, fmt, written.files)
-        failed += [
+        notes = getattr(written, "notes", [])
+        if notes:
+            results.append(JobResult(f"{fmt} ({exporter.label})", "note", warnings=notes))
+        results += [
             JobResult(f"{key} ({exporter.label})", "failed", error=error) for key, error in written.failed.items()
         ]
-    return failed
+    return results

@@ -129,6 +129,8 @@ def _cmd_docs(args: argparse.Namespace) -> int:
         f"通报 / bulletin: {out_dir / written.files['overview']}\n"
         f"提示函 / letters: {len(letters)} 份 → {out_dir / '提示函'}" + (f" ({', '.join(letters)})" if letters else "")
     )
+    for note in written.notes:
+        print(f"  · {note}")
     for key, error in written.failed.items():
         print(f"  ✗ {key}: {error}", file=sys.stderr)
     if recorded and not args.no_publish:
@@ -265,7 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=Path("data/demo"))
     p.add_argument("--params", type=Path, default=Path("params"))
     p.add_argument("--reports", type=Path, default=Path("reports"))
-    p.add_argument("--issued", metavar="YYYY-MM-DD", help="date of issue (成文日期; default today)")
+    p.add_argument(
+        "--issued",
+        metavar="YYYY-MM-DD",
+        help="date of issue (成文日期; default: from the period by issue_date of params/templates/documents.yaml)",
+    )
     p.add_argument(
         "--reply-by", metavar="YYYY-MM-DD", help="reply deadline (default: issue date + reply_days of documents.yaml)"
     )

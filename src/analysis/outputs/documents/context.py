@@ -73,7 +73,20 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _common(policy, period: pd.Timestamp, issued: date, reply_by: date, settings: DocumentSettings) -> dict:
+#: what a document shows for a setting the office has not filled in (联系人, 联系电话): a line to write on
+BLANK = "＿＿＿＿＿＿"
+
+
+def _common(
+    policy, period: pd.Timestamp, issued: date, reply_by: date, settings: DocumentSettings, document: str
+) -> dict:
+    """The fields both documents share: the notice, the period, and the letterhead of the period's
+    policy year (``documents.yaml``: issuer, 发文机关标志, 发文字号 prefix, 抄送, 联系人) for
+    ``document`` (``bulletin`` or ``letter``)."""
+    year = settings.years.get(period.year)
+    issuer = (year.issuer if year else "") or policy.issuing_office
+    mark = (year.bulletin_mark if document == "bulletin" else year.letter_mark) if year else ""
+    prefix = (year.bulletin_number_prefix if document == "bulletin" else year.letter_number_prefix) if year else ""
     return {
         "office": policy.issuing_office,
         "notice": policy.notice,
@@ -83,10 +96,19 @@ def _common(policy, period: pd.Timestamp, issued: date, reply_by: date, settings
         "period_end": f"{period.year}年{period.month}月末",
         "period_name": period_name(period),
         "year": period.year,
+        "year_end": period.month == 12,
         "issued": chinese_date(issued),
         "issue_year": issued.year,
         "reply_deadline": chinese_date(reply_by),
         "reply_days": settings.reply_days,
+        "issuer": issuer,
+        "issuer_mark": mark or (f"{issuer}文件" if document == "bulletin" else issuer),
+        # the number is the office's to assign (文书编号): the draft leaves two full-width spaces
+        "doc_number": f"{prefix}〔{issued.year}〕\u3000\u3000号" if prefix else "",
+        "printed": f"{chinese_date(issued)}印发",
+        "copy_to": "，".join(year.copy_to) if year else "",
+        "contact_name": settings.contact.name or BLANK,
+        "contact_phone": settings.contact.phone or BLANK,
     }
 
 
@@ -209,7 +231,7 @@ def bulletin_context(
         for _, r in overview.county_growth(ctx).iterrows()
     ]
     return {
-        **_common(policy, period_end, issued, reply_by, settings),
+        **_common(policy, period_end, issued, reply_by, settings, "bulletin"),
         "n_banks": len(ctx.banks),
         "n_insurers": len(ctx.rows) - len(ctx.banks),
         "clauses": {
@@ -333,7 +355,7 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
     ]
     inst = ictx.institution
     return {
-        **_common(policy, ictx.period, issued, reply_by, settings),
+        **_common(policy, ictx.period, issued, reply_by, settings, "letter"),
         "institution": {
             "id": ictx.institution_id,
             "name": ictx.name,

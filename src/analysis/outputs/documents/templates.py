@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import zipfile
 from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -58,6 +59,50 @@ class YearDocuments(BaseModel):
     #: the clause asking to improve the balance of credit across the region (区域信贷资源投放的均衡性),
     #: cited by the city overview's county section; "" when the year's notice gives none
     regional_balance_clause: str = ""
+    #: 发文机关署名 and 印发机关 of both documents, e.g. 南阳银保监分局办公室
+    issuer: str = ""
+    #: 发文机关标志 of the 通报's 版头 (文件格式), e.g. 南阳银保监分局办公室文件
+    bulletin_mark: str = ""
+    #: 发文机关标志 of the 提示函 (信函格式): the issuer's full name
+    letter_mark: str = ""
+    #: 发文字号 prefixes: the number is the office's to assign, the draft leaves it blank
+    bulletin_number_prefix: str = ""
+    letter_number_prefix: str = ""
+    #: 抄送机关 of the 通报's 版记 (the 提示函 goes to its institution only)
+    copy_to: tuple[str, ...] = ()
+
+
+class IssueDateRule(BaseModel):
+    """When a draft is dated (成文日期) unless ``--issued`` says: from the period, never the machine's
+    clock, so a run for a past period dates its drafts as the office would have then. The
+    ``day`` of the ``months_after``-th month after the period's end; a Saturday or Sunday moves to
+    the Monday after (public holidays are not known: ``--issued`` fixes a date that falls on one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    months_after: int = Field(default=1, ge=0, le=12)
+    day: int = Field(default=20, ge=1, le=28)
+
+    def date_for(self, period_end: date) -> date:
+        month = period_end.month + self.months_after
+        year = period_end.year + (month - 1) // 12
+        day = date(year, (month - 1) % 12 + 1, self.day)
+        if self.months_after == 0 and day <= period_end:  # the month itself: never before its end
+            day = period_end + timedelta(days=1)
+        return day + timedelta(days=(7 - day.weekday()) % 7 if day.weekday() >= 5 else 0)
+
+    def describe(self) -> str:
+        after = "数据期当月" if self.months_after == 0 else f"数据期后第{self.months_after}个月"
+        return f"{after}{self.day}日，遇周六、周日顺延至周一"
+
+
+class Contact(BaseModel):
+    """联系人 and 联系电话 printed at the foot of the documents; empty: a blank line to fill in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    phone: str = ""
 
 
 #: what :func:`notice_requirement` may cite: the clause fields of :class:`YearDocuments`
@@ -73,6 +118,10 @@ class DocumentSettings(BaseModel):
 
     #: days from the date of issue to the reply deadline (整改情况报送期限)
     reply_days: int = Field(default=15, ge=1, le=365)
+    #: the date of issue (成文日期) from the period, when ``--issued`` is not given
+    issue_date: IssueDateRule = IssueDateRule()
+    #: 联系人 and 联系电话 of the documents
+    contact: Contact = Contact()
     #: policy year → its templates and words
     years: dict[Annotated[int, Field(ge=2000, le=2100)], YearDocuments] = {}
     #: the settings file, for messages
@@ -171,6 +220,14 @@ _COMMON: dict[str, Schema] = {
     "issue_year": "成文年份（发文字号用）",
     "reply_deadline": "整改情况报送期限（成文日期 + reply_days）",
     "reply_days": "报送期限天数",
+    "issuer": "发文机关署名，也是版记的印发机关（documents.yaml: years.<年度>.issuer）",
+    "issuer_mark": "发文机关标志（通报：…文件；提示函：发文机关全称）",
+    "doc_number": "发文字号：前缀〔成文年份〕　号（documents.yaml: years.<年度>.*_number_prefix；序号留空由办公室编号）",
+    "printed": "印发日期，如 2024年1月22日印发",
+    "copy_to": "抄送机关（、分隔；无则为空）",
+    "contact_name": "联系人（documents.yaml: contact.name；未设为下划线）",
+    "contact_phone": "联系电话（documents.yaml: contact.phone；未设为下划线）",
+    "year_end": "是否年末（12月）：年末措辞与年中不同（true / 空）",
 }
 
 BULLETIN_FIELDS: dict[str, Schema] = {

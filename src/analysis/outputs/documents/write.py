@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.files import atomic_path, replace_folder
-from analysis.core.periods import CHINA_TZ, parse_period
-from analysis.outputs.documents.context import bulletin_context, letter_context
+from analysis.core.periods import parse_period
+from analysis.outputs.documents.context import bulletin_context, chinese_date, letter_context
 from analysis.outputs.documents.templates import (
     BULLETIN_KEY,
     LETTERS_FOLDER,
@@ -56,6 +56,16 @@ class PeriodDocuments:
 
     files: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    #: the date of issue the drafts carry (成文日期), and where it came from, for the run's summary
+    issued: date | None = None
+    issued_from: str = ""
+
+    @property
+    def notes(self) -> list[str]:
+        """What the run's summary says of these documents: the date they carry and why."""
+        if self.issued is None:
+            return []
+        return [f"成文日期 / date of issue: {chinese_date(self.issued)}（{self.issued_from}）"]
 
     @property
     def letters(self) -> dict[str, str]:
@@ -66,10 +76,17 @@ def bulletin_name(period: str) -> str:
     return f"通报-{period}.docx"
 
 
-def _as_date(value: date | datetime | None) -> date:
-    if value is None:
-        return datetime.now(CHINA_TZ).date()
-    return value.date() if isinstance(value, datetime) else value
+def issue_date(settings, period_end, issued: date | datetime | None) -> tuple[date, str]:
+    """The date of issue (成文日期) of a period's drafts and where it came from: ``issued`` when given,
+    else the rule of ``documents.yaml`` (``issue_date``) applied to the period, never the machine's
+    clock, so a run for a past period dates its drafts as the office would have then."""
+    if issued is not None:
+        return (issued.date() if isinstance(issued, datetime) else issued), "按 --issued 指定 / as given by --issued"
+    rule = settings.issue_date
+    return rule.date_for(period_end.date()), (
+        f"按 documents.yaml issue_date 由数据期推定：{rule.describe()}；--issued 可另行指定 / "
+        f"from the period by documents.yaml's issue_date rule; --issued sets another"
+    )
 
 
 def write_documents(
@@ -95,7 +112,7 @@ def write_documents(
     settings = check_templates(params_dir, period_text)  # the templates of the period's policy year
     year = settings.for_year(period_end.year)
     folder = templates_dir(params_dir)
-    day = _as_date(issued)
+    day, day_from = issue_date(settings, period_end, issued)
     out_dir = Path(out_dir)
 
     bulletin = render_document(folder / year.bulletin, bulletin_context(state, period_text, day, settings, reply_by))
@@ -112,7 +129,7 @@ def write_documents(
             failed[str(iid)] = f"{type(exc).__name__}: {exc}"
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = PeriodDocuments(failed=failed)
+    written = PeriodDocuments(failed=failed, issued=day, issued_from=day_from)
     staging = out_dir / f".{LETTERS_FOLDER}.{secrets.token_hex(4)}.part"
     for stale in out_dir.glob(f".{LETTERS_FOLDER}.*.part"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -138,6 +155,7 @@ def write_documents(
     return written
 
 
-def write_period_docx(state, period: str, out_dir: Path, params_dir: Path, issued: datetime) -> PeriodDocuments:
-    """The period exporter of :data:`analysis.outputs.registry.EXPORTERS` (``docx``)."""
-    return write_documents(state, period, out_dir, params_dir, issued)
+def write_period_docx(state, period: str, out_dir: Path, params_dir: Path, generated: datetime) -> PeriodDocuments:
+    """The period exporter of :data:`analysis.outputs.registry.EXPORTERS` (``docx``). The drafts are
+    dated by the period (``documents.yaml``'s ``issue_date``), not by ``generated``, the run's clock."""
+    return write_documents(state, period, out_dir, params_dir)
