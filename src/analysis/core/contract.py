@@ -173,7 +173,21 @@ DEFAULT_LIMITS = Limits(
     ceilings=Ceilings(amount=AMOUNT_CEILING, sum_insured=SUM_INSURED_CEILING, count=COUNT_CEILING),
 )
 
-Kind = Literal["id", "text", "category", "period", "quarter", "year", "years", "amount", "count", "rate"]
+Kind = Literal[
+    "id",
+    "text",
+    "category",
+    "period",
+    "quarter",
+    "year",
+    "years",
+    "amount",
+    "count",
+    "rate",
+    "date",
+    "flag",
+    "credit_code",
+]
 
 KIND_LABELS = {
     "id": "identifier / 编码",
@@ -186,6 +200,9 @@ KIND_LABELS = {
     "amount": "amount / 金额",
     "count": "whole number / 整数",
     "rate": "rate / 利率",
+    "date": "date / 日期 (2025-03-05, 2025/3/5, 20250305, 2025年3月5日 or an Excel date serial)",
+    "flag": "yes or no / 是否 (是/否, Y/N, 1/0)",
+    "credit_code": "unified social credit code / 统一社会信用代码 (18 characters, GB 32100-2015)",
 }
 
 
@@ -233,6 +250,10 @@ class Table:
     key: tuple[str, ...]
     #: file stems accepted for this table inside a data folder or sheet names inside one workbook.
     aliases: tuple[str, ...] = field(default=())
+    #: a sheet of this table may hold no formula (公式): every formula cell is refused, located
+    #: (formula_cell). A list a bank or a 工作专班 fills by hand must hold values, not a lookup whose
+    #: cached result nobody checked.
+    no_formulas: bool = False
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -534,7 +555,142 @@ ONLENDING = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (INSTITUTIONS, MONTHLY, PLANS, ONLENDING)}
+# --- The financing coordination mechanism (小微企业融资协调工作机制) -----------------------------------
+
+#: a feedback or list date may not lie after the day the data are checked (future_date); the
+#: closed list of reasons for no credit, the over-need factor and the decision window are in
+#: ``params/financing.yaml`` and the policy year's ``financing:`` section.
+FINANCING_LIST = Table(
+    name="financing_list",
+    label_zh="推荐清单",
+    description=(
+        "The 推荐清单 the county 工作专班 of the financing coordination mechanism (小微企业融资协调工作机制) "
+        "hand to banks: one row per firm and bank it was pushed to (a firm pushed to two banks has two rows). "
+        "Optional: without it (and 银行反馈) the reports say nothing of the mechanism. Formulas are refused."
+    ),
+    key=("credit_code", "institution_id"),
+    aliases=("recommendations", "融资推荐清单"),
+    no_formulas=True,
+    columns=(
+        Column("firm_name", "企业名称", "text", "The firm's registered name."),
+        Column(
+            "credit_code",
+            "统一社会信用代码",
+            "credit_code",
+            "The firm's unified social credit code (GB 32100-2015): 18 characters of 0-9 and A-Y without I, O, "
+            "Z, S, V; the last is a check character. A wrong code is reported and the row left out of the figures.",
+        ),
+        Column(
+            "county_code",
+            "县区代码",
+            "category",
+            "GB/T 2260 code of the county whose 工作专班 listed the firm.",
+            choices=tuple(COUNTIES),
+        ),
+        Column("batch", "推荐批次", "text", "The list's batch, as the 工作专班 name it (e.g. 2025-03第2批)."),
+        Column(
+            "list_date", "推荐日期", "date", "Day the list was handed to the bank: the decision window starts here."
+        ),
+        Column(
+            "institution_id", "机构编码", "id", "The bank the firm was pushed to; must exist in the institutions table."
+        ),
+        Column(
+            "need_amount",
+            "融资需求金额",
+            "amount",
+            "The firm's stated need.",
+            unit="万元",
+            required=False,
+            max_value=AMOUNT_CEILING,
+            ceiling="amount",
+        ),
+        Column("need_purpose", "融资用途", "text", "The stated purpose of the loan.", required=False),
+        Column("from_visit", "是否走访", "flag", "Whether the firm came from a visit (走访) of the 工作专班."),
+    ),
+)
+
+FINANCING_FEEDBACK = Table(
+    name="financing_feedback",
+    label_zh="银行反馈",
+    description=(
+        "Each bank's feedback on the firms pushed to it (融资协调工作机制): one row per firm and bank. "
+        "Dates in order 推荐 ≤ 对接 ≤ 授信 ≤ 放款 (and 对接 ≤ 未授信日期); a firm without credit names a reason of the "
+        "closed list in `params/financing.yaml` (其他 with a note). Optional, with 推荐清单. Formulas are refused."
+    ),
+    key=("credit_code", "institution_id"),
+    aliases=("bank_feedback", "融资对接反馈"),
+    no_formulas=True,
+    columns=(
+        Column("credit_code", "统一社会信用代码", "credit_code", "The firm's code, as on the 推荐清单."),
+        Column("institution_id", "机构编码", "id", "The bank giving feedback; must exist in the institutions table."),
+        Column("contact_date", "对接日期", "date", "Day the bank first contacted the firm.", required=False),
+        Column("credit_date", "授信日期", "date", "Day credit was granted (授信).", required=False),
+        Column(
+            "credit_amount",
+            "授信金额",
+            "amount",
+            "Credit line granted.",
+            unit="万元",
+            required=False,
+            max_value=AMOUNT_CEILING,
+            ceiling="amount",
+        ),
+        Column("loan_date", "放款日期", "date", "Day of the first loan under it (放款).", required=False),
+        Column(
+            "loan_amount",
+            "放款金额",
+            "amount",
+            "Amount lent.",
+            unit="万元",
+            required=False,
+            max_value=AMOUNT_CEILING,
+            ceiling="amount",
+        ),
+        Column("credit_loan", "是否信用贷款", "flag", "Whether the loan is a credit loan (信用贷款).", required=False),
+        Column(
+            "no_repay_renewal",
+            "是否无还本续贷",
+            "flag",
+            "Whether the loan is a renewal without repayment (无还本续贷).",
+            required=False,
+        ),
+        Column(
+            "first_loan",
+            "是否首贷户",
+            "flag",
+            "Whether the firm had never borrowed from a bank (首贷户).",
+            required=False,
+        ),
+        Column(
+            "refusal_date",
+            "未授信日期",
+            "date",
+            "Day the bank decided not to grant credit (the decision date of a refusal).",
+            required=False,
+        ),
+        Column(
+            "refusal_reason",
+            "未授信原因",
+            "text",
+            "Why no credit was granted: one of `refusal_reasons` in `params/financing.yaml`.",
+            required=False,
+        ),
+        Column(
+            "refusal_note",
+            "未授信原因说明",
+            "text",
+            "Free text; required when the reason is 其他.",
+            required=False,
+            max_length=200,
+        ),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (INSTITUTIONS, MONTHLY, PLANS, ONLENDING, FINANCING_LIST, FINANCING_FEEDBACK)
+}
+#: the tables of the financing coordination mechanism: both or neither
+FINANCING_TABLES = ("financing_list", "financing_feedback")
 REQUIRED_TABLES = ("institutions", "monthly", "plans")
 
 
@@ -564,7 +720,8 @@ def render_markdown(declared: tuple[Column, ...] = ()) -> str:
         "",
         "<!-- Generated from src/analysis/core/contract.py by `analysis contract-doc`; do not edit by hand. -->",
         "",
-        "The workbook reads four tables. Each may be a `.xlsx`, `.csv` or `.parquet` file in the data",
+        "The workbook reads four tables, and two more of the financing coordination mechanism when given. Each",
+        "may be a `.xlsx`, `.csv` or `.parquet` file in the data",
         "folder, named by its English or Chinese table name (e.g. `monthly.xlsx` or `月度监测.xlsx`), or a",
         "sheet of that name in a single `.xlsx` workbook. Headers may be the English column name or the",
         "Chinese label below, as analysts export them. Amounts are in 万元 with two decimals, counts in",

@@ -117,6 +117,49 @@ RULES: dict[str, tuple[str, str]] = {
         "定性评分表所属年度没有评分表参数（params/scoring-YYYY.yaml）：未读取",
         "qualitative scores for a year without a scoring table (params/scoring-YYYY.yaml): not read",
     ),
+    # the financing coordination mechanism: 推荐清单 and 银行反馈 (analysis.inputs.financing)
+    "formula_cell": (
+        "单元格含公式：清单须填写数值而非公式，请粘贴为数值后重新报送",
+        "a cell holds a formula: the list must hold values, not formulas; paste as values and resend",
+    ),
+    "invalid_date": ("不是有效日期", "not a valid date"),
+    "future_date": ("日期晚于校验当日（未来日期）", "date after the day of the check (a future date)"),
+    "invalid_flag": ("应填“是”或“否”", "must be 是 (yes) or 否 (no)"),
+    "invalid_reason": (
+        "未授信原因不在参数规定的原因清单中（params/financing.yaml）",
+        "the reason for no credit is not in the closed list of params/financing.yaml",
+    ),
+    "financing_tables_unpaired": (
+        "有银行反馈但没有推荐清单：反馈无从核对，未读取融资协调数据",
+        "银行反馈 without its 推荐清单: the feedback cannot be checked, the mechanism's data were not read",
+    ),
+    "invalid_credit_code": (
+        "统一社会信用代码无效（长度、字符或校验码不符合GB 32100-2015）：该行未计入指标，请核实后重报",
+        "invalid unified social credit code (length, characters or check character, GB 32100-2015): the row is "
+        "left out of the figures; check and resend",
+    ),
+    "dates_out_of_order": (
+        "日期顺序错误（应为推荐≤对接≤授信≤放款，对接≤未授信）：该行未计入指标，请核实后重报",
+        "dates out of order (推荐 ≤ 对接 ≤ 授信 ≤ 放款, 对接 ≤ 未授信): the row is left out of the figures; check and resend",
+    ),
+    "feedback_not_pushed": (
+        "银行反馈了未向其推送的企业（推荐清单中无此企业与银行的组合）：该行未计入指标",
+        "feedback on a firm never pushed to this bank (no such firm and bank on the 推荐清单): left out of the figures",
+    ),
+    "feedback_inconsistent": (
+        "反馈内容自相矛盾（如有授信金额无授信日期、未授信却有放款、既授信又填未授信原因、未授信无原因）：该行未计入指标",
+        "the feedback contradicts itself (an amount without its date, a loan without credit, credit and a reason "
+        "for none, a refusal without a reason): the row is left out of the figures",
+    ),
+    "credit_above_need": (
+        "授信金额超过企业融资需求的参数倍数（疑似单位为元或企业错配）：该行未计入指标",
+        "credit granted above the firm's stated need by more than the factor in params (元 for 万元, or the wrong "
+        "firm?): the row is left out of the figures",
+    ),
+    "no_feedback": (
+        "已推送超过办结时限的企业尚无银行反馈（状态：未反馈）",
+        "firms pushed longer ago than the decision window have no feedback from the bank (status: 未反馈)",
+    ),
     # EAST 5.0 loan-level tables (analysis.inputs.east)
     "east_bad_date": (
         "日期不是YYYYMMDD格式的有效日期（年月为YYYYMM；99991231表示未到期/未设定）",
@@ -227,6 +270,15 @@ WARNING_RULES: frozenset[str] = frozenset(
         "misnamed_table_file",
         "no_policy_year",
         "qualitative_without_scoring",
+        # the financing coordination mechanism: a bad row is reported to its bank and left out of the
+        # figures, the rest of the city's data are used
+        "invalid_credit_code",
+        "dates_out_of_order",
+        "feedback_not_pushed",
+        "feedback_inconsistent",
+        "credit_above_need",
+        "no_feedback",
+        "financing_tables_unpaired",
     }
 )
 

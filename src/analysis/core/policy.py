@@ -6,6 +6,7 @@ a :class:`Policy`; nothing in code names a year.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -138,6 +139,29 @@ class InfoIndicator(_Strict):
     sectors: list[Literal["bank", "insurer"]]
 
 
+class FinancingRecommendations(_Strict):
+    """The letter's recommendation (整改建议) for each financing target missed."""
+
+    contact: str = ""
+    decision: str = ""
+
+
+class FinancingRule(_Strict):
+    """The financing coordination mechanism's targets (融资协调工作机制) of one year, judged per bank.
+
+    ``decision_days`` is the window from a firm's 推荐日期 to the bank's credit decision (授信 or 未授信,
+    办结时限). Each target is present or absent (null/left out: the figure is shown, not judged):
+    the share of the firms whose window ended in the period that the bank contacted (对接率), and the
+    share it decided within the window (按时办结率). Firms pushed before ``since`` are not judged."""
+
+    decision_days: int = Field(30, ge=1, le=366)
+    contact_rate_min_pct: float | None = Field(None, ge=0, le=100)
+    decided_within_min_pct: float | None = Field(None, ge=0, le=100)
+    since: date | None = None
+    clause: str
+    recommendations: FinancingRecommendations = FinancingRecommendations()
+
+
 class Policy(_Strict):
     year: int = Field(ge=2000, le=2100)
     notice: str
@@ -152,6 +176,8 @@ class Policy(_Strict):
     cost: CostRule | None = None
     onlending: OnLendingRule | None = None
     quality: QualityRule | None = None
+    #: the financing coordination mechanism's targets (融资协调工作机制); absent: no targets that year
+    financing: FinancingRule | None = None
     #: the reports' name of a rule (规则名称), by key of :data:`CORE_RULES` (or ``two_increases``);
     #: a key left out takes the 2023 wording (:data:`DEFAULT_LABELS`)
     labels: dict[str, str] = {}

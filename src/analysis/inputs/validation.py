@@ -11,6 +11,7 @@ contract they enforce.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,9 @@ from analysis.core.contract import (
     Limits,
     monthly_with,
 )
-from analysis.core.dataset import Dataset
+from analysis.core.dataset import Dataset, FinancingTables
 from analysis.core.errors import WARNING_RULES, DataValidationError, Issue, ParamsError
+from analysis.core.financing import FinancingParams, load_financing_params
 from analysis.core.indicator_defs import load_indicator_params
 from analysis.core.paramfile import read_params
 from analysis.core.policy import Policy, load_policies, policy_path
@@ -93,6 +95,90 @@ def _parse_period(value) -> tuple[pd.Timestamp | None, str | None]:
     if not (stamp.is_month_end or stamp.day == 1) or stamp != stamp.normalize():
         return None, "period_not_month_end"
     return stamp.normalize() + pd.offsets.MonthEnd(0), None
+
+
+_DAY_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(?:0{1,2}:00(?::00)?)?\s*$")
+_DAY_DIGITS = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def _parse_day(value) -> pd.Timestamp | None:
+    """A calendar day (日期): 2025-03-05, 2025/3/5, 2025.3.5, 2025年3月5日, 20250305, a date cell or an
+    Excel serial day number; None when it is none of them (or a day that does not exist)."""
+    serial = _excel_serial(value)
+    if serial is not None:
+        return serial
+    if isinstance(value, str):
+        match = _DAY_TEXT.match(value) or _DAY_DIGITS.match(value)
+        if not match:
+            return None
+        try:
+            return pd.Timestamp(year=int(match.group(1)), month=int(match.group(2)), day=int(match.group(3)))
+        except ValueError:
+            return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "year"):
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            return None
+        if pd.isna(stamp) or stamp != stamp.normalize() or not PLAUSIBLE_YEARS[0] <= stamp.year <= PLAUSIBLE_YEARS[1]:
+            return None
+        return stamp
+    return None
+
+
+def _parse_days(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(days as datetime64, True where a filled cell is not a day). Each distinct value is parsed
+    once: a list of 10⁶ rows holds a few hundred distinct dates."""
+    present = values.notna()
+    distinct = pd.unique(values[present].to_numpy(dtype=object))
+    parsed = {v: _parse_day(v) for v in distinct}
+    days = pd.to_datetime(values.map(parsed, na_action="ignore"))
+    return days, present & days.isna()
+
+
+#: what a yes/no cell (是否) may hold
+_FLAGS = {
+    "是": True,
+    "否": False,
+    "y": True,
+    "n": False,
+    "yes": True,
+    "no": False,
+    "1": True,
+    "0": False,
+    "true": True,
+    "false": False,
+    "√": True,
+    "×": False,
+}
+
+
+def _parse_flags(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(True/False/None, True where a filled cell is not a yes or no)."""
+
+    def flag(v):
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+            return bool(v)
+        return _FLAGS.get(str(v).strip().lower())
+
+    present = values.notna()
+    distinct = pd.unique(values[present].to_numpy(dtype=object))
+    parsed = {v: flag(v) for v in distinct}
+    flags = values.map(parsed, na_action="ignore").astype(object)
+    return flags.where(flags.notna(), None), present & flags.isna()
+
+
+def _credit_codes(values: pd.Series) -> pd.Series:
+    """统一社会信用代码 as text: full-width characters folded (ＡＢ１ → AB1), blanks removed, upper case."""
+    import unicodedata
+
+    def clean(v):
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", _as_text(v) or "")).upper() or None
+
+    distinct = pd.unique(values[values.notna()].to_numpy(dtype=object))
+    return values.map({v: clean(v) for v in distinct}, na_action="ignore")
 
 
 def _parse_years(value) -> tuple[tuple[int, ...] | None, bool]:
@@ -229,6 +315,16 @@ def _convert_column(raw: RawTable, col: Column, issues: list[Issue]) -> pd.Serie
         for rule in ("invalid_period", "period_not_month_end"):
             report(rules == rule, rule)
         return pd.to_datetime(parsed.map(lambda p: p[0]))
+    if col.kind == "date":
+        days, bad = _parse_days(values)
+        report(bad, "invalid_date")
+        return days
+    if col.kind == "flag":
+        flags, bad = _parse_flags(values)
+        report(bad, "invalid_flag")
+        return flags
+    if col.kind == "credit_code":
+        return _credit_codes(values)  # an empty code: required_empty (_convert); its check digit: inputs.financing
     if col.kind == "quarter":
         text = values.map(_as_text)
         matches = text.map(lambda v: _QUARTER.match(v) if v else None)
@@ -636,6 +732,8 @@ def validate_tables(
     *,
     limits: Limits | None = None,
     params_dir: Path | str | None = None,
+    financing_params: FinancingParams | None = None,
+    today: date | None = None,
 ) -> Dataset:
     """Check every rule; return the typed dataset or raise with every problem found.
 
@@ -647,6 +745,8 @@ def validate_tables(
     ``Dataset.warnings``. ``limits``: the jurisdiction's ceilings (default: a city's), read from
     ``params_dir``, which the refusals name; data years without a policy are warned when
     ``policies`` are given (None: the data are checked against the contract alone).
+    ``financing_params``: ``params/financing.yaml`` (default: its shipped reasons and factor);
+    ``today``: the day after which no date of the financing tables may lie (default: today).
     """
     issues = list(issues or [])
     check_years = policies is not None
@@ -740,6 +840,9 @@ def validate_tables(
         _check_bases_and_plans(
             raw["monthly"], frames["monthly"], inst, frames["plans"], raw["plans"].source, policies, issues
         )
+    financing = _validate_financing(
+        raw, inst.index if "institutions" in raw else None, issues, limits, limits_file, financing_params, today
+    )
     warnings = [i for i in issues if i.rule in WARNING_RULES]
     errors = [i for i in issues if i.rule not in WARNING_RULES]
     if errors:
@@ -762,6 +865,50 @@ def validate_tables(
         source=source,
         file_hashes=dict(file_hashes or {}),
         warnings=warnings,
+        financing=financing,
+    )
+
+
+def _validate_financing(
+    raw: dict[str, RawTable],
+    known: pd.Index | None,
+    issues: list[Issue],
+    limits: Limits,
+    limits_file: str,
+    params: FinancingParams | None,
+    today: date | None,
+) -> FinancingTables | None:
+    """推荐清单 and 银行反馈 (optional): the contract's cell rules, then the checks across both tables
+    (:func:`analysis.inputs.financing.check_financing`). None when the folder has no 推荐清单 (feedback
+    alone is not read, with a warning: it cannot be checked against its list)."""
+    from analysis.core.financing import DEFAULT_FINANCING_PARAMS
+    from analysis.inputs.financing import check_financing
+
+    raw_list, raw_feedback = raw.get("financing_list"), raw.get("financing_feedback")
+    if raw_list is None:
+        if raw_feedback is not None:
+            issues.append(Issue(raw_feedback.source, None, None, "financing_tables_unpaired", raw_feedback.source))
+        return None
+    frames = {}
+    for part in (raw_list, raw_feedback):
+        if part is None:
+            continue
+        frame = _convert(part, issues)
+        _check_id_pattern(part, frame, issues)
+        _check_duplicates(part, frame, issues)
+        if known is not None:
+            _check_known_ids(part, frame, known, issues)
+        frames[part.table.name] = _check_ceilings(
+            part, frame, pd.Series(False, index=frame.index), issues, limits, limits_file
+        )
+    return check_financing(
+        raw_list,
+        frames["financing_list"],
+        raw_feedback,
+        frames.get("financing_feedback"),
+        params or DEFAULT_FINANCING_PARAMS,
+        issues,
+        today=today,
     )
 
 
@@ -808,14 +955,22 @@ def load_dataset(path: Path | str, params_dir: Path | str | None = "params") -> 
     :class:`DataValidationError` listing every problem of every table found (a missing table does
     not hide the others' problems); warnings are in ``Dataset.warnings``.
     """
-    policies, limits, tables = None, None, None
+    policies, limits, tables, financing_params = None, None, None, None
     if params_dir is not None:
         require_params_dir(params_dir)
         policies, limits = load_policies(params_dir), load_limits(params_dir)
+        financing_params = load_financing_params(params_dir)
         declared = load_indicator_params(params_dir).contract_columns()
         if declared:  # the monthly columns a later notice asks for, declared in params/indicators.yaml
             tables = {**TABLES, "monthly": monthly_with(declared)}
     raw, hashes, issues = read_tables(path, tables)
     return validate_tables(
-        raw, policies, source=str(path), file_hashes=hashes, issues=issues, limits=limits, params_dir=params_dir
+        raw,
+        policies,
+        source=str(path),
+        file_hashes=hashes,
+        issues=issues,
+        limits=limits,
+        params_dir=params_dir,
+        financing_params=financing_params,
     )
