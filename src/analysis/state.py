@@ -171,6 +171,7 @@ class State:
     #: :meth:`loan_findings_for`, one bank at a time)
     loans: Any = None
     _score_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _financing_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _bank_loans: dict = field(default_factory=dict, repr=False, compare=False)
 
     def loan_findings_for(self, institution_id: str):
@@ -197,6 +198,30 @@ class State:
             self._score_cache[period] = score_cards(self.indicators, table, period, self.qualitative)
         items, totals = self._score_cache[period]
         return table, items, totals
+
+    def has_financing(self) -> bool:
+        """The data folder has the financing coordination mechanism's tables (推荐清单, 银行反馈)."""
+        return getattr(self.dataset, "financing", None) is not None
+
+    def financing(self, period: pd.Timestamp | str):
+        """The financing coordination mechanism's figures at ``period`` (融资协调工作机制,
+        :class:`analysis.rules.financing.FinancingFigures`), judged by that year's policy; None when
+        the data have no 推荐清单 (the reports then say nothing of the mechanism). Computed once per
+        state and period."""
+        if not self.has_financing():
+            return None
+        end = pd.Timestamp(period) + pd.offsets.MonthEnd(0)
+        if end not in self._financing_cache:
+            from analysis.core.financing import load_financing_params
+            from analysis.rules.financing import financing_figures
+
+            self._financing_cache[end] = financing_figures(
+                self.dataset.financing,
+                end,
+                self.policies.get(end.year),
+                load_financing_params(self.params_dir),
+            )
+        return self._financing_cache[end]
 
     def policy(self, year: int) -> Policy:
         if year not in self.policies:

@@ -1,5 +1,5 @@
 """Command line: ``analysis validate | demo-data | demo-exports | import-s71 | loans | indicators | run |
-docs | publish | serve | contract-doc``.
+docs | financing | publish | serve | contract-doc``.
 
 A thin layer over the package's functions. Exit codes: 0 success, 1 bad input, a failed report
 or a reports folder that cannot be written (the message in Chinese and English, no traceback),
@@ -36,6 +36,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         f"数据校验通过 / validation passed: {args.path} — {n_inst} 家机构 institutions, "
         f"{len(ds.monthly)} 行月度数据 monthly rows, {periods.min():%Y-%m} … {periods.max():%Y-%m}"
     )
+    if ds.financing is not None:
+        pairs = ds.financing.pairs
+        print(
+            f"融资协调 / financing coordination: {len(pairs)} 户次推送 pairs pushed "
+            f"({pairs['list_date'].min():%Y-%m-%d} … {pairs['list_date'].max():%Y-%m-%d}), "
+            f"{int(pairs['has_feedback'].sum())} 有反馈 with feedback, {len(ds.financing.excluded)} 行未计入 rows left out"
+        )
     if ds.warnings:
         from analysis.core.errors import format_warnings
 
@@ -80,6 +87,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     def after(state, summary):
         write_indicator_workbook(state, args.period, summary.out_dir)
+        _financing_workbooks(state, args.period, summary.out_dir)  # when the data have a 推荐清单
         if not args.no_publish:
             from analysis.outputs.site import build_site
 
@@ -108,6 +116,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.no_publish:
         print(f"站点 / site: {summary.out_dir / 'index.html'}")
     return 1 if summary.failed else 0
+
+
+def _financing_workbooks(state, period: str, out_dir: Path) -> list[Path]:
+    """The county workbooks of the financing coordination mechanism (融资协调), when the data have a
+    推荐清单; [] otherwise."""
+    figures = state.financing(period)
+    if figures is None:
+        return []
+    from analysis.outputs.financing_workbooks import write_county_workbooks
+
+    return write_county_workbooks(figures, out_dir, state.dataset.institutions)
+
+
+def _cmd_financing(args: argparse.Namespace) -> int:
+    from analysis.core.periods import parse_period
+    from analysis.outputs.financing_workbooks import FOLDER
+    from analysis.state import load_state
+
+    period = f"{parse_period(args.period):%Y-%m}"
+    state = load_state(args.data, args.params, loans=False)  # refused data or params raise: nothing written
+    if not state.has_financing():
+        print(f"数据中无推荐清单，未生成融资协调工作簿 / no 推荐清单 in {args.data}: no workbook written")
+        return 0
+    written = _financing_workbooks(state, period, Path(args.reports) / period)
+    figures = state.financing(period)
+    city = figures.row("city", "全市", "ytd")
+    overdue = int(city["overdue"]) if city is not None else 0
+    print(
+        f"融资协调县区工作簿 / county workbooks: {len(written)} 个 → {Path(args.reports) / period / FOLDER}"
+        f"（超期未办结 / overdue {overdue} 户次，未计入统计 / rows left out {len(figures.excluded)}）"
+    )
+    return 0
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
@@ -277,6 +317,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-publish", action="store_true", help="do not rebuild the site index")
     p.set_defaults(func=_cmd_docs)
+
+    p = sub.add_parser(
+        "financing",
+        help="write the county workbooks of the financing coordination mechanism (融资协调: reports/<period>/融资协调/)",
+    )
+    p.add_argument("--period", required=True, help="month-end, e.g. 2025-06")
+    p.add_argument("--data", type=Path, default=Path("data/demo"))
+    p.add_argument("--params", type=Path, default=Path("params"))
+    p.add_argument("--reports", type=Path, default=Path("reports"))
+    p.set_defaults(func=_cmd_financing)
 
     p = sub.add_parser("publish", help="build the report site index of a period (reports/<period>/index.html)")
     p.add_argument("--period", required=True)

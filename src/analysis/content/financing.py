@@ -1,0 +1,405 @@
+"""What the reports and documents say of the financing coordination mechanism (融资协调工作机制).
+
+Every function takes the period's figures, :meth:`analysis.state.State.financing` (a
+:class:`~analysis.rules.financing.FinancingFigures`, or None when the data have no 推荐清单: each then
+returns an empty fragment, an empty dict or None, so the reports say nothing of the mechanism):
+
+* :func:`bank_section` — a bank's own pipeline for its report: its figures for the month and the
+  year, its verdicts, the firms overdue for a decision (a list it can act on), its refusals by reason
+  and its rows left out of the figures (to correct and resend). No other bank is named.
+* :func:`city_section` — the office's overview: the city, each county and each bank (names allowed).
+* :func:`bulletin_fields` — the fields of a 通报 section (strings, lists of dicts of strings) for a
+  docxtpl template.
+* :func:`letter_fields` — the paragraph of a 监管提示函 for a bank below a target (None when none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from analysis.content.display import HTML, fmt_number, frame_table, heading, paragraph
+from analysis.core.contract import COUNTIES
+from analysis.core.status import NOT_MET
+from analysis.rules.financing import CITY, MEASURE_LABELS, TARGETS, FinancingFigures
+
+#: rows of a pipeline table: (measure, unit)
+PIPELINE_ROWS: tuple[tuple[str, str], ...] = (
+    ("pushed", "户"),
+    ("pushed_visited", "户"),
+    ("contacted", "户"),
+    ("decided", "户"),
+    ("granted", "户"),
+    ("credit_amount", "万元"),
+    ("refused", "户"),
+    ("lent", "户"),
+    ("loan_amount", "万元"),
+    ("credit_loans", "户"),
+    ("credit_loan_amount", "万元"),
+    ("credit_loan_share_pct", "%"),
+    ("first_loans", "户"),
+    ("renewals", "户"),
+    ("renewal_amount", "万元"),
+    ("due", "户"),
+    ("contact_rate_pct", "%"),
+    ("decided_within_pct", "%"),
+    ("overdue", "户"),
+)
+
+#: what a bank sees of a row of its own left out of the figures (the detail of feedback_not_pushed
+#: names the banks the firm was pushed to: never shown to another bank)
+EXCLUDED_REASONS = {
+    "invalid_credit_code": "统一社会信用代码无效",
+    "dates_out_of_order": "日期顺序错误",
+    "feedback_not_pushed": "该企业未推送至本机构",
+    "feedback_inconsistent": "反馈内容自相矛盾",
+    "credit_above_need": "授信金额远超融资需求",
+}
+
+
+def _value(value: Any, unit: str) -> str:
+    if unit == "%":
+        return fmt_number(value, 2, unit="%")
+    if unit == "万元":
+        return fmt_number(value, 2)
+    return fmt_number(value, 0)
+
+
+def _date(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+
+
+def _county(code: Any) -> str:
+    return COUNTIES.get(str(code), str(code))
+
+
+def _pipeline_table(figures: FinancingFigures, level: str, key: str) -> HTML:
+    month, ytd = figures.row(level, key, "month"), figures.row(level, key, "ytd")
+    rows = []
+    for measure, unit in PIPELINE_ROWS:
+        label = MEASURE_LABELS[measure].replace("（户次）", "（户）")
+        rows.append(
+            [
+                label,
+                _value(month[measure], unit) if month is not None else "—",
+                _value(ytd[measure], unit) if ytd is not None else "—",
+            ]
+        )
+    frame = pd.DataFrame(rows, columns=["指标", f"{figures.period:%Y年%-m月}", f"{figures.period:%Y年}累计"])
+    return frame_table(frame, css_class="data financing-pipeline")
+
+
+def _standard(figures: FinancingFigures, rate: str) -> str:
+    return f"不低于{fmt_number(figures.targets[rate], 2, unit='%')}"
+
+
+def _verdict_rows(figures: FinancingFigures, institution_id: str) -> list[dict[str, str]]:
+    """The bank's verdicts: label, standard, value, status."""
+    v = figures.verdicts
+    mine = v[v["institution_id"] == institution_id]
+    out = []
+    for status, rate, _minimum, label in TARGETS:
+        if rate not in figures.targets or status not in v or mine.empty:
+            continue
+        out.append(
+            {
+                "label": label,
+                "rate": rate,
+                "standard": _standard(figures, rate),
+                "value": fmt_number(mine[rate].iloc[0], 2, unit="%"),
+                "status": str(mine[status].iloc[0]),
+            }
+        )
+    return out
+
+
+def _overdue_frame(firms: pd.DataFrame, with_bank: bool = False) -> pd.DataFrame:
+    columns = {
+        "firm_name": "企业名称",
+        "credit_code": "统一社会信用代码",
+        "county_code": "县区",
+        "batch": "推荐批次",
+        "list_date": "推荐日期",
+        "deadline": "办结时限",
+        "days_overdue": "超期天数",
+        "status": "当前状态",
+    }
+    if with_bank:
+        columns = {"institution_id": "机构编码", **columns}
+    out = firms[list(columns)].copy()
+    out["county_code"] = out["county_code"].map(_county)
+    for col in ("list_date", "deadline"):
+        out[col] = out[col].map(_date)
+    out["days_overdue"] = out["days_overdue"].astype(int).astype(str)
+    return out.rename(columns=columns).reset_index(drop=True)
+
+
+def bank_section(figures: FinancingFigures | None, institution_id: str) -> HTML:
+    """The bank's own pipeline (本机构推荐清单企业对接情况) for its report; empty without the tables.
+
+    Its figures for the month and the year to date, its verdicts where the year sets targets, the
+    firms overdue for a decision (超期未办结: a list it can act on), its refusals by reason and its rows
+    left out of the figures. Only its own rows: no other bank is named."""
+    if figures is None:
+        return HTML("")
+    out = heading("融资协调工作机制：推荐清单企业对接情况", 2)
+    ytd = figures.row("bank", institution_id, "ytd")
+    if ytd is None:
+        return out + paragraph(f"截至{figures.period:%Y年%-m月末}，推荐清单未向本机构推送企业。", "note")
+    out += paragraph(
+        f"{figures.period:%Y年}以来推荐清单向本机构推送企业{int(ytd['pushed'])}户次，对接{int(ytd['contacted'])}户次，"
+        f"授信{int(ytd['granted'])}户次、金额{fmt_number(ytd['credit_amount'])}万元，放款{int(ytd['lent'])}户次、"
+        f"金额{fmt_number(ytd['loan_amount'])}万元。办结时限为推荐之日起{figures.decision_days}天；"
+        f"时限届满的{int(ytd['due'])}户次中，对接率{fmt_number(ytd['contact_rate_pct'], 2, unit='%')}，"
+        f"按时办结率{fmt_number(ytd['decided_within_pct'], 2, unit='%')}。"
+    )
+    out += _pipeline_table(figures, "bank", institution_id)
+    verdicts = _verdict_rows(figures, institution_id)
+    if verdicts:
+        clause = figures.rule.clause if figures.rule is not None else ""
+        frame = pd.DataFrame(
+            {
+                "考核项目": [v["label"] for v in verdicts],
+                "标准": [v["standard"] for v in verdicts],
+                "本机构": [v["value"] for v in verdicts],
+                "结论": [v["status"] for v in verdicts],
+            }
+        )
+        out += heading("目标达成情况", 3) + frame_table(frame, status_columns=["结论"])
+        if clause:
+            out += paragraph(f"依据：{clause}。按本年内办结时限届满的推荐企业计算。", "note")
+    overdue = figures.overdue("bank", institution_id)
+    out += heading(f"超期未办结企业（{len(overdue)}户）", 3)
+    if overdue.empty:
+        out += paragraph(
+            f"截至{figures.period:%Y年%-m月末}，无推送超过{figures.decision_days}天仍未作出授信决定的企业。"
+        )
+    else:
+        out += paragraph(
+            f"以下企业推送已超过{figures.decision_days}天，截至{figures.period:%Y年%-m月末}仍未作出授信决定，请逐户办结并反馈：",
+        )
+        out += frame_table(_overdue_frame(overdue), css_class="data financing-overdue")
+    reasons = figures.reasons
+    mine = reasons[(reasons["level"] == "bank") & (reasons["key"] == institution_id) & (reasons["window"] == "ytd")]
+    if not mine.empty:
+        frame = pd.DataFrame({"排序": mine["rank"], "未授信原因": mine["reason"], "户次": mine["count"]})
+        out += heading("未授信原因（本年累计）", 3) + frame_table(frame.reset_index(drop=True), count_columns=["户次"])
+    excluded = figures.excluded[figures.excluded["institution_id"] == institution_id]
+    if not excluded.empty:
+        frame = pd.DataFrame(
+            {
+                "文件": excluded["source"],
+                "行": excluded["row"].astype(int).astype(str),
+                "企业名称": excluded["firm_name"].fillna("—"),
+                "统一社会信用代码": excluded["credit_code"].fillna("—"),
+                "问题": excluded["rule"].map(EXCLUDED_REASONS),
+            }
+        )
+        out += heading(f"未计入统计的清单及反馈行（{len(excluded)}行）", 3)
+        out += paragraph("以下行因数据问题未计入上述指标，请核实更正后重新报送：", "note")
+        out += frame_table(frame.reset_index(drop=True), css_class="data financing-excluded")
+    return out
+
+
+def _scope_frame(figures: FinancingFigures, level: str, names: dict[str, str]) -> pd.DataFrame:
+    s = figures.summary
+    ytd = s[(s["level"] == level) & (s["window"] == "ytd")].set_index("key")
+    month = s[(s["level"] == level) & (s["window"] == "month")].set_index("key")
+    frame = pd.DataFrame(
+        {
+            "名称": [names.get(k, k) for k in ytd.index],
+            "本月推送（户）": month["pushed"].reindex(ytd.index).fillna(0).astype(int).to_numpy(),
+            "本月走访推送（户）": month["pushed_visited"].reindex(ytd.index).fillna(0).astype(int).to_numpy(),
+            "累计推送（户）": ytd["pushed"].astype(int).to_numpy(),
+            "累计授信（户）": ytd["granted"].astype(int).to_numpy(),
+            "累计授信金额（万元）": ytd["credit_amount"].astype(float).to_numpy(),
+            "累计放款（户）": ytd["lent"].astype(int).to_numpy(),
+            "累计放款金额（万元）": ytd["loan_amount"].astype(float).to_numpy(),
+            "对接率（%）": ytd["contact_rate_pct"].astype(float).to_numpy(),
+            "按时办结率（%）": ytd["decided_within_pct"].astype(float).to_numpy(),
+            "超期未办结（户）": ytd["overdue"].astype(int).to_numpy(),
+        },
+        index=ytd.index,
+    )
+    return frame
+
+
+def city_section(figures: FinancingFigures | None, institutions: pd.DataFrame) -> HTML:
+    """The office's view (全市融资协调工作机制推进情况): the city, each county and each bank, with names
+    and verdicts; empty without the tables. ``institutions``: the dataset's institutions table."""
+    if figures is None:
+        return HTML("")
+    city = figures.row("city", CITY, "ytd")
+    out = heading("融资协调工作机制推进情况", 2)
+    if city is None:
+        return out + paragraph(f"截至{figures.period:%Y年%-m月末}，推荐清单尚无推送企业。", "note")
+    out += paragraph(bulletin_fields(figures, institutions)["summary"])
+    out += _pipeline_table(figures, "city", CITY)
+    out += heading("分县区", 3)
+    out += frame_table(_scope_frame(figures, "county", dict(COUNTIES)).reset_index(drop=True))
+    names = dict(zip(institutions["institution_id"], institutions["name"]))
+    banks = _scope_frame(figures, "bank", names)
+    for status, rate, _minimum, label in TARGETS:
+        if rate in figures.targets and status in figures.verdicts:
+            verdicts = figures.verdicts.set_index("institution_id")[status]
+            banks[f"{label}结论"] = verdicts.reindex(banks.index).fillna("").to_numpy()
+    banks.insert(0, "机构编码", banks.index)
+    status_columns = [c for c in banks.columns if c.endswith("结论")]
+    out += heading("分机构", 3) + frame_table(banks.reset_index(drop=True), status_columns=status_columns)
+    reasons = figures.reasons
+    city_reasons = reasons[(reasons["level"] == "city") & (reasons["window"] == "ytd")]
+    if not city_reasons.empty:
+        frame = pd.DataFrame(
+            {"排序": city_reasons["rank"], "未授信原因": city_reasons["reason"], "户次": city_reasons["count"]}
+        )
+        out += heading("未授信原因排序（本年累计）", 3) + frame_table(
+            frame.reset_index(drop=True), count_columns=["户次"]
+        )
+    excluded = figures.excluded
+    if not excluded.empty:
+        counts = excluded.groupby(["institution_id", "rule"]).size().rename("行数").reset_index()
+        counts["问题"] = counts.pop("rule").map(EXCLUDED_REASONS)
+        counts = counts.rename(columns={"institution_id": "机构编码"})
+        out += heading(f"未计入统计的行（{len(excluded)}行，已退回机构更正）", 3)
+        out += frame_table(counts[["机构编码", "问题", "行数"]], count_columns=["行数"])
+    return out
+
+
+def bulletin_fields(figures: FinancingFigures | None, institutions: pd.DataFrame) -> dict[str, Any]:
+    """The fields of the 通报's section on the mechanism, every value a string (lists of dicts of
+    strings): ``summary`` (one paragraph), ``period_end``, ``decision_days``, ``clause``, ``city``
+    (``pushed, pushed_visited, contacted, decided, granted, credit_amount, refused, lent,
+    loan_amount, credit_loans, credit_loan_share, first_loans, renewals, renewal_amount, due,
+    contact_rate, decided_within, overdue``), ``counties[]`` (``code, county, pushed, visited,
+    granted, credit_amount, lent, loan_amount, contact_rate, decided_within, overdue``), ``banks_below[]``
+    (``number, id, name, target, standard, value``), ``reasons[]`` (``rank, reason, count``) and
+    ``has_targets`` ("是" or ""). Empty dict without the tables."""
+    if figures is None:
+        return {}
+    city = figures.row("city", CITY, "ytd")
+    if city is None:
+        return {}
+
+    def fields(row: pd.Series) -> dict[str, str]:
+        return {
+            "pushed": _value(row["pushed"], "户"),
+            "pushed_visited": _value(row["pushed_visited"], "户"),
+            "visited": _value(row["pushed_visited"], "户"),
+            "contacted": _value(row["contacted"], "户"),
+            "decided": _value(row["decided"], "户"),
+            "granted": _value(row["granted"], "户"),
+            "credit_amount": _value(row["credit_amount"], "万元"),
+            "refused": _value(row["refused"], "户"),
+            "lent": _value(row["lent"], "户"),
+            "loan_amount": _value(row["loan_amount"], "万元"),
+            "credit_loans": _value(row["credit_loans"], "户"),
+            "credit_loan_share": _value(row["credit_loan_share_pct"], "%"),
+            "first_loans": _value(row["first_loans"], "户"),
+            "renewals": _value(row["renewals"], "户"),
+            "renewal_amount": _value(row["renewal_amount"], "万元"),
+            "due": _value(row["due"], "户"),
+            "contact_rate": _value(row["contact_rate_pct"], "%"),
+            "decided_within": _value(row["decided_within_pct"], "%"),
+            "overdue": _value(row["overdue"], "户"),
+        }
+
+    s = figures.summary
+    counties = []
+    for r in s[(s["level"] == "county") & (s["window"] == "ytd")].itertuples(index=False):
+        row = pd.Series(r._asdict())
+        counties.append({"code": str(row["key"]), "county": _county(row["key"]), **fields(row)})
+    names = dict(zip(institutions["institution_id"], institutions["name"]))
+    below = []
+    v = figures.verdicts
+    for status, rate, _minimum, label in TARGETS:
+        if rate not in figures.targets or status not in v:
+            continue
+        for r in v[v[status] == NOT_MET].itertuples(index=False):
+            inst = str(r.institution_id)
+            below.append(
+                {
+                    "number": str(len(below) + 1),
+                    "id": inst,
+                    "name": str(names.get(inst, inst)),
+                    "target": label,
+                    "standard": _standard(figures, rate),
+                    "value": fmt_number(getattr(r, rate), 2, unit="%"),
+                }
+            )
+    reasons = figures.reasons
+    city_reasons = reasons[(reasons["level"] == "city") & (reasons["window"] == "ytd")]
+    c = fields(city)
+    summary = (
+        f"{figures.period:%Y年}以来，全市推荐清单推送企业{c['pushed']}户次（其中来自走访{c['visited']}户次），"
+        f"银行对接{c['contacted']}户次，授信{c['granted']}户次、金额{c['credit_amount']}万元，放款{c['lent']}户次、"
+        f"金额{c['loan_amount']}万元，其中信用贷款占{c['credit_loan_share']}，首贷户{c['first_loans']}户次，"
+        f"无还本续贷{c['renewals']}户次。办结时限届满的{c['due']}户次中，对接率{c['contact_rate']}，"
+        f"按时办结率{c['decided_within']}；截至{figures.period:%Y年%-m月末}超期未办结{c['overdue']}户次。"
+    )
+    return {
+        "summary": summary,
+        "period_end": f"{figures.period:%Y年%-m月末}",
+        "decision_days": str(figures.decision_days),
+        "clause": figures.rule.clause if figures.rule is not None else "",
+        "has_targets": "是" if figures.targets else "",
+        "city": c,
+        "counties": counties,
+        "banks_below": below,
+        "reasons": [
+            {"rank": str(r.rank), "reason": str(r.reason), "count": str(r.count)}
+            for r in city_reasons.itertuples(index=False)
+        ],
+    }
+
+
+def letter_fields(figures: FinancingFigures | None, institution_id: str, you: str = "你行") -> dict[str, Any] | None:
+    """The 监管提示函's paragraph on the mechanism for a bank below at least one target, else None.
+
+    ``text`` (the paragraph, addressing the bank as ``you``), ``clause``, ``shortfalls[]`` (``label,
+    standard, value, recommendation``), ``overdue_count`` and ``overdue[]`` (``name, code, list_date,
+    days``: its own overdue firms, oldest first, at most 20), every value a string. Only the bank's own
+    figures."""
+    if figures is None:
+        return None
+    missed = [v for v in _verdict_rows(figures, institution_id) if v["status"] == NOT_MET]
+    if not missed:
+        return None
+    rule = figures.rule
+    advice = {
+        "contact_rate_pct": rule.recommendations.contact if rule is not None else "",
+        "decided_within_pct": rule.recommendations.decision if rule is not None else "",
+    }
+    ytd = figures.row("bank", institution_id, "ytd")
+    overdue = figures.overdue("bank", institution_id)
+    parts = "；".join(f"{v['label']}{v['value']}，低于{v['standard'].removeprefix('不低于')}的要求" for v in missed)
+    text = (
+        f"{figures.period:%Y年}以来，推荐清单向{you}推送企业{int(ytd['pushed'])}户次，办结时限（{figures.decision_days}天）"
+        f"届满{int(ytd['due'])}户次，{parts}。"
+        + (
+            f"截至{figures.period:%Y年%-m月末}，{you}仍有{len(overdue)}户次推送企业超期未作出授信决定。"
+            if len(overdue)
+            else ""
+        )
+    )
+    return {
+        "text": text,
+        "clause": rule.clause if rule is not None else "",
+        "shortfalls": [
+            {"label": v["label"], "standard": v["standard"], "value": v["value"], "recommendation": advice[v["rate"]]}
+            for v in missed
+        ],
+        "overdue_count": str(len(overdue)),
+        "overdue": [
+            {
+                "name": str(r.firm_name),
+                "code": str(r.credit_code),
+                "list_date": _date(r.list_date),
+                "days": str(int(r.days_overdue)),
+            }
+            for r in overdue.head(20).itertuples(index=False)
+        ],
+    }
+
+
+__all__ = ["bank_section", "bulletin_fields", "city_section", "letter_fields"]
