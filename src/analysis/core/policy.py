@@ -186,9 +186,18 @@ class Policy(_Strict):
     information: list[InfoIndicator] = []
     #: rule or watch-check indicator -> recommendation text (整改建议) used in the reports
     recommendations: dict[str, str] = {}
+    #: the same at a year-end period, where the year's wording differs (a plan can no longer be
+    #: "completed for the year": its shortfall is to be explained and made up the next year)
+    recommendations_year_end: dict[str, str] = {}
 
-    def recommendation(self, key: str) -> str:
-        return self.recommendations.get(key, "") if key not in RULE_KEYS or self.in_force(key) else ""
+    def recommendation(self, key: str, year_end: bool = False) -> str:
+        """The recommendation (整改建议) for ``key``, in the year-end wording at a December period
+        when the year gives one; "" for a rule the year does not have."""
+        if key in RULE_KEYS and not self.in_force(key):
+            return ""
+        if year_end and key in self.recommendations_year_end:
+            return self.recommendations_year_end[key]
+        return self.recommendations.get(key, "")
 
     def in_force(self, key: str) -> bool:
         """Whether the year's notice has the rule ``key`` (one of :data:`RULE_KEYS`); an absent
@@ -287,17 +296,20 @@ def load_policy(path: Path | str) -> Policy:
     if problems:
         raise ParamsError(str(path), problems)
     known = set(CORE_RULES) | {c.indicator for c in policy.watch_checks}
-    stray = sorted(set(policy.recommendations) - known)
-    if stray:
-        raise ParamsError(str(path), [f"recommendations: unknown keys 未知条目: {stray}; allowed: {sorted(known)}"])
-    absent = [k for k in policy.recommendations if k in CORE_RULES and not policy.in_force(k)]
+    for field in ("recommendations", "recommendations_year_end"):
+        stray = sorted(set(getattr(policy, field)) - known)
+        if stray:
+            raise ParamsError(str(path), [f"{field}: unknown keys 未知条目: {stray}; allowed: {sorted(known)}"])
+    absent = [
+        f"{field}.{k}"
+        for field in ("recommendations", "recommendations_year_end")
+        for k in getattr(policy, field)
+        if k in CORE_RULES and not policy.in_force(k)
+    ]
     if absent:
         raise ParamsError(
             str(path),
-            [
-                f"recommendations.{k}: 该年度无此规则，请删除此条 / the year has no such rule: remove the entry"
-                for k in absent
-            ],
+            [f"{k}: 该年度无此规则，请删除此条 / the year has no such rule: remove the entry" for k in absent],
         )
     return policy
 
