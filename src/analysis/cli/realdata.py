@@ -79,6 +79,10 @@ def _cmd_demo_exports(args: argparse.Namespace) -> int:
     from analysis.demo.s71 import write_demo_exports
 
     out = write_demo_exports(args.out, seed=args.seed, params_dir=args.params, loans=not args.no_loans)
+    from analysis.demo.financing import write_demo_financing
+
+    # the financing coordination mechanism's lists (推荐清单, 银行反馈): tidy tables the import copies
+    write_demo_financing(Path(out) / "tidy", seed=args.seed)
     print(f"示例报表已生成 / demo exports written: {out}/s71, {out}/tidy" + ("" if args.no_loans else f", {out}/loans"))
     return 0
 
