@@ -208,7 +208,8 @@ class State:
         :class:`analysis.rules.financing.FinancingFigures`), judged by that year's policy; None when
         the data have no 推荐清单 (the reports then say nothing of the mechanism). Computed once per
         state and period."""
-        if not self.has_financing():
+        tables = getattr(self.dataset, "financing", None)
+        if tables is None:
             return None
         end = pd.Timestamp(period) + pd.offsets.MonthEnd(0)
         if end not in self._financing_cache:
@@ -216,7 +217,7 @@ class State:
             from analysis.rules.financing import financing_figures
 
             self._financing_cache[end] = financing_figures(
-                self.dataset.financing,
+                tables,
                 end,
                 self.policies.get(end.year),
                 load_financing_params(self.params_dir),

@@ -310,7 +310,7 @@ def bulletin_fields(figures: FinancingFigures | None, institutions: pd.DataFrame
         row = pd.Series(r._asdict())
         counties.append({"code": str(row["key"]), "county": _county(row["key"]), **fields(row)})
     names = dict(zip(institutions["institution_id"], institutions["name"]))
-    below = []
+    below: list[dict[str, str]] = []
     v = figures.verdicts
     for status, rate, _minimum, label in TARGETS:
         if rate not in figures.targets or status not in v:
@@ -371,6 +371,7 @@ def letter_fields(figures: FinancingFigures | None, institution_id: str, you: st
         "decided_within_pct": rule.recommendations.decision if rule is not None else "",
     }
     ytd = figures.row("bank", institution_id, "ytd")
+    assert ytd is not None  # a bank with a verdict has figures
     overdue = figures.overdue("bank", institution_id)
     parts = "；".join(f"{v['label']}{v['value']}，低于{v['standard'].removeprefix('不低于')}的要求" for v in missed)
     text = (

@@ -132,7 +132,10 @@ DEFAULT_FINANCING_PARAMS = FinancingParams(
         "已获他行融资",
         "联系不上企业",
         "其他",
-    ]
+    ],
+    other_reason="其他",
+    over_need_factor=3.0,
+    decision_days=30,
 )
 
 

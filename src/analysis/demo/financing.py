@@ -159,10 +159,8 @@ def demo_financing(seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]
             code = _code(rng, county, individual=rng.random() < 0.15)
             if code not in used:
                 used.add(code)
-                return (
-                    code,
-                    f"{short[county]}{rng.choice(_TRADES)}{rng.choice(['兴', '顺', '华', '盛', '鑫', '源', '丰'])}{rng.choice(_FORMS)}{len(used)}",
-                )
+                word = rng.choice(["兴", "顺", "华", "盛", "鑫", "源", "丰"])
+                return code, f"{short[county]}{rng.choice(_TRADES)}{word}{rng.choice(_FORMS)}{len(used)}"
 
     slow_bank, slow_county, slow_per_month = SLOW_BANK
     for month in _months():
@@ -213,16 +211,16 @@ def demo_financing(seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]
                 }
             )
     # the planted list rows
-    county, bank, day, name = BAD_CODE
+    county, bank, listed_on, name = BAD_CODE
     good = _code(rng, county)
     wrong = good[:-1] + next(c for c in _ALPHABET if c != good[-1])
-    rows.append(_row(name, wrong, county, day, bank))
-    county, bank, day, _contact, _credit = DATES_REVERSED
+    rows.append(_row(name, wrong, county, listed_on, bank))
+    county, bank, listed_on, _contact, _credit = DATES_REVERSED
     reversed_code = _code(rng, county)
-    rows.append(_row(f"{short[county]}示例倒签商贸有限公司", reversed_code, county, day, bank))
-    fed_back, pushed_to, county, day = NOT_PUSHED
+    rows.append(_row(f"{short[county]}示例倒签商贸有限公司", reversed_code, county, listed_on, bank))
+    fed_back, pushed_to, county, listed_on = NOT_PUSHED
     not_pushed_code = _code(rng, county)
-    rows.append(_row(f"{short[county]}示例错报食品有限公司", not_pushed_code, county, day, pushed_to))
+    rows.append(_row(f"{short[county]}示例错报食品有限公司", not_pushed_code, county, listed_on, pushed_to))
 
     listing = pd.DataFrame(rows)
     listing["_slow"] = listing.get("_slow", pd.Series(False, index=listing.index)).fillna(False).astype(bool)
