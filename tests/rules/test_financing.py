@@ -1,0 +1,159 @@
+"""The pipeline indicators of the financing coordination mechanism (融资协调工作机制) on six hand-made
+pairs; every expected figure is counted by hand in the comments (period end 2025-06-30, window 30 days).
+
+    pair  firm bank county list        contact     decision        loan (amount)   feedback
+    1     A    B017 411302 2025-05-06  05-08       credit 05-20 100 05-25 (80) credit loan, 首贷
+    2     A    B018 411302 2025-05-06  05-10       refused 05-30 (已获他行融资)
+    3     B    B017 411302 2025-05-20  05-22       credit 06-25 50  06-28 (50) 无还本续贷
+    4     C    B018 411303 2025-06-03  06-05       —
+    5     D    B017 411303 2025-06-25  —           —                                no feedback
+    6     E    B030 411321 2025-04-01  —           —                                no feedback
+
+Deadlines (list + 30 days): 1, 2 → 06-05; 3 → 06-19; 4 → 07-03; 5 → 07-25; 6 → 05-01.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.core.dataset import FinancingTables
+from analysis.core.financing import DEFAULT_FINANCING_PARAMS
+from analysis.core.policy import FinancingRule, Policy
+from analysis.inputs.financing import EXCLUDED_COLUMNS
+from analysis.rules.financing import CITY, financing_figures
+
+T = pd.Timestamp
+NaT = pd.NaT
+
+
+def pairs() -> pd.DataFrame:
+    rows = [
+        ("A", "B017", "411302", "2025-05-06", "2025-05-08", "2025-05-20", 100.0, "2025-05-25", 80.0, True, True, False, NaT, None, True, True),
+        ("A", "B018", "411302", "2025-05-06", "2025-05-10", NaT, np.nan, NaT, np.nan, None, None, None, "2025-05-30", "已获他行融资", True, True),
+        ("B", "B017", "411302", "2025-05-20", "2025-05-22", "2025-06-25", 50.0, "2025-06-28", 50.0, False, False, True, NaT, None, True, False),
+        ("C", "B018", "411303", "2025-06-03", "2025-06-05", NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, True, True),
+        ("D", "B017", "411303", "2025-06-25", NaT, NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, False, True),
+        ("E", "B030", "411321", "2025-04-01", NaT, NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, False, False),
+    ]  # fmt: skip
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "credit_code", "institution_id", "county_code", "list_date", "contact_date", "credit_date",
+            "credit_amount", "loan_date", "loan_amount", "credit_loan", "first_loan", "no_repay_renewal",
+            "refusal_date", "refusal_reason", "has_feedback", "from_visit",
+        ],
+    )  # fmt: skip
+    for col in ("list_date", "contact_date", "credit_date", "loan_date", "refusal_date"):
+        frame[col] = pd.to_datetime(frame[col])
+    frame["firm_name"] = "企业" + frame["credit_code"]
+    frame["batch"] = "第1批"
+    frame["need_amount"] = 100.0
+    frame["need_purpose"] = "流动资金"
+    frame["refusal_note"] = None
+    return frame
+
+
+def tables() -> FinancingTables:
+    return FinancingTables(pairs=pairs(), excluded=pd.DataFrame(columns=list(EXCLUDED_COLUMNS)))
+
+
+def policy(**rule) -> Policy:
+    financing = FinancingRule(clause="关于融资协调的要求", **rule) if rule else None
+    return Policy(year=2025, notice="n", title="t", issuing_office="o", jurisdiction="南阳市", financing=financing)
+
+
+TARGETS = {"decision_days": 30, "contact_rate_min_pct": 100.0, "decided_within_min_pct": 100.0}
+
+
+@pytest.fixture
+def figures():
+    return financing_figures(tables(), "2025-06", policy(**TARGETS), DEFAULT_FINANCING_PARAMS)
+
+
+def test_bank_year_to_date_by_hand(figures):
+    b = figures.row("bank", "B017", "ytd")
+    # pushed 1, 3, 5; from a visit 1, 5; contacted 1 (05-08), 3 (05-22); decided and granted 1, 3;
+    # lent 1, 3: 80 + 50 = 130; credit 100 + 50 = 150; credit loan 1 (80): 80 / 130 = 61.538…%
+    assert (b["pushed"], b["pushed_visited"], b["contacted"], b["decided"], b["granted"], b["lent"]) == (
+        3,
+        2,
+        2,
+        2,
+        2,
+        2,
+    )
+    assert (b["credit_amount"], b["loan_amount"], b["credit_loan_amount"]) == (150.0, 130.0, 80.0)
+    assert b["credit_loan_share_pct"] == pytest.approx(80 / 130 * 100)
+    assert (b["first_loans"], b["renewals"], b["renewal_amount"]) == (1, 1, 50.0)
+    # due: 1 (06-05) and 3 (06-19); 5's window ends 07-25. Both contacted; 1 decided on 05-20 ≤ 06-05,
+    # 3 on 06-25 > 06-19: 50 %
+    assert (b["due"], b["due_contacted"], b["due_decided_in_time"]) == (2, 2, 1)
+    assert (b["contact_rate_pct"], b["decided_within_pct"], b["overdue"]) == (100.0, 50.0, 0)
+
+
+def test_month_and_city_by_hand(figures):
+    m = figures.row("bank", "B017", "month")
+    # June: pushed 5; nothing contacted (3's contact is in May); 3 decided, granted and lent (50);
+    # deadlines in June: 1 and 3
+    assert (m["pushed"], m["contacted"], m["decided"], m["lent"], m["loan_amount"], m["due"]) == (1, 0, 1, 1, 50.0, 2)
+    assert m["credit_loan_share_pct"] == 0.0
+    c = figures.row("city", CITY, "ytd")
+    # 6 pushed (4 from a visit: 1, 2, 4, 5); contacted 1, 2, 3, 4; decided 1, 2, 3; refused 2
+    # due: 1, 2, 3, 6; contacted among them 1, 2, 3 = 75 %; in time 1, 2 = 50 %; overdue: 6
+    assert (c["pushed"], c["pushed_visited"], c["contacted"], c["decided"], c["refused"]) == (6, 4, 4, 3, 1)
+    assert (c["due"], c["contact_rate_pct"], c["decided_within_pct"], c["overdue"]) == (4, 75.0, 50.0, 1)
+    county = figures.row("county", "411321", "ytd")
+    assert (county["pushed"], county["pushed_visited"], county["overdue"]) == (1, 0, 1)
+    assert figures.row("county", "411303", "ytd")["due"] == 0  # 4 and 5 still in their window
+    assert np.isnan(figures.row("county", "411303", "ytd")["contact_rate_pct"])
+
+
+def test_verdicts_overdue_and_reasons_by_hand(figures):
+    v = figures.verdicts.set_index("institution_id")
+    assert v.loc["B017", "status_contact"] == "met" and v.loc["B017", "status_decision"] == "not_met"
+    assert v.loc["B018", "status_contact"] == "met" and v.loc["B018", "status_decision"] == "met"
+    assert v.loc["B030", "status_contact"] == "not_met" and v.loc["B030", "status_decision"] == "not_met"
+    overdue = figures.overdue("bank", "B030")
+    # pushed 04-01, window ended 05-01, 60 days before 06-30 (30 in May + 30 in June)
+    assert list(overdue["credit_code"]) == ["E"] and list(overdue["days_overdue"]) == [60]
+    assert list(overdue["status"]) == ["未反馈"]
+    assert figures.overdue("bank", "B017").empty
+    r = figures.reasons
+    assert r[(r["level"] == "city") & (r["window"] == "ytd")][["reason", "count", "rank"]].values.tolist() == [
+        ["已获他行融资", 1, 1]
+    ]
+    status = figures.firms.set_index(["credit_code", "institution_id"])["status"]
+    assert status[("A", "B017")] == "已放款" and status[("A", "B018")] == "未授信" and status[("C", "B018")] == "已对接"
+    assert status[("D", "B017")] == "未反馈"
+
+
+def test_a_past_period_ignores_later_events():
+    f = financing_figures(tables(), "2025-05", policy(**TARGETS), DEFAULT_FINANCING_PARAMS)
+    b = f.row("bank", "B017", "ytd")
+    # at 05-31: pushed 1, 3; 1 granted and lent; 3's credit of 06-25 not yet known; nothing due (06-05)
+    assert (b["pushed"], b["granted"], b["lent"], b["loan_amount"], b["due"]) == (2, 1, 1, 80.0, 0)
+    assert f.verdicts.set_index("institution_id").loc["B017", "status_decision"] == "n/a"
+    status = f.firms.set_index(["credit_code", "institution_id"])["status"]
+    assert status[("B", "B017")] == "已对接"
+    # E: window ended 05-01, 30 days overdue at 05-31
+    assert list(f.overdue("bank", "B030")["days_overdue"]) == [30]
+
+
+def test_a_year_without_targets_judges_nothing_and_uses_the_params_window():
+    f = financing_figures(tables(), "2025-06", policy(), DEFAULT_FINANCING_PARAMS)
+    assert f.targets == {} and list(f.verdicts.columns) == ["institution_id"]
+    assert f.decision_days == DEFAULT_FINANCING_PARAMS.decision_days
+
+
+def test_a_longer_window_and_since():
+    # 45 days: deadlines 1, 2 → 06-20; 3 → 07-04; 6 → 05-16. B017 due: 1 only, decided in time: 100 %
+    f = financing_figures(tables(), "2025-06", policy(**{**TARGETS, "decision_days": 45}), DEFAULT_FINANCING_PARAMS)
+    assert f.row("bank", "B017", "ytd")["decided_within_pct"] == 100.0
+    # since 2025-05-01: E (pushed 04-01) is not judged, though still overdue
+    g = financing_figures(tables(), "2025-06", policy(**TARGETS, since=date(2025, 5, 1)), DEFAULT_FINANCING_PARAMS)
+    assert g.row("bank", "B030", "ytd")["due"] == 0 and g.row("bank", "B030", "ytd")["overdue"] == 1
+    assert g.verdicts.set_index("institution_id").loc["B030", "status_contact"] == "n/a"
