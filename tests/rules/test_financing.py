@@ -31,20 +31,35 @@ NaT = pd.NaT
 
 
 def pairs() -> pd.DataFrame:
+    # fmt: off
     rows = [
-        ("A", "B017", "411302", "2025-05-06", "2025-05-08", "2025-05-20", 100.0, "2025-05-25", 80.0, True, True, False, NaT, None, True, True),
-        ("A", "B018", "411302", "2025-05-06", "2025-05-10", NaT, np.nan, NaT, np.nan, None, None, None, "2025-05-30", "已获他行融资", True, True),
-        ("B", "B017", "411302", "2025-05-20", "2025-05-22", "2025-06-25", 50.0, "2025-06-28", 50.0, False, False, True, NaT, None, True, False),
-        ("C", "B018", "411303", "2025-06-03", "2025-06-05", NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, True, True),
-        ("D", "B017", "411303", "2025-06-25", NaT, NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, False, True),
-        ("E", "B030", "411321", "2025-04-01", NaT, NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, False, False),
-    ]  # fmt: skip
+        ("A", "B017", "411302", "2025-05-06", "2025-05-08", "2025-05-20", 100.0, "2025-05-25", 80.0, True, True, False, NaT, None, True, True),  # noqa: E501
+        ("A", "B018", "411302", "2025-05-06", "2025-05-10", NaT, np.nan, NaT, np.nan, None, None, None, "2025-05-30", "已获他行融资", True, True),  # noqa: E501
+        ("B", "B017", "411302", "2025-05-20", "2025-05-22", "2025-06-25", 50.0, "2025-06-28", 50.0, False, False, True, NaT, None, True, False),  # noqa: E501
+        ("C", "B018", "411303", "2025-06-03", "2025-06-05", NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, True, True),  # noqa: E501
+        ("D", "B017", "411303", "2025-06-25", NaT, NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, False, True),  # noqa: E501
+        ("E", "B030", "411321", "2025-04-01", NaT, NaT, np.nan, NaT, np.nan, None, None, None, NaT, None, False, False),  # noqa: E501
+    ]
+    # fmt: on
     frame = pd.DataFrame(
         rows,
         columns=[
-            "credit_code", "institution_id", "county_code", "list_date", "contact_date", "credit_date",
-            "credit_amount", "loan_date", "loan_amount", "credit_loan", "first_loan", "no_repay_renewal",
-            "refusal_date", "refusal_reason", "has_feedback", "from_visit",
+            "credit_code",
+            "institution_id",
+            "county_code",
+            "list_date",
+            "contact_date",
+            "credit_date",
+            "credit_amount",
+            "loan_date",
+            "loan_amount",
+            "credit_loan",
+            "first_loan",
+            "no_repay_renewal",
+            "refusal_date",
+            "refusal_reason",
+            "has_feedback",
+            "from_visit",
         ],
     )  # fmt: skip
     for col in ("list_date", "contact_date", "credit_date", "loan_date", "refusal_date"):
