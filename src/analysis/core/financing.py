@@ -66,12 +66,15 @@ def credit_code_problems(codes: pd.Series) -> pd.Series:
     good = text[length_ok]
     if good.empty:
         return out
-    ascii_ok = good.map(str.isascii)
-    out[ascii_ok[~ascii_ok].index] = "含非法字符 / holds a character outside the code's alphabet"
-    good = good[ascii_ok]
-    if good.empty:
-        return out
-    raw = np.frombuffer("".join(good.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, CREDIT_CODE_LENGTH)
+    joined = "".join(good.tolist())
+    if not joined.isascii():  # rare: a full-width or Chinese character; the others still go the fast way
+        ascii_ok = good.map(str.isascii)
+        out[ascii_ok[~ascii_ok].index] = "含非法字符 / holds a character outside the code's alphabet"
+        good = good[ascii_ok]
+        if good.empty:
+            return out
+        joined = "".join(good.tolist())
+    raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, CREDIT_CODE_LENGTH)
     values = _VALUE[raw]
     bad_char = (values < 0).any(axis=1)
     out[good.index[bad_char]] = (

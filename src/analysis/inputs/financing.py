@@ -58,6 +58,11 @@ EXCLUDED_COLUMNS = (
 )
 
 
+def _pair_key(frame: pd.DataFrame) -> pd.Series:
+    """One text per firm and bank (统一社会信用代码|机构编码): hashed, never sorted."""
+    return frame["credit_code"].fillna("").astype(str) + "|" + frame["institution_id"].fillna("").astype(str)
+
+
 def _positions(frame: pd.DataFrame) -> np.ndarray:
     return np.arange(len(frame))
 
@@ -81,27 +86,28 @@ def _date_order(pairs: pd.DataFrame) -> pd.Series:
     """The first pair of dates out of order on each row ('' when in order): a later step dated before
     an earlier one (推荐 ≤ 对接 ≤ 授信 ≤ 放款; 推荐, 对接 ≤ 未授信日期). Missing dates are skipped: a
     loan without a contact date is compared with the list date."""
-    found = pd.Series("", index=pairs.index, dtype=object)
+    n = len(pairs)
+    found = np.zeros(n, dtype=bool)
+    text = np.full(n, "", dtype=object)
     chains = [DATE_ORDER, (("list_date", "推荐日期"), ("contact_date", "对接日期"), ("refusal_date", "未授信日期"))]
     for chain in chains:
-        latest = pd.Series(pd.NaT, index=pairs.index, dtype="datetime64[ns]")
-        latest_label = pd.Series("", index=pairs.index, dtype=object)
-        for col, label in chain:
-            day = pairs[col]
-            bad = (found == "") & day.notna() & latest.notna() & (day < latest)
-            if bad.any():
-                found[bad] = (
-                    f"{label} "
-                    + day[bad].dt.strftime("%Y-%m-%d")
-                    + " 早于 / before "
-                    + latest_label[bad]
-                    + " "
-                    + latest[bad].dt.strftime("%Y-%m-%d")
+        labels = [label for _, label in chain]
+        latest = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # no date yet
+        latest_label = np.full(n, -1, dtype=np.int64)
+        for k, (col, _label) in enumerate(chain):
+            day = pairs[col].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            present = ~np.isnat(pairs[col].to_numpy(dtype="datetime64[ns]"))
+            bad = ~found & present & (latest_label >= 0) & (day < latest)
+            for pos in np.flatnonzero(bad):  # only the rows out of order are worded
+                text[pos] = (
+                    f"{labels[k]} {pd.Timestamp(day[pos]):%Y-%m-%d} 早于 / before "
+                    f"{labels[latest_label[pos]]} {pd.Timestamp(latest[pos]):%Y-%m-%d}"
                 )
-            newer = day.notna() & (latest.isna() | (day > latest))
-            latest = latest.where(~newer, day)
-            latest_label = latest_label.where(~newer, label)
-    return found
+            found |= bad
+            newer = present & ((latest_label < 0) | (day > latest))
+            latest = np.where(newer, day, latest)
+            latest_label = np.where(newer, k, latest_label)
+    return pd.Series(text, index=pairs.index, dtype=object)
 
 
 def _inconsistent(fb: pd.DataFrame, params: FinancingParams) -> pd.Series:
@@ -223,18 +229,22 @@ def check_financing(
     listed = lst.assign(list_row=raw_list.row_offset + _positions(lst))
     listed = listed[~bad_list & listed["credit_code"].notna() & listed["institution_id"].notna()]
     listed = listed.drop_duplicates(["credit_code", "institution_id"])  # a duplicate is refused (duplicate_key)
-    key = pd.MultiIndex.from_frame(fb[["credit_code", "institution_id"]].astype(object))
-    list_key = pd.MultiIndex.from_frame(listed[["credit_code", "institution_id"]].astype(object))
-    in_list = pd.Series(key.isin(list_key), index=fb.index)
+    in_list = pd.Series(pd.Index(_pair_key(listed)).get_indexer(_pair_key(fb)) >= 0, index=fb.index)
     not_pushed = ~bad_fb & ~in_list & fb["institution_id"].notna() & fb["credit_code"].notna()
     if raw_feedback is not None and not_pushed.any():
-        pushed_to = listed.groupby("credit_code")["institution_id"].agg(lambda s: "、".join(sorted(s)))
-        where = fb["credit_code"].map(pushed_to)
+        stray_codes = set(fb.loc[not_pushed, "credit_code"])
+        pushed_to = (
+            listed[listed["credit_code"].isin(stray_codes)]
+            .groupby("credit_code")["institution_id"]
+            .agg(lambda s: "、".join(sorted(s)))
+        )
+        where = fb["credit_code"].where(not_pushed).map(pushed_to)
         detail = where.map(
             lambda w: (
                 f"该企业推送至 / pushed to {w}" if isinstance(w, str) else "推荐清单中无此企业 / firm not on the list"
-            )
-        )
+            ),
+            na_action=None,
+        ).where(not_pushed, "")
         excluded.append(_excluded_rows(raw_feedback, fb, not_pushed, "银行反馈", "feedback_not_pushed", detail))
 
     # 3. the feedback beside its list row
@@ -253,14 +263,11 @@ def check_financing(
         & (pairs["need_amount"] > 0)
         & (pairs["credit_amount"] > params.over_need_factor * pairs["need_amount"])
     )
-    over_detail = (
-        "授信 / credit "
-        + pairs["credit_amount"].map(lambda v: f"{v:,.2f}")
-        + " 万元 > "
-        + f"{params.over_need_factor:g} × 需求 / need "
-        + pairs["need_amount"].map(lambda v: f"{v:,.2f}")
-        + " 万元"
-    )
+    over_detail = pd.Series("", index=pairs.index, dtype=object)
+    over_detail[over] = [
+        f"授信 / credit {c:,.2f} 万元 > {params.over_need_factor:g} × 需求 / need {n:,.2f} 万元"
+        for c, n in zip(pairs.loc[over, "credit_amount"], pairs.loc[over, "need_amount"], strict=True)
+    ]
     if raw_feedback is not None:
         for mask, rule, detail, column in (
             (why_inconsistent != "", "feedback_inconsistent", why_inconsistent, "credit_date"),
