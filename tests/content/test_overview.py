@@ -98,12 +98,15 @@ def html_rows(html: str) -> dict[str, list[str]]:
 def test_misses_name_the_failed_leg_with_both_figures(ctx):
     misses = overview.two_increases_misses(ctx.rows, ctx.policy.two_increases.differentiated_on_plan)
     by_id = misses.set_index("institution_id")
-    # growth leg (by gap: G −3.00, D +2.00), then borrowers, then both
-    assert list(misses["institution_id"]) == ["G", "D", "H", "K"]
+    # growth leg (G −3.00), then borrowers, then both; D's growth leg is judged on its plan (20 of
+    # 100): the plan's shortfall, listed once, under the plan (差异化考核), not also here
+    assert list(misses["institution_id"]) == ["G", "H", "K"]
     assert by_id.loc["G", "failed_leg"] == "贷款增速"
     assert by_id.loc["H", "failed_leg"] == "贷款户数"
     assert by_id.loc["K", "failed_leg"] == "两项"
-    assert by_id.loc["D", "failed_leg"] == "贷款增速（差异化考核：信贷计划）"
+    plan = next(t for t in overview.target_lists(ctx) if t.status == "status_plan").rows.set_index("institution_id")
+    assert plan.loc["D", "plan_completion_pct"] == pytest.approx(20.0)
+    assert plan.loc["D", "assessment"] == overview.DIFFERENTIATED_NOTE
     assert by_id.loc["G", "growth_margin_pp"] == pytest.approx(-3.0)
     assert by_id.loc["H", "growth_margin_pp"] == pytest.approx(4.0)
     assert by_id.loc["H", "borrowers_change"] == -1512
@@ -113,7 +116,7 @@ def test_misses_name_the_failed_leg_with_both_figures(ctx):
 
 def test_overview_list_shows_leg_and_both_figures(ctx):
     html = str(overview.missing_targets(ctx))
-    assert "“两增”未达标（4 家）" in html
+    assert "“两增”未达标（3 家）" in html and "差异化银行" in html.split("信贷计划未完成")[1]
     rows = html_rows(html)
     # 机构编码, 机构名称, 机构类型, 监管科室, 未达标项, 增速差（个百分点）, 户数较年初（户）
     assert rows["H"][1:] == ["户数未达标银行", RCB, "农村银行机构监管科", "贷款户数", "4.00", "-1,512"]

@@ -207,7 +207,8 @@ def test_bulletin_reply_deadline_and_period_name(rendered):
 
 
 def _shortfall_ids(state, period=PERIOD) -> set[str]:
-    """Institutions with at least one 未达标 headline verdict, from the status columns."""
+    """Institutions with at least one 未达标 headline verdict, or whose rate is flagged markedly above
+    their peers' (the notice's 个别利率较高的银行机构: 关注, to keep cutting), from the status columns."""
     rows = rows_of(state, period)
     statuses = [
         "status_growth_leg",
@@ -218,6 +219,7 @@ def _shortfall_ids(state, period=PERIOD) -> set[str]:
         "status_npl",
     ]
     failing = set(rows.loc[(rows[statuses] == "not_met").any(axis=1), "institution_id"])
+    failing |= set(rows.loc[rows["status_high_rate"] == "watch", "institution_id"])
     ol = state.onlending
     end = pd.Timestamp(period + "-01") + pd.offsets.MonthEnd(0)
     quarter = f"{end.year}Q{(end.month - 1) // 3 + 1}"
@@ -227,7 +229,8 @@ def _shortfall_ids(state, period=PERIOD) -> set[str]:
 def test_letters_only_for_institutions_with_a_shortfall(rendered, state):
     out, written = rendered
     expected = _shortfall_ids(state)
-    assert expected == {"B017", "B018", "B019", "B030", "B034"}  # the demo period's misses (see above)
+    # the demo period's misses (see above), and B033: its rate markedly above its peers' and cut (关注)
+    assert expected == {"B017", "B018", "B019", "B030", "B033", "B034"}
     assert {p.stem for p in (out / "提示函").glob("*.docx")} == expected
     assert set(written.letters) == expected and not written.failed
     assert not (out / "提示函" / "B021.docx").exists()  # meets every target
@@ -466,7 +469,7 @@ def test_cli_docs_records_the_documents_for_the_site(state, demo_csv_dir, tmp_pa
         "--issued", "2023-07-10", "--reply-by", "2023-07-31",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "5 份" in result.stdout
+    assert "6 份" in result.stdout
     manifest = Manifest.load(reports / PERIOD / "manifest.json")
     assert manifest.entries["B017"].outputs["docx"] == "提示函/B017.docx"
     assert 'href="提示函/B017.docx"' in (reports / PERIOD / "index.html").read_text(encoding="utf-8")
@@ -529,8 +532,11 @@ def test_letter_watch_items_are_formatted_as_in_the_report(state):
     row = rows_of(state, "2023-12").set_index("institution_id").loc["B034"]
     watch = {w["key"]: w["text"] for w in letter["watch"]}
     assert row["status_first_loan_borrowers_yoy_change"] == "watch"
-    assert watch["first_loan_borrowers_yoy_change"] == f"{row['first_loan_borrowers_yoy_change']:+,.0f}户"
-    assert watch["mfg_midlong_ytd_growth_pct"] == f"{row['mfg_midlong_ytd_growth_pct']:+.2f}%"
+    # signs said in words, after the item's name (a fall of first-loan borrowers, a fall of the balance)
+    first, mfg = row["first_loan_borrowers_yoy_change"], row["mfg_midlong_ytd_growth_pct"]
+    assert first < 0 and mfg < 0
+    assert watch["first_loan_borrowers_yoy_change"] == f"首贷户数较上年同期减少{-first:,.0f}户"
+    assert watch["mfg_midlong_ytd_growth_pct"] == f"制造业小微企业中长期贷款较年初下降{-mfg:.2f}%"
     assert [s["key"] for s in letter["shortfalls"]] == ["growth_leg", "borrowers_leg", "plan"]
     assert [s["number"] for s in letter["shortfalls"]] == ["一", "二", "三"]
 
@@ -548,6 +554,6 @@ def test_one_letter_failing_never_loses_the_others(state, tmp_path, monkeypatch)
     monkeypatch.setattr(documents, "letter_context", broken)
     written = write_documents(state, PERIOD, tmp_path / PERIOD, ROOT / "params", issued=ISSUED)
     assert written.failed == {"B018": "ValueError: boom"}
-    assert set(written.letters) == {"B017", "B019", "B030", "B034"}
-    assert {p.stem for p in (tmp_path / PERIOD / "提示函").iterdir()} == {"B017", "B019", "B030", "B034"}
+    assert set(written.letters) == {"B017", "B019", "B030", "B033", "B034"}
+    assert {p.stem for p in (tmp_path / PERIOD / "提示函").iterdir()} == {"B017", "B019", "B030", "B033", "B034"}
     assert (tmp_path / PERIOD / f"通报-{PERIOD}.docx").exists()

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from analysis.content import wording
 from analysis.content.display import HTML, esc, fmt_number, frame_table, status_badge
 from analysis.content.institution import provenance  # noqa: F401  (re-exported for the notebook)
 from analysis.core.contract import CATEGORIES, COUNTIES, DIVISIONS, INSURER_CATEGORIES
@@ -71,7 +72,7 @@ def citywide_section(ctx: CityContext) -> HTML:
     kpis = []
     if policy.two_increases is not None:  # the year's quantity target, for its group (总体) or legal banks
         borrowers = (
-            f"；户数较年初 {fmt_number(c['legal_borrowers_change'], 0, True)} 户"
+            f"；户数较年初{wording.change(c['legal_borrowers_change'], '户', 0)}"
             if policy.in_force("borrowers_leg")
             else ""
         )
@@ -79,23 +80,24 @@ def citywide_section(ctx: CityContext) -> HTML:
             (
                 f"辖内{quantity_group_name(policy)}总体{policy.label('two_increases')}",
                 "完成" if bool(c["legal_two_increases_met"]) else "未完成",
-                f"普惠贷款较年初增长 {fmt_number(c['legal_inclusive_growth_pct'])}%，各项贷款 "
-                f"{fmt_number(c['legal_total_loans_growth_pct'])}%{borrowers}（{int(c['legal_count'])} 家）",
+                f"普惠贷款较年初{wording.growth(c['legal_inclusive_growth_pct'])}，各项贷款较年初"
+                f"{wording.growth(c['legal_total_loans_growth_pct'])}{borrowers}（{int(c['legal_count'])} 家）",
             )
         )
     if policy.plan is None:
         return _kpi_cards(ctx, kpis)
+    # city totals in 亿元 and percentages with two decimals: the 通报's rule (analysis.content.wording)
     kpis += [
         (
             "法人银行总体信贷计划完成率",
-            f"{fmt_number(c['legal_plan_completion_pct'], 1)}%",
-            f"较年初增加 {fmt_number(c['legal_plan_increase'])} 万元 / 计划 {fmt_number(c['legal_planned_increase'])} 万元"
+            wording.percent(c["legal_plan_completion_pct"]),
+            f"较年初{wording.change_yi(c['legal_plan_increase'])} / 全年计划 {wording.yi(c['legal_planned_increase'])}"
             f"（{int(c['legal_plan_count'])} 家）",
         ),
         (
             "分支银行总体信贷计划完成率",
-            f"{fmt_number(c['branch_plan_completion_pct'], 1)}%",
-            f"较年初增加 {fmt_number(c['branch_plan_increase'])} 万元 / 计划 {fmt_number(c['branch_planned_increase'])} 万元"
+            wording.percent(c["branch_plan_completion_pct"]),
+            f"较年初{wording.change_yi(c['branch_plan_increase'])} / 全年计划 {wording.yi(c['branch_planned_increase'])}"
             f"（{int(c['branch_plan_count'])} 家）",
         ),
     ]
@@ -131,6 +133,9 @@ def group_summary(rows: pd.DataFrame, by: str, policy=None) -> pd.DataFrame:
     banks = rows[rows["sector"] == "bank"].copy()
     order = CATEGORIES if by == "category" else DIVISIONS  # the notice's order, not the alphabet's
     banks[by] = pd.Categorical(banks[by], categories=[c for c in order if c in set(banks[by])], ordered=True)
+    ti = policy.two_increases if policy is not None else None
+    on_plan = judged_on_plan_only(banks, ti.differentiated_on_plan if ti is not None else True)
+    banks["两增未达标"] = ((banks["status_two_increases"] == NOT_MET) & ~on_plan).astype(int)
     sums = banks.groupby(by, observed=True).agg(
         机构数=("institution_id", "count"),
         普惠贷款余额=("inclusive_balance_assessed", "sum"),
@@ -142,7 +147,7 @@ def group_summary(rows: pd.DataFrame, by: str, policy=None) -> pd.DataFrame:
         利息=("inclusive_ytd_interest", "sum"),
         累放=("inclusive_ytd_disbursed", "sum"),
         不良=("inclusive_npl", "sum"),
-        两增未达标=("status_two_increases", lambda s: int((s == NOT_MET).sum())),
+        两增未达标=("两增未达标", "sum"),
         计划未达标=("status_plan", lambda s: int((s == NOT_MET).sum())),
         计划落后=("status_plan", lambda s: int((s == WATCH).sum())),
         利率上升=("status_rate_change", lambda s: int((s == NOT_MET).sum())),
@@ -214,6 +219,25 @@ TWO_INCREASES_MISS_COLUMNS = {
 }
 
 
+def judged_on_plan_only(rows: pd.DataFrame, differentiated_on_plan: bool = True) -> pd.Series:
+    """Banks under differentiated assessment (差异化考核) whose only 未达标 leg of the quantity target
+    is the growth leg judged on plan completion: that is the plan's shortfall, charged once, under
+    the plan (the lists, the counts and the letters say it there, as 差异化考核)."""
+    if not differentiated_on_plan or "differentiated" not in rows:
+        return pd.Series(False, index=rows.index)
+    borrowers_missed = (
+        rows["status_borrowers_leg"] == NOT_MET
+        if "status_borrowers_leg" in rows
+        else pd.Series(False, index=rows.index)
+    )
+    return (
+        rows["differentiated"].fillna(False).astype(bool)
+        & (rows["status_growth_leg"] == NOT_MET)
+        & ~borrowers_missed
+        & (rows.get("status_plan", pd.Series("", index=rows.index)) == NOT_MET)
+    )
+
+
 def two_increases_misses(
     rows: pd.DataFrame, differentiated_on_plan: bool = True, borrowers_leg: bool = True
 ) -> pd.DataFrame:
@@ -226,15 +250,16 @@ def two_increases_misses(
     is the policy's ``two_increases.differentiated_on_plan``; without a ``borrowers_leg`` (2024 on)
     the growth leg is the target and no borrower column is shown.
     """
-    failing = rows[rows["status_two_increases"] == NOT_MET]
+    failing = rows[(rows["status_two_increases"] == NOT_MET) & ~judged_on_plan_only(rows, differentiated_on_plan)]
     growth_failed = failing["status_growth_leg"] == NOT_MET
     borrowers_failed = failing["status_borrowers_leg"] == NOT_MET
     on_plan = failing["differentiated"].fillna(False).astype(bool) & differentiated_on_plan
-    growth_label = pd.Series(GROWTH_LEG, index=failing.index).where(~on_plan, f"{GROWTH_LEG}（差异化考核：信贷计划）")
-    leg = growth_label.where(
+    leg = pd.Series(GROWTH_LEG, index=failing.index).where(
         growth_failed & ~borrowers_failed,
         pd.Series(BORROWERS_LEG, index=failing.index).where(~growth_failed, BOTH_LEGS),
     )
+    # a differentiated bank whose borrowers also fell: its growth leg is the plan's list, said there
+    leg = leg.where(~(on_plan & borrowers_failed), f"{BORROWERS_LEG}（{GROWTH_LEG}按差异化考核见信贷计划）")
     out = failing.assign(failed_leg=leg, _order=(growth_failed.astype(int) + 2 * borrowers_failed.astype(int)))
     out = out.sort_values(["_order", "growth_margin_pp"])
     columns = [c for c in TWO_INCREASES_MISS_COLUMNS if borrowers_leg or c != "borrowers_change"]
@@ -280,9 +305,60 @@ def target_lists(ctx: CityContext) -> list[TargetList]:
                 "division": "监管科室",
                 measure: measure_label,
             }
-            table = rows[rows[status] == NOT_MET].sort_values(measure)[list(columns)].reset_index(drop=True)
+            table = rows[rows[status] == NOT_MET].sort_values(measure)
+            if status == "status_plan" and policy.two_increases is not None:
+                # a differentiated bank's plan is also its quantity target: said here, once
+                on_plan = judged_on_plan_only(table, policy.two_increases.differentiated_on_plan)
+                table = table.assign(assessment=on_plan.map({True: DIFFERENTIATED_NOTE, False: ""}))
+                columns["assessment"] = "说明"
+            if status == "status_plan":
+                columns = {
+                    **{c: h for c, h in columns.items() if c != measure},
+                    "inclusive_ytd_increase": "较年初增量（万元）",
+                    measure: measure_label,
+                    **({"assessment": "说明"} if "assessment" in columns else {}),
+                }
+            table = table[list(columns)].reset_index(drop=True)
         out.append(TargetList(status, title, table, columns, [str(n) for n in behind["name"]]))
+    if policy.in_force("onlending"):
+        out.append(onlending_misses(ctx))
     return out
+
+
+#: the plan list's note on a bank under differentiated assessment (差异化考核)
+DIFFERENTIATED_NOTE = "差异化考核：以信贷计划完成率替代增速考核"
+
+ONLENDING_MISS_COLUMNS = {
+    "institution_id": "机构编码",
+    "name": "机构名称",
+    "category": "机构类型",
+    "division": "监管科室",
+    "quarter": "季度",
+    "end_borrower_rate": "终端平均利率（%）",
+    "benchmark_rate_pct": "上季度当地同类机构利率（%）",
+    "rate_gap_bp": "差（BP）",
+}
+
+
+def onlending_misses(ctx: CityContext) -> TargetList:
+    """On-lending (转贷款) quarters of the year through the period whose end-borrower rate is above
+    the benchmark (未达标), one row per bank and quarter: the same quarters the overview's
+    on-lending table and each bank's report judge."""
+    ol = ctx.state.onlending
+    mine = onlending_quarters_through(ol, ctx.period) if not ol.empty else pd.DataFrame()
+    if mine.empty:
+        table = pd.DataFrame(columns=list(ONLENDING_MISS_COLUMNS))
+    else:
+        info = ctx.rows.set_index("institution_id")[["name", "category", "division"]]
+        missed = mine[mine["status_onlending"] == NOT_MET].join(info, on="institution_id")
+        table = missed.sort_values(["institution_id", "quarter"])[list(ONLENDING_MISS_COLUMNS)]
+    return TargetList(
+        "status_onlending",
+        f"{ctx.policy.label('onlending')}未达标",
+        table.reset_index(drop=True),
+        dict(ONLENDING_MISS_COLUMNS),
+        [],
+    )
 
 
 def missing_targets(ctx: CityContext) -> HTML:
@@ -320,6 +396,150 @@ def missing_targets(ctx: CityContext) -> HTML:
     if items:
         parts.append(f"<h3>结构指标需关注</h3><ul>{items}</ul>")
     return HTML("".join(parts))
+
+
+# ---------------------------------------------------------------- city structure, good performers, 关注
+
+
+def _bank_rows(ctx: CityContext, period: pd.Timestamp) -> pd.DataFrame:
+    """The bank rows of ``period`` for the banks of the context's period (the same banks compared)."""
+    ind = ctx.state.indicators
+    rows = ind[(ind["period"] == period) & (ind["sector"] == "bank")]
+    return rows[rows["institution_id"].isin(ctx.banks["institution_id"])]
+
+
+def _ratio_pct(frame: pd.DataFrame, num: str, den: str) -> float:
+    d = frame[den].sum() if not frame.empty else 0.0
+    return float(frame[num].sum() / d * 100) if d else float("nan")
+
+
+#: the city-wide structure figures (结构指标, summed over the banks): watch indicator → label, the
+#: figure of a frame of bank rows, the comparison period ("base": prior December, "ly": same month
+#: last year), and how the change is said: "pp" (上升/下降 个百分点), "growth" (增长/下降 %),
+#: "count" (增加/减少 户), "yi" (增加/减少 亿元)
+STRUCTURE = {
+    "inclusive_share_change_pp": (
+        "普惠型小微企业贷款占各项贷款比重", lambda f: _ratio_pct(f, "inclusive_balance_assessed", "total_loans"), "base", "pp"
+    ),
+    "credit_loan_share_change_pp": (
+        "普惠型小微企业信用贷款占比", lambda f: _ratio_pct(f, "credit_loan_balance", "inclusive_balance"), "base", "pp"
+    ),
+    "first_loan_borrowers_yoy_change": ("首贷户数（当年累计）", lambda f: float(f["first_loan_ytd_borrowers"].sum()), "ly", "count"),
+    "renewal_share_yoy_change_pp": (
+        "续贷占累放比重", lambda f: _ratio_pct(f, "renewal_ytd_amount", "inclusive_ytd_disbursed"), "ly", "pp"
+    ),
+    "mfg_midlong_ytd_growth_pct": ("制造业小微企业中长期贷款余额", lambda f: float(f["mfg_midlong_balance"].sum()), "base", "growth"),
+    "indiv_business_balance_change": ("个体工商户贷款余额", lambda f: float(f["indiv_business_balance"].sum()), "base", "yi"),
+    "indiv_business_borrowers_change": ("个体工商户贷款户数", lambda f: float(f["indiv_business_borrowers"].sum()), "base", "count"),
+}  # fmt: skip
+
+
+def city_structure(ctx: CityContext) -> pd.DataFrame:
+    """The city-wide structure figures of the year's watch items for banks (summed balances of the
+    same banks, never averaged ratios): indicator, label, value, the comparison's value, the change
+    (in the unit the change is said in), how it is said, and how many banks need watching on it."""
+    prior_december = pd.Timestamp(year=ctx.period.year - 1, month=12, day=31)
+    last_year = ctx.period - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)
+    frames = {"now": ctx.banks, "base": _bank_rows(ctx, prior_december), "ly": _bank_rows(ctx, last_year)}
+    rows = []
+    for check in ctx.policy.watch_checks:
+        if check.indicator not in STRUCTURE or "bank" not in check.sectors:
+            continue
+        label, figure, against, kind = STRUCTURE[check.indicator]
+        now = figure(frames["now"])
+        then = figure(frames[against]) if not frames[against].empty else float("nan")
+        delta = (now / then - 1) * 100 if kind == "growth" and then else now - then
+        watched = int((ctx.banks.get(f"status_{check.indicator}", pd.Series(dtype=object)) == WATCH).sum())
+        rows.append(
+            {
+                "indicator": check.indicator,
+                "label": label,
+                "value": now,
+                "compared": then,
+                "change": delta,
+                "kind": kind,
+                "against": "较年初" if against == "base" else "较上年同期",
+                "watched": watched,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["indicator", "label", "value", "compared", "change", "kind", "against", "watched"]
+    )
+
+
+def structure_value(row) -> str:
+    """A city structure figure as written: a share in %, a count in 户, an amount in 亿元."""
+    if row["kind"] == "pp":
+        return wording.percent(row["value"])
+    if row["kind"] == "count":
+        return wording.figure(row["value"], 0, "户")
+    return wording.yi(row["value"])
+
+
+def structure_change(row) -> str:
+    """Its change said in words: 较年初上升0.52个百分点, 较上年同期减少120户, 较年初增长8.10%."""
+    kind, value = row["kind"], row["change"]
+    said = {
+        "pp": lambda: wording.rise(value),
+        "count": lambda: wording.change(value, "户", 0),
+        "growth": lambda: wording.growth(value),
+        "yi": lambda: wording.change_yi(value),
+    }[kind]()
+    return said if said == wording.MISSING else f"{row['against']}{said}"
+
+
+def structure_table(ctx: CityContext) -> HTML:
+    """The city-wide structure figures and how many banks need watching on each."""
+    frame = city_structure(ctx)
+    if frame.empty:
+        return HTML("")
+    shown = pd.DataFrame(
+        {
+            "指标（全市银行业机构合计）": frame["label"],
+            "本期": [structure_value(r) for _, r in frame.iterrows()],
+            "变化": [structure_change(r) for _, r in frame.iterrows()],
+            "需关注机构（家）": frame["watched"].astype(int).astype(str),
+        }
+    )
+    return frame_table(shown, css_class="data structure")
+
+
+#: how many institutions the 通报 names among the best on a measure
+BEST_SHOWN = 5
+
+
+def best_performers(ctx: CityContext) -> dict[str, list[str]]:
+    """The institutions the 通报 names as doing well (成效), best first, by measure: the fastest
+    growth among banks meeting the quantity target, the highest plan completion among those
+    completing it (ahead of time progress before December), the largest rate cuts."""
+    banks = ctx.banks
+    out: dict[str, list[str]] = {}
+    if ctx.policy.in_force("growth_leg"):
+        ok = banks[(banks["status_growth_leg"] == "met") & ~banks["growth_leg_zero_base"].fillna(False).astype(bool)]
+        out["growth"] = ok.nlargest(BEST_SHOWN, "inclusive_ytd_growth_pct")["name"].astype(str).tolist()
+    if ctx.policy.plan is not None:
+        ok = banks[banks["status_plan"] == "met"]
+        out["plan"] = ok.nlargest(BEST_SHOWN, "plan_completion_pct")["name"].astype(str).tolist()
+    if ctx.policy.in_force("rate_change"):
+        cut = banks[banks["rate_change_bp"] < 0]
+        out["rate"] = cut.nsmallest(BEST_SHOWN, "rate_change_bp")["name"].astype(str).tolist()
+    return out
+
+
+def city_rates(ctx: CityContext) -> tuple[float, float]:
+    """The banks' amount-weighted new-loan rate of the year to date and of the prior full year (%)."""
+    now = _ratio_pct(ctx.banks, "inclusive_ytd_interest", "inclusive_ytd_disbursed")
+    prior = _bank_rows(ctx, pd.Timestamp(year=ctx.period.year - 1, month=12, day=31))
+    before = _ratio_pct(prior, "inclusive_ytd_interest", "inclusive_ytd_disbursed") if not prior.empty else float("nan")
+    return now, before
+
+
+def high_rate_watch(ctx: CityContext) -> pd.DataFrame:
+    """Banks whose rate is markedly above their category's (the notice's 个别利率较高的银行机构)
+    and that have cut it (关注: to keep cutting); those that have not are 未达标 (:func:`target_lists`)."""
+    if not ctx.policy.in_force("high_rate"):
+        return ctx.banks.iloc[0:0]
+    return ctx.banks[ctx.banks["status_high_rate"] == WATCH].sort_values("ytd_new_loan_rate_pct", ascending=False)
 
 
 def county_growth(ctx: CityContext) -> pd.DataFrame:
