@@ -1,4 +1,5 @@
-"""Counts (户, 件, 家, 名) are whole numbers wherever a person reads them."""
+"""Counts (户, 件, 家, 名) are whole numbers wherever a person reads them; figures, dates and codes are
+kept whole in a table, text wraps."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.content.display import fmt_number, frame_table, is_count_label
+from analysis.content.display import cell_class, fmt_number, frame_table, is_count_label, table
 
 
 @pytest.mark.parametrize(
@@ -78,3 +79,46 @@ def test_transposed_appendix_count_rows_are_whole():
         ["普惠型小微企业贷款余额（万元）", "1,000.25", "1,010.50"],
         ["普惠型小微企业贷款余额户数（户）", "2,400", "2,412"],
     ]
+
+
+# ---------------------------------------------------------------- figures, dates and codes kept whole
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("1,929,291.42", "fig"),
+        ("2023-01", "fig"),
+        ("B017", "fig"),
+        ("1/0", "fig"),
+        ("+842户", "fig"),  # a figure with its unit
+        ("-3.17个百分点", "fig"),
+        ("—", "fig"),
+        ("8.90% / 6.20%", "figs"),  # two figures: a line may end at the space, not inside a figure
+        ("股份制商业银行", "label"),  # seven characters: a label kept on one line
+        ("一级", "label"),
+        ("农村银行机构监管科", "text"),  # nine: may wrap
+        ("在同类 12 家机构中排第 3 位", "text"),
+        ("NANYANGVILLAGEBANK" * 3, "text"),  # 54 characters: longer than any figure, text that may wrap
+        ("", "text"),
+    ],
+)
+def test_cell_class_tells_figures_from_text(text, expected):
+    assert cell_class(text, numeric=False) == expected
+
+
+def test_a_numeric_column_is_num_whatever_its_text():
+    assert cell_class("未评分", numeric=True) == "num"
+
+
+def test_table_marks_every_cell_and_scrolls_in_a_wrapper():
+    html = str(
+        table(
+            [("宛城区", "2023-12", 1234.5, '<span class="status">✓</span>')],
+            ["县区", "数据期", "余额", "状态"],
+            numeric_columns=[2],
+            raw_columns=[3],
+        )
+    )
+    assert html.startswith('<div class="table-wrap"><table class="data">') and html.endswith("</table></div>")
+    assert re.findall(r'<td class="(\w+)">', html) == ["label", "fig", "num", "badge"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis.content import institution, overview
@@ -213,3 +215,144 @@ def test_zero_figures_read_zero_never_minus_zero_or_plus_zero():
     html = str(institution.indicator_table(c))
     assert "0.00个百分点" in html  # the credit-share change, a tie
     assert "-0.00" not in html and "+0个基点" not in html and "+0.00" not in html
+
+
+# ---------------------------------------------------------------- on-lending over the year, one voice per report
+
+
+def test_onlending_card_covers_every_quarter_of_the_year(state):
+    """B001 (planted): 2023Q3 end-borrower rate 8.90% against 6.20%, the other quarters met. At the
+    year end the card says 未达标 and names 2023Q3 with its figures, not only 2023Q4."""
+    card = {v.key: v for v in institution.verdicts(ctx(state, "B001", "2023-12"))}["onlending"]
+    assert card.status == "not_met"
+    assert "2023Q3" in card.text and "8.90%" in card.text and "6.20%" in card.text
+    assert "2023Q1、2023Q2、2023Q4 达标" in card.text
+    # at 2023-06 the third quarter has not ended: the two quarters so far are met
+    early = {v.key: v for v in institution.verdicts(ctx(state, "B001", "2023-06"))}["onlending"]
+    assert early.status == "met" and "2023Q3" not in early.text
+
+
+def test_onlending_card_of_a_single_failed_quarter_from_hand_written_rows():
+    from types import SimpleNamespace
+
+    from analysis.content.institution import onlending_verdict
+    from analysis.core.policy import load_policy
+
+    rows = pd.DataFrame(
+        {
+            "quarter": ["2023Q2", "2023Q1"],
+            "end_borrower_rate": [5.00, 7.00],
+            "benchmark_quarter": ["2023Q1", "2022Q4"],
+            "benchmark_rate_pct": [6.00, 6.50],
+            "rate_gap_bp": [-100.0, 50.0],
+            "status_onlending": ["met", "not_met"],
+            "na_reason_onlending": ["", ""],
+            "institution_id": ["X", "X"],
+        }
+    )
+    fake = SimpleNamespace(
+        state=SimpleNamespace(onlending=rows),
+        institution_id="X",
+        period=pd.Timestamp("2023-06-30"),
+        policy=load_policy(ROOT / "params" / "policy-2023.yaml"),
+    )
+    card = onlending_verdict(fake)
+    assert card.status == "not_met"
+    # 7.00% against 6.50%: 50 bp above, in the first quarter; the second met
+    assert card.text == "2023Q1 终端平均利率 7.00%，2022Q4 当地同类机构 6.50%，差 +50个基点，未达标；2023Q2 达标"
+
+
+def _cards_and_tables(state, period: str):
+    """(institution, rule, card status, table statuses) for every institution of the period."""
+    ids = sorted(
+        state.indicators.loc[
+            state.indicators["period"] == pd.Timestamp(period) + pd.offsets.MonthEnd(0), "institution_id"
+        ]
+    )
+    for iid in ids:
+        c = ctx(state, iid, period)
+        cards = {v.key: v.status for v in institution.verdicts(c)}
+        rows = institution.indicator_rows(c)
+        shown: dict[str, list[str]] = {}
+        for rule, status in zip(rows.attrs["rules"], rows["状态"], strict=True):
+            if rule:
+                shown.setdefault(rule, []).append(status)
+        yield iid, cards, shown
+
+
+@pytest.mark.parametrize("period", ["2023-12", "2023-09"])
+def test_no_headline_card_contradicts_its_own_tables(state, period):
+    """Every demo report of the period: a rule 未达标 in the indicator table (on-lending quarters
+    included) is 未达标 on its headline card, and a card 未达标 has a 未达标 row behind it."""
+    contradictions = []
+    checked = 0
+    for iid, cards, shown in _cards_and_tables(state, period):
+        for rule, statuses in shown.items():
+            if rule not in cards:
+                continue
+            checked += 1
+            if ("not_met" in statuses) != (cards[rule] == "not_met"):
+                contradictions.append((iid, rule, cards[rule], statuses))
+    assert checked > 100  # every bank's rules, not a handful
+    assert not contradictions, contradictions
+
+
+def test_b001_onlending_is_judged_alike_on_the_card_and_in_the_table(state):
+    for iid, cards, shown in _cards_and_tables(state, "2023-12"):
+        if iid == "B001":
+            assert shown["onlending"] == ["met", "met", "not_met", "met"]  # 2023Q1 … 2023Q4
+            assert cards["onlending"] == "not_met"
+
+
+# ---------------------------------------------------------------- what a report sent out says about its making
+
+
+def test_a_report_names_its_parameters_and_one_data_fingerprint(state):
+    c = ctx(state, "B017")
+    html = str(
+        institution.provenance(c, {"institution_id": "B017", "period": "2023-12", "data_dir": "/srv/office/data"})
+    )
+    assert "宛城农村商业银行（示例）（B017）" in html and "2023-12" in html
+    assert f"sha256:{institution.data_fingerprint(state.hashes)}" in html
+    assert "/srv/office" not in html and str(ROOT) not in html and "data_dir" not in html
+    assert not any(name.split("/")[-1] in html for name in state.hashes)  # no input file named
+    assert "定性评分" not in html and ".xlsx" not in html and ".csv" not in html
+
+
+def test_an_insurer_report_carries_no_bank_input(state):
+    html = str(institution.provenance(ctx(state, "I003"), {"institution_id": "I003", "period": "2023-12"}))
+    assert "loans" not in html and "s71" not in html.lower() and "借据" not in html
+
+
+def test_the_office_overview_keeps_every_input_and_the_same_fingerprint(state):
+    city = overview.city_context("2023-12", state=state)
+    html = str(overview.provenance(city, {"period": "2023-12"}))
+    assert f"sha256:{institution.data_fingerprint(state.hashes)}" in html
+    names = list(institution.input_file_digests(state.hashes))
+    assert names and all(f"输入文件 {name}" in html for name in names)
+
+
+def test_data_fingerprint_is_one_hash_over_the_sorted_inputs():
+    import hashlib
+
+    # worked by hand: the lines "a.csv=11;b.csv=22;" in name order, whatever order they come in
+    expected = hashlib.sha256(b"a.csv=11;b.csv=22;").hexdigest()[:16]
+    assert institution.data_fingerprint({"b.csv": "22", "a.csv": "11"}) == expected
+    assert len(expected) == 16
+    assert institution.data_fingerprint({"b.csv": "22", "a.csv": "12"}) != expected
+
+
+def test_rule_label_names_an_unknown_rule_in_both_languages():
+    rules = {"checks": {"new_borrower": {"label": "新设主体贷款"}}, "reconcile": {"basis": "统计数据质量"}}
+    assert institution.rule_label(rules, "new_borrower") == "新设主体贷款"
+    assert institution.rule_label(rules, "reconcile") == "统计数据质量"
+    assert institution.rule_label(rules, "mystery") == "未命名核查规则 / unnamed rule mystery"
+
+
+def test_data_appendix_shows_the_year_in_two_tables_of_six_months(state):
+    html = str(institution.data_appendix(ctx(state, "B017")))
+    heads = re.findall(r"<thead><tr>(.*?)</tr></thead>", html)
+    assert [re.findall(r"<th>([^<]*)</th>", h)[1:] for h in heads] == [
+        ["2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06"],
+        ["2023-07", "2023-08", "2023-09", "2023-10", "2023-11", "2023-12"],
+    ]

@@ -124,3 +124,14 @@ def test_provenance_lists_the_loan_folder_as_one_digest_not_by_bank(state):
     first = next(k for k in changed if k.startswith("data/loans/"))
     changed[first] = "0" * 64
     assert input_file_digests(changed)[loans[0]] != digests[loans[0]]
+
+
+def test_loan_checks_name_every_rule_in_chinese(data_dir):
+    """The coverage table of a bank's loan checks names the rule by its label in params/loans.yaml
+    ("成立或股权受让不久即获经营贷款"), never by its key (new_borrower)."""
+    from analysis.content.institution import institution_context, loan_checks
+
+    text = _text(loan_checks(institution_context("B017", "2023-12", data_dir, ROOT / "params")))
+    assert "核查覆盖面" in text and "成立或股权受让不久即获经营贷款" in text
+    keys = re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", text)
+    assert not keys, keys

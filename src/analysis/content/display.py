@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from html import escape
 
@@ -72,6 +73,41 @@ def status_badge(status: str) -> str:
     )
 
 
+#: units a figure may carry in a report cell ("596,000.00万元", "+842户", "-3.17个百分点")
+FIGURE_UNITS = re.compile(r"万元|亿元|元|户|件|家|名|个百分点|个基点|百分点|基点|分|倍")
+#: CJK ideographs and full-width forms: text that wraps between characters
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+#: longest figure, date or code kept on one line; anything longer is text and may wrap
+FIGURE_MAX_LENGTH = 40
+#: longest label (a category, a grade, a county) kept on one line: "股份制商业银行"
+LABEL_MAX_LENGTH = 7
+
+
+def is_figure_text(text: str) -> bool:
+    """True for a cell that is a figure, a date or a code — "1,929,291.42", "2023-01", "B017",
+    "8.90% / 6.20%", "+842户", "—" — and so is never broken across lines (数字、日期、编码不断行).
+    Text (a name, a label, a sentence: anything with Chinese characters beside its units, or
+    longer than :data:`FIGURE_MAX_LENGTH`) is not: it wraps."""
+    text = str(text).strip()
+    if not text or len(text) > FIGURE_MAX_LENGTH:
+        return False
+    return not _CJK.search(FIGURE_UNITS.sub("", text))
+
+
+def cell_class(content: str, numeric: bool) -> str:
+    """The class of a table cell: ``num`` for a numeric column (right-aligned, one line); ``fig``
+    for a figure, date or code in a text column (one line); ``figs`` for figures separated by
+    spaces ("8.90% / 6.20%": a line may end at a space, never inside a figure); ``label`` for a
+    short label ("股份制商业银行", "一级": one line, never squeezed a character or two a line);
+    ``text`` for text (wraps, anywhere if it must)."""
+    if numeric:
+        return "num"
+    if not is_figure_text(content):
+        text = content.strip()
+        return "label" if 0 < len(text) <= LABEL_MAX_LENGTH and not any(c.isspace() for c in text) else "text"
+    return "figs" if any(c.isspace() for c in content.strip()) else "fig"
+
+
 def table(
     rows: Iterable[Sequence],
     headers: Sequence[str],
@@ -80,17 +116,27 @@ def table(
     numeric_columns: Sequence[int] = (),
     css_class: str = "data",
 ) -> HTML:
-    """An HTML table; cells are escaped except the columns listed in ``raw_columns`` (badges)."""
+    """An HTML table; cells are escaped except the columns listed in ``raw_columns`` (badges).
+
+    Every cell carries its kind (:func:`cell_class`): figures, dates and codes stay whole, text
+    wraps; the table sits in a ``table-wrap`` block that scrolls sideways on a narrow screen
+    instead of squeezing its columns.
+    """
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = []
         for i, cell in enumerate(row):
-            content = str(cell) if i in raw_columns else esc(cell)
-            cls = ' class="num"' if i in numeric_columns else ""
-            cells.append(f"<td{cls}>{content}</td>")
+            if i in raw_columns:  # a badge: kept whole by its own class
+                cells.append(f'<td class="badge">{cell}</td>')
+                continue
+            content = esc(cell)
+            cells.append(f'<td class="{cell_class(str(cell), i in numeric_columns)}">{content}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return HTML(f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+    return HTML(
+        f'<div class="table-wrap"><table class="{css_class}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def frame_table(

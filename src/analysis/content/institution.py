@@ -320,19 +320,9 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
             )
         )
     if p.in_force("onlending"):
-        for q in onlending_rows(ctx).itertuples():
-            if q.quarter == _quarter(ctx.period):
-                out.append(
-                    Verdict(
-                        "onlending",
-                        p.label("onlending"),
-                        q.status_onlending,
-                        f"{q.quarter} 终端平均利率 {_pct(q.end_borrower_rate)}，{q.benchmark_quarter} 当地同类机构 "
-                        f"{_pct(q.benchmark_rate_pct)}，差 {_bp(q.rate_gap_bp)}",
-                        p.clause("onlending"),
-                        NA_REASONS.get(getattr(q, "na_reason_onlending", ""), ""),
-                    )
-                )
+        verdict = onlending_verdict(ctx)
+        if verdict is not None:
+            out.append(verdict)
     # a rule this institution is not subject to is left out; one it is subject to but that cannot
     # be judged (no prior December, no plan ...) stays, with its reason beside 不适用; a rule the
     # year's notice does not have was never added
@@ -341,6 +331,51 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
         for v in out
         if not (v.status == NA and not v.reason and v.key in ("growth_leg", "borrowers_leg", "plan", "rate_change"))
     ]
+
+
+def _onlending_quarter_text(q) -> str:
+    return (
+        f"{q.quarter} 终端平均利率 {_pct(q.end_borrower_rate)}，{q.benchmark_quarter} 当地同类机构 "
+        f"{_pct(q.benchmark_rate_pct)}，差 {_bp(q.rate_gap_bp)}"
+    )
+
+
+def onlending_verdict(ctx: InstitutionContext) -> Verdict | None:
+    """The headline on-lending verdict (转贷款) over every quarter of the year through the period,
+    the quarters the indicator table lists: 未达标 when any quarter missed, naming each missed
+    quarter with its figures; else 需关注 when any quarter is to watch; else 达标 when every quarter
+    that could be judged met; 不适用 (with the latest quarter's reason) when none could be judged.
+    None when the institution has no on-lending quarter this year."""
+    p = ctx.policy
+    quarters = list(onlending_rows(ctx).sort_values("quarter").itertuples())
+    if not quarters:
+        return None
+    by_status: dict[str, list] = {}
+    for q in quarters:
+        by_status.setdefault(q.status_onlending, []).append(q)
+    latest = quarters[-1]
+    reason = ""
+    if NOT_MET in by_status or WATCH in by_status:
+        status = NOT_MET if NOT_MET in by_status else WATCH
+        word = "未达标" if status == NOT_MET else "需关注"
+        missed = by_status[status]
+        text = "；".join(f"{_onlending_quarter_text(q)}，{word}" for q in missed)
+        others = [q.quarter for q in quarters if q.status_onlending == MET]
+        if others:
+            text += f"；{'、'.join(others)} 达标"
+    elif MET in by_status:
+        status = MET
+        met = by_status[MET]
+        span = met[0].quarter if len(met) == 1 else f"{'、'.join(q.quarter for q in met)} 均"
+        text = f"{span}达标；{_onlending_quarter_text(met[-1])}"
+        unjudged = [q.quarter for q in quarters if q.status_onlending == NA]
+        if unjudged:
+            text += f"（{'、'.join(unjudged)} 不适用）"
+    else:
+        status = NA
+        text = _onlending_quarter_text(latest)
+        reason = NA_REASONS.get(getattr(latest, "na_reason_onlending", ""), "")
+    return Verdict("onlending", p.label("onlending"), status, text, p.clause("onlending"), reason)
 
 
 def _group_name(row: pd.Series) -> str:
@@ -385,10 +420,6 @@ def _reason(row: pd.Series, rule: str) -> str:
     if row.get(f"na_reason_{rule}", "") in ("", "not_subject"):
         return ""
     return na_reason_text(row, rule)
-
-
-def _quarter(period: pd.Timestamp) -> str:
-    return f"{period.year}Q{(period.month - 1) // 3 + 1}"
 
 
 def _rate_position(ctx: InstitutionContext) -> str:
@@ -451,9 +482,16 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
     """Every indicator of the notice for this institution: group, indicator, value, standard, status, clause."""
     r, p = ctx.row, ctx.policy
     rows: list[tuple] = []
+    rules: list[str] = []  # the rule each row judges ("" for information), in ``frame.attrs["rules"]``
 
-    def add(group, label, value, standard="", status="", clause=""):
+    def add(group, label, value, standard="", status="", clause="", rule=""):
         rows.append((group, label, value, standard, status, clause))
+        rules.append(rule)
+
+    def frame() -> pd.DataFrame:
+        out = pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
+        out.attrs["rules"] = rules
+        return out
 
     if ctx.sector == "insurer":
         add("小微保险", "保费收入（当年累计）", _amount(r["premium_ytd"]))
@@ -472,8 +510,9 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
                     f"≥ {fmt_number(c.min, 0)}",
                     r[f"status_{c.indicator}"],
                     c.clause,
+                    c.indicator,
                 )
-        return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
+        return frame()
 
     ti = p.two_increases
     if ti is not None:
@@ -498,6 +537,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             growth_standard(p) + growth_note + _why(r, "growth_leg"),
             r["status_growth_leg"],
             p.clause("growth_leg"),
+            "growth_leg",
         )
         if p.in_force("borrowers_leg"):
             add(
@@ -507,6 +547,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
                 borrowers_standard(p) + _why(r, "borrowers_leg"),
                 r["status_borrowers_leg"],
                 p.clause("borrowers_leg"),
+                "borrowers_leg",
             )
         else:  # shown for information: the year sets no borrower leg
             add(target, "有贷款余额户数较年初", _count(r["borrowers_change"], True))
@@ -519,6 +560,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             + _why(r, "plan"),
             r["status_plan"],
             p.clause("plan"),
+            "plan",
         )
     cost = p.cost
     if cost is not None and cost.max_rate_change_bp is not None:
@@ -530,6 +572,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             + _why(r, "rate_change"),
             r["status_rate_change"],
             p.clause("rate_change"),
+            "rate_change",
         )
     else:  # for information: the year has no rule on the change of rates
         add(
@@ -547,6 +590,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             f"{cost.high_rate_min_excess_bp:.0f} 个基点为利率偏高",
             r["status_high_rate"],
             p.clause("high_rate"),
+            "high_rate",
         )
     else:
         add("利率", "同业位置", _rate_position(ctx))
@@ -558,6 +602,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             f"高出不超过 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点（本期 {_pp(r['npl_gap_pp'], False)}）",
             r["status_npl"],
             p.clause("npl"),
+            "npl",
         )
     else:
         add(
@@ -578,6 +623,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             (f"≥ {fmt_number(c.min, 0)}" + _why(r, c.indicator)) if applies else "",
             r[f"status_{c.indicator}"],
             c.clause,
+            c.indicator,
         )
     for info in p.information:
         if "bank" in info.sectors and info.indicator not in checked:
@@ -590,7 +636,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
                 info.clause,
             )
     if p.onlending is None:
-        return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
+        return frame()
     gap = p.onlending.max_gap_bp
     for q in onlending_rows(ctx).itertuples():
         reason = NA_REASONS.get(getattr(q, "na_reason_onlending", ""), "")
@@ -603,8 +649,9 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             + (f"；不适用原因：{reason}" if q.status_onlending == NA and reason else ""),
             q.status_onlending,
             p.clause("onlending"),
+            "onlending",
         )
-    return pd.DataFrame(rows, columns=["类别", "指标", "本期值", "标准", "状态", "依据条款"])
+    return frame()
 
 
 def _why(row: pd.Series, rule: str) -> str:
@@ -742,6 +789,10 @@ def findings_section(ctx: InstitutionContext) -> HTML:
 # --- appendix and provenance ----------------------------------------------------------------
 
 
+#: months a table of the data appendix shows (the year in two halves)
+APPENDIX_MONTHS = 6
+
+
 def data_appendix(ctx: InstitutionContext) -> HTML:
     """This institution's own reported figures for the report year, month by month."""
     year_rows = ctx.history[(ctx.history["year"] == ctx.year) & (ctx.history["period"] <= ctx.period)]
@@ -752,7 +803,13 @@ def data_appendix(ctx: InstitutionContext) -> HTML:
     for col in applicable:
         frame[f"{col.label_zh}（{col.unit}）"] = year_rows[col.name].to_numpy()
     transposed = frame.set_index("数据期").T.reset_index().rename(columns={"index": "项目"})
-    return frame_table(transposed, css_class="data appendix")
+    months = list(transposed.columns[1:])
+    # at most six months a table (1–6月, 7–12月): twelve columns of figures do not fit an A4 page
+    # or a phone without breaking the figures or shrinking them past reading
+    out = HTML("")
+    for start in range(0, len(months), APPENDIX_MONTHS):
+        out += frame_table(transposed[["项目", *months[start : start + APPENDIX_MONTHS]]], css_class="data appendix")
+    return out
 
 
 def s71_table_checks(ctx: InstitutionContext) -> HTML:
@@ -802,8 +859,8 @@ def s71_table_checks(ctx: InstitutionContext) -> HTML:
 
 
 def input_file_digests(hashes: dict[str, str]) -> dict[str, str]:
-    """The input files' SHA-256 for a report, with the loan-level folder as one digest over all its
-    files: its files are named by bank, and a report must not list the other banks."""
+    """The input files' SHA-256 for the office's own copy (the city overview), with the loan-level
+    folder as one digest over all its files: its files are named by bank."""
     loans = {k: v for k, v in hashes.items() if k.startswith("data/loans/")}
     out = {k: v for k, v in hashes.items() if k not in loans}
     if loans:
@@ -812,21 +869,60 @@ def input_file_digests(hashes: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def provenance(ctx, parameters: dict) -> HTML:
-    """Parameters, input file hashes, package version, git commit and time: what made this report."""
+#: hexadecimal digits of the data fingerprint a report shows
+FINGERPRINT_LENGTH = 16
+
+
+def data_fingerprint(hashes: dict[str, str]) -> str:
+    """One fingerprint of every input (data and params) of a run (数据指纹): the SHA-256 of the
+    sorted ``name=sha256;`` lines of the input files, its first :data:`FINGERPRINT_LENGTH` hex
+    digits. A report an institution receives shows this alone; the office's overview lists the
+    files and shows the same fingerprint beside them, so a report can be matched to its inputs."""
+    lines = "".join(f"{name}={digest};" for name, digest in sorted(hashes.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+#: the parameters a report an institution receives names (never a folder of the office's machine)
+REPORT_PARAMETERS = {"institution_id": "机构 institution", "period": "数据期 period"}
+
+
+def provenance(ctx, parameters: dict | None = None) -> HTML:
+    """What made this report (报告来源信息): parameters, code version, data fingerprint, time.
+
+    A report an institution receives (``ctx`` an :class:`InstitutionContext`) names its parameters
+    (institution, period), the package version and git commit, and one fingerprint of the data
+    (:func:`data_fingerprint`): no folder of the office's machine, no input file's name. The
+    office's own copy (the city overview: ``ctx`` a city context or a state) also lists every
+    input file with its SHA-256 and the parameters as given.
+    """
     state = getattr(ctx, "state", ctx)
+    parameters = parameters or {}
     generated = datetime.now(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S %Z")
-    rows = [
-        ("参数 parameters", json.dumps(parameters, ensure_ascii=False, default=str)),
+    code = [
         ("程序版本 package", f"analysis {package_version()}"),
         ("代码版本 git commit", git_commit()),
+        ("数据指纹 data fingerprint", f"sha256:{data_fingerprint(state.hashes)}"),
         ("生成时间 generated", generated),
     ]
-    rows += [(f"输入文件 {name}", f"sha256 {digest}") for name, digest in input_file_digests(state.hashes).items()]
+    if isinstance(ctx, InstitutionContext):
+        given = {**parameters, "institution_id": ctx.institution_id, "period": f"{ctx.period:%Y-%m}"}
+        named = [
+            (label, f"{ctx.name}（{given[key]}）" if key == "institution_id" else str(given[key]))
+            for key, label in REPORT_PARAMETERS.items()
+        ]
+        rows = named + code
+        note = (
+            '<p class="note">数据指纹为本次运行全部输入文件（报送数据与参数）SHA-256 的合成摘要，'
+            "输入文件清单由监管部门留存。</p>"
+        )
+    else:
+        rows = [("参数 parameters", json.dumps(parameters, ensure_ascii=False, default=str)), *code]
+        rows += [(f"输入文件 {name}", f"sha256 {digest}") for name, digest in input_file_digests(state.hashes).items()]
+        note = ""
     return (
         HTML('<section class="provenance"><h3>报告来源信息（Provenance）</h3>')
         + table(rows, ["项目", "内容"], css_class="data provenance-table")
-        + HTML("</section>")
+        + HTML(note + "</section>")
     )
 
 
@@ -891,6 +987,20 @@ def score_card(ctx: InstitutionContext) -> HTML:
 LOAN_ROWS_SHOWN = 20
 
 
+def rule_label(rules: dict, key: str) -> str:
+    """The Chinese name of a loan-level rule (``params/loans.yaml``: a check's ``label``; the
+    reconciliation by its ``basis``), never its English key in a report; an unknown key is named
+    as such in both languages."""
+    entry = rules.get("checks", {}).get(key) or rules.get(key)
+    if isinstance(entry, dict):
+        label = entry.get("label") or entry.get("basis")
+        if label:
+            return str(label)
+    if key == "reconcile":
+        return "S71报表与借据重算核对"
+    return f"未命名核查规则 / unnamed rule {key}"
+
+
 def loan_checks(ctx: InstitutionContext) -> HTML:
     """Reconciliation of this bank's S71 return with its loan-level data, and the supervisory checks
     (逾期未入不良, 多头/过度授信, 新设主体贷款, 无还本续贷占比), each citing the clause of the report's
@@ -935,5 +1045,6 @@ def loan_checks(ctx: InstitutionContext) -> HTML:
     coverage = own.get("coverage")
     if coverage is not None and not coverage.empty and (coverage["not_judged"] > 0).any():
         gaps = coverage[coverage["not_judged"] > 0][["rule", "judged", "not_judged", "reason"]]
+        gaps = gaps.assign(rule=gaps["rule"].map(lambda key: rule_label(findings.rules.raw, key)))
         parts.append("<h3>核查覆盖面（未能判断的借据或授信）</h3>" + str(frame_table(gaps.rename(columns=HEADERS_ZH))))
     return HTML("".join(parts))

@@ -243,15 +243,29 @@ def diagnostics(ctx: InstitutionContext) -> HTML:
     return frame_table(frame, css_class="data diagnostics")
 
 
+def year_end_known(ctx: InstitutionContext) -> bool:
+    """True at a year-end period (December): the year's actual figure is known, nothing to forecast."""
+    return ctx.period.month == 12
+
+
+def forecast_heading(ctx: InstitutionContext) -> HTML:
+    """The heading of the balance chart: the year-end forecast mid-year, the year's actual figure
+    at the year end (年末实际), never a forecast of a figure already reported."""
+    what = "全年走势与年末实际" if year_end_known(ctx) else "年末预测"
+    return HTML(f"<h3>（一）普惠型小微企业贷款{esc(what)}</h3>")
+
+
 def forecast_chart(ctx: InstitutionContext) -> Figure:
-    """Inclusive balance this year, its forecast to December with the prediction interval, and the plan."""
+    """Inclusive balance this year and the plan; mid-year its forecast to December with the
+    prediction interval, at the year end (December) the year's actual figure instead."""
     m = models_for(ctx)
     fig = Figure(figsize=(8, 3.4), layout="constrained")
     ax = fig.subplots()
     h = ctx.history[(ctx.history["year"] == ctx.year) & (ctx.history["period"] <= ctx.period)]
     ax.plot(h["month"], h["inclusive_balance_assessed"], marker="o", color="#1f4e9a", lw=2, label="实际余额")
+    forecast_drawn = False
     paths = m.forecast_paths
-    if not paths.empty:
+    if not year_end_known(ctx) and not paths.empty:
         p = paths[(paths["institution_id"] == ctx.institution_id) & (paths["series"] == "inclusive_balance_assessed")]
         if not p.empty:
             months = [ctx.period.month, *p["period"].dt.month]
@@ -265,13 +279,32 @@ def forecast_chart(ctx: InstitutionContext) -> Figure:
                 alpha=0.8,
                 label=f"{int(m.spec.forecast.interval * 100)}% 预测区间",
             )
+            forecast_drawn = True
+    if year_end_known(ctx) and not h.empty:
+        actual = h["inclusive_balance_assessed"].iloc[-1]
+        if actual == actual:
+            ax.annotate(
+                f"年末实际 {actual:,.2f}",
+                (h["month"].iloc[-1], actual),
+                textcoords="offset points",
+                xytext=(-8, 10),
+                ha="right",
+                fontsize=8,
+                color="#1f4e9a",
+            )
     base, plan = ctx.row["inclusive_balance_base"], ctx.row["planned_increase"]
     if base == base and plan == plan:
         ax.axhline(base + plan, color="#c0392b", ls=":", lw=1.3, label=f"全年计划目标 {base + plan:,.0f}")
     ax.set_xticks(range(1, 13), [f"{i}月" for i in range(1, 13)], fontsize=8)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_ylabel("万元")
-    ax.set_title(f"普惠型小微企业贷款余额：{ctx.year}年末预测")
+    if year_end_known(ctx):
+        title = f"{ctx.year}年末实际（全年走势）"
+    elif forecast_drawn:
+        title = f"{ctx.year}年末预测"
+    else:
+        title = f"{ctx.year}年走势"
+    ax.set_title(f"普惠型小微企业贷款余额：{title}")
     ax.legend(fontsize=8, loc="upper left")
     return fig
 

@@ -99,9 +99,9 @@ PRINT_CSS = """
   size: A4;
   margin: 22mm 16mm 20mm 16mm;
   @top-left { content: string(running); font-size: 8.5pt; color: #5c6370; vertical-align: bottom;
-              padding-bottom: 3mm; }
+              padding-bottom: 3mm; overflow-wrap: anywhere; }
   @top-right { content: string(office); font-size: 8.5pt; color: #5c6370; vertical-align: bottom;
-               padding-bottom: 3mm; }
+               padding-bottom: 3mm; overflow-wrap: anywhere; }
   @bottom-center { content: "第 " counter(page) " 页 / 共 " counter(pages) " 页"; font-size: 9pt; color: #5c6370; }
 }
 @page :first { @top-left { content: none; } @top-right { content: none; } @bottom-center { content: none; } }
@@ -112,6 +112,7 @@ main.report { max-width: none; padding: 0; box-shadow: none; }
          break-after: page; text-align: center; }
 .cover .cover-office { font-size: 16pt; letter-spacing: 0.3em; color: #b42318; margin-top: 20mm;
                        border-bottom: 2px solid #b42318; padding-bottom: 4mm; }
+.cover div, .cover p, .cover span { overflow-wrap: anywhere; }
 .cover .cover-title { font-size: 24pt; font-weight: 700; color: #1d2330; margin: 0; }
 .cover .cover-name { font-size: 20pt; font-weight: 700; color: #1f4e9a; margin: 8mm 0 2mm; }
 .cover .cover-period { font-size: 13pt; color: #1d2330; }
@@ -124,9 +125,10 @@ tr, .verdict, .kpi, .output_png { break-inside: avoid; }
 thead { display: table-header-group; }
 .output_png img { max-width: 100%; max-height: 200mm; }
 table { font-size: 8.5pt; }
-table.appendix { font-size: 6pt; table-layout: fixed; }
-table.appendix td.num { white-space: normal; word-break: break-all; }
-table.appendix th:first-child, table.appendix td:first-child { width: 22%; white-space: normal; }
+/* the appendix: six months a table, every figure whole (td.num stays on one line) */
+.table-wrap { overflow: visible; }
+table.appendix { font-size: 7.5pt; table-layout: fixed; }
+table.appendix th:first-child, table.appendix td:first-child { width: 28%; white-space: normal; }
 /* the two largest tables laid out from fixed widths: WeasyPrint's automatic layout measures every
    cell's text twice (about 0.6 s of a 3 s bank PDF); widths leave room for the cells' padding */
 table.indicators, table.provenance-table { table-layout: fixed; }

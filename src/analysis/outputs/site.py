@@ -67,6 +67,19 @@ tr:hover td { background:#f8fafc; }
 .failed td { color:#b42318; }
 footer { text-align:center; color:var(--muted); font-size:0.8rem; margin-top:2rem; }
 a { color:var(--accent); }
+/* on a phone (390 px) the page keeps its width: the table scrolls sideways inside its wrapper,
+   names wrap (never narrower than a few characters), codes, dates and badges stay whole */
+.table-wrap { max-width:100%; overflow:auto; }
+td:nth-child(2) { min-width:8em; }
+h1, h2, .office, td { overflow-wrap:anywhere; }
+@media (max-width: 700px) {
+  header.site { padding:0.8rem 1rem; }
+  main { padding:0 0.6rem 2rem; margin-top:0.8rem; }
+  .card { padding:0.8rem; }
+  .controls input[type=search] { min-width:0; width:100%; box-sizing:border-box; }
+  .controls label { flex:1 1 100%; }
+  .controls select { max-width:100%; }
+}
 """
 
 SCRIPT = """
@@ -326,10 +339,10 @@ def render_index(reports_dir: Path, period: str, office: str = "") -> str:
       <label>监管科室 <select id="f-division"><option value="">全部</option>{div_options}</select></label>
       <label>考核结论 <select id="f-verdict"><option value="">全部</option>{verdict_options}</select></label>
     </div>
-    <table id="institutions">
+    <div class="table-wrap"><table id="institutions">
       <thead><tr>{head}</tr></thead>
       <tbody>{"".join(rows)}</tbody>
-    </table>
+    </table></div>
     {stale_note}
   </section>
   <footer>更新于 {escape(manifest.updated)} · 本站为静态页面，可直接打开或部署于任意静态网站服务器</footer>
