@@ -238,21 +238,60 @@ BULLETIN_FIELDS: dict[str, Schema] = {
     "figures": {
         "basis": "统计口径：剔除（或含）票据贴现和转贴现",
         "time_progress": "时序进度（12月为空）",
+        "city_balance": "全市普惠型小微企业贷款余额，如 154.65亿元",
+        "city_change": "其较年初变化，用文字：较年初增加12.30亿元 / 较年初减少…",
+        "city_growth": "其较年初增速，用文字：增长8.66% / 下降1.20%",
         "legal_two_increases": "法人银行总体“两增”：完成 / 未完成",
         "legal_count": "纳入“两增”的法人银行数",
-        "legal_inclusive_growth": "法人银行普惠贷款较年初增速（%）",
-        "legal_total_loans_growth": "法人银行各项贷款较年初增速（%）",
-        "legal_growth_margin": "增速差（个百分点）",
-        "legal_borrowers_change": "法人银行有贷款余额户数较年初（户）",
+        "legal_inclusive_growth": "法人银行普惠贷款较年初增速，用文字：增长12.99% / 下降…",
+        "legal_total_loans_growth": "法人银行各项贷款较年初增速，用文字：增长… / 下降…",
+        "legal_growth_margin": "普惠贷款增速比各项贷款增速：高5.96个百分点 / 低…",
+        "legal_borrowers_change": "法人银行有贷款余额户数较年初：增加23,676户 / 减少…",
         "legal_plan_completion": "法人银行总体信贷计划完成率（%）",
-        "legal_plan_increase": "法人银行较年初增加（万元）",
-        "legal_planned_increase": "法人银行全年计划（万元）",
+        "legal_plan_increase": "法人银行较年初增量，如 154.65亿元",
+        "legal_planned_increase": "法人银行全年计划增量，如 160.00亿元",
         "legal_plan_count": "纳入计划的法人银行数",
         "branch_plan_completion": "分支银行总体信贷计划完成率（%）",
-        "branch_plan_increase": "分支银行较年初增加（万元）",
-        "branch_planned_increase": "分支银行全年计划（万元）",
+        "branch_plan_increase": "分支银行较年初增量，如 54.65亿元",
+        "branch_planned_increase": "分支银行全年计划增量，如 60.00亿元",
         "branch_plan_count": "纳入计划的分支银行数",
     },
+    "highlights": [{"text": "成效：点名表现突出的机构（一段一句）"}],
+    "structure": [
+        {
+            "label": "全市结构指标，如 普惠型涉农贷款余额",
+            "value": "本期数值（带单位）",
+            "change": "较年初（带单位或文字）",
+        }
+    ],
+    "insurers": {
+        "count": "参评保险机构数",
+        "premium": "小微企业保险保费收入（带单位）",
+        "premium_growth": "保费同比，用文字：增长… / 下降…",
+        "sum_insured_growth": "保额同比，用文字：增长… / 下降…",
+        "claims_ratio": "赔付率（%）",
+        "below_count": "需关注的保险机构数",
+        "below": "需关注的保险机构名称（、分隔；无则为空）",
+    },
+    "insurer_rows": [
+        {
+            "number": "序号",
+            "name": "机构名称",
+            "category": "机构类型",
+            "premium": "保费收入（万元，表内不带单位）",
+            "premium_growth": "保费同比（%，表内不带单位）",
+            "sum_insured_growth": "保额同比（%，表内不带单位）",
+            "status": "情况，如 达标 / 需关注",
+        }
+    ],
+    "watch": [
+        {
+            "number": "序号（接 misses 编号：misses 为一、二时从三起）",
+            "title": "关注名单标题，如 个别利率较高的银行机构",
+            "count": "家数",
+            "rows": [{"number": "序号", "name": "机构名称", "category": "机构类型", "detail": "情况（用文字）"}],
+        }
+    ],
     "categories": [
         {
             "category": "机构类型",
@@ -337,6 +376,7 @@ LETTER_FIELDS: dict[str, Schema] = {
         }
     ],
     "figures": [{"label": "指标", "value": "本期数值（带单位）"}],
+    "differentiated": "差异化考核的说明（一句；不适用为空），列在未达标事项之前",
 }
 
 #: the template file of each document and the fields it may use
