@@ -34,13 +34,14 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 venv: $(BIN)/.installed ## Create .venv and install the pinned packages (constraints.txt)
 
-# Debian packages: a CJK font and Pango for charts and PDFs; poppler and Chromium for the tests.
+# Debian packages: a CJK font and Pango for charts and PDFs; poppler, Chromium and LibreOffice (Writer,
+# headless: the Word drafts laid out and read back) for the tests.
 # libharfbuzz-subset0: WeasyPrint subsets the embedded CJK fonts with it; without it WeasyPrint falls
 # back to fontTools, ten times slower per PDF (16 s instead of 1.6 s). Chromium depends on it, so a
 # machine that ran the tests always had it; tests/test_install.py now checks that every library
 # WeasyPrint loads comes from a package of this list (or one it depends on), never from DEB_TEST.
 DEB_RUNTIME := fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0
-DEB_TEST := poppler-utils chromium
+DEB_TEST := poppler-utils chromium libreoffice-writer-nogui
 
 define apt_install
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || printf '%s ' $$p; done); missing=$${missing% }; \
@@ -57,7 +58,7 @@ endef
 system-deps: ## Install the Debian packages reports need (CJK font, Pango) when missing
 	$(call apt_install,$(DEB_RUNTIME))
 
-system-deps-test: system-deps ## ... and those the tests need (poppler-utils, chromium)
+system-deps-test: system-deps ## ... and those the tests need (poppler-utils, chromium, libreoffice-writer-nogui)
 	$(call apt_install,$(DEB_TEST))
 
 kernel: venv ## Register the project's Jupyter kernel inside .venv (one BLAS thread per kernel)

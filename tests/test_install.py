@@ -28,7 +28,7 @@ RUNTIME_PACKAGES = [
     "libharfbuzz0b",
     "libharfbuzz-subset0",
 ]
-TEST_PACKAGES = ["poppler-utils", "chromium"]
+TEST_PACKAGES = ["poppler-utils", "chromium", "libreoffice-writer-nogui"]
 
 pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 
