@@ -692,8 +692,8 @@ def bulletin(year: int) -> Document:
         ["指标", "本期", "较年初"],
         "structure",
         ["{{ r.label }}", "{{ r.value }}", "{{ r.change }}"],
-        [80, 38, 38],
-        [False, True, True],
+        [62, 34, 59.9],
+        [False, True, False],  # the change is a phrase (较年初增加…): it may wrap, its figure whole
     )
     _tag(doc, "{%p endif %}")
 

@@ -468,3 +468,44 @@ def test_year_end_wording_does_not_ask_to_complete_the_year(laid_out):
     mid = re.sub(r"\s+", "", laid_out["bulletin-2023"][0].text)
     end = re.sub(r"\s+", "", laid_out["bulletin-2023-12"][0].text)
     assert "确保完成全年" in mid and "确保完成全年" not in end
+
+
+# ---------------------------------------------------------------- the demo's documents
+
+
+@pytest.fixture(scope="module")
+def demo_documents(demo_csv_dir, tmp_path_factory):
+    """The demo's 2023 year-end 通报 and every letter, written as ``analysis docs`` writes them and
+    converted in one LibreOffice call."""
+    if soffice() is None:
+        pytest.skip(NO_SOFFICE)
+    from datetime import date
+
+    from analysis.outputs.documents import write_documents
+    from analysis.state import compute_state
+
+    state = compute_state(demo_csv_dir, PARAMS)
+    out = tmp_path_factory.mktemp("demo-documents")
+    written = write_documents(state, "2023-12", out, PARAMS, issued=date(2024, 1, 22))
+    assert not written.failed
+    paths = [out / name for name in written.files.values()]
+    converted = convert(paths, out / "pdf")
+    return {key: converted[out / name] for key, name in written.files.items()}
+
+
+@pytestmark_office
+def test_the_demos_documents_keep_every_number_whole_and_carry_their_page_numbers(demo_documents):
+    bulletin = demo_documents.pop("overview")
+    flat = [re.sub(r"\s+", "", line) for line in bulletin.pages[-1].splitlines()]
+    assert any(line.startswith("抄送：") for line in flat) and any(line.endswith("2024年1月22日印发") for line in flat)
+    assert [page_number(page) for page in bulletin.pages] == list(range(1, len(bulletin.pages) + 1))
+    for key, letter in demo_documents.items():
+        assert [page_number(page) for page in letter.pages] == [None, *range(2, len(letter.pages) + 1)], key
+    # a number never ends a line to go on at the next: no line ends inside a figure (a digit, or a
+    # comma or point followed by a digit on the next line)
+    for key, document in {"overview": bulletin, **demo_documents}.items():
+        lines = [line.strip() for page in document.pages for line in page.splitlines() if line.strip()]
+        for line, following in zip(lines, lines[1:]):
+            cells, next_cells = re.split(r"\s{2,}", line), re.split(r"\s{2,}", following)
+            if len(cells) == 1 and len(next_cells) == 1 and page_number(line) is None:
+                assert not (re.search(r"[\d,.]$", line) and re.match(r"[\d,.%]", following)), (key, line, following)
