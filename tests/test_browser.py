@@ -101,3 +101,77 @@ def test_index_works_from_disk(demo_reports, page):
     page.goto((demo_reports / "index.html").as_uri())
     page.wait_for_url("**/2023-12/index.html")
     assert page.console_errors == []
+
+
+# ---------------------------------------------------------------- a phone: 390 px wide
+
+PHONE = {"width": 390, "height": 844}
+
+#: for each table cell: its width, its kind and how many lines its text takes
+CELL_LINES = """cells => cells.map(td => {
+  const tops = [];
+  const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) {
+      if (r.width > 0 && !tops.some(t => Math.abs(t - r.top) < r.height / 2)) { tops.push(r.top); }
+    }
+  }
+  return {cls: td.className, text: td.textContent, width: td.getBoundingClientRect().width, lines: tops.length};
+})"""
+
+
+def page_width(pg) -> dict:
+    return pg.evaluate(
+        "() => ({scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth})"
+    )
+
+
+@pytest.mark.parametrize("path", ["2023-12/B017.html", "2023-12/overview.html", "2023-12/I003.html"])
+def test_a_report_fits_a_phone_and_its_tables_scroll_instead_of_collapsing(server, page, path):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{server}/{path}")
+    width = page_width(page)
+    assert width["scroll"] <= width["client"], width  # the page itself never scrolls sideways
+    cells = page.eval_on_selector_all("table td", CELL_LINES)
+    assert cells
+    # figures, dates, codes and badges on one line; no text cell one character wide
+    broken = [c for c in cells if c["cls"] in ("num", "fig", "badge", "label") and c["text"].strip() and c["lines"] > 1]
+    assert not broken, broken[:5]
+    narrow = [c for c in cells if c["cls"] == "text" and c["text"].strip() and c["width"] < 40]
+    assert not narrow, narrow[:5]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"phone-{path.replace('/', '-')}.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_b017_indicator_table_reads_on_a_phone(server, page):
+    """At 390 px B017's 指标明细 keeps its columns readable (no cell a character a line): the
+    table is wider than the screen and scrolls inside its wrapper."""
+    page.set_viewport_size(PHONE)
+    page.goto(f"{server}/2023-12/B017.html")
+    wrap = page.evaluate(
+        """() => { const t = document.querySelector('table.indicators'); const w = t.parentElement;
+        return {cls: w.className, table: t.getBoundingClientRect().width, wrap: w.clientWidth,
+                overflow: getComputedStyle(w).overflowX}; }"""
+    )
+    assert wrap["cls"] == "table-wrap" and wrap["overflow"] == "auto"
+    assert wrap["table"] >= wrap["wrap"]
+    cells = page.eval_on_selector_all("table.indicators td", CELL_LINES)
+    # no cell of the table is taller than a few lines: "普惠型小微企业贷款余额（剔除票据）" is 17 characters
+    assert max(c["lines"] for c in cells) <= 6, sorted(cells, key=lambda c: -c["lines"])[:3]
+
+
+def test_the_site_index_fits_a_phone(server, page):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{server}/2023-12/index.html")
+    width = page_width(page)
+    assert width["scroll"] <= width["client"], width
+    overflow = page.evaluate("() => getComputedStyle(document.querySelector('#institutions').parentElement).overflowX")
+    assert overflow == "auto"
+    page.fill("#q", "宛城")  # the controls still work at this width
+    assert visible_ids(page) == ["B017"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "phone-site-index.png"), full_page=True)
+    assert page.console_errors == []

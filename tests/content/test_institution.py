@@ -356,3 +356,26 @@ def test_data_appendix_shows_the_year_in_two_tables_of_six_months(state):
         ["2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06"],
         ["2023-07", "2023-08", "2023-09", "2023-10", "2023-11", "2023-12"],
     ]
+
+
+def test_the_year_end_chart_shows_the_years_actual_figure_not_a_forecast(state):
+    from analysis.content import models
+
+    c = ctx(state, "B017", "2023-12")
+    ax = models.forecast_chart(c).axes[0]
+    assert ax.get_title() == "普惠型小微企业贷款余额：2023年末实际（全年走势）"
+    labels = ax.get_legend_handles_labels()[1]
+    assert not any("预测" in label for label in labels), labels
+    # B017's December balance as reported (附录一): 597,587.90 万元
+    assert [t.get_text() for t in ax.texts] == ["年末实际 597,587.90"]
+    assert "年末实际" in str(models.forecast_heading(c)) and "预测" not in str(models.forecast_heading(c))
+
+
+def test_a_mid_year_chart_still_forecasts_the_year_end(state):
+    from analysis.content import models
+
+    c = ctx(state, "B017", "2023-09")
+    ax = models.forecast_chart(c).axes[0]
+    assert ax.get_title() == "普惠型小微企业贷款余额：2023年末预测"
+    assert "预测（中位数）" in ax.get_legend_handles_labels()[1]
+    assert "年末预测" in str(models.forecast_heading(c))

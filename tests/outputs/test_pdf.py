@@ -146,3 +146,42 @@ def test_the_reports_own_stylesheet_draws_no_weasyprint_message(tmp_path):
 
     html = SMALL_REPORT.replace("p { colour: red; }", report_css())
     assert write_pdf(html, tmp_path / "c.pdf") == []
+
+
+# ---------------------------------------------------------------- figures never broken
+
+
+def _cells(html: str, classes: tuple[str, ...]) -> list[str]:
+    kinds = "|".join(classes)
+    return re.findall(rf'<td class="(?:{kinds})">([^<]+)</td>', html)
+
+
+@pytest.mark.parametrize("iid", ["B017", "I003"])
+def test_no_figure_of_the_appendix_is_split_across_lines(demo_reports, iid):
+    """Every figure of the data appendix (附录一) in the HTML report is one word of the PDF's text,
+    laid out as printed (pdftotext -layout): none is broken mid-digit ("2023-0/1", "577,55/8.71")."""
+    html = (demo_reports / "2023-12" / f"{iid}.html").read_text(encoding="utf-8")
+    appendix = html[html.index("附录一") :]
+    appendix = appendix[: appendix.index("<h2", 10)] if "<h2" in appendix[10:] else appendix
+    figures = _cells(appendix, ("num",)) + re.findall(r"<th>(\d{4}-\d{2})</th>", appendix)
+    assert len(figures) >= 4 * 12 + 12  # a year of at least four series, and the twelve months
+    words = set(run("pdftotext", "-layout", str(demo_reports / "2023-12" / f"{iid}.pdf"), "-").split())
+    broken = sorted({f for f in figures if f not in words})
+    assert not broken, broken[:10]
+
+
+def test_figures_dates_and_codes_of_every_table_are_whole_in_the_pdf(demo_reports):
+    """Beyond the appendix: every numeric cell and every figure, date or code cell of B017's tables."""
+    html = (demo_reports / "2023-12" / "B017.html").read_text(encoding="utf-8")
+    figures = [f for f in _cells(html, ("num", "fig")) if " " not in f]
+    words = set(run("pdftotext", "-layout", str(demo_reports / "2023-12" / "B017.pdf"), "-").split())
+    broken = sorted({f for f in figures if f not in words})
+    assert not broken, broken[:10]
+
+
+def test_the_overview_does_not_squeeze_a_category_name(demo_reports):
+    """The category "股份制商业银行" (7 characters) is one word of the overview's PDF, not "股份/制商/业银/行"."""
+    text = run("pdftotext", "-layout", str(demo_reports / "2023-12" / "overview.pdf"), "-")
+    lines = text.splitlines()
+    assert any("股份制商业银行" in line for line in lines)
+    assert not any(line.strip() in ("股份", "制商", "业银", "行", "股份制商") for line in lines)
