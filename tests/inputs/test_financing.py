@@ -270,7 +270,7 @@ def test_a_million_row_sheet_is_refused_before_it_is_read(folder):
 
 
 def test_formula_cells_are_counted_past_the_first_twenty(tmp_path):
-    from analysis.inputs.loading import FORMULAS_SHOWN, formula_cells
+    from analysis.inputs.formulas import FORMULAS_SHOWN, formula_cells
 
     rows = _row(1, HEADER) + "".join(
         _row(r, ("91411302MA40A1B2CH", "B017", "2025-05-08", "2025-05-20", "1"), formula_in=4) for r in range(2, 52)
