@@ -689,7 +689,7 @@ def bulletin(year: int) -> Document:
     _p(doc, "全市小微企业金融服务结构指标如下：", "GwLead")
     _table(
         doc,
-        ["指标", "本期", "较年初"],
+        ["指标", "本期", "变化"],
         "structure",
         ["{{ r.label }}", "{{ r.value }}", "{{ r.change }}"],
         [62, 34, 59.9],
@@ -853,26 +853,32 @@ def letter(year: int) -> Document:
     _p(
         doc,
         "根据《{{ notice_title }}》（{{ notice }}）要求，我分局对{{ institution.you }}截至{{ period_end }}的小微企业"
-        "金融服务情况进行了监测评价。经核查，{{ institution.you }}存在以下未达标事项，现予以提示。",
+        "金融服务情况进行了监测评价。经核查，{{ institution.you }}存在以下{% if shortfalls %}未达标{% if watch %}"
+        "及需关注{% endif %}{% else %}需关注{% endif %}事项，现予以提示。",
     )
     _tag(doc, "{%p if differentiated %}")
     _p(doc, "{{ differentiated }}")
     _tag(doc, "{%p endif %}")
+    # a letter for a 关注 item only (a rate far above its peers') has no 未达标 section: the
+    # sections are numbered by what the letter holds
+    _tag(doc, "{%p if shortfalls %}")
     _p(doc, "一、未达标事项", "GwHeading1")
+    _tag(doc, "{%p endif %}")
     _tag(doc, "{%p for s in shortfalls %}")
     _p(doc, words["shortfall"])
     _p(doc, "整改要求：{{ s.recommendation }}")
     _tag(doc, "{%p endfor %}")
     _tag(doc, "{%p if watch %}")
-    _p(doc, "二、需关注事项", "GwHeading1")
+    _p(doc, "{{ '二' if shortfalls else '一' }}、需关注事项", "GwHeading1")
     _tag(doc, "{%p for w in watch %}")
-    _p(doc, "（{{ w.number }}）{{ w.label }}：{{ w.text }}（{{ w.citation }}）。{{ w.recommendation }}")
+    # the item's text says its figure after its name (信用贷款占比较年初下降1.29个百分点)
+    _p(doc, "（{{ w.number }}）{{ w.text }}（{{ w.citation }}）。{{ w.recommendation }}")
     _tag(doc, "{%p endfor %}")
     _tag(doc, "{%p endif %}")
-    _p(doc, "{{ '三' if watch else '二' }}、主要监测指标", "GwHeading1")
+    _p(doc, "{% if shortfalls and watch %}三{% else %}二{% endif %}、主要监测指标", "GwHeading1")
     _table(doc, ["指标", "本期数值"], "figures", ["{{ r.label }}", "{{ r.value }}"], [100, 50], [False, True])
     _p(doc, "以上数据来自{{ institution.you }}报送的监管统计数据，截至{{ period_end }}。", "GwSmallNote")
-    _p(doc, "{{ '四' if watch else '三' }}、有关要求", "GwHeading1")
+    _p(doc, "{% if shortfalls and watch %}四{% else %}三{% endif %}、有关要求", "GwHeading1")
     _p(doc, words["require"], ppr="<w:keepNext/>")
     _signature(doc, record=False)
     return doc

@@ -233,7 +233,7 @@ def test_the_2024_overview_lists_and_defines_only_2024_targets(state):
 def test_the_2024_letter_charges_only_2024_rules(state):
     from datetime import date
 
-    from analysis.outputs.documents.context import letter_context
+    from analysis.outputs.documents.letter import letter_context
     from analysis.outputs.documents.templates import DocumentSettings
 
     letter = letter_context(_context(state, "A", "2024-12"), date(2025, 1, 20), DocumentSettings())

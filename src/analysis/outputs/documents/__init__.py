@@ -27,16 +27,14 @@ none). ``analysis run --formats …,docx`` writes them through :data:`analysis.o
 
 The modules: ``templates`` (the settings — each year's templates and the words of its notice the
 reports cite, :func:`notice_requirement` — the fields a template may use and the check of a
-template against them), ``context`` (the 通报's and a letter's fields from the state, numbers as the
-reports show them), ``write`` (rendering in memory and writing atomically).
+template against them), ``context`` (what both share: numbers as the reports show them, dates, the
+letterhead), ``bulletin`` (the 通报's fields from the state), ``letter`` (a letter's fields from an
+institution's context), ``write`` (rendering in memory and writing atomically).
 """
 
-from analysis.outputs.documents.context import (
-    bulletin_context,
-    chinese_number,
-    letter_context,
-    period_name,
-)
+from analysis.outputs.documents.bulletin import bulletin_context
+from analysis.outputs.documents.context import chinese_number, period_name
+from analysis.outputs.documents.letter import letter_context
 from analysis.outputs.documents.templates import (
     BULLETIN_FIELDS,
     LETTER_FIELDS,

@@ -15,7 +15,9 @@ from typing import Any
 
 from analysis.core.files import atomic_path, replace_folder
 from analysis.core.periods import parse_period
-from analysis.outputs.documents.context import bulletin_context, chinese_date, letter_context
+from analysis.outputs.documents.bulletin import bulletin_context
+from analysis.outputs.documents.context import chinese_date
+from analysis.outputs.documents.letter import letter_context
 from analysis.outputs.documents.templates import (
     BULLETIN_KEY,
     LETTERS_FOLDER,
@@ -29,10 +31,11 @@ from analysis.outputs.documents.templates import (
 # ---------------------------------------------------------------- rendering and writing
 
 
-def render_document(template: Path, context: Mapping[str, Any]) -> bytes:
+def render_document(template: Path, context: Mapping[str, Any], issued: date | None = None) -> bytes:
     """The rendered .docx as bytes (nothing is written), rendered in the documents' Jinja sandbox
     (no code run, loops and output capped). A field the context lacks, a template too large once
-    unpacked, or anything the sandbox refuses raises :class:`TemplateFieldError` naming the template."""
+    unpacked, or anything the sandbox refuses raises :class:`TemplateFieldError` naming the template.
+    ``issued``: the date of issue, set as the document's created and modified dates."""
     from docxtpl import DocxTemplate
 
     too_large = archive_problem(template)  # checked by check_templates too; here before docxtpl opens it
@@ -44,6 +47,10 @@ def render_document(template: Path, context: Mapping[str, Any]) -> bytes:
         document.render(sandbox.sandboxed_context(context), jinja_env=sandbox, autoescape=True)
     except Exception as exc:  # noqa: BLE001 - whatever a template makes the render raise is the template's
         raise TemplateFieldError([f"{template}: {type(exc).__name__}: {exc}"]) from None
+    if issued is not None:  # docxtpl renders the text properties (author, title); the dates are set here
+        properties = document.docx.core_properties
+        properties.created = properties.modified = datetime(issued.year, issued.month, issued.day, 9, 0)
+        properties.revision = 1
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -115,7 +122,9 @@ def write_documents(
     day, day_from = issue_date(settings, period_end, issued)
     out_dir = Path(out_dir)
 
-    bulletin = render_document(folder / year.bulletin, bulletin_context(state, period_text, day, settings, reply_by))
+    bulletin = render_document(
+        folder / year.bulletin, bulletin_context(state, period_text, day, settings, reply_by), issued=day
+    )
     letters: dict[str, bytes] = {}
     failed: dict[str, str] = {}
     rows = state.indicators[state.indicators["period"] == period_end]
@@ -124,7 +133,7 @@ def write_documents(
             ictx = institution_context(str(iid), period_text, state=state)
             context = letter_context(ictx, day, settings, reply_by)
             if context is not None:
-                letters[str(iid)] = render_document(folder / year.letter, context)
+                letters[str(iid)] = render_document(folder / year.letter, context, issued=day)
         except Exception as exc:  # noqa: BLE001 - one institution's letter failing never loses the others
             failed[str(iid)] = f"{type(exc).__name__}: {exc}"
 
