@@ -655,6 +655,53 @@ PLAN_FIGURES = (
 )
 
 
+#: the first policy year whose 通报 has a section on the financing coordination mechanism (融资协调工作机制)
+FINANCING_FROM = 2024
+
+
+def _financing_section(doc) -> None:
+    """五、小微企业融资协调工作机制推进情况: the city's pipeline, by county, the banks below a target and
+    the refusal reasons ranked; left out when the period has no 推荐清单 (``financing`` empty)."""
+    _tag(doc, "{%p if financing %}")
+    _p(doc, "五、小微企业融资协调工作机制推进情况", "GwHeading1")
+    _p(doc, "{{ financing.summary }}")
+    _p(doc, "分县区推进情况如下（户次；金额单位：万元）：", "GwLead")
+    _table(
+        doc,
+        ["县区", "推送", "对接", "办结", "授信", "授信金额", "放款", "放款金额", "按时办结率", "超期"],
+        "financing.counties",
+        [
+            "{{ r.county }}",
+            "{{ r.pushed }}",
+            "{{ r.contacted }}",
+            "{{ r.decided }}",
+            "{{ r.granted }}",
+            "{{ r.credit_amount }}",
+            "{{ r.lent }}",
+            "{{ r.loan_amount }}",
+            "{{ r.decided_within }}",
+            "{{ r.overdue }}",
+        ],  # fmt: skip
+        [20, 12, 12, 12, 12, 20, 12, 20, 20, 12],
+        [False, True, True, True, True, True, True, True, True, True],
+    )
+    _tag(doc, "{%p if financing.reasons_text %}")
+    _p(doc, "未授信原因居前的是：{{ financing.reasons_text }}。")
+    _tag(doc, "{%p endif %}")
+    _tag(doc, "{%p if financing.banks_below %}")
+    _p(doc, "未达到工作机制要求的银行机构（{{ financing.banks_below|length }}家）：", "GwLead")
+    _table(
+        doc,
+        ["序号", "机构名称", "指标", "要求", "本期"],
+        "financing.banks_below",
+        ["{{ r.number }}", "{{ r.name }}", "{{ r.target }}", "{{ r.standard }}", "{{ r.value }}"],
+        [12, 52, 40, 28, 24],
+        [True, False, False, False, True],
+    )
+    _tag(doc, "{%p endif %}")
+    _tag(doc, "{%p endif %}")
+
+
 def bulletin(year: int) -> Document:
     words = BULLETIN_YEARS[year]
     doc = _new(letter=False, title=BULLETIN_TITLE)
@@ -779,8 +826,15 @@ def bulletin(year: int) -> Document:
     )
     _p(doc, "按机构注册所在县区归集；市区分支机构的业务可能覆盖多个县区。", "GwSmallNote")
 
+    # 五、融资协调工作机制 (from 2024: the years whose notices have it; a section only with the lists)
+    problems, next_steps = "五", "六"
+    if year >= FINANCING_FROM:
+        _financing_section(doc)
+        problems = "{% if financing %}六{% else %}五{% endif %}"
+        next_steps = "{% if financing %}七{% else %}六{% endif %}"
+
     # 五、存在的问题: the lists of misses, then the lists to watch (numbered on from the misses)
-    _p(doc, "五、存在的问题", "GwHeading1")
+    _p(doc, problems + "、存在的问题", "GwHeading1")
     _tag(doc, "{%p for m in misses %}")
     _p(doc, "（{{ m.number }}）{{ m.title }}（{{ m.count }}家）", "GwHeading2")
     _tag(doc, "{%p if m.rows %}")
@@ -812,7 +866,7 @@ def bulletin(year: int) -> Document:
     _tag(doc, "{%p endfor %}")
 
     # 六、下一步工作要求 (year-end: no "确保全年完成")
-    _p(doc, "六、下一步工作要求", "GwHeading1")
+    _p(doc, next_steps + "、下一步工作要求", "GwHeading1")
     _p(doc, words["require_1"])
     _p(
         doc,
@@ -868,6 +922,19 @@ def letter(year: int) -> Document:
     _p(doc, words["shortfall"])
     _p(doc, "整改要求：{{ s.recommendation }}")
     _tag(doc, "{%p endfor %}")
+    if year >= FINANCING_FROM:
+        # the firms the bank has left without a decision past the window: a list it can act on
+        _tag(doc, "{%p if financing_overdue %}")
+        _p(doc, "超期未作出授信决定的推荐企业（共{{ financing_overdue_count }}户次，列示如下）：", "GwLead")
+        _table(
+            doc,
+            ["序号", "企业名称", "统一社会信用代码", "推荐日期", "超期天数"],
+            "financing_overdue",
+            ["{{ r.number }}", "{{ r.name }}", "{{ r.code }}", "{{ r.list_date }}", "{{ r.days }}"],
+            [12, 56, 44, 24, 20],
+            [True, False, False, False, True],
+        )
+        _tag(doc, "{%p endif %}")
     _tag(doc, "{%p if watch %}")
     _p(doc, "{{ '二' if shortfalls else '一' }}、需关注事项", "GwHeading1")
     _tag(doc, "{%p for w in watch %}")

@@ -195,6 +195,42 @@ def bulletin_fields(year: int = 2023, year_end: bool = False, copy_to: bool = Tr
             }
             for county in ("宛城区", "卧龙区", "南召县", "方城县", "西峡县", "镇平县", "内乡县", "淅川县")
         ],
+        # the financing mechanism's section (2024 on): a county of a province's size, a bank below
+        "financing": {
+            "summary": "2025年以来，全市推荐清单推送企业98,765户次，银行对接98,700户次，按时办结率99.38%。",
+            "period_end": "2025年6月末",
+            "decision_days": "30",
+            "clause": "关于深化小微企业融资协调工作机制的要求",
+            "has_targets": "是",
+            "reasons_text": "企业无融资需求（60户次）、经营状况不佳（43户次）、缺乏有效担保（36户次）",
+            "city": {},
+            "counties": [
+                {
+                    "code": "411302",
+                    "county": "宛城区",
+                    "pushed": "12,345",
+                    "contacted": "12,300",
+                    "decided": "12,001",
+                    "granted": "9,876",
+                    "credit_amount": "1,234,567.89",
+                    "lent": "8,765",
+                    "loan_amount": "1,111,111.11",
+                    "decided_within": "99.38%",
+                    "overdue": "1,234",
+                }
+            ],
+            "banks_below": [
+                {
+                    "number": "1",
+                    "id": "B020",
+                    "name": "方城农村商业银行股份有限公司",
+                    "target": "推荐企业按时办结率",
+                    "standard": "不低于100.00%",
+                    "value": "80.00%",
+                }
+            ],
+            "reasons": [],
+        },
     }
     if not copy_to:
         context["copy_to"] = ""
@@ -225,6 +261,16 @@ def letter_fields(year: int = 2023, year_end: bool = False, differentiated: str 
         "differentiated": differentiated,
         "shortfalls": [{**item, "number": "一"}, {**item, "number": "二", "label": "信贷计划"}],
         "watch": [{**item, "number": "一", "label": "贷款利率", "text": "高于同类机构中位数361个基点"}],
+        "financing_overdue": [
+            {
+                "number": "1",
+                "name": "方城印务兴有限公司",
+                "code": "91411322MA8G5UMMRC",
+                "list_date": "2024-10-05",
+                "days": "238",
+            }
+        ],
+        "financing_overdue_count": "1",
         "figures": [
             {"label": "普惠型小微企业贷款余额（考核口径）", "value": "11,116,822.41万元"},
             {"label": "较年初增速", "value": "3.21%"},

@@ -194,3 +194,50 @@ def test_city_totals_in_yi_with_the_overview_rounding(state, settings):
     assert bulletin["figures"]["legal_plan_increase"] == f"{city['legal_plan_increase'] / 10_000:,.2f}亿元"
     html = str(overview.citywide_section(overview.city_context(PERIOD, state=state)))
     assert completion in html and "万元" not in html
+
+
+# ---------------------------------------------------------------- the financing coordination mechanism
+
+
+@pytest.fixture(scope="module")
+def financing_state(demo_csv_dir, tmp_path_factory):
+    """The demo with its 推荐清单 and 银行反馈 (Oct 2024 … 2025-06)."""
+    import shutil
+
+    from analysis.demo.financing import write_demo_financing
+
+    folder = tmp_path_factory.mktemp("financing") / "data"
+    shutil.copytree(demo_csv_dir, folder)
+    write_demo_financing(folder)
+    return compute_state(folder, ROOT / "params")
+
+
+def test_a_bank_below_a_mechanism_target_gets_it_in_its_letter(financing_state, settings):
+    """B020 (planted): 30 firms pushed to it by 2025-06 whose 30-day window has ended, 24 decided in
+    time (80%, against 100%), 8 still undecided: the letter says so once and lists the 8 firms."""
+    figures = financing_state.financing(pd.Timestamp("2025-06-30"))
+    mine = figures.firms[figures.firms["institution_id"] == "B020"]
+    overdue = mine[mine["overdue"].astype(bool)]
+    assert len(overdue) == 8
+    letter = _letter(financing_state, "B020", settings, "2025-06")
+    assert letter is not None
+    (item,) = [s for s in letter["shortfalls"] if s["key"] == "financing"]
+    assert "按时办结率80.00%" in item["text"] and not item["text"].endswith("。")
+    assert sorted(f["code"] for f in letter["financing_overdue"]) == sorted(overdue["credit_code"])
+    assert letter["financing_overdue_count"] == "8"
+    # another bank's firms never: every firm listed is B020's
+    others = figures.firms[figures.firms["institution_id"] != "B020"]["credit_code"]
+    assert not set(f["code"] for f in letter["financing_overdue"]) & (set(others) - set(mine["credit_code"]))
+
+
+def test_the_bulletin_has_the_mechanism_section_from_2024_only(financing_state, settings):
+    from analysis.outputs.documents import BULLETIN_FIELDS
+
+    late = bulletin_context(financing_state, "2025-06", ISSUED, settings)["financing"]
+    schema = BULLETIN_FIELDS["financing"]
+    assert set(late) == set(schema) and set(late["city"]) == set(schema["city"])
+    assert set(late["counties"][0]) == set(schema["counties"][0])
+    assert [b["id"] for b in late["banks_below"]] == ["B020"]
+    assert late["reasons_text"].count("户次") == 3  # the three reasons given most
+    assert len(late["counties"]) == 13
+    assert bulletin_context(financing_state, "2023-12", ISSUED, settings)["financing"] == {}

@@ -296,6 +296,8 @@ def test_fields_listed_are_the_fields_given(state):
     contexts both ways, nested records included."""
 
     def same(schema, value, where=""):
+        if where == ".financing" and value == {}:
+            return  # no 推荐清单 in this data: the section is left out (its fields: test_document_wording)
         if isinstance(schema, dict):
             assert isinstance(value, dict) and set(value) == set(schema), (where, set(value) ^ set(schema))
             for key in schema:

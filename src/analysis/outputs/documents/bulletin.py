@@ -304,4 +304,18 @@ def bulletin_context(
         "insurers": insurers,
         "insurer_rows": insurer_rows,
         "counties": counties,
+        "financing": financing_fields(state, period_end),
     }
+
+
+def financing_fields(state, period_end: pd.Timestamp) -> dict:
+    """The 通报's section on the financing coordination mechanism (融资协调工作机制), or {} when the
+    data folder has no 推荐清单 or the period none of its firms (:mod:`analysis.content.financing`)."""
+    from analysis.content.financing import bulletin_fields
+
+    if not state.has_financing():
+        return {}
+    fields = bulletin_fields(state.financing(period_end), state.dataset.institutions)
+    if fields:
+        fields["reasons_text"] = "、".join(f"{r['reason']}（{r['count']}户次）" for r in fields.get("reasons", [])[:3])
+    return fields

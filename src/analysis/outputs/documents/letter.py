@@ -164,6 +164,17 @@ def indicator_phrase(indicator: str, label: str, value) -> str:
     return f"{label}{wording.figure(value, digits, unit)}"
 
 
+def _financing(ictx, you: str) -> dict | None:
+    """The letter's fields of the financing coordination mechanism (融资协调工作机制) for a bank below
+    one of the year's targets, or None (:func:`analysis.content.financing.letter_fields`)."""
+    from analysis.content.financing import letter_fields
+
+    state = ictx.state
+    if ictx.sector != "bank" or not state.has_financing():
+        return None
+    return letter_fields(state.financing(ictx.period), ictx.institution_id, you)
+
+
 def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: date | None = None) -> dict | None:
     """Every field of :data:`LETTER_FIELDS` for one institution, or None when it has nothing to be
     told: no 未达标 verdict and no flag the notice names (a rate markedly above its peers').
@@ -179,7 +190,10 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
     headline = verdicts(ictx)
     not_met = [v for v in headline if v.status == NOT_MET]
     high_rate = [v for v in headline if v.key == "high_rate" and v.status == WATCH]
-    if not not_met and not high_rate:
+    inst = ictx.institution
+    you = _you(str(inst["category"]), ictx.sector)
+    financing = _financing(ictx, you)
+    if not not_met and not high_rate and financing is None:
         return None
     reply_by = reply_by or issued + timedelta(days=settings.reply_days)
     ti = policy.two_increases
@@ -229,6 +243,20 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
         else:
             text = indicator_phrase(key, v.label, r.get(key))
         shortfalls.append(item(len(shortfalls) + 1, key, label, text, clause))
+    if financing is not None and policy.financing is not None:
+        # the mechanism's targets: one shortfall, its overdue firms listed after the shortfalls
+        shortfalls.append(
+            {
+                **item(
+                    len(shortfalls) + 1,
+                    "financing",
+                    "小微企业融资协调工作机制" + "、".join(x["label"] for x in financing["shortfalls"]),
+                    financing["text"].rstrip("。"),
+                    policy.financing.clause,
+                ),
+                "recommendation": "".join(x["recommendation"] for x in financing["shortfalls"]),
+            }
+        )
     watch = [
         item(n, v.key, letter_label(v.label), _high_rate_sentence(r), v.clause)
         for n, v in enumerate(high_rate, start=1)
@@ -253,8 +281,6 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
         if column in r.index
         and not any(column in cols and not policy.in_force(rule) for rule, cols in RULE_FIGURES.items())
     ]
-    inst = ictx.institution
-    you = _you(str(inst["category"]), ictx.sector)
     from analysis.core.contract import COUNTIES
 
     return {
@@ -275,6 +301,10 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
             else ""
         ),
         "shortfalls": shortfalls,
+        "financing_overdue": [
+            {"number": str(n), **firm} for n, firm in enumerate(financing["overdue"] if financing else [], start=1)
+        ],
+        "financing_overdue_count": financing["overdue_count"] if financing else "0",
         "watch": watch,
         "figures": figures,
     }

@@ -230,6 +230,29 @@ _COMMON: dict[str, Schema] = {
     "year_end": "是否年末（12月）：年末措辞与年中不同（true / 空）",
 }
 
+#: the financing pipeline's figures of the city and of a county (户次, 万元, %)
+_FINANCING_FIGURES: dict[str, Schema] = {
+    "pushed": "推送户次",
+    "pushed_visited": "其中来自走访",
+    "visited": "走访户次",
+    "contacted": "对接户次",
+    "decided": "办结户次",
+    "granted": "授信户次",
+    "credit_amount": "授信金额（万元）",
+    "refused": "未授信户次",
+    "lent": "放款户次",
+    "loan_amount": "放款金额（万元）",
+    "credit_loans": "信用贷款户次",
+    "credit_loan_share": "信用贷款占比",
+    "first_loans": "首贷户户次",
+    "renewals": "无还本续贷户次",
+    "renewal_amount": "无还本续贷金额（万元）",
+    "due": "办结时限届满户次",
+    "contact_rate": "对接率",
+    "decided_within": "按时办结率",
+    "overdue": "超期未办结户次",
+}
+
 BULLETIN_FIELDS: dict[str, Schema] = {
     **_COMMON,
     "n_banks": "参评银行业机构数",
@@ -340,6 +363,29 @@ BULLETIN_FIELDS: dict[str, Schema] = {
             "borrowers_change": "户数较年初（户）",
         }
     ],
+    # the financing coordination mechanism (融资协调工作机制): empty (false) when the period has no
+    # 推荐清单; analysis.content.financing.bulletin_fields
+    "financing": {
+        "summary": "全市推进情况一段（当年以来的推送、对接、授信、放款、对接率、按时办结率、超期）",
+        "period_end": "数据期末",
+        "decision_days": "办结时限（天）",
+        "clause": "依据（policy: financing.clause）",
+        "has_targets": "该年度是否设有目标：是 / 否",
+        "reasons_text": "未授信原因居前三位（、分隔，含户次）",
+        "city": _FINANCING_FIGURES,
+        "counties": [{"code": "县区代码", "county": "县区", **_FINANCING_FIGURES}],
+        "banks_below": [
+            {
+                "number": "序号",
+                "id": "机构编码",
+                "name": "机构名称",
+                "target": "指标",
+                "standard": "要求",
+                "value": "本期",
+            }
+        ],
+        "reasons": [{"rank": "位次", "reason": "未授信原因", "count": "户次"}],
+    },
 }
 
 LETTER_FIELDS: dict[str, Schema] = {
@@ -377,6 +423,10 @@ LETTER_FIELDS: dict[str, Schema] = {
     ],
     "figures": [{"label": "指标", "value": "本期数值（带单位）"}],
     "differentiated": "差异化考核的说明（一句；不适用为空），列在未达标事项之前",
+    "financing_overdue": [
+        {"number": "序号", "name": "企业名称", "code": "统一社会信用代码", "list_date": "推荐日期", "days": "超期天数"}
+    ],
+    "financing_overdue_count": "超期未作出授信决定的推荐企业户次（列示至多 20 户）",
 }
 
 #: the template file of each document and the fields it may use
