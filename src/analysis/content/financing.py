@@ -104,6 +104,7 @@ def _verdict_rows(figures: FinancingFigures, institution_id: str) -> list[dict[s
             continue
         out.append(
             {
+                "target": status,
                 "label": label,
                 "rate": rate,
                 "standard": _standard(figures, rate),
@@ -135,7 +136,9 @@ def _overdue_frame(firms: pd.DataFrame, with_bank: bool = False) -> pd.DataFrame
     return out.rename(columns=columns).reset_index(drop=True)
 
 
-def bank_section(figures: FinancingFigures | None, institution_id: str) -> HTML:
+def bank_section(
+    figures: FinancingFigures | None, institution_id: str, title: str | None = "融资协调工作机制：推荐清单企业对接情况"
+) -> HTML:
     """The bank's own pipeline (本机构推荐清单企业对接情况) for its report; empty without the tables.
 
     Its figures for the month and the year to date, its verdicts where the year sets targets, the
@@ -143,7 +146,7 @@ def bank_section(figures: FinancingFigures | None, institution_id: str) -> HTML:
     left out of the figures. Only its own rows: no other bank is named."""
     if figures is None:
         return HTML("")
-    out = heading("融资协调工作机制：推荐清单企业对接情况", 2)
+    out = heading(title, 2) if title else HTML("")
     ytd = figures.row("bank", institution_id, "ytd")
     if ytd is None:
         return out + paragraph(f"截至{figures.period:%Y年%-m月末}，推荐清单未向本机构推送企业。", "note")
@@ -225,13 +228,15 @@ def _scope_frame(figures: FinancingFigures, level: str, names: dict[str, str]) -
     return frame
 
 
-def city_section(figures: FinancingFigures | None, institutions: pd.DataFrame) -> HTML:
+def city_section(
+    figures: FinancingFigures | None, institutions: pd.DataFrame, title: str | None = "融资协调工作机制推进情况"
+) -> HTML:
     """The office's view (全市融资协调工作机制推进情况): the city, each county and each bank, with names
     and verdicts; empty without the tables. ``institutions``: the dataset's institutions table."""
     if figures is None:
         return HTML("")
     city = figures.row("city", CITY, "ytd")
-    out = heading("融资协调工作机制推进情况", 2)
+    out = heading(title, 2) if title else HTML("")
     if city is None:
         return out + paragraph(f"截至{figures.period:%Y年%-m月末}，推荐清单尚无推送企业。", "note")
     out += paragraph(bulletin_fields(figures, institutions)["summary"])
@@ -404,3 +409,38 @@ def letter_fields(figures: FinancingFigures | None, institution_id: str, you: st
 
 
 __all__ = ["bank_section", "bulletin_fields", "city_section", "letter_fields"]
+
+
+#: what a report says when the data have no 推荐清单 (before the mechanism, or not yet delivered)
+NO_LISTS = "本期数据中无推荐清单，不涉及融资协调工作机制推进情况。"
+
+
+def report_section(ctx) -> HTML:
+    """The bank report's section (its notebook's heading numbers it): :func:`bank_section` of the
+    report's period, or a note when the data have no 推荐清单. ``ctx``: an institution's context."""
+    if not ctx.state.has_financing():
+        return paragraph(NO_LISTS, "note")
+    return bank_section(ctx.state.financing(ctx.period), ctx.institution_id, title=None)
+
+
+def overview_section(ctx) -> HTML:
+    """The city overview's section: :func:`city_section` of the period, or a note without 推荐清单.
+    ``ctx``: the overview's context."""
+    if not ctx.state.has_financing():
+        return paragraph(NO_LISTS, "note")
+    return city_section(ctx.state.financing(ctx.period), ctx.state.dataset.institutions, title=None)
+
+
+def verdict_items(ctx) -> list[dict[str, str]]:
+    """A bank's verdicts on the year's mechanism targets for its report's headline cards and
+    findings (key ``financing_contact`` / ``financing_decision``, label, standard, value, status);
+    none without 推荐清单, for a year without targets, or a bank the lists never reached."""
+    if ctx.sector != "bank" or not ctx.state.has_financing():
+        return []
+    figures = ctx.state.financing(ctx.period)
+    if figures is None:
+        return []
+    return [
+        {**row, "key": "financing_" + row["target"].removeprefix("status_")}
+        for row in _verdict_rows(figures, ctx.institution_id)
+    ]

@@ -323,6 +323,19 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
         verdict = onlending_verdict(ctx)
         if verdict is not None:
             out.append(verdict)
+    if p.financing is not None:  # the financing coordination mechanism's targets (融资协调工作机制)
+        from analysis.content.financing import verdict_items
+
+        for item in verdict_items(ctx):
+            out.append(
+                Verdict(
+                    item["key"],
+                    item["label"],
+                    item["status"],
+                    f"本年内办结时限届满的推荐企业中，{item['label']} {item['value']}（标准：{item['standard']}）",
+                    p.financing.clause,
+                )
+            )
     # a rule this institution is not subject to is left out; one it is subject to but that cannot
     # be judged (no prior December, no plan ...) stays, with its reason beside 不适用; a rule the
     # year's notice does not have was never added

@@ -195,6 +195,9 @@ class Policy(_Strict):
         when the year gives one; "" for a rule the year does not have."""
         if key in RULE_KEYS and not self.in_force(key):
             return ""
+        if key.startswith("financing_"):  # the mechanism's targets: financing.recommendations
+            what = key.removeprefix("financing_")
+            return getattr(self.financing.recommendations, what, "") if self.financing is not None else ""
         if year_end and key in self.recommendations_year_end:
             return self.recommendations_year_end[key]
         return self.recommendations.get(key, "")
