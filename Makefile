@@ -115,6 +115,7 @@ benchmark: venv system-deps demo-data kernel ## Time the indicator engine, a ful
 	$(BIN)/python benchmarks/bench_warm_kernels.py --data $(DATA) --period $(PERIOD)
 	$(BIN)/python benchmarks/bench_report_parts.py
 	$(BIN)/python benchmarks/bench_loans.py --rows 1000000 10000000
+	$(BIN)/python benchmarks/bench_financing.py --rows 100000 1000000
 
 contract-doc: venv ## Regenerate docs/data-contract.md from the contract definitions
 	$(BIN)/analysis contract-doc
