@@ -541,6 +541,7 @@ def demo_documents(demo_csv_dir, tmp_path_factory):
 
 @pytestmark_office
 def test_the_demos_documents_keep_every_number_whole_and_carry_their_page_numbers(demo_documents):
+    demo_documents = dict(demo_documents)  # the fixture is the module's: leave it whole
     bulletin = demo_documents.pop("overview")
     flat = [re.sub(r"\s+", "", line) for line in bulletin.pages[-1].splitlines()]
     assert any(line.startswith("抄送：") for line in flat) and any(line.endswith("2024年1月22日印发") for line in flat)
@@ -555,3 +556,18 @@ def test_the_demos_documents_keep_every_number_whole_and_carry_their_page_number
             cells, next_cells = re.split(r"\s{2,}", line), re.split(r"\s{2,}", following)
             if len(cells) == 1 and len(next_cells) == 1 and page_number(line) is None:
                 assert not (re.search(r"[\d,.]$", line) and re.match(r"[\d,.%]", following)), (key, line, following)
+
+
+@pytestmark_office
+def test_the_demos_letters_as_printed_say_each_shortfall_once(demo_documents):
+    """Read back from LibreOffice's PDFs (whitespace and line breaks removed): B036, under 差异化考核,
+    is charged once, under its plan; B001's on-lending miss of 2023Q3 is in its letter though its
+    2023Q4 quarter met the rule; B033, far above its peers' rate but cutting it, gets a 关注 item only."""
+    flat = {key: re.sub(r"\s+", "", document.text) for key, document in demo_documents.items()}
+    b036 = flat["B036"]
+    assert b036.count("未达标。") == 1 and "信贷计划完成（差异化考核）未达标。" in b036
+    assert "贷款增速未达标" not in b036 and "适用差异化考核" in b036
+    assert "2023年第三季度通过转贷款发放的小微企业贷款终端平均利率" in flat["B001"]
+    assert (
+        "未达标。" not in flat["B033"] and "一、需关注事项" in flat["B033"] and "属利率明显偏高的机构" in flat["B033"]
+    )
