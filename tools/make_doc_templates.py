@@ -605,7 +605,7 @@ BULLETIN_YEARS: dict[int, dict[str, str]] = {
         "在新的年度持续加大信贷投放力度{% else %}认真分析本机构小微企业金融服务存在的差距，加大信贷投放力度，"
         "确保完成全年“两增”和信贷计划目标{% endif %}，推动新发放贷款利率在上年基础上总体保持平稳。",
         "require_3": "（三）各机构监管科要按照通知第（十五）条至第（十七）条要求，将监测评价结果运用到监管全过程，"
-        "对未达标机构加强督导，针对性督导整改。",
+        "对未达标机构逐一督促整改，跟踪整改成效。",
     },
     2024: {
         "intro": "为落实《{{ notice_title }}》（{{ notice }}）关于“保量、稳价、优结构”的要求，现将截至{{ period_end }}辖内"
@@ -623,7 +623,7 @@ BULLETIN_YEARS: dict[int, dict[str, str]] = {
         "不低于各项贷款增速，地方法人银行要共同推动总体增速不低于各项贷款增速{% if clauses.plan %}{% if year_end %}，"
         "各机构要科学制定并完成新年度信贷计划{% else %}，各机构要完成全年信贷计划目标{% endif %}{% endif %}；"
         "合理确定贷款利率，规范第三方收费；加大首贷、续贷和中长期贷款投放，持续优化信贷结构。",
-        "require_3": "（三）各机构监管科要按照通知要求，将监测评价结果运用到监管全过程，对未达标机构加强督导，针对性督导整改。",
+        "require_3": "（三）各机构监管科要按照通知要求，将监测评价结果运用到监管全过程，对未达标机构逐一督促整改，跟踪整改成效。",
     },
     2025: {
         "intro": "为落实《{{ notice_title }}》（{{ notice }}）关于“保量、提质、稳价、优结构”的要求，现将截至{{ period_end }}辖内"
@@ -642,7 +642,7 @@ BULLETIN_YEARS: dict[int, dict[str, str]] = {
         "各机构要科学制定并完成新年度信贷计划{% else %}，各机构要完成全年信贷计划目标{% endif %}{% endif %}；"
         "根据LPR、资金成本、客群风险科学合理确定贷款利率；加大信用贷款和中长期贷款投放，"
         "加强对外贸、科技、消费相关小微企业的金融支持；持续深化小微企业融资协调工作机制。",
-        "require_3": "（三）各机构监管科要按照通知要求，将监测评价结果运用到监管全过程，对未达标机构加强督导，针对性督导整改。",
+        "require_3": "（三）各机构监管科要按照通知要求，将监测评价结果运用到监管全过程，对未达标机构逐一督促整改，跟踪整改成效。",
     },
 }
 
@@ -750,7 +750,7 @@ def bulletin(year: int) -> Document:
         [
             "机构类型",
             "机构数",
-            "普惠贷款余额（万元）",
+            "普惠贷款余额（亿元）",
             "较年初增速（%）",
             "各项贷款增速（%）",
             "计划完成率（%）",
@@ -811,7 +811,7 @@ def bulletin(year: int) -> Document:
     _p(doc, "四、分县区情况", "GwHeading1")
     _table(
         doc,
-        ["县区", "机构数", "普惠贷款余额（万元）", "较年初增量（万元）", "较年初增速（%）", "户数较年初（户）"],
+        ["县区", "机构数", "普惠贷款余额（亿元）", "较年初增量（亿元）", "较年初增速（%）", "户数较年初（户）"],
         "counties",
         [
             "{{ r.county }}",
@@ -883,12 +883,12 @@ def bulletin(year: int) -> Document:
 
 LETTER_YEARS: dict[int, dict[str, str]] = {
     2023: {
-        "shortfall": "（{{ s.number }}）{{ s.label }}未达标。{{ s.text }}，不符合{{ s.citation }}的要求。",
+        "shortfall": "（{{ s.number }}）{{ s.heading }}。{{ s.text }}，不符合{{ s.citation }}的要求。",
         "require": "请{{ institution.you }}高度重视，按照通知第（十五）条至第（十七）条要求，对照上述事项逐项查找原因、"
         "制定整改措施，于{{ reply_deadline }}前将整改措施及进展情况书面报送{{ institution.division }}。",
     },
     2024: {
-        "shortfall": "（{{ s.number }}）{{ s.label }}未达标。{{ s.text }}。依据：{{ s.citation }}。",
+        "shortfall": "（{{ s.number }}）{{ s.heading }}。{{ s.text }}。依据：{{ s.citation }}。",
         "require": "请{{ institution.you }}高度重视，按照通知要求，对照上述事项逐项查找原因、制定整改措施，"
         "于{{ reply_deadline }}前将整改措施及进展情况书面报送{{ institution.division }}。",
     },
@@ -931,7 +931,7 @@ def letter(year: int) -> Document:
             ["序号", "企业名称", "统一社会信用代码", "推荐日期", "超期天数"],
             "financing_overdue",
             ["{{ r.number }}", "{{ r.name }}", "{{ r.code }}", "{{ r.list_date }}", "{{ r.days }}"],
-            [12, 56, 44, 24, 20],
+            [10, 53, 48, 27, 18],  # an 18-character code and a date whole even in a wide fallback face
             [True, False, False, False, True],
         )
         _tag(doc, "{%p endif %}")

@@ -80,6 +80,29 @@ def _measure_column(target) -> str:
     return figures[-1]
 
 
+def _yi_cell(value_wan) -> str:
+    """A table cell of a city, category or county total, held in 万元, shown in 亿元 (the header says so)."""
+    return wording.figure(pd.to_numeric(value_wan, errors="coerce") / 10_000, wording.YI_DIGITS)
+
+
+def _behind_rows(ctx) -> list[dict]:
+    """The banks whose plan completion is behind time progress (进度落后), lowest first, as list rows."""
+    behind = ctx.rows[ctx.rows["status_plan"] == WATCH].sort_values("plan_completion_pct")
+    return [
+        {
+            "number": str(n),
+            "id": str(r["institution_id"]),
+            "name": str(r["name"]),
+            "category": str(r["category"]),
+            "division": str(r["division"]),
+            "measure": pct(r["plan_completion_pct"]),
+            "detail": f"年度计划{plan_completion_phrase(r['plan_completion_pct'])}，"
+            f"低于时序进度（{wording.percent(r['time_progress_pct'])}）",
+        }
+        for n, (_, r) in enumerate(behind.iterrows(), start=1)
+    ]
+
+
 def _highlights(ctx, best: dict[str, list[str]]) -> list[dict]:
     """成效: what went well, with the best performers named (as real 通报 do)."""
     from analysis.content import overview
@@ -89,6 +112,10 @@ def _highlights(ctx, best: dict[str, list[str]]) -> list[dict]:
         judged = banks[banks["status_two_increases"].isin(["met", NOT_MET])]
         met = int((judged["status_two_increases"] == "met").sum())
         text = f"{len(judged)}家参与考核的银行业机构中，{met}家实现{policy.label('two_increases')}目标"
+        ti = policy.two_increases
+        on_plan = int(overview.judged_on_plan_only(judged, ti.differentiated_on_plan if ti else True).sum())
+        if on_plan:  # missed, but listed under the plan: say so, or the counts do not add up
+            text += f"（未实现的机构中{on_plan}家适用差异化考核，以信贷计划完成率考核，列入信贷计划未完成名单）"
         if best.get("growth"):
             text += f"，普惠型小微企业贷款较年初增速居前的有{wording.names(best['growth'])}"
         out.append({"text": text + "。"})
@@ -228,7 +255,7 @@ def bulletin_context(
             {
                 "category": str(values["机构类型"]),
                 "count": str(int(values["机构数"])),
-                "balance": _cell(values["普惠贷款余额（万元）"]),
+                "balance": _yi_cell(values["普惠贷款余额（万元）"]),
                 "growth": _cell(values["较年初增速（%）"]),
                 "total_loans_growth": _cell(values["各项贷款增速（%）"]),
                 "plan_completion": _cell(values["计划完成率（%）"]) if "计划完成率（%）" in values else "",
@@ -258,15 +285,18 @@ def bulletin_context(
             for n, (_, r) in enumerate(target.rows.iterrows(), start=1)
         ]
         measure = "未达标项" if target.status == "status_two_increases" else target.columns[_measure_column(target)]
+        title, behind = target.title, target.behind
+        if not rows and behind:  # mid-year, nobody has missed the plan yet: the list is of those behind
+            title, rows, behind = "信贷计划完成进度落后于时序进度", _behind_rows(ctx), []
         misses.append(
             {
                 "number": chinese_number(i),
-                "title": target.title,
+                "title": title,
                 "count": str(len(rows)),
                 "measure": measure,
                 "rows": rows,
-                "behind": wording.names(target.behind),
-                "behind_count": str(len(target.behind)),
+                "behind": wording.names(behind),
+                "behind_count": str(len(behind)),
             }
         )
     structure = [
@@ -278,8 +308,8 @@ def bulletin_context(
         {
             "county": str(r["县区"]),
             "count": str(r["机构数"]),
-            "balance": _cell(r["普惠贷款余额（万元）"]),
-            "increase": _cell(r["较年初增量（万元）"]),
+            "balance": _yi_cell(r["普惠贷款余额（万元）"]),
+            "increase": _yi_cell(r["较年初增量（万元）"]),
             "growth": _cell(r["较年初增速（%）"]),
             "borrowers_change": _fmt(r["户数较年初（户）"], 0, True),
         }

@@ -75,6 +75,13 @@ def _you(category: str, sector: str) -> str:
     return "你社" if "信用社" in category else "你行"
 
 
+def shortfall_heading(key: str, label: str) -> str:
+    """A shortfall's heading as a letter writes it: 信贷计划未完成 (not 信贷计划完成未达标), else …未达标."""
+    if key == "plan":
+        return "信贷计划未完成" + label.removeprefix(label.split("（")[0])  # keeps （差异化考核）
+    return f"{label}未达标"
+
+
 def letter_label(label: str) -> str:
     """A rule's name as a sentence carries it: “两增”·贷款增速 → “两增”中的贷款增速."""
     return label.replace("·", "中的")
@@ -205,6 +212,7 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
             "number": chinese_number(number),
             "key": key,
             "label": label,
+            "heading": shortfall_heading(key, label),
             "text": text,
             "clause": clause,
             "citation": f"{policy.notice}{clause}",
@@ -263,6 +271,10 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
         item(n, v.key, letter_label(v.label), _high_rate_sentence(r), v.clause)
         for n, v in enumerate(high_rate, start=1)
     ]
+    for v in headline:  # behind time progress at mid-year (进度落后): the report's and the 通报's 关注 too
+        if v.status == WATCH and v.key in ("plan", "growth_leg"):
+            text = _plan_sentence(r, period) if v.key == "plan" else _growth_sentence(r, policy)
+            watch.append(item(len(watch) + 1, v.key, letter_label(v.label), text, v.clause))
     headline_keys = {v.key for v in headline}
     for check in policy.watch_checks:
         if check.indicator in headline_keys or ictx.sector not in check.sectors:
