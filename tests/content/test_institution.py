@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
@@ -44,8 +45,63 @@ def all_html(c) -> str:
 def test_verdicts_of_a_bank_missing_the_growth_leg(state):
     verdicts = {v.key: v for v in institution.verdicts(ctx(state, "B017"))}
     assert verdicts["growth_leg"].status == "not_met"
-    assert "3.00%" in verdicts["growth_leg"].text and "11.00%" in verdicts["growth_leg"].text
+    # planted: 3.00% against 11.00%, so 3.00 − 11.00 = −8.00 points, said in words
+    assert verdicts["growth_leg"].text == (
+        "普惠型小微企业贷款较年初增长3.00%，各项贷款较年初增长11.00%，普惠增速较各项贷款增速低8.00个百分点"
+        "（标准：普惠增速不低于各项贷款增速）"
+    )
     assert verdicts["borrowers_leg"].status == "met"
+    # 20,957 borrowers, 1,271 more than at the start of the year
+    assert verdicts["borrowers_leg"].text.startswith("有贷款余额户数20,957户，较年初增加1,271户")
+    # 5.73% this year against 5.86% last year: 13 basis points lower
+    assert verdicts["rate_change"].text == "当年累放加权平均利率5.73%，上年5.86%，较上年下降13个基点"
+
+
+def test_watch_findings_say_the_direction_in_words(state):
+    """B017's two watch items, planted below zero: a fall said as 下降, never "变化 -2.19个百分点"."""
+    issues = institution.findings(ctx(state, "B017")).issues
+    assert any(i.startswith("【需关注】制造业小微企业中长期贷款较年初下降0.88%，低于要求") for i in issues), issues
+    assert any(i.startswith("【需关注】普惠型小微企业贷款占比较年初下降2.19个百分点，低于要求") for i in issues), issues
+
+
+#: a figure with its sign in running text: "-8.00", "+1,271", "−3"; a bracketed one (a table's
+#: figure quoted) and a hyphen between digits (2023-12) are not
+SIGNED_FIGURE = re.compile(r"(?<![\d（(])[-+−]\d")
+
+
+def test_no_sentence_of_a_report_has_a_signed_figure(state):
+    """Every demo report of 2023-12: its headline cards and its findings (主要问题, 主要成效) say a
+    sign in words; the tables keep signed figures."""
+    period = pd.Timestamp("2023-12-31")
+    ids = sorted(state.indicators.loc[state.indicators["period"] == period, "institution_id"])
+    signed, sentences = [], 0
+    for iid in ids:
+        c = ctx(state, iid)
+        found = institution.findings(c)
+        texts = [v.text for v in institution.verdicts(c)] + found.issues + found.strengths
+        sentences += len(texts)
+        signed += [(iid, t) for t in texts if SIGNED_FIGURE.search(t)]
+    assert len(ids) > 40 and sentences > 300  # every bank and insurer, not a handful
+    assert not signed, signed[:5]
+
+
+def test_the_sign_pattern_catches_what_it_should():
+    assert SIGNED_FIGURE.search("差 -8.00个百分点") and SIGNED_FIGURE.search("较年初 +1,271户")
+    assert SIGNED_FIGURE.search("变化 −13个基点")
+    assert not SIGNED_FIGURE.search("2023-12 较年初下降0.88%") and not SIGNED_FIGURE.search("（-0.88%）")
+
+
+def test_basis_points_keep_their_unit_in_the_tables(state):
+    """B020 2025-06: the change of rates listed under 结构与覆盖 is in basis points, whole, as in the
+    row of rates above it (-18.90 bp → -19个基点), never a bare "-18.90"."""
+    assert institution.describe_value("rate_change_bp", -18.9) == "-19个基点"
+    rows = institution.indicator_rows(ctx(state, "B020", "2025-06"))
+    structure = rows[(rows["类别"] == "结构与覆盖") & (rows["指标"] == "利率较上年变化")]
+    assert len(structure) == 1
+    value = structure["本期值"].iloc[0]
+    assert re.fullmatch(r"[-+]?\d+个基点", value), value
+    rates = rows[rows["指标"] == "当年累放加权平均利率 / 上年"]["本期值"].iloc[0]
+    assert f"（变化 {value}）" in rates  # the same figure in both rows
 
 
 def test_findings_cite_the_notice_and_recommend(state):
@@ -211,7 +267,7 @@ def test_zero_figures_read_zero_never_minus_zero_or_plus_zero():
     c = institution.institution_context("R", "2023-03", state=_hand_state())
     verdicts = {v.key: v for v in institution.verdicts(c)}
     assert verdicts["rate_change"].status == "met"
-    assert "变化 0个基点" in verdicts["rate_change"].text
+    assert verdicts["rate_change"].text.endswith("较上年持平")  # a tie: no "0个基点", no sign
     html = str(institution.indicator_table(c))
     assert "0.00个百分点" in html  # the credit-share change, a tie
     assert "-0.00" not in html and "+0个基点" not in html and "+0.00" not in html
@@ -226,6 +282,7 @@ def test_onlending_card_covers_every_quarter_of_the_year(state):
     card = {v.key: v for v in institution.verdicts(ctx(state, "B001", "2023-12"))}["onlending"]
     assert card.status == "not_met"
     assert "2023Q3" in card.text and "8.90%" in card.text and "6.20%" in card.text
+    assert "高270个基点" in card.text  # 8.90 − 6.20 = 2.70 points = 270 basis points above
     assert "2023Q1、2023Q2、2023Q4 达标" in card.text
     # at 2023-06 the third quarter has not ended: the two quarters so far are met
     early = {v.key: v for v in institution.verdicts(ctx(state, "B001", "2023-06"))}["onlending"]
@@ -259,7 +316,7 @@ def test_onlending_card_of_a_single_failed_quarter_from_hand_written_rows():
     card = onlending_verdict(fake)
     assert card.status == "not_met"
     # 7.00% against 6.50%: 50 bp above, in the first quarter; the second met
-    assert card.text == "2023Q1 终端平均利率 7.00%，2022Q4 当地同类机构 6.50%，差 +50个基点，未达标；2023Q2 达标"
+    assert card.text == "2023Q1 终端平均利率7.00%，2022Q4 当地同类机构6.50%，高50个基点，未达标；2023Q2 达标"
 
 
 def _cards_and_tables(state, period: str):
@@ -330,6 +387,25 @@ def test_the_office_overview_keeps_every_input_and_the_same_fingerprint(state):
     assert f"sha256:{institution.data_fingerprint(state.hashes)}" in html
     names = list(institution.input_file_digests(state.hashes))
     assert names and all(f"输入文件 {name}" in html for name in names)
+
+
+def test_the_office_overview_names_its_folders_without_the_machines_path(state, tmp_path):
+    """The overview's parameters: a folder inside the project relative to it, one outside by its
+    name only; the input files and their hashes stay."""
+    city = overview.city_context("2023-12", state=state)
+    outside = tmp_path / "office-data" / "2023"
+    given = {"period": "2023-12", "data_dir": str(outside), "params_dir": str(ROOT / "params")}
+    html = unescape(str(overview.provenance(city, given)))
+    assert str(tmp_path) not in html and str(ROOT) not in html
+    assert '"data_dir": "2023"' in html and '"params_dir": "params"' in html
+    assert all(f"输入文件 {name}" in html for name in institution.input_file_digests(state.hashes))
+
+
+def test_shown_folder_inside_and_outside_the_project(tmp_path):
+    project = tmp_path / "workbook"
+    assert institution.shown_folder(project / "data" / "demo", project) == "data/demo"
+    assert institution.shown_folder(tmp_path / "elsewhere" / "params", project) == "params"
+    assert institution.shown_folder("data/demo") == "data/demo"  # relative to the project folder
 
 
 def test_data_fingerprint_is_one_hash_over_the_sorted_inputs():

@@ -346,11 +346,15 @@ def test_a_year_without_a_scoring_table_has_no_score_card_and_says_so():
     june = pd.Timestamp("2024-06-30")
     assert state.scores(june) == (None, None, None)  # never the 2023 table
     zh = "该年度无监管评价评分表（params/scoring-2024.yaml），未计算评分"
+    # a report sent to a bank (and the overview) names no file of the office's; the summary does
+    said = "本年度未制定监管评价评分表，未计算评分。"
     bank_ctx = SimpleNamespace(state=state, period=june, institution_id="B017", row={"category": "农村商业银行"})
-    assert zh in str(institution.score_card(bank_ctx))
+    card = str(institution.score_card(bank_ctx))
+    assert said in card and "params" not in card and ".yaml" not in card
     city = SimpleNamespace(state=state, period=june)
-    assert zh in str(overview.score_ranking(city))
-    assert str(overview.grade_distribution(city, "category")) == ""
+    assert said in str(overview.score_ranking(city))
+    for by in ("category", "division"):  # the headings of the distribution have the same note under them
+        assert str(overview.grade_distribution(city, by)) == str(overview.score_ranking(city))
     notes = _score_notes(state, "2024-06")
     summary = BatchSummary("2024-06", ROOT / "reports" / "2024-06", [JobResult("B017", "done"), *notes], 1.0)
     text = format_summary(summary)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +318,39 @@ def require_policy_year(params_dir: Path, year: int) -> None:
     )
 
 
+def month_label(period_end: date) -> str:
+    """The period as the covers and footers say it: 2025年6月 (no zero padding)."""
+    return f"{period_end.year}年{period_end.month}月"
+
+
+def chinese_date(day: date) -> str:
+    """A date as the covers print it: 2024年1月22日 (no zero padding)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cover_issue_date(params_dir: Path | str, period_end: date) -> date:
+    """The 印发日期 on the reports' covers: the date the Word drafts carry, from the period by
+    ``documents.yaml``'s ``issue_date`` rule (2023-12 → 2024-01-22), never the machine's clock, so a
+    run for a past period dates its covers as the office would have then."""
+    from analysis.outputs.documents.templates import load_settings
+
+    end = period_end.date() if isinstance(period_end, datetime) else period_end
+    return load_settings(params_dir).issue_date.date_for(end)
+
+
+def cover(job: Job, policy, period_end: date, issued: date) -> dict[str, str]:
+    """What the PDF cover of ``job`` prints (:func:`analysis.outputs.pdf.cover_html`'s arguments)."""
+    overview = job.key == OVERVIEW_KEY
+    return {
+        "title": "全市小微企业金融服务情况总览" if overview else "小微企业金融服务监管评价报告",
+        "name": f"{policy.jurisdiction}银行保险机构" if overview else job.title,
+        "period_label": month_label(period_end),
+        "office": policy.issuing_office,
+        "issued": chinese_date(issued),
+        "notice": policy.notice,
+    }
+
+
 def plan(request: BatchRequest) -> BatchPlan:
     """Validate, resolve paths, decide the jobs (does not lock: :func:`run` locks around it)."""
     started = time.perf_counter()
@@ -355,16 +388,10 @@ def plan(request: BatchRequest) -> BatchPlan:
     out_dir = _reports_dir(request) / f"{period_end:%Y-%m}"
     jobs = plan_jobs(state, request.period, ids, out_dir, data_dir, params_dir, notebooks_dir, request.include_overview)
     _attach_scores(state, period_end, jobs)
-    generated = datetime.now(CHINA_TZ)
+    generated = datetime.now(CHINA_TZ)  # the footer's 生成于 and the manifest's time, never the cover's date
+    issued = cover_issue_date(params_dir, period_end)
     for job in jobs:
-        job.cover = {
-            "title": "全市小微企业金融服务情况总览" if job.key == OVERVIEW_KEY else "小微企业金融服务监管评价报告",
-            "name": f"{policy.jurisdiction}银行保险机构" if job.key == OVERVIEW_KEY else job.title,
-            "period_label": f"{period_end:%Y年%m月}",
-            "office": policy.issuing_office,
-            "issued": f"{generated:%Y年%m月%d日}",
-            "notice": policy.notice,
-        }
+        job.cover = cover(job, policy, period_end, issued)
     if period_end in state.citywide.index:
         figures = {k: _plain(v) for k, v in state.citywide.loc[period_end].items()}
         for job in jobs:
@@ -374,7 +401,7 @@ def plan(request: BatchRequest) -> BatchPlan:
     manifest = Manifest.load(manifest_path)
     todo = [j for j in jobs if request.force or not _up_to_date(j, manifest, formats)]
     footer = (
-        f"{policy.issuing_office} · 小微企业金融服务监管评价 · {period_end:%Y年%m月} · "
+        f"{policy.issuing_office} · 小微企业金融服务监管评价 · {month_label(period_end)} · "
         f"生成于 {generated:%Y-%m-%d %H:%M}"
     )
     settings = WorkerSettings(

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.content import wording
 from analysis.content.display import (
     COUNT_UNITS,
     HTML,
@@ -41,7 +42,7 @@ from analysis.core.periods import CHINA_TZ, parse_period
 from analysis.core.policy import Policy
 from analysis.core.status import MET, NA, NOT_MET, WATCH
 from analysis.rules.indicators import NA_REASONS, ZERO_BASE_NOTE, na_reason_text, onlending_quarters_through
-from analysis.state import State, git_commit, load_state, package_version
+from analysis.state import State, git_commit, load_state, package_version, project_root
 
 #: category aggregates (medians, bands, ranks) are shown only with at least this many institutions
 MIN_PEERS = 4
@@ -155,6 +156,61 @@ def _isnan(v) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
 
+def _month(period: pd.Timestamp) -> str:
+    """2025年6月 (no zero padding)."""
+    return f"{period.year}年{period.month}月"
+
+
+# --- figures said in words (running text: cards, findings): a sign is never printed ------------
+
+#: the comparison a change or growth label ends its subject with, longest first
+COMPARISONS = ("较上年同期", "较年初", "较上年", "同比")
+
+
+def _compared(subject: str, other: str, value, unit: str = "个百分点", digits: int = 2) -> str:
+    """Two figures compared in words: 普惠增速较各项贷款增速低8.00个百分点; at the tolerance 普惠增速与各项贷款增速相当."""
+    said = wording.gap(value, unit, digits)
+    if said == wording.MISSING:
+        return f"{subject}与{other}之差无法计算"
+    return f"{subject}与{other}相当" if said == "相当" else f"{subject}较{other}{said}"
+
+
+def _gap_said(value, unit: str, digits: int) -> str:
+    """A gap in words: 高270个基点 / 低100个基点; at the tolerance 两者相当."""
+    said = wording.gap(value, unit, digits)
+    return "两者相当" if said == "相当" else said
+
+
+def _completion(value) -> str:
+    """A plan's completion in running text: "完成85.00%"; below zero (the balance fell) "完成率为负"."""
+    if not _isnan(value) and snap_zero(float(value)) < 0:
+        return "完成率为负"
+    return f"完成{_pct(value)}"
+
+
+def _said(indicator: str, value, subject: bool = True) -> str:
+    """An indicator's value in running text, its sign in words: "制造业小微企业中长期贷款较年初下降0.88%",
+    "信用贷款占比较年初下降3.57个百分点", "首贷户数较上年同期减少5户". A change (label ending 变化) or
+    growth (增速) says its direction; a level is its figure with its unit. ``subject=False`` leaves the
+    indicator's name out and keeps its comparison: "同比增长12.00%"."""
+    label, unit = _label_unit(indicator)
+    unit = "个基点" if unit == "BP" else unit
+    stem, phrase = "", ""
+    if label.endswith("变化") and unit in ("个百分点", "个基点"):
+        stem, phrase = label[: -len("变化")], wording.rise(value, unit, 0 if unit == "个基点" else 2)
+    elif label.endswith("变化") and (unit == "万元" or unit in COUNT_UNITS):
+        stem, phrase = label[: -len("变化")], wording.change(value, unit, 2 if unit == "万元" else 0)
+    elif label.endswith("增速") and unit == "%":
+        stem, phrase = label[: -len("增速")], wording.growth(value)
+    if not stem:
+        figure = describe_value(indicator, value)
+        return f"{label} {figure}" if subject else f"本期 {figure}"
+    if subject:
+        return f"{stem}{phrase}"
+    comparison = next((c for c in COMPARISONS if stem.endswith(c)), "")
+    return f"{comparison}{phrase}"
+
+
 # --- header ---------------------------------------------------------------------------------
 
 
@@ -168,7 +224,7 @@ def header(ctx: InstitutionContext) -> HTML:
         ("法人或分支", inst["entity_type"]),
         ("所在县区", f"{county}（{inst['county_code']}）"),
         ("监管科室", inst["division"]),
-        ("数据期", f"{ctx.period:%Y年%m月末}（{kind}评价）"),
+        ("数据期", f"{_month(ctx.period)}末（{kind}评价）"),
         ("评价依据", f"{ctx.policy.notice}"),
     ]
     if ctx.row["differentiated"]:
@@ -176,7 +232,7 @@ def header(ctx: InstitutionContext) -> HTML:
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     return HTML(
         f'<header class="report-header"><p class="office">{esc(ctx.policy.issuing_office)}</p>'
-        f'<h1>{esc(ctx.name)}</h1><p class="subtitle">小微企业金融服务监管评价报告 · {ctx.period:%Y年%m月}</p>'
+        f'<h1>{esc(ctx.name)}</h1><p class="subtitle">小微企业金融服务监管评价报告 · {_month(ctx.period)}</p>'
         f'<table class="meta">{rows}</table></header>'
     )
 
@@ -231,7 +287,7 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
                         check.indicator,
                         check.label,
                         r[f"status_{check.indicator}"],
-                        f"本期 {_describe(check.indicator, r[check.indicator]).split(' ', 1)[-1]}，"
+                        f"本期{_said(check.indicator, r[check.indicator], subject=False)}，"
                         f"要求不低于 {fmt_number(check.min, 0)}",
                         check.clause,
                         _reason(r, check.indicator),
@@ -261,9 +317,11 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
         )
     if p.in_force("borrowers_leg"):
         group = _group_name(r)
-        own = f"有贷款余额户数 {_count(r['inclusive_borrowers'])}，较年初 {_count(r['borrowers_change'], True)}"
+        own = (
+            f"有贷款余额户数{_count(r['inclusive_borrowers'])}，较年初{wording.change(r['borrowers_change'], '户', 0)}"
+        )
         text = (
-            f"按{group}总体考核：{group}户数较年初 {_count(r['group_borrowers_change'], True)}；本机构{own}"
+            f"按{group}总体考核：{group}户数较年初{wording.change(r['group_borrowers_change'], '户', 0)}；本机构{own}"
             if group
             else own
         )
@@ -283,8 +341,8 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
                 "plan",
                 p.label("plan"),
                 r["status_plan"],
-                f"较年初增加 {_amount(r['inclusive_ytd_increase'])}，年度计划 {_amount(r['planned_increase'])}，"
-                f"完成 {_pct(r['plan_completion_pct'])}（时序进度 {_pct(r['time_progress_pct'])}）",
+                f"较年初{wording.change(r['inclusive_ytd_increase'])}，年度计划{_amount(r['planned_increase'])}，"
+                f"{_completion(r['plan_completion_pct'])}（时序进度{_pct(r['time_progress_pct'])}）",
                 p.clause("plan"),
                 _reason(r, "plan"),
             )
@@ -295,8 +353,8 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
                 "rate_change",
                 p.label("rate_change"),
                 r["status_rate_change"],
-                f"当年累放加权平均利率 {_pct(r['ytd_new_loan_rate_pct'])}，上年 {_pct(r['prior_year_rate_pct'])}，"
-                f"变化 {_bp(r['rate_change_bp'])}",
+                f"当年累放加权平均利率{_pct(r['ytd_new_loan_rate_pct'])}，上年{_pct(r['prior_year_rate_pct'])}，"
+                f"较上年{wording.rise(r['rate_change_bp'], '个基点', 0)}",
                 p.clause("rate_change"),
                 _reason(r, "rate_change"),
             )
@@ -313,8 +371,9 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
                 "npl",
                 p.label("npl"),
                 r["status_npl"],
-                f"普惠不良率 {_pct(r['inclusive_npl_ratio_pct'])}，各项贷款不良率 {_pct(r['total_npl_ratio_pct'])}，"
-                f"高 {_pp(r['npl_gap_pp'], False)}（容忍度 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点）",
+                f"普惠不良率{_pct(r['inclusive_npl_ratio_pct'])}，各项贷款不良率{_pct(r['total_npl_ratio_pct'])}，"
+                f"{_compared('普惠不良率', '各项贷款不良率', r['npl_gap_pp'])}"
+                f"（容忍度{fmt_number(r['npl_tolerance_pp'], 1)}个百分点）",
                 p.clause("npl"),
                 _reason(r, "npl"),
             )
@@ -348,8 +407,8 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
 
 def _onlending_quarter_text(q) -> str:
     return (
-        f"{q.quarter} 终端平均利率 {_pct(q.end_borrower_rate)}，{q.benchmark_quarter} 当地同类机构 "
-        f"{_pct(q.benchmark_rate_pct)}，差 {_bp(q.rate_gap_bp)}"
+        f"{q.quarter} 终端平均利率{_pct(q.end_borrower_rate)}，{q.benchmark_quarter} 当地同类机构"
+        f"{_pct(q.benchmark_rate_pct)}，{_gap_said(q.rate_gap_bp, '个基点', 0)}"
     )
 
 
@@ -404,28 +463,40 @@ def _growth_text(r: pd.Series, p: Policy) -> str:
     group = _group_name(r)
     if group:
         return (
-            f"按{group}总体考核：{group}（{_count(r['group_count'], unit='家')}）普惠型小微企业贷款较年初增长 "
-            f"{_pct(r['group_inclusive_growth_pct'])}，各项贷款 {_pct(r['group_total_loans_growth_pct'])}，"
-            f"差 {_pp(r['group_growth_margin_pp'])}（标准：{growth_standard(p)}）；本机构较年初增长 "
-            f"{_pct(r['inclusive_ytd_growth_pct'])}，占{group}增量的 {_pct(r['group_increase_share_pct'])}"
+            f"按{group}总体考核：{group}（{_count(r['group_count'], unit='家')}）普惠型小微企业贷款较年初"
+            f"{wording.growth(r['group_inclusive_growth_pct'])}，各项贷款较年初"
+            f"{wording.growth(r['group_total_loans_growth_pct'])}，"
+            f"{_compared('普惠增速', '各项贷款增速', r['group_growth_margin_pp'])}（标准：{growth_standard(p)}）；"
+            f"本机构较年初{wording.growth(r['inclusive_ytd_growth_pct'])}{_group_share(r, group)}"
         )
     ti = p.two_increases
     if r["differentiated"] and ti is not None and ti.differentiated_on_plan:
         return (
-            f"差异化考核：以信贷计划完成率 {_pct(r['plan_completion_pct'])} 替代增速考核"
-            f"（普惠增速 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款增速 "
-            f"{_pct(r['total_loans_ytd_growth_pct'])}）"
+            f"差异化考核：以信贷计划完成情况替代增速考核（{_completion(r['plan_completion_pct'])}；"
+            f"普惠型小微企业贷款较年初{wording.growth(r['inclusive_ytd_growth_pct'])}，各项贷款较年初"
+            f"{wording.growth(r['total_loans_ytd_growth_pct'])}）"
         )
     if bool(r.get("growth_leg_zero_base", False)):
         return (
-            f"{ZERO_BASE_NOTE}：年初余额为零，较年初增加 {_amount(r['inclusive_ytd_increase'])}，"
-            f"各项贷款增速 {_pct(r['total_loans_ytd_growth_pct'])}"
+            f"{ZERO_BASE_NOTE}：年初余额为零，较年初{wording.change(r['inclusive_ytd_increase'])}，"
+            f"各项贷款较年初{wording.growth(r['total_loans_ytd_growth_pct'])}"
         )
     return (
-        f"普惠型小微企业贷款较年初增长 {_pct(r['inclusive_ytd_growth_pct'])}，各项贷款 "
-        f"{_pct(r['total_loans_ytd_growth_pct'])}，差 {_pp(r['growth_margin_pp'])}"
-        f"（标准：{growth_standard(p)}）"
+        f"普惠型小微企业贷款较年初{wording.growth(r['inclusive_ytd_growth_pct'])}，各项贷款较年初"
+        f"{wording.growth(r['total_loans_ytd_growth_pct'])}，"
+        f"{_compared('普惠增速', '各项贷款增速', r['growth_margin_pp'])}（标准：{growth_standard(p)}）"
     )
+
+
+def _group_share(r: pd.Series, group: str) -> str:
+    """The share of the group's increase (，占<group>增量的40.00%), said only when both the group's and this bank's balance grew (a
+    share of a fall, or of a rise the bank fell against, is no share)."""
+    share = r.get("group_increase_share_pct")
+    if _isnan(share) or snap_zero(float(share)) < 0 or wording.growth(r["inclusive_ytd_growth_pct"]).startswith("下降"):
+        return ""
+    if wording.growth(r["group_inclusive_growth_pct"]).startswith("下降"):
+        return ""
+    return f"，占{group}增量的{_pct(share)}"
 
 
 def _reason(row: pd.Series, rule: str) -> str:
@@ -479,6 +550,8 @@ def _describe(indicator: str, value) -> str:
         return f"{label} {_pct(value, signed=indicator.endswith(('_yoy_pct', '_growth_pct')))}"
     if unit == "个百分点":
         return f"{label} {_pp(value)}"
+    if unit in ("BP", "个基点"):
+        return f"{label} {_bp(value)}"
     if unit == "万元":
         return f"{label} {_amount(value, signed=indicator.endswith('_change'))}"
     if unit in COUNT_UNITS:
@@ -782,7 +855,7 @@ def findings(ctx: InstitutionContext) -> Findings:
         if c.indicator in headline_keys or ctx.sector not in c.sectors:
             continue
         if r[f"status_{c.indicator}"] == WATCH:
-            issues.append(f"【需关注】{_describe(c.indicator, r[c.indicator])}，低于要求{cite(c.clause)}。")
+            issues.append(f"【需关注】{_said(c.indicator, r[c.indicator])}，低于要求{cite(c.clause)}。")
             recommend(c.indicator)
     if not issues:
         issues.append("本期各项考核指标均达到要求，未发现需关注事项。")
@@ -895,6 +968,20 @@ def data_fingerprint(hashes: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()[:FINGERPRINT_LENGTH]
 
 
+def shown_folder(path: Path | str, root: Path | str | None = None) -> str:
+    """A folder as the office's overview names it: relative to the project folder when inside it
+    (``data/demo``), else its name only — never a path of the machine that ran the report."""
+    folder = Path(path)
+    base = Path(root) if root is not None else project_root()
+    try:
+        resolved, base = folder.resolve(), base.resolve()
+    except OSError:
+        return folder.name
+    if resolved.is_relative_to(base):
+        return resolved.relative_to(base).as_posix()
+    return resolved.name
+
+
 #: the parameters a report an institution receives names (never a folder of the office's machine)
 REPORT_PARAMETERS = {"institution_id": "机构 institution", "period": "数据期 period"}
 
@@ -929,7 +1016,8 @@ def provenance(ctx, parameters: dict | None = None) -> HTML:
             "输入文件清单由监管部门留存。</p>"
         )
     else:
-        rows = [("参数 parameters", json.dumps(parameters, ensure_ascii=False, default=str)), *code]
+        shown = {k: shown_folder(v) if k.endswith("_dir") and v else v for k, v in parameters.items()}
+        rows = [("参数 parameters", json.dumps(shown, ensure_ascii=False, default=str)), *code]
         rows += [(f"输入文件 {name}", f"sha256 {digest}") for name, digest in input_file_digests(state.hashes).items()]
         note = ""
     return (
@@ -957,10 +1045,9 @@ def score_card(ctx: InstitutionContext) -> HTML:
     score: :meth:`State.scores` never takes another year's table."""
     scoring_table, _, _ = ctx.state.scores(ctx.period)
     if scoring_table is None:
-        from analysis.rules.scoring import no_table_note
+        from analysis.rules.scoring import NO_TABLE_REPORT_NOTE
 
-        note = no_table_note(ctx.period.year, ctx.state.params_dir, english=False)
-        return HTML(f'<p class="note">{esc(note)}。</p>')
+        return HTML(f'<p class="note">{esc(NO_TABLE_REPORT_NOTE)}。</p>')
     data = score_card_data(ctx)
     if data is None:
         return HTML(f'<p class="note">本机构不在{esc(scoring_table.title)}的参评机构范围内，未计算评分。</p>')
@@ -1027,7 +1114,7 @@ def loan_checks(ctx: InstitutionContext) -> HTML:
     own = bank_findings(findings, ctx.institution_id, ctx.period)
     rec = own["reconciliation"]
     if rec.empty:
-        return HTML(f'<p class="note">{ctx.period:%Y年%m月}无本机构借据级数据，未进行借据核查。</p>')
+        return HTML(f'<p class="note">{_month(ctx.period)}无本机构借据级数据，未进行借据核查。</p>')
     parts = []
     summary = own["summary"][["label", "clause", "findings", "amount"]].rename(columns=HEADERS_ZH)
     parts.append("<h3>核查汇总</h3>" + str(frame_table(summary, count_columns=[HEADERS_ZH["findings"]])))

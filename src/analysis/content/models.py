@@ -157,7 +157,7 @@ def model_section(ctx: InstitutionContext) -> HTML:
             rows,
             columns=[
                 "指标",
-                f"{ctx.period:%Y年%m月}末",
+                f"{ctx.period.year}年{ctx.period.month}月末",
                 f"{ctx.year}年末预测（中位数）",
                 f"{int(m.spec.forecast.interval * 100)}% 预测区间",
                 "模型",

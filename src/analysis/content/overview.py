@@ -60,7 +60,7 @@ def header(ctx: CityContext) -> HTML:
     return HTML(
         f'<header class="report-header"><p class="office">{esc(ctx.policy.issuing_office)}</p>'
         f"<h1>全市小微企业金融服务情况总览</h1>"
-        f'<p class="subtitle">{ctx.period:%Y年%m月末} · 银行业机构 {n_banks} 家、保险机构 {n_ins} 家 · '
+        f'<p class="subtitle">{ctx.period.year}年{ctx.period.month}月末 · 银行业机构 {n_banks} 家、保险机构 {n_ins} 家 · '
         f"依据 {esc(ctx.policy.notice)}</p></header>"
     )
 
@@ -389,14 +389,19 @@ def _scores(ctx: CityContext):
     return ctx.state.scores(ctx.period)
 
 
+def _no_score_table() -> HTML:
+    """A year without a scoring table: the note every score section of the overview shows (never
+    another year's table; no file name of the office's)."""
+    from analysis.rules.scoring import NO_TABLE_REPORT_NOTE
+
+    return HTML(f'<p class="note">{esc(NO_TABLE_REPORT_NOTE)}。</p>')
+
+
 def score_ranking(ctx: CityContext) -> HTML:
     """Every evaluated bank by total score (监管评价排名), with grade and any missing items."""
     table, _, totals = _scores(ctx)
     if table is None:  # never another year's table (State.scores takes the period's year only)
-        from analysis.rules.scoring import no_table_note
-
-        note = no_table_note(ctx.period.year, ctx.state.params_dir, english=False)
-        return HTML(f'<p class="note">{esc(note)}。</p>')
+        return _no_score_table()
     t = totals.sort_values(["complete", "total"], ascending=[False, False])
     rows = [
         (
@@ -438,7 +443,7 @@ def grade_distribution(ctx: CityContext, by: str) -> HTML:
     """How many banks of each category (or division) fall in each grade."""
     table, _, totals = _scores(ctx)
     if table is None:
-        return HTML("")
+        return _no_score_table()
     grades = [g.grade for g in table.grades] + (["待定"] if (~totals["complete"]).any() else [])
     counts = pd.crosstab(totals[by], pd.Categorical(totals["grade"], categories=grades)).reindex(
         columns=grades, fill_value=0
@@ -497,7 +502,7 @@ def loan_checks(ctx: CityContext) -> HTML:
         return HTML('<p class="note">本期未提供借据级数据（数据目录下无 loans/ 文件夹），未进行借据核查。</p>')
     table = overview_findings(findings, ctx.period)
     if table.empty:
-        return HTML(f'<p class="note">{ctx.period:%Y年%m月}无借据级数据。</p>')
+        return HTML(f'<p class="note">{ctx.period.year}年{ctx.period.month}月无借据级数据。</p>')
     names = ctx.state.dataset.institutions.set_index("institution_id")["name"]
     counts = table.pivot_table(index="institution_id", columns="label", values="findings", aggfunc="sum", fill_value=0)
     counts = counts[(counts > 0).any(axis=1)].astype(int)

@@ -336,9 +336,14 @@ def scoring_path(params_dir: Path | str, year: int) -> Path:
     return Path(params_dir) / f"scoring-{year}.yaml"
 
 
+#: what a report (a bank's, the city overview) says for a year without a scoring table: no file name
+#: of the office's (the run's summary names the file: :func:`no_table_note`)
+NO_TABLE_REPORT_NOTE = "本年度未制定监管评价评分表，未计算评分"
+
+
 def no_table_note(year: int, params_dir: Path | str, english: bool = True) -> str:
-    """What a report and the run's summary say for a year without a scoring table: no score card
-    (never one from another year's table)."""
+    """What the run's summary says for a year without a scoring table: no score card (never one from
+    another year's table), naming the file to add. Reports say :data:`NO_TABLE_REPORT_NOTE`."""
     where = f"{Path(params_dir).name}/{scoring_path(params_dir, year).name}"
     zh = f"该年度无监管评价评分表（{where}），未计算评分"
     return f"{zh} / no scoring table for {year}: no score card computed" if english else zh
