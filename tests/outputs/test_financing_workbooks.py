@@ -51,7 +51,7 @@ def test_a_rewrite_replaces_the_folder_whole(tmp_path):
 
 def test_a_bank_section_names_no_other_bank():
     html = str(bank_section(figures(), "B030"))
-    assert "企业E" in html and "超期未办结企业（1户）" in html and "未达标" in html
+    assert "企业E" in html and "超期未办结企业（1户次）" in html and "未达标" in html
     for other in ("B017", "B018", "甲农商行", "乙农商行"):
         assert other not in html
     assert str(bank_section(None, "B030")) == ""
@@ -73,3 +73,39 @@ def test_city_section_bulletin_and_letter_fields():
     assert [s["label"] for s in letter["shortfalls"]] == ["推荐企业对接率", "推荐企业按时办结率"]
     assert "B017" not in str(letter)
     assert bulletin_fields(None, INSTITUTIONS) == {} and letter_fields(None, "B030") is None
+
+
+def test_a_period_before_the_lists_has_no_workbooks_and_says_when_they_began(tmp_path):
+    early = financing_figures(tables(), "2024-12", policy(**TARGETS), DEFAULT_FINANCING_PARAMS)
+    (tmp_path / FOLDER).mkdir()
+    (tmp_path / FOLDER / "411302-宛城区.xlsx").write_bytes(b"stale")
+    assert write_county_workbooks(early, tmp_path, INSTITUTIONS) == []
+    assert not (tmp_path / FOLDER).exists()  # a stale folder of an earlier run goes
+    # the first 推荐日期 of the hand-made pairs is E's, 2025-04-01
+    said = "本期尚无推荐清单（融资协调工作机制推荐清单自2025年4月起报送）。"
+    assert said in str(bank_section(early, "B017")) and said in str(city_section(early, INSTITUTIONS))
+
+
+def test_a_bank_sees_its_rows_left_out_without_the_offices_file_names():
+    from analysis.core.dataset import FinancingTables
+
+    base = tables()
+    excluded = pd.DataFrame(
+        {
+            "table": ["银行反馈"],
+            "source": ["银行反馈-2025-06.xlsx"],
+            "row": [17],
+            "institution_id": ["B030"],
+            "credit_code": ["E"],
+            "firm_name": ["企业E"],
+            "county_code": ["411321"],
+            "batch": ["第1批"],
+            "list_date": pd.to_datetime(["2025-04-01"]),
+            "rule": ["date_order"],
+            "detail": ["授信日期早于对接日期"],
+        }
+    )
+    f = financing_figures(FinancingTables(base.pairs, excluded), "2025-06", policy(**TARGETS), DEFAULT_FINANCING_PARAMS)
+    html = str(bank_section(f, "B030"))
+    assert "未计入统计的清单及反馈行（1行）" in html and "本机构反馈" in html and "2025-04-01" in html
+    assert "银行反馈-2025-06.xlsx" not in html and ">17<" not in html

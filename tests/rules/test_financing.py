@@ -172,3 +172,76 @@ def test_a_longer_window_and_since():
     g = financing_figures(tables(), "2025-06", policy(**TARGETS, since=date(2025, 5, 1)), DEFAULT_FINANCING_PARAMS)
     assert g.row("bank", "B030", "ytd")["due"] == 0 and g.row("bank", "B030", "ytd")["overdue"] == 1
     assert g.verdicts.set_index("institution_id").loc["B030", "status_contact"] == "n/a"
+
+
+def _carried() -> FinancingTables:
+    """The six pairs and three pushed in 2024 (hand-made, period 2025-06, window 30 days):
+
+    pair  firm bank county list        contact     decision              deadline
+    7     F    B017 411302 2024-12-10  2024-12-12  credit 2025-01-15 (60)  2025-01-09
+    8     G    B030 411321 2024-11-01  —           —                       2024-12-01
+    9     H    B018 411302 2024-12-20  2025-01-05  refused 2025-01-12      2025-01-19
+    """
+    extra = pairs().iloc[[0, 5, 1]].copy()
+    extra["credit_code"] = ["F", "G", "H"]
+    extra["institution_id"] = ["B017", "B030", "B018"]
+    extra["county_code"] = ["411302", "411321", "411302"]
+    extra["list_date"] = pd.to_datetime(["2024-12-10", "2024-11-01", "2024-12-20"])
+    extra["contact_date"] = pd.to_datetime(["2024-12-12", None, "2025-01-05"])
+    extra["credit_date"] = pd.to_datetime(["2025-01-15", None, None])
+    extra["credit_amount"] = [60.0, np.nan, np.nan]
+    extra["loan_date"] = pd.NaT
+    extra["loan_amount"] = np.nan
+    extra["refusal_date"] = pd.to_datetime([None, None, "2025-01-12"])
+    extra["firm_name"] = "企业" + extra["credit_code"]
+    return FinancingTables(
+        pairs=pd.concat([pairs(), extra], ignore_index=True), excluded=pd.DataFrame(columns=list(EXCLUDED_COLUMNS))
+    )
+
+
+def test_events_count_when_they_happen_and_say_what_was_pushed_last_year():
+    f = financing_figures(_carried(), "2025-06", policy(**TARGETS), DEFAULT_FINANCING_PARAMS)
+    c = f.row("city", CITY, "ytd")
+    # pushed in 2025: 1–6 (F, G, H were pushed in 2024); contacted in 2025: 1, 2, 3, 4 and H (01-05);
+    # decided in 2025: 1, 2, 3, F (01-15), H (01-12) = 5, of which F and H were pushed earlier: 2
+    assert (c["pushed"], c["contacted"], c["decided"], c["decided_earlier"]) == (6, 5, 5, 2)
+    # due in 2025: 1, 2, 3, 6 and F (01-09), H (01-19) = 6, of which F and H pushed earlier: 2;
+    # G's window ended 2024-12-01: not due this year, yet overdue (no decision), its window before 2025
+    assert (c["due"], c["due_earlier"], c["overdue"], c["overdue_earlier"]) == (6, 2, 2, 1)
+    # in time: 1 (05-20 ≤ 06-05), 2 (05-30 ≤ 06-05), H (01-12 ≤ 01-19); F 01-15 > 01-09; 3 late; 6 none
+    assert c["due_decided_in_time"] == 3
+    b030 = f.row("bank", "B030", "ytd")
+    assert (b030["overdue"], b030["overdue_earlier"], b030["due"]) == (2, 1, 1)
+    assert f.first_list == T("2024-11-01") and f.has_lists()
+
+
+def test_a_period_before_the_first_list_has_no_pipeline():
+    f = financing_figures(tables(), "2024-12", policy(**TARGETS), DEFAULT_FINANCING_PARAMS)
+    assert not f.has_lists() and f.first_list == T("2025-04-01")  # E, the earliest of the six
+    assert f.firms.empty and f.row("city", CITY, "ytd") is None
+
+
+def test_rows_left_out_show_from_the_period_they_were_listed():
+    excluded = pd.DataFrame(
+        {
+            "table": ["推荐清单", "银行反馈", "银行反馈"],
+            "source": ["推荐清单.xlsx", "银行反馈.xlsx", "银行反馈.xlsx"],
+            "row": [2, 3, 4],
+            "institution_id": ["B017", "B018", "B099"],
+            "credit_code": ["X1", "A", "Z9"],
+            "firm_name": ["企业X1", "企业A", None],
+            "county_code": ["411302", "411302", None],
+            "batch": ["第1批", "第1批", None],
+            "list_date": pd.to_datetime(["2025-05-06", "2025-07-02", None]),
+            "rule": ["invalid_credit_code", "date_order", "feedback_not_pushed"],
+            "detail": ["", "", ""],
+        }
+    )
+    t = FinancingTables(pairs=pairs(), excluded=excluded)
+    june = financing_figures(t, "2025-06", policy(**TARGETS), DEFAULT_FINANCING_PARAMS).excluded
+    # listed 05-06: shown; listed 07-02: after the period; undated (a code on no list): shown once lists began
+    assert sorted(june["credit_code"]) == ["X1", "Z9"]
+    july = financing_figures(t, "2025-07", policy(**TARGETS), DEFAULT_FINANCING_PARAMS).excluded
+    assert sorted(july["credit_code"]) == ["A", "X1", "Z9"]
+    before = financing_figures(t, "2024-12", policy(**TARGETS), DEFAULT_FINANCING_PARAMS).excluded
+    assert before.empty  # no firm pushed yet: nothing to chase

@@ -24,28 +24,37 @@ from analysis.core.contract import COUNTIES
 from analysis.core.status import NOT_MET
 from analysis.rules.financing import CITY, MEASURE_LABELS, TARGETS, FinancingFigures
 
+#: the unit of every count of the mechanism: a firm pushed to two banks is two 户次
+COUNT = "户次"
+
 #: rows of a pipeline table: (measure, unit)
 PIPELINE_ROWS: tuple[tuple[str, str], ...] = (
-    ("pushed", "户"),
-    ("pushed_visited", "户"),
-    ("contacted", "户"),
-    ("decided", "户"),
-    ("granted", "户"),
+    ("pushed", COUNT),
+    ("pushed_visited", COUNT),
+    ("contacted", COUNT),
+    ("decided", COUNT),
+    ("decided_earlier", COUNT),
+    ("granted", COUNT),
     ("credit_amount", "万元"),
-    ("refused", "户"),
-    ("lent", "户"),
+    ("refused", COUNT),
+    ("lent", COUNT),
     ("loan_amount", "万元"),
-    ("credit_loans", "户"),
+    ("credit_loans", COUNT),
     ("credit_loan_amount", "万元"),
     ("credit_loan_share_pct", "%"),
-    ("first_loans", "户"),
-    ("renewals", "户"),
+    ("first_loans", COUNT),
+    ("renewals", COUNT),
     ("renewal_amount", "万元"),
-    ("due", "户"),
+    ("due", COUNT),
+    ("due_earlier", COUNT),
     ("contact_rate_pct", "%"),
     ("decided_within_pct", "%"),
-    ("overdue", "户"),
+    ("overdue", COUNT),
+    ("overdue_earlier", COUNT),
 )
+
+#: where a row left out of the figures came from, as the bank reads it (its own feedback, or the list)
+EXCLUDED_TABLES = {"推荐清单": "推荐清单", "银行反馈": "本机构反馈"}
 
 #: what a bank sees of a row of its own left out of the figures (the detail of feedback_not_pushed
 #: names the banks the firm was pushed to: never shown to another bank)
@@ -74,11 +83,35 @@ def _county(code: Any) -> str:
     return COUNTIES.get(str(code), str(code))
 
 
+def not_yet(figures: FinancingFigures) -> str:
+    """What a report says for a period before the first 推荐清单 (no firm pushed by its end)."""
+    since = (
+        f"（融资协调工作机制推荐清单自{figures.first_list:%Y年%-m月}起报送）" if figures.first_list is not None else ""
+    )
+    return f"本期尚无推荐清单{since}。"
+
+
+def _carried_over(figures: FinancingFigures) -> bool:
+    """Whether the lists began before the period's year (the year's flows then include those firms)."""
+    first = figures.first_list
+    return first is not None and first < pd.Timestamp(year=figures.period.year, month=1, day=1)
+
+
+def flow_note(figures: FinancingFigures) -> str:
+    """The note beside every pipeline table: how its flows and rates are counted."""
+    return (
+        "推送按推荐日期计入；对接、作出授信决定、授信、放款按发生日期计入，含此前（上年）推送的企业，"
+        "故可多于同期推送户次（“其中此前推送企业”列明）。办结时限届满、对接率、按时办结率按办结时限"
+        f"（推荐日期后{figures.decision_days}天）届满日计入；超期未办结为截至{figures.period:%Y年%-m月末}"
+        "尚未作出授信决定的全部企业。单位户次：一户企业推送至两家机构计两户次。"
+    )
+
+
 def _pipeline_table(figures: FinancingFigures, level: str, key: str) -> HTML:
     month, ytd = figures.row(level, key, "month"), figures.row(level, key, "ytd")
     rows = []
     for measure, unit in PIPELINE_ROWS:
-        label = MEASURE_LABELS[measure].replace("（户次）", "（户）")
+        label = MEASURE_LABELS[measure]
         rows.append(
             [
                 label,
@@ -87,7 +120,7 @@ def _pipeline_table(figures: FinancingFigures, level: str, key: str) -> HTML:
             ]
         )
     frame = pd.DataFrame(rows, columns=["指标", f"{figures.period:%Y年%-m月}", f"{figures.period:%Y年}累计"])
-    return frame_table(frame, css_class="data financing-pipeline")
+    return frame_table(frame, css_class="data financing-pipeline") + paragraph(flow_note(figures), "note")
 
 
 def _standard(figures: FinancingFigures, rate: str) -> str:
@@ -147,16 +180,12 @@ def bank_section(
     if figures is None:
         return HTML("")
     out = heading(title, 2) if title else HTML("")
+    if not figures.has_lists():
+        return out + paragraph(not_yet(figures), "note")
     ytd = figures.row("bank", institution_id, "ytd")
     if ytd is None:
         return out + paragraph(f"截至{figures.period:%Y年%-m月末}，推荐清单未向本机构推送企业。", "note")
-    out += paragraph(
-        f"{figures.period:%Y年}以来推荐清单向本机构推送企业{int(ytd['pushed'])}户次，对接{int(ytd['contacted'])}户次，"
-        f"授信{int(ytd['granted'])}户次、金额{fmt_number(ytd['credit_amount'])}万元，放款{int(ytd['lent'])}户次、"
-        f"金额{fmt_number(ytd['loan_amount'])}万元。办结时限为推荐之日起{figures.decision_days}天；"
-        f"时限届满的{int(ytd['due'])}户次中，对接率{fmt_number(ytd['contact_rate_pct'], 2, unit='%')}，"
-        f"按时办结率{fmt_number(ytd['decided_within_pct'], 2, unit='%')}。"
-    )
+    out += paragraph(_pipeline_sentence(figures, ytd, "推荐清单向本机构"))
     out += _pipeline_table(figures, "bank", institution_id)
     verdicts = _verdict_rows(figures, institution_id)
     if verdicts:
@@ -173,14 +202,17 @@ def bank_section(
         if clause:
             out += paragraph(f"依据：{clause}。按本年内办结时限届满的推荐企业计算。", "note")
     overdue = figures.overdue("bank", institution_id)
-    out += heading(f"超期未办结企业（{len(overdue)}户）", 3)
+    out += heading(f"超期未办结企业（{len(overdue)}户次）", 3)
     if overdue.empty:
         out += paragraph(
             f"截至{figures.period:%Y年%-m月末}，无推送超过{figures.decision_days}天仍未作出授信决定的企业。"
         )
     else:
+        earlier = int(ytd["overdue_earlier"])
         out += paragraph(
-            f"以下企业推送已超过{figures.decision_days}天，截至{figures.period:%Y年%-m月末}仍未作出授信决定，请逐户办结并反馈：",
+            f"以下企业推送已超过{figures.decision_days}天，截至{figures.period:%Y年%-m月末}仍未作出授信决定"
+            + (f"（其中{earlier}户次办结时限在上年届满，未计入本年考核）" if earlier else "")
+            + "，请逐户办结并反馈：",
         )
         out += frame_table(_overdue_frame(overdue), css_class="data financing-overdue")
     reasons = figures.reasons
@@ -190,68 +222,143 @@ def bank_section(
         out += heading("未授信原因（本年累计）", 3) + frame_table(frame.reset_index(drop=True), count_columns=["户次"])
     excluded = figures.excluded[figures.excluded["institution_id"] == institution_id]
     if not excluded.empty:
-        frame = pd.DataFrame(
-            {
-                "文件": excluded["source"],
-                "行": excluded["row"].astype(int).astype(str),
-                "企业名称": excluded["firm_name"].fillna("—"),
-                "统一社会信用代码": excluded["credit_code"].fillna("—"),
-                "问题": excluded["rule"].map(EXCLUDED_REASONS),
-            }
-        )
-        out += heading(f"未计入统计的清单及反馈行（{len(excluded)}行）", 3)
-        out += paragraph("以下行因数据问题未计入上述指标，请核实更正后重新报送：", "note")
-        out += frame_table(frame.reset_index(drop=True), css_class="data financing-excluded")
+        out += _excluded_for_bank(excluded)
     return out
 
 
+def _excluded_for_bank(excluded: pd.DataFrame) -> HTML:
+    """A bank's own rows left out, identified as it knows them (推荐批次, 推荐日期, 企业名称, 统一社会信用代码
+    and the problem): never the office's file name or row number."""
+    batch = excluded["batch"] if "batch" in excluded else pd.Series(None, index=excluded.index)
+    listed = excluded["list_date"] if "list_date" in excluded else pd.Series(pd.NaT, index=excluded.index)
+    frame = pd.DataFrame(
+        {
+            "所在表": excluded["table"].map(EXCLUDED_TABLES).fillna(excluded["table"]),
+            "推荐批次": batch.where(batch.notna(), "—"),
+            "推荐日期": listed.map(_date),
+            "企业名称": excluded["firm_name"].fillna("—"),
+            "统一社会信用代码": excluded["credit_code"].fillna("—"),
+            "问题": excluded["rule"].map(EXCLUDED_REASONS),
+        }
+    )
+    out = heading(f"未计入统计的清单及反馈行（{len(excluded)}行）", 3)
+    out += paragraph("以下企业的数据因所列问题未计入上述指标，请核实更正后重新报送：", "note")
+    return out + frame_table(frame.reset_index(drop=True), css_class="data financing-excluded")
+
+
+def _pipeline_sentence(figures: FinancingFigures, ytd: pd.Series, who: str) -> str:
+    """The year's pipeline in one sentence (``who``: 推荐清单向本机构 / 全市推荐清单), saying how its
+    flows are counted (by the day they happened, firms pushed last year included)."""
+
+    def n(measure: str) -> str:
+        return _value(ytd[measure], COUNT)
+
+    carried = _carried_over(figures)
+    visited = f"（其中来自走访{n('pushed_visited')}户次）" if who.startswith("全市") else ""
+    counted = "对接、办结、授信、放款按发生日期计入，含上年推送企业：" if carried else ""
+    earlier = f"（其中上年推送{n('decided_earlier')}户次）" if carried and int(ytd["decided_earlier"]) else ""
+    due_earlier = f"（含上年推送{n('due_earlier')}户次）" if int(ytd["due_earlier"]) else ""
+    overdue_earlier = (
+        f"（其中办结时限在上年届满、未计入本年考核{n('overdue_earlier')}户次）" if int(ytd["overdue_earlier"]) else ""
+    )
+    return (
+        f"{figures.period:%Y年}以来，{who}推送企业{n('pushed')}户次{visited}；{counted}"
+        f"对接{n('contacted')}户次，作出授信决定{n('decided')}户次{earlier}，"
+        f"授信{n('granted')}户次、金额{fmt_number(ytd['credit_amount'])}万元，放款{n('lent')}户次、"
+        f"金额{fmt_number(ytd['loan_amount'])}万元，其中信用贷款占{_value(ytd['credit_loan_share_pct'], '%')}，"
+        f"首贷户{n('first_loans')}户次，无还本续贷{n('renewals')}户次。"
+        f"办结时限为推荐之日起{figures.decision_days}天；办结时限在本年内届满的{n('due')}户次{due_earlier}中，"
+        f"对接率{_value(ytd['contact_rate_pct'], '%')}，按时办结率{_value(ytd['decided_within_pct'], '%')}；"
+        f"截至{figures.period:%Y年%-m月末}超期未办结{n('overdue')}户次{overdue_earlier}。"
+    )
+
+
 def _scope_frame(figures: FinancingFigures, level: str, names: dict[str, str]) -> pd.DataFrame:
+    """A county's or bank's row of the overview: the month's pushes and the year's flows (户次, 万元;
+    the units in the table's heading, so the headers stay short enough for A4 portrait)."""
     s = figures.summary
     ytd = s[(s["level"] == level) & (s["window"] == "ytd")].set_index("key")
     month = s[(s["level"] == level) & (s["window"] == "month")].set_index("key")
     frame = pd.DataFrame(
         {
             "名称": [names.get(k, k) for k in ytd.index],
-            "本月推送（户）": month["pushed"].reindex(ytd.index).fillna(0).astype(int).to_numpy(),
-            "本月走访推送（户）": month["pushed_visited"].reindex(ytd.index).fillna(0).astype(int).to_numpy(),
-            "累计推送（户）": ytd["pushed"].astype(int).to_numpy(),
-            "累计授信（户）": ytd["granted"].astype(int).to_numpy(),
-            "累计授信金额（万元）": ytd["credit_amount"].astype(float).to_numpy(),
-            "累计放款（户）": ytd["lent"].astype(int).to_numpy(),
-            "累计放款金额（万元）": ytd["loan_amount"].astype(float).to_numpy(),
-            "对接率（%）": ytd["contact_rate_pct"].astype(float).to_numpy(),
-            "按时办结率（%）": ytd["decided_within_pct"].astype(float).to_numpy(),
-            "超期未办结（户）": ytd["overdue"].astype(int).to_numpy(),
+            "本月推送": month["pushed"].reindex(ytd.index).fillna(0).astype(int).to_numpy(),
+            "本月走访推送": month["pushed_visited"].reindex(ytd.index).fillna(0).astype(int).to_numpy(),
+            "累计推送": ytd["pushed"].astype(int).to_numpy(),
+            "累计授信": ytd["granted"].astype(int).to_numpy(),
+            "授信金额": ytd["credit_amount"].astype(float).to_numpy(),
+            "累计放款": ytd["lent"].astype(int).to_numpy(),
+            "放款金额": ytd["loan_amount"].astype(float).to_numpy(),
+            "对接率": ytd["contact_rate_pct"].astype(float).to_numpy(),
+            "按时办结率": ytd["decided_within_pct"].astype(float).to_numpy(),
+            "超期未办结": ytd["overdue"].astype(int).to_numpy(),
         },
         index=ytd.index,
     )
     return frame
 
 
+#: the units of the overview's county and bank tables, said once in their heading
+SCOPE_UNITS = "（单位：户次、万元、%；授信、放款按发生日期计入）"
+
+
+def _bank_targets_frame(figures: FinancingFigures, names: dict[str, str]) -> pd.DataFrame:
+    """Each bank's rates on the firms due in the year and its verdicts (the overview's second bank
+    table): 机构编码, 名称, 时限届满, 对接率, 对接结论, 按时办结率, 办结结论, 超期未办结."""
+    s = figures.summary
+    ytd = s[(s["level"] == "bank") & (s["window"] == "ytd")].set_index("key")
+    frame = pd.DataFrame(
+        {
+            "机构编码": ytd.index.to_numpy(),
+            "名称": [names.get(k, k) for k in ytd.index],
+            "时限届满": ytd["due"].astype(int).to_numpy(),
+            "对接率": ytd["contact_rate_pct"].astype(float).to_numpy(),
+        },
+        index=ytd.index,
+    )
+    verdicts = figures.verdicts.set_index("institution_id")
+    short = {"status_contact": "对接结论", "status_decision": "办结结论"}
+    for status, rate, _minimum, _label in TARGETS:
+        if rate == "decided_within_pct":
+            frame["按时办结率"] = ytd[rate].astype(float).to_numpy()
+        if rate in figures.targets and status in verdicts:
+            frame[short[status]] = verdicts[status].reindex(frame.index).fillna("").to_numpy()
+    frame["超期未办结"] = ytd["overdue"].astype(int).to_numpy()
+    return frame.reset_index(drop=True)
+
+
 def city_section(
     figures: FinancingFigures | None, institutions: pd.DataFrame, title: str | None = "融资协调工作机制推进情况"
 ) -> HTML:
     """The office's view (全市融资协调工作机制推进情况): the city, each county and each bank, with names
-    and verdicts; empty without the tables. ``institutions``: the dataset's institutions table."""
+    and verdicts; empty without the tables. ``institutions``: the dataset's institutions table.
+
+    The banks come in two tables that fit A4 portrait: their flows (推送、授信、放款) and their rates
+    and verdicts on the firms due in the year."""
     if figures is None:
         return HTML("")
-    city = figures.row("city", CITY, "ytd")
     out = heading(title, 2) if title else HTML("")
-    if city is None:
-        return out + paragraph(f"截至{figures.period:%Y年%-m月末}，推荐清单尚无推送企业。", "note")
+    if not figures.has_lists():
+        return out + paragraph(not_yet(figures), "note")
     out += paragraph(bulletin_fields(figures, institutions)["summary"])
     out += _pipeline_table(figures, "city", CITY)
-    out += heading("分县区", 3)
-    out += frame_table(_scope_frame(figures, "county", dict(COUNTIES)).reset_index(drop=True))
+    counties = _scope_frame(figures, "county", dict(COUNTIES)).reset_index(drop=True)
+    out += heading("分县区" + SCOPE_UNITS, 3) + frame_table(counties, count_columns=["本月推送", "累计推送"])
     names = dict(zip(institutions["institution_id"], institutions["name"]))
-    banks = _scope_frame(figures, "bank", names)
-    for status, rate, _minimum, label in TARGETS:
-        if rate in figures.targets and status in figures.verdicts:
-            verdicts = figures.verdicts.set_index("institution_id")[status]
-            banks[f"{label}结论"] = verdicts.reindex(banks.index).fillna("").to_numpy()
+    banks = _scope_frame(figures, "bank", names).drop(columns=["本月走访推送", "对接率", "按时办结率", "超期未办结"])
     banks.insert(0, "机构编码", banks.index)
-    status_columns = [c for c in banks.columns if c.endswith("结论")]
-    out += heading("分机构", 3) + frame_table(banks.reset_index(drop=True), status_columns=status_columns)
+    out += heading("分机构推送与授信" + SCOPE_UNITS, 3) + frame_table(banks.reset_index(drop=True))
+    targets = _bank_targets_frame(figures, names)
+    status_columns = [c for c in targets.columns if c.endswith("结论")]
+    out += heading("分机构对接率与按时办结率（本年内办结时限届满企业，户次、%）", 3)
+    out += frame_table(targets, status_columns=status_columns)
+    if figures.targets:
+        standards = "；".join(
+            f"{label}{_standard(figures, rate)}"
+            for _status, rate, _minimum, label in TARGETS
+            if rate in figures.targets
+        )
+        out += paragraph(f"考核标准：{standards}。", "note")
     reasons = figures.reasons
     city_reasons = reasons[(reasons["level"] == "city") & (reasons["window"] == "ytd")]
     if not city_reasons.empty:
@@ -273,13 +380,13 @@ def city_section(
 
 def bulletin_fields(figures: FinancingFigures | None, institutions: pd.DataFrame) -> dict[str, Any]:
     """The fields of the 通报's section on the mechanism, every value a string (lists of dicts of
-    strings): ``summary`` (one paragraph), ``period_end``, ``decision_days``, ``clause``, ``city``
-    (``pushed, pushed_visited, contacted, decided, granted, credit_amount, refused, lent,
-    loan_amount, credit_loans, credit_loan_share, first_loans, renewals, renewal_amount, due,
-    contact_rate, decided_within, overdue``), ``counties[]`` (``code, county, pushed, visited,
-    granted, credit_amount, lent, loan_amount, contact_rate, decided_within, overdue``), ``banks_below[]``
-    (``number, id, name, target, standard, value``), ``reasons[]`` (``rank, reason, count``) and
-    ``has_targets`` ("是" or ""). Empty dict without the tables."""
+    strings): ``summary`` (one paragraph, saying how the flows are counted), ``period_end``,
+    ``decision_days``, ``clause``, ``city`` (``pushed, pushed_visited, contacted, decided,
+    decided_earlier, granted, credit_amount, refused, lent, loan_amount, credit_loans,
+    credit_loan_share, first_loans, renewals, renewal_amount, due, due_earlier, contact_rate,
+    decided_within, overdue, overdue_earlier``), ``counties[]`` (``code, county`` and the same keys),
+    ``banks_below[]`` (``number, id, name, target, standard, value``), ``reasons[]`` (``rank, reason,
+    count``) and ``has_targets`` ("是" or ""). Empty dict without the tables or before the first list."""
     if figures is None:
         return {}
     city = figures.row("city", CITY, "ytd")
@@ -288,25 +395,28 @@ def bulletin_fields(figures: FinancingFigures | None, institutions: pd.DataFrame
 
     def fields(row: pd.Series) -> dict[str, str]:
         return {
-            "pushed": _value(row["pushed"], "户"),
-            "pushed_visited": _value(row["pushed_visited"], "户"),
-            "visited": _value(row["pushed_visited"], "户"),
-            "contacted": _value(row["contacted"], "户"),
-            "decided": _value(row["decided"], "户"),
-            "granted": _value(row["granted"], "户"),
+            "pushed": _value(row["pushed"], COUNT),
+            "pushed_visited": _value(row["pushed_visited"], COUNT),
+            "visited": _value(row["pushed_visited"], COUNT),
+            "contacted": _value(row["contacted"], COUNT),
+            "decided": _value(row["decided"], COUNT),
+            "decided_earlier": _value(row["decided_earlier"], COUNT),
+            "granted": _value(row["granted"], COUNT),
             "credit_amount": _value(row["credit_amount"], "万元"),
-            "refused": _value(row["refused"], "户"),
-            "lent": _value(row["lent"], "户"),
+            "refused": _value(row["refused"], COUNT),
+            "lent": _value(row["lent"], COUNT),
             "loan_amount": _value(row["loan_amount"], "万元"),
-            "credit_loans": _value(row["credit_loans"], "户"),
+            "credit_loans": _value(row["credit_loans"], COUNT),
             "credit_loan_share": _value(row["credit_loan_share_pct"], "%"),
-            "first_loans": _value(row["first_loans"], "户"),
-            "renewals": _value(row["renewals"], "户"),
+            "first_loans": _value(row["first_loans"], COUNT),
+            "renewals": _value(row["renewals"], COUNT),
             "renewal_amount": _value(row["renewal_amount"], "万元"),
-            "due": _value(row["due"], "户"),
+            "due": _value(row["due"], COUNT),
+            "due_earlier": _value(row["due_earlier"], COUNT),
             "contact_rate": _value(row["contact_rate_pct"], "%"),
             "decided_within": _value(row["decided_within_pct"], "%"),
-            "overdue": _value(row["overdue"], "户"),
+            "overdue": _value(row["overdue"], COUNT),
+            "overdue_earlier": _value(row["overdue_earlier"], COUNT),
         }
 
     s = figures.summary
@@ -334,21 +444,13 @@ def bulletin_fields(figures: FinancingFigures | None, institutions: pd.DataFrame
             )
     reasons = figures.reasons
     city_reasons = reasons[(reasons["level"] == "city") & (reasons["window"] == "ytd")]
-    c = fields(city)
-    summary = (
-        f"{figures.period:%Y年}以来，全市推荐清单推送企业{c['pushed']}户次（其中来自走访{c['visited']}户次），"
-        f"银行对接{c['contacted']}户次，授信{c['granted']}户次、金额{c['credit_amount']}万元，放款{c['lent']}户次、"
-        f"金额{c['loan_amount']}万元，其中信用贷款占{c['credit_loan_share']}，首贷户{c['first_loans']}户次，"
-        f"无还本续贷{c['renewals']}户次。办结时限届满的{c['due']}户次中，对接率{c['contact_rate']}，"
-        f"按时办结率{c['decided_within']}；截至{figures.period:%Y年%-m月末}超期未办结{c['overdue']}户次。"
-    )
     return {
-        "summary": summary,
+        "summary": _pipeline_sentence(figures, city, "全市推荐清单"),
         "period_end": f"{figures.period:%Y年%-m月末}",
         "decision_days": str(figures.decision_days),
         "clause": figures.rule.clause if figures.rule is not None else "",
         "has_targets": "是" if figures.targets else "",
-        "city": c,
+        "city": fields(city),
         "counties": counties,
         "banks_below": below,
         "reasons": [
@@ -364,7 +466,8 @@ def letter_fields(figures: FinancingFigures | None, institution_id: str, you: st
     ``text`` (the paragraph, addressing the bank as ``you``), ``clause``, ``shortfalls[]`` (``label,
     standard, value, recommendation``), ``overdue_count`` and ``overdue[]`` (``name, code, list_date,
     days``: its own overdue firms, oldest first, at most 20), every value a string. Only the bank's own
-    figures."""
+    figures. The text says which of the firms due this year were pushed last year and which overdue
+    firms' windows ended last year (not judged this year), so its counts add up."""
     if figures is None:
         return None
     missed = [v for v in _verdict_rows(figures, institution_id) if v["status"] == NOT_MET]
@@ -378,12 +481,18 @@ def letter_fields(figures: FinancingFigures | None, institution_id: str, you: st
     ytd = figures.row("bank", institution_id, "ytd")
     assert ytd is not None  # a bank with a verdict has figures
     overdue = figures.overdue("bank", institution_id)
+    due_earlier = int(ytd["due_earlier"])
+    overdue_earlier = int(ytd["overdue_earlier"])
     parts = "；".join(f"{v['label']}{v['value']}，低于{v['standard'].removeprefix('不低于')}的要求" for v in missed)
     text = (
-        f"{figures.period:%Y年}以来，推荐清单向{you}推送企业{int(ytd['pushed'])}户次，办结时限（{figures.decision_days}天）"
-        f"届满{int(ytd['due'])}户次，{parts}。"
+        f"{figures.period:%Y年}以来，推荐清单向{you}推送企业{int(ytd['pushed'])}户次；办结时限（{figures.decision_days}天）"
+        f"在本年内届满{int(ytd['due'])}户次"
+        + (f"（含上年推送{due_earlier}户次）" if due_earlier else "")
+        + f"，{parts}。"
         + (
-            f"截至{figures.period:%Y年%-m月末}，{you}仍有{len(overdue)}户次推送企业超期未作出授信决定。"
+            f"截至{figures.period:%Y年%-m月末}，{you}仍有{len(overdue)}户次推送企业超期未作出授信决定"
+            + (f"（其中办结时限在上年届满、未计入本年考核{overdue_earlier}户次）" if overdue_earlier else "")
+            + "。"
             if len(overdue)
             else ""
         )
@@ -408,7 +517,7 @@ def letter_fields(figures: FinancingFigures | None, institution_id: str, you: st
     }
 
 
-__all__ = ["bank_section", "bulletin_fields", "city_section", "letter_fields"]
+__all__ = ["bank_section", "bulletin_fields", "city_section", "flow_note", "letter_fields", "not_yet"]
 
 
 #: what a report says when the data have no 推荐清单 (before the mechanism, or not yet delivered)

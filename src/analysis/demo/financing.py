@@ -96,6 +96,8 @@ _TRADES = (
     "养殖",
 )
 _FORMS = ("有限公司", "有限责任公司", "专业合作社", "加工厂", "经营部")
+#: first characters of the demo firms' 字号 (trade names), before the drawn word: 瑞兴, 恒顺, 嘉华 …
+_MARKS = "嘉瑞恒泰宏达信安汇博远德永金和润福昌隆东晟宇中利天正新荣万通惠美康明晨佳"
 _PURPOSES = ("流动资金", "购置设备", "原材料采购", "春耕备耕", "厂房改造", "订单生产")
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -154,13 +156,18 @@ def demo_financing(seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]
     rows: list[dict] = []
     used: set[str] = set()
 
+    names: set[str] = set()
+
     def firm(county: str) -> tuple[str, str]:
         while True:
             code = _code(rng, county, individual=rng.random() < 0.15)
             if code not in used:
                 used.add(code)
-                word = rng.choice(["兴", "顺", "华", "盛", "鑫", "源", "丰"])
-                return code, f"{short[county]}{rng.choice(_TRADES)}{word}{rng.choice(_FORMS)}{len(used)}"
+                word = str(rng.choice(["兴", "顺", "华", "盛", "鑫", "源", "丰"]))
+                trade, form = str(rng.choice(_TRADES)), str(rng.choice(_FORMS))
+                name = _firm_name(short[county], word, trade, form, len(used), names)
+                names.add(name)
+                return code, name
 
     slow_bank, slow_county, slow_per_month = SLOW_BANK
     for month in _months():
@@ -258,6 +265,22 @@ def demo_financing(seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]
     # banks send their rows in their own order: by bank, then by date
     fb = fb.sort_values(["机构编码", "对接日期"], kind="stable").reset_index(drop=True)
     return listing.reset_index(drop=True), fb
+
+
+def _firm_name(place: str, word: str, trade: str, form: str, n: int, taken: set[str]) -> str:
+    """A firm's name as a register writes it, 县区 + 字号 + 行业 + 组织形式 (方城瑞兴印务有限公司): the
+    字号 is a mark of :data:`_MARKS` and the drawn word; the mark starts at one set by ``n`` (the firm's
+    number, so the names spread over the marks) and moves on past a name already ``taken``, so every
+    name differs without a counter in it. Draws nothing from the random stream (the lists' other
+    values stay as they were)."""
+    k = len(_MARKS)
+    for step in range(k * k):
+        first = _MARKS[(n * 7 + step) % k]
+        mark = first if step < k else first + _MARKS[(n + step // k) % k]
+        name = f"{place}{mark}{word}{trade}{form}"
+        if name not in taken:
+            return name
+    raise ValueError(f"no free demo firm name for {place}{word}{trade}{form}")  # never with the demo's sizes
 
 
 def _row(name: str, code: str, county: str, day: str, bank: str) -> dict:

@@ -53,6 +53,8 @@ EXCLUDED_COLUMNS = (
     "credit_code",
     "firm_name",
     "county_code",
+    "batch",
+    "list_date",
     "rule",
     "detail",
 )
@@ -162,6 +164,8 @@ def _excluded_rows(
             "credit_code": sub["credit_code"].to_numpy(),
             "firm_name": sub["firm_name"].to_numpy() if "firm_name" in sub else pd.NA,
             "county_code": sub["county_code"].to_numpy() if "county_code" in sub else pd.NA,
+            "batch": sub["batch"].to_numpy() if "batch" in sub else pd.NA,
+            "list_date": sub["list_date"].to_numpy() if "list_date" in sub else pd.NaT,
             "rule": rule,
             "detail": detail_values,
         }
@@ -287,6 +291,8 @@ def check_financing(
                         "credit_code": rows["credit_code"].to_numpy(),
                         "firm_name": rows["firm_name"].to_numpy(),
                         "county_code": rows["county_code"].to_numpy(),
+                        "batch": rows["batch"].to_numpy(),
+                        "list_date": rows["list_date"].to_numpy(),
                         "rule": rule,
                         "detail": detail[mask].to_numpy(),
                         "_column": column,
@@ -301,10 +307,12 @@ def check_financing(
         if any(not e.empty for e in excluded)
         else pd.DataFrame(columns=[*EXCLUDED_COLUMNS, "_column"])
     )
-    # the firm's name and county, where the list knows the code
-    names = lst.drop_duplicates("credit_code").set_index("credit_code")
-    for col in ("firm_name", "county_code"):
+    # the firm's name, county, batch and 推荐日期 (its first listing), where the list knows the code:
+    # a bank's report identifies a row by them, and a period shows the rows listed by its end
+    names = lst.sort_values("list_date", kind="stable").drop_duplicates("credit_code").set_index("credit_code")
+    for col in ("firm_name", "county_code", "batch", "list_date"):
         out[col] = out[col].where(out[col].notna(), out["credit_code"].map(names[col]))
+    out["list_date"] = pd.to_datetime(out["list_date"])
     column_of = {"invalid_credit_code": "credit_code", "feedback_not_pushed": "institution_id"}
     for rule_name, frame in out.groupby("rule", sort=False):
         col = column_of.get(str(rule_name)) or str(frame["_column"].iloc[0])

@@ -7,7 +7,12 @@ per county for its 工作专班, the list of its firms they chase.
   (未反馈, 未对接, 已对接, 未授信, 已授信, 已放款), its decision deadline and days overdue; overdue pairs first;
 * 超期未办结 — the pairs pushed more than the decision window before the period end, no decision;
 * 分机构汇总 — the county's pairs by bank: pushed, contacted, decided, granted, lent, overdue, rates;
-* 未计入统计 — the county's rows left out of the figures (bad code, dates out of order …), to chase.
+* 未计入统计 — the county's rows left out of the figures (bad code, dates out of order …), to chase:
+  those listed (推荐日期) by the period end, and those without a usable 推荐日期 (a feedback row whose
+  code is on no list) in every period once the mechanism has begun (:attr:`FinancingFigures.excluded`).
+
+A county gets a workbook once it has pushed a firm by the period end; a period before the first
+list has no ``融资协调`` folder at all (a stale one is removed).
 
 The folder is written whole into a staging folder and moved into place in one rename
 (:func:`analysis.core.files.replace_folder`): a reader sees the old set or the new one, never half.
@@ -65,6 +70,8 @@ EXCLUDED_LABELS = {
     "bank": "机构名称",
     "firm_name": "企业名称",
     "credit_code": "统一社会信用代码",
+    "batch": "推荐批次",
+    "list_date": "推荐日期",
     "rule": "规则",
     "problem": "问题",
     "detail": "说明",
@@ -78,8 +85,8 @@ BANK_LABELS = {
     "granted": "已授信（户次）",
     "lent": "已放款（户次）",
     "overdue": "超期未办结（户次）",
-    "contact_rate_pct": "对接率（%）",
-    "decided_rate_pct": "授信决定率（%）",
+    "contact_rate_pct": "已对接占推送比重（%）",
+    "decided_rate_pct": "已作出授信决定占推送比重（%）",
 }
 
 
@@ -149,7 +156,13 @@ def _write_county(
             labels=BANK_LABELS,
             number_formats={"contact_rate_pct": DECIMAL_FORMAT, "decided_rate_pct": DECIMAL_FORMAT},
         )
-        add_sheet(book, "未计入统计", excluded.reset_index(drop=True), labels=EXCLUDED_LABELS)
+        add_sheet(
+            book,
+            "未计入统计",
+            excluded.reset_index(drop=True),
+            labels=EXCLUDED_LABELS,
+            number_formats={"list_date": DATE_FORMAT},
+        )
         note = pd.DataFrame(
             {
                 "说明": [
@@ -157,7 +170,11 @@ def _write_county(
                     f"数据截至：{figures.period:%Y-%m-%d}",
                     f"办结时限：推荐之日起{figures.decision_days}天内作出授信决定（授信或未授信）",
                     "状态：" + "、".join(STATUSES) + "（截至数据期末）",
-                    "未计入统计：数据有误的清单或反馈行，已退回机构更正，未计入任何指标",
+                    "未计入统计：推荐日期在数据期末以前（或无可用推荐日期）的有误清单或反馈行，"
+                    "已退回机构更正，未计入任何指标",
+                    "单位：户次（一户企业推送至两家机构计两户次）",
+                    "分机构汇总：截至数据期末已推送企业（含上年推送）的当前状态，按推送企业计；"
+                    "报告中的对接、授信、放款为按发生日期计入的流量，考核用的对接率、按时办结率按办结时限届满的企业计",
                 ]
             }
         )
@@ -165,15 +182,20 @@ def _write_county(
 
 
 def write_county_workbooks(figures: FinancingFigures, period_dir: Path | str, institutions: pd.DataFrame) -> list[Path]:
-    """One workbook per county with firms on the list (or rows left out) at ``figures.period``, in
-    ``period_dir/融资协调/`` (replaced as a whole, atomically). Returns the workbooks' paths."""
+    """One workbook per county that has pushed a firm by ``figures.period``, in
+    ``period_dir/融资协调/`` (replaced as a whole, atomically); no folder when no county has (a stale
+    one is removed). Returns the workbooks' paths."""
     target = Path(period_dir) / FOLDER
+    firms, excluded = figures.firms, figures.excluded
+    codes = sorted(set(firms["county_code"].dropna()))
+    if not codes:
+        if target.is_dir():
+            shutil.rmtree(target)
+        return []
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{FOLDER}-new-{secrets.token_hex(6)}"
     staging.mkdir()
     names = dict(zip(institutions["institution_id"], institutions["name"]))
-    firms, excluded = figures.firms, figures.excluded
-    codes = sorted(set(firms["county_code"].dropna()) | set(excluded["county_code"].dropna()))
     written = []
     try:
         for code in codes:

@@ -11,7 +11,11 @@ Two kinds of figure, kept apart on purpose:
 * **flows** (what happened in the window, as the national statistics count it: 新增授信, 新发放贷款):
   pairs pushed (推荐日期 in the window), contacted (对接日期), decided (授信 or 未授信 dated in the window),
   granted and their credit amount, lent and the loan amount, of which 信用贷款 (count, amount and share
-  of the amount), 首贷户 and 无还本续贷; refusals by reason (ranked);
+  of the amount), 首贷户 and 无还本续贷; refusals by reason (ranked). Each event counts in the window
+  it happened in, whenever the firm was pushed: the year's credit and loans reconcile with the banks'
+  own 新增 statistics, and a firm pushed in December and decided in January counts in January. So a
+  window's decisions may outnumber its pushes; ``decided_earlier`` says how many of them concern firms
+  pushed before the window (上年 or 此前推送), and the reports say so beside every pipeline table;
 * **service rates** (what the targets judge), on the firms *due*: those whose decision window
   (``decision_days`` from 推荐日期) ended in the window. 对接率 ``contact_rate_pct`` = due firms the bank had
   contacted by the period end (a decision counts as contact) ÷ due firms; 按时办结率
@@ -20,7 +24,13 @@ Two kinds of figure, kept apart on purpose:
   judged on a firm it got last week.
 
 **Overdue** (超期未办结) firms at the period end: pushed more than ``decision_days`` before it, with no
-decision by it — whatever the window; the list each bank can act on.
+decision by it — whatever the window; the list each bank can act on. ``overdue_earlier`` counts those
+whose window ended before the window's start (for the year: in an earlier year, so not among the
+year's ``due`` firms): the reports split the overdue count by it.
+
+Rows left out of the figures (:attr:`FinancingFigures.excluded`) are those listed (推荐日期) by the
+period end; a row without a usable 推荐日期 (a feedback row whose code is on no list) is shown in
+every period once a firm has been pushed.
 
 Everything dated after the period end is ignored, so a past period is computed from later data as it
 stood then. The window, the targets and ``since`` (firms pushed earlier are not judged) come from the
@@ -62,6 +72,7 @@ COUNT_MEASURES: dict[str, str] = {
     "pushed_visited": "其中来自走访（户次）",
     "contacted": "对接（户次）",
     "decided": "作出授信决定（户次）",
+    "decided_earlier": "其中此前推送企业（户次）",
     "granted": "授信（户次）",
     "refused": "未授信（户次）",
     "lent": "放款（户次）",
@@ -71,7 +82,9 @@ COUNT_MEASURES: dict[str, str] = {
     "due": "办结时限届满（户次）",
     "due_contacted": "其中已对接（户次）",
     "due_decided_in_time": "其中按时办结（户次）",
+    "due_earlier": "其中此前推送企业（户次）",
     "overdue": "超期未办结（户次）",
+    "overdue_earlier": "其中办结时限此前届满（户次）",
 }
 AMOUNT_MEASURES: dict[str, str] = {
     "credit_amount": "授信金额（万元）",
@@ -134,7 +147,9 @@ class FinancingFigures:
     year-to-date rates. ``reasons``: refusals in the window by level, key, window and reason,
     ranked (1 = most frequent). ``firms``: every pair pushed by the period end with its status then
     (:data:`~analysis.core.financing.STATUSES`), its window's end (``deadline``) and whether it is
-    overdue. ``excluded``: the rows left out of the figures (the loader's), for the banks to correct.
+    overdue. ``excluded``: the rows left out of the figures (the loader's) listed by the period end
+    (module docstring), for the banks to correct. ``first_list``: the data's first 推荐日期 (None
+    without any), for a period before the lists began.
     """
 
     period: pd.Timestamp
@@ -146,6 +161,11 @@ class FinancingFigures:
     firms: pd.DataFrame
     excluded: pd.DataFrame
     targets: dict[str, float] = field(default_factory=dict)
+    first_list: pd.Timestamp | None = None
+
+    def has_lists(self) -> bool:
+        """Whether any firm had been pushed by the period end (else the lists began later)."""
+        return self.row("city", CITY, "ytd") is not None
 
     def row(self, level: str, key: str, window: str = "ytd") -> pd.Series | None:
         """The figures of one scope and window (None when it has none: no firm pushed to it)."""
@@ -184,6 +204,7 @@ def financing_figures(
     days = decision_window(policy, params)
     window = pd.Timedelta(days=days)
     p = tables.pairs
+    first_list = _first_list(tables)
     p = p[p["list_date"] <= end]
     known = {c: p[c].where(p[c] <= end) for c in ("contact_date", "credit_date", "loan_date", "refusal_date")}
     decision = known["credit_date"].fillna(known["refusal_date"])
@@ -206,6 +227,7 @@ def financing_figures(
     parts = []
     for name, start in starts.items():
         pushed = within(p["list_date"], start)
+        earlier = (p["list_date"] < start).to_numpy()
         lent_in = within(known["loan_date"], start) & lent.to_numpy()
         granted_in = within(known["credit_date"], start)
         due = within(deadline, start) & judged.to_numpy()
@@ -215,6 +237,7 @@ def financing_figures(
             "pushed_visited": pushed & flag["from_visit"].to_numpy(),
             "contacted": within(known["contact_date"], start),
             "decided": within(decision, start),
+            "decided_earlier": within(decision, start) & earlier,
             "granted": granted_in,
             "refused": within(known["refusal_date"], start),
             "lent": lent_in,
@@ -224,7 +247,9 @@ def financing_figures(
             "due": due,
             "due_contacted": due & contact.notna().to_numpy(),
             "due_decided_in_time": due & (decision <= deadline).to_numpy(),
+            "due_earlier": due & earlier,
             "overdue": overdue.to_numpy(),
+            "overdue_earlier": overdue.to_numpy() & (deadline < start).to_numpy(),
         }
         frame = pd.DataFrame({k: v.astype(np.int64) for k, v in columns.items()}, index=p.index)
         frame["credit_amount"] = np.where(granted_in, p["credit_amount"].fillna(0).to_numpy(), 0.0)
@@ -257,9 +282,28 @@ def financing_figures(
         verdicts=_verdicts(summary, rule),
         reasons=_reasons(p, known["refusal_date"], starts, end),
         firms=firms,
-        excluded=tables.excluded,
+        excluded=_excluded_by(tables.excluded, end, started=len(p) > 0),
         targets=targets,
+        first_list=first_list,
     )
+
+
+def _first_list(tables: FinancingTables) -> pd.Timestamp | None:
+    """The data's first 推荐日期, of the usable pairs and the rows left out."""
+    dates = [tables.pairs["list_date"]]
+    if "list_date" in tables.excluded:
+        dates.append(pd.to_datetime(tables.excluded["list_date"]))
+    first = pd.concat(dates).min()
+    return None if pd.isna(first) else pd.Timestamp(first)
+
+
+def _excluded_by(excluded: pd.DataFrame, end: pd.Timestamp, started: bool) -> pd.DataFrame:
+    """The rows left out that were listed by ``end``; the undated ones once a firm has been pushed."""
+    if "list_date" not in excluded:
+        return excluded.reset_index(drop=True)
+    listed = pd.to_datetime(excluded["list_date"])
+    keep = (listed <= end) | (listed.isna() & started)
+    return excluded[keep.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
 def _rates(summary: pd.DataFrame) -> pd.DataFrame:

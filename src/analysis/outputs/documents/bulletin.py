@@ -285,9 +285,9 @@ def bulletin_context(
             for n, (_, r) in enumerate(target.rows.iterrows(), start=1)
         ]
         measure = "未达标项" if target.status == "status_two_increases" else target.columns[_measure_column(target)]
-        title, behind = target.title, target.behind
-        if not rows and behind:  # mid-year, nobody has missed the plan yet: the list is of those behind
-            title, rows, behind = "信贷计划完成进度落后于时序进度", _behind_rows(ctx), []
+        title, lagging = target.title, list(target.behind)
+        if not rows and lagging:  # mid-year, nobody has missed the plan yet: the list is of those behind
+            title, rows, lagging = "信贷计划完成进度落后于时序进度", _behind_rows(ctx), []
         misses.append(
             {
                 "number": chinese_number(i),
@@ -295,8 +295,8 @@ def bulletin_context(
                 "count": str(len(rows)),
                 "measure": measure,
                 "rows": rows,
-                "behind": wording.names(behind),
-                "behind_count": str(len(behind)),
+                "behind": wording.names(lagging),
+                "behind_count": str(len(lagging)),
             }
         )
     structure = [

@@ -236,7 +236,8 @@ _FINANCING_FIGURES: dict[str, Schema] = {
     "pushed_visited": "其中来自走访",
     "visited": "走访户次",
     "contacted": "对接户次",
-    "decided": "办结户次",
+    "decided": "办结户次（按发生日期计入，含此前推送企业）",
+    "decided_earlier": "其中此前（上年）推送企业户次",
     "granted": "授信户次",
     "credit_amount": "授信金额（万元）",
     "refused": "未授信户次",
@@ -248,9 +249,11 @@ _FINANCING_FIGURES: dict[str, Schema] = {
     "renewals": "无还本续贷户次",
     "renewal_amount": "无还本续贷金额（万元）",
     "due": "办结时限届满户次",
+    "due_earlier": "其中上年推送企业户次",
     "contact_rate": "对接率",
     "decided_within": "按时办结率",
     "overdue": "超期未办结户次",
+    "overdue_earlier": "其中办结时限在上年届满（未计入本年考核）户次",
 }
 
 BULLETIN_FIELDS: dict[str, Schema] = {
