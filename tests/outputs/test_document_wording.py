@@ -47,6 +47,10 @@ ISSUED = date(2024, 1, 22)
         (wording.percent(109.375797), "109.38%"),
         (wording.quarter_name("2023Q3"), "2023年第三季度"),
         (wording.names(["甲", "乙", "丙"], limit=2), "甲、乙等3家"),
+        # a standard as the notice states it: "3个百分点", not "3.0个百分点"
+        (wording.standard(3.0, "个百分点"), "3个百分点"),
+        (wording.standard(2.5, "个百分点"), "2.5个百分点"),
+        (wording.standard(None, "个百分点"), "—"),
     ],
 )
 def test_signs_are_said_in_words(said, expected):
@@ -145,6 +149,12 @@ def test_b034_falls_are_said_as_falls(state, settings):
     assert not re.search(r"[增长加完成差高低]\s*[-+−]\d", text), text
 
 
+def test_b030_npl_tolerance_as_the_notice_states_it(state, settings):
+    """B030's NPL ratio is beyond the 2023 notice's tolerance of 3 percentage points: said "3个百分点"."""
+    text = " ".join(_running_text(_letter(state, "B030", settings)))
+    assert "超出3个百分点的容忍度" in text and "3.0个百分点" not in text
+
+
 def test_no_sign_in_running_text_of_any_letter_or_the_bulletin(state, settings):
     """Over every letter of both demo periods and the 通报: no figure with a sign in a sentence."""
     signed = re.compile(r"(?<![\d（(])[-+−]\d")
@@ -241,3 +251,14 @@ def test_the_bulletin_has_the_mechanism_section_from_2024_only(financing_state, 
     assert late["reasons_text"].count("户次") == 3  # the three reasons given most
     assert len(late["counties"]) == 13
     assert bulletin_context(financing_state, "2023-12", ISSUED, settings)["financing"] == {}
+
+
+@pytest.mark.parametrize(("name", "banks"), [("通报.docx", "辖内法人银行"), ("通报-2025.docx", "辖内地方法人银行")])
+def test_the_plan_paragraph_names_the_banks_as_its_notice_does(name, banks):
+    """2023 says 法人银行; the 2024 and 2025 notices say 地方法人银行 (as the 两增 paragraph above it)."""
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(ROOT / "params" / "templates" / name)).paragraphs)
+    assert f"{banks}总体普惠型小微企业信贷计划完成率" in text
+    if banks == "辖内地方法人银行":
+        assert "家法人银行" not in text.replace("家地方法人银行", "")

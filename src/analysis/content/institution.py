@@ -373,7 +373,7 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
                 r["status_npl"],
                 f"普惠不良率{_pct(r['inclusive_npl_ratio_pct'])}，各项贷款不良率{_pct(r['total_npl_ratio_pct'])}，"
                 f"{_compared('普惠不良率', '各项贷款不良率', r['npl_gap_pp'])}"
-                f"（容忍度{fmt_number(r['npl_tolerance_pp'], 1)}个百分点）",
+                f"（容忍度{wording.standard(r['npl_tolerance_pp'], '个百分点')}）",
                 p.clause("npl"),
                 _reason(r, "npl"),
             )
@@ -685,7 +685,7 @@ def indicator_rows(ctx: InstitutionContext) -> pd.DataFrame:
             "资产质量",
             "普惠不良率 / 各项贷款不良率",
             f"{_pct(r['inclusive_npl_ratio_pct'])} / {_pct(r['total_npl_ratio_pct'])}",
-            f"高出不超过 {fmt_number(r['npl_tolerance_pp'], 1)} 个百分点（本期 {_pp(r['npl_gap_pp'], False)}）",
+            f"高出不超过{wording.standard(r['npl_tolerance_pp'], '个百分点')}（本期 {_pp(r['npl_gap_pp'], False)}）",
             r["status_npl"],
             p.clause("npl"),
             "npl",

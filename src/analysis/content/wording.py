@@ -49,6 +49,14 @@ def figure(value, digits: int = 2, unit: str = "") -> str:
     return f"{'-' if number < 0 else ''}{_digits(number, digits)}{unit}"
 
 
+def standard(value, unit: str = "", digits: int = 2) -> str:
+    """A standard as a notice states it, without trailing zeros: 3 → 3个百分点, 2.5 → 2.5个百分点."""
+    number = _number(value)
+    if number is None:
+        return MISSING
+    return f"{number:.{digits}f}".rstrip("0").rstrip(".") + unit
+
+
 def percent(value) -> str:
     """A percentage as the 通报 and the overview print it: 109.38%."""
     return figure(value, PERCENT_DIGITS, "%")

@@ -230,7 +230,7 @@ def letter_context(ictx, issued: date, settings: DocumentSettings, reply_by: dat
         "npl": lambda: (
             f"普惠型小微企业贷款不良率{wording.percent(r['inclusive_npl_ratio_pct'])}，较各项贷款不良率"
             f"（{wording.percent(r['total_npl_ratio_pct'])}）{wording.gap(r['npl_gap_pp'])}，超出"
-            f"{wording.figure(r['npl_tolerance_pp'], 1, '个百分点')}的容忍度"
+            f"{wording.standard(r['npl_tolerance_pp'], '个百分点')}的容忍度"
         ),
         "high_rate": lambda: _high_rate_sentence(r),
         "onlending": lambda: _onlending_sentence(ictx),
