@@ -723,7 +723,12 @@ def bulletin(year: int) -> Document:
     if year != 2023:  # the later notices' plan is the office's own, shown when the year's policy has one
         _tag(doc, "{%p if clauses.plan %}")
     for text in PLAN_FIGURES:  # the later notices say 地方法人银行, as their 两增 paragraph does
-        _p(doc, text if year == 2023 else text.replace("辖内法人银行", "辖内地方法人银行").replace("家法人银行", "家地方法人银行"))
+        _p(
+            doc,
+            text
+            if year == 2023
+            else text.replace("辖内法人银行", "辖内地方法人银行").replace("家法人银行", "家地方法人银行"),
+        )
     if year != 2023:
         _tag(doc, "{%p endif %}")
     _p(
