@@ -89,18 +89,28 @@ def _behind_rows(ctx) -> list[dict]:
     """The banks whose plan completion is behind time progress (进度落后), lowest first, as list rows."""
     behind = ctx.rows[ctx.rows["status_plan"] == WATCH].sort_values("plan_completion_pct")
     return [
-        {
-            "number": str(n),
-            "id": str(r["institution_id"]),
-            "name": str(r["name"]),
-            "category": str(r["category"]),
-            "division": str(r["division"]),
-            "measure": pct(r["plan_completion_pct"]),
-            "detail": f"年度计划{plan_completion_phrase(r['plan_completion_pct'])}，"
+        _listed(
+            n,
+            r,
+            pct(r["plan_completion_pct"]),
+            f"年度计划{plan_completion_phrase(r['plan_completion_pct'])}，"
             f"低于时序进度（{wording.percent(r['time_progress_pct'])}）",
-        }
+        )
         for n, (_, r) in enumerate(behind.iterrows(), start=1)
     ]
+
+
+def _listed(n: int, r: pd.Series, measure: str, detail: str) -> dict:
+    """One bank of a 通报 list (``misses[].rows``): its number, id, name, category, division, figure, detail."""
+    return {
+        "number": str(n),
+        "id": str(r["institution_id"]),
+        "name": str(r["name"]),
+        "category": str(r["category"]),
+        "division": str(r["division"]),
+        "measure": measure,
+        "detail": detail,
+    }
 
 
 def _highlights(ctx, best: dict[str, list[str]]) -> list[dict]:
@@ -273,15 +283,7 @@ def bulletin_context(
     shown = [t for t in overview.target_lists(ctx) if not t.rows.empty or t.behind]
     for i, target in enumerate(shown, start=1):
         rows = [
-            {
-                "number": str(n),
-                "id": str(r["institution_id"]),
-                "name": str(r["name"]),
-                "category": str(r["category"]),
-                "division": str(r["division"]),
-                "measure": _miss_measure(target, r),
-                "detail": _miss_detail(target, r),
-            }
+            _listed(n, r, _miss_measure(target, r), _miss_detail(target, r))
             for n, (_, r) in enumerate(target.rows.iterrows(), start=1)
         ]
         measure = "未达标项" if target.status == "status_two_increases" else target.columns[_measure_column(target)]
