@@ -10,7 +10,8 @@ import pandas as pd
 import yaml
 
 from analysis.batch.jobs import OVERVIEW_KEY, Job
-from analysis.batch.plan import chinese_date, cover, cover_issue_date, month_label
+from analysis.batch.plan import cover, cover_issue_date
+from analysis.core.periods import chinese_date, month_label
 from analysis.core.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]

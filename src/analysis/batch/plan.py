@@ -34,7 +34,7 @@ from analysis.batch.pool import Executor
 from analysis.core.contract import COUNTIES, DIVISIONS
 from analysis.core.errors import ReportInputError
 from analysis.core.manifest import MANIFEST_NAME, Manifest, ReportMeta
-from analysis.core.periods import CHINA_TZ, parse_period
+from analysis.core.periods import CHINA_TZ, chinese_date, month_label, parse_period
 from analysis.core.runerrors import BatchError
 from analysis.outputs.registry import DEFAULT_FORMATS, EXPORTERS, parse_formats, period_formats, report_formats
 from analysis.state import State, code_fingerprint, load_state, project_root, resolve
@@ -316,16 +316,6 @@ def require_policy_year(params_dir: Path, year: int) -> None:
         f"已有年度 / years with a policy: {'、'.join(years) or '无 / none'}"
         + ("" if Path(params_dir).is_dir() else f"（参数目录不存在 / the params folder {params_dir} does not exist）")
     )
-
-
-def month_label(period_end: date) -> str:
-    """The period as the covers and footers say it: 2025年6月 (no zero padding)."""
-    return f"{period_end.year}年{period_end.month}月"
-
-
-def chinese_date(day: date) -> str:
-    """A date as the covers print it: 2024年1月22日 (no zero padding)."""
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def cover_issue_date(params_dir: Path | str, period_end: date) -> date:

@@ -33,6 +33,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 from analysis.content.fonts import use_cjk_font
 from analysis.content.institution import MIN_PEERS, InstitutionContext
+from analysis.core.periods import month_label
 
 MAIN = "#1f4e9a"
 SECOND = "#c0392b"
@@ -607,5 +608,5 @@ def insurance_yoy(ctx: InstitutionContext) -> Figure:
             )
     ax.axhline(0, color="black", lw=0.6)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
-    ax.set_title(f"{ctx.period:%Y年%m月}末小微企业保险业务同比变化")
+    ax.set_title(f"{month_label(ctx.period)}末小微企业保险业务同比变化")
     return fig

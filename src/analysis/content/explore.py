@@ -21,7 +21,7 @@ import pandas as pd
 from analysis.core.columns import INDICATOR_COLUMNS, STATUS_COLUMNS
 from analysis.core.contract import COUNTIES
 from analysis.core.errors import ParamsError, ReportInputError
-from analysis.core.periods import parse_period
+from analysis.core.periods import month_label, parse_period
 from analysis.core.policy import Policy
 from analysis.core.status import STATUS_LABELS
 from analysis.rules.indicators import compute_indicators
@@ -98,7 +98,7 @@ def county_view(
             out[col] = out[col].map(STATUS_LABELS)
     out.index.names = ["机构编码", "机构名称", "机构类型"]
     out.columns = [_label(c) for c in columns]
-    out.attrs["title"] = f"{COUNTIES[code]} {period_end:%Y年%m月}"
+    out.attrs["title"] = f"{COUNTIES[code]} {month_label(period_end)}"
     return out
 
 

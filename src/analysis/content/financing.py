@@ -21,6 +21,7 @@ import pandas as pd
 
 from analysis.content.display import HTML, fmt_number, frame_table, heading, paragraph
 from analysis.core.contract import COUNTIES
+from analysis.core.periods import month_label
 from analysis.core.status import NOT_MET
 from analysis.rules.financing import CITY, MEASURE_LABELS, TARGETS, FinancingFigures
 
@@ -86,7 +87,9 @@ def _county(code: Any) -> str:
 def not_yet(figures: FinancingFigures) -> str:
     """What a report says for a period before the first 推荐清单 (no firm pushed by its end)."""
     since = (
-        f"（融资协调工作机制推荐清单自{figures.first_list:%Y年%-m月}起报送）" if figures.first_list is not None else ""
+        f"（融资协调工作机制推荐清单自{month_label(figures.first_list)}起报送）"
+        if figures.first_list is not None
+        else ""
     )
     return f"本期尚无推荐清单{since}。"
 
@@ -102,7 +105,7 @@ def flow_note(figures: FinancingFigures) -> str:
     return (
         "推送按推荐日期计入；对接、作出授信决定、授信、放款按发生日期计入，含此前（上年）推送的企业，"
         "故可多于同期推送户次（“其中此前推送企业”列明）。办结时限届满、对接率、按时办结率按办结时限"
-        f"（推荐日期后{figures.decision_days}天）届满日计入；超期未办结为截至{figures.period:%Y年%-m月末}"
+        f"（推荐日期后{figures.decision_days}天）届满日计入；超期未办结为截至{month_label(figures.period)}末"
         "尚未作出授信决定的全部企业。单位户次：一户企业推送至两家机构计两户次。"
     )
 
@@ -119,7 +122,7 @@ def _pipeline_table(figures: FinancingFigures, level: str, key: str) -> HTML:
                 _value(ytd[measure], unit) if ytd is not None else "—",
             ]
         )
-    frame = pd.DataFrame(rows, columns=["指标", f"{figures.period:%Y年%-m月}", f"{figures.period:%Y年}累计"])
+    frame = pd.DataFrame(rows, columns=["指标", month_label(figures.period), f"{figures.period:%Y年}累计"])
     return frame_table(frame, css_class="data financing-pipeline") + paragraph(flow_note(figures), "note")
 
 
@@ -184,7 +187,7 @@ def bank_section(
         return out + paragraph(not_yet(figures), "note")
     ytd = figures.row("bank", institution_id, "ytd")
     if ytd is None:
-        return out + paragraph(f"截至{figures.period:%Y年%-m月末}，推荐清单未向本机构推送企业。", "note")
+        return out + paragraph(f"截至{month_label(figures.period)}末，推荐清单未向本机构推送企业。", "note")
     out += paragraph(_pipeline_sentence(figures, ytd, "推荐清单向本机构"))
     out += _pipeline_table(figures, "bank", institution_id)
     verdicts = _verdict_rows(figures, institution_id)
@@ -205,12 +208,12 @@ def bank_section(
     out += heading(f"超期未办结企业（{len(overdue)}户次）", 3)
     if overdue.empty:
         out += paragraph(
-            f"截至{figures.period:%Y年%-m月末}，无推送超过{figures.decision_days}天仍未作出授信决定的企业。"
+            f"截至{month_label(figures.period)}末，无推送超过{figures.decision_days}天仍未作出授信决定的企业。"
         )
     else:
         earlier = int(ytd["overdue_earlier"])
         out += paragraph(
-            f"以下企业推送已超过{figures.decision_days}天，截至{figures.period:%Y年%-m月末}仍未作出授信决定"
+            f"以下企业推送已超过{figures.decision_days}天，截至{month_label(figures.period)}末仍未作出授信决定"
             + (f"（其中{earlier}户次办结时限在上年届满，未计入本年考核）" if earlier else "")
             + "，请逐户办结并反馈：",
         )
@@ -269,7 +272,7 @@ def _pipeline_sentence(figures: FinancingFigures, ytd: pd.Series, who: str) -> s
         f"首贷户{n('first_loans')}户次，无还本续贷{n('renewals')}户次。"
         f"办结时限为推荐之日起{figures.decision_days}天；办结时限在本年内届满的{n('due')}户次{due_earlier}中，"
         f"对接率{_value(ytd['contact_rate_pct'], '%')}，按时办结率{_value(ytd['decided_within_pct'], '%')}；"
-        f"截至{figures.period:%Y年%-m月末}超期未办结{n('overdue')}户次{overdue_earlier}。"
+        f"截至{month_label(figures.period)}末超期未办结{n('overdue')}户次{overdue_earlier}。"
     )
 
 
@@ -446,7 +449,7 @@ def bulletin_fields(figures: FinancingFigures | None, institutions: pd.DataFrame
     city_reasons = reasons[(reasons["level"] == "city") & (reasons["window"] == "ytd")]
     return {
         "summary": _pipeline_sentence(figures, city, "全市推荐清单"),
-        "period_end": f"{figures.period:%Y年%-m月末}",
+        "period_end": f"{month_label(figures.period)}末",
         "decision_days": str(figures.decision_days),
         "clause": figures.rule.clause if figures.rule is not None else "",
         "has_targets": "是" if figures.targets else "",
@@ -490,7 +493,7 @@ def letter_fields(figures: FinancingFigures | None, institution_id: str, you: st
         + (f"（含上年推送{due_earlier}户次）" if due_earlier else "")
         + f"，{parts}。"
         + (
-            f"截至{figures.period:%Y年%-m月末}，{you}仍有{len(overdue)}户次推送企业超期未作出授信决定"
+            f"截至{month_label(figures.period)}末，{you}仍有{len(overdue)}户次推送企业超期未作出授信决定"
             + (f"（其中办结时限在上年届满、未计入本年考核{overdue_earlier}户次）" if overdue_earlier else "")
             + "。"
             if len(overdue)

@@ -38,7 +38,7 @@ from analysis.core.contract import COUNTIES, MONTHLY
 from analysis.core.errors import ReportInputError
 from analysis.core.indicator_defs import label_unit as written_label_unit
 from analysis.core.indicator_defs import load_indicator_params
-from analysis.core.periods import CHINA_TZ, parse_period
+from analysis.core.periods import CHINA_TZ, month_label, parse_period
 from analysis.core.policy import Policy
 from analysis.core.status import MET, NA, NOT_MET, WATCH
 from analysis.rules.indicators import NA_REASONS, ZERO_BASE_NOTE, na_reason_text, onlending_quarters_through
@@ -156,11 +156,6 @@ def _isnan(v) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
 
-def _month(period: pd.Timestamp) -> str:
-    """2025年6月 (no zero padding)."""
-    return f"{period.year}年{period.month}月"
-
-
 # --- figures said in words (running text: cards, findings): a sign is never printed ------------
 
 #: the comparison a change or growth label ends its subject with, longest first
@@ -224,7 +219,7 @@ def header(ctx: InstitutionContext) -> HTML:
         ("法人或分支", inst["entity_type"]),
         ("所在县区", f"{county}（{inst['county_code']}）"),
         ("监管科室", inst["division"]),
-        ("数据期", f"{_month(ctx.period)}末（{kind}评价）"),
+        ("数据期", f"{month_label(ctx.period)}末（{kind}评价）"),
         ("评价依据", f"{ctx.policy.notice}"),
     ]
     if ctx.row["differentiated"]:
@@ -232,7 +227,7 @@ def header(ctx: InstitutionContext) -> HTML:
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     return HTML(
         f'<header class="report-header"><p class="office">{esc(ctx.policy.issuing_office)}</p>'
-        f'<h1>{esc(ctx.name)}</h1><p class="subtitle">小微企业金融服务监管评价报告 · {_month(ctx.period)}</p>'
+        f'<h1>{esc(ctx.name)}</h1><p class="subtitle">小微企业金融服务监管评价报告 · {month_label(ctx.period)}</p>'
         f'<table class="meta">{rows}</table></header>'
     )
 
@@ -1114,7 +1109,7 @@ def loan_checks(ctx: InstitutionContext) -> HTML:
     own = bank_findings(findings, ctx.institution_id, ctx.period)
     rec = own["reconciliation"]
     if rec.empty:
-        return HTML(f'<p class="note">{_month(ctx.period)}无本机构借据级数据，未进行借据核查。</p>')
+        return HTML(f'<p class="note">{month_label(ctx.period)}无本机构借据级数据，未进行借据核查。</p>')
     parts = []
     summary = own["summary"][["label", "clause", "findings", "amount"]].rename(columns=HEADERS_ZH)
     parts.append("<h3>核查汇总</h3>" + str(frame_table(summary, count_columns=[HEADERS_ZH["findings"]])))

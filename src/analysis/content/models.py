@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from analysis.content.display import HTML, bullet_list, esc, fmt_number, frame_table
+from analysis.core.periods import month_label
 from analysis.models import STATUS_TEXT, ModelResults, ModelSpec, Validation, load_models
 
 if TYPE_CHECKING:  # annotations only; report and overview never import this module
@@ -153,17 +154,9 @@ def model_section(ctx: InstitutionContext) -> HTML:
                         f"{r.model}（{STATUS_TEXT.get(r.status, r.status)}）",
                     )
                 )
-        frame = pd.DataFrame(
-            rows,
-            columns=[
-                "指标",
-                f"{ctx.period.year}年{ctx.period.month}月末",
-                f"{ctx.year}年末预测（中位数）",
-                f"{int(m.spec.forecast.interval * 100)}% 预测区间",
-                "模型",
-            ],
-        )
-        html += frame_table(frame)
+        interval = f"{int(m.spec.forecast.interval * 100)}% 预测区间"
+        columns = ["指标", f"{month_label(ctx.period)}末", f"{ctx.year}年末预测（中位数）", interval, "模型"]
+        html += frame_table(pd.DataFrame(rows, columns=columns))
     return html
 
 

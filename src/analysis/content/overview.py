@@ -35,7 +35,10 @@ from analysis.content.city_lists import (  # noqa: F401  (re-exported: the overv
 from analysis.content.display import HTML, esc, fmt_number, frame_table, status_badge
 from analysis.content.institution import provenance  # noqa: F401  (re-exported for the notebook)
 from analysis.core.contract import CATEGORIES, COUNTIES, DIVISIONS, INSURER_CATEGORIES
-from analysis.core.periods import parse_period  # noqa: F401  (re-exported for the notebook)
+from analysis.core.periods import (
+    month_label,
+    parse_period,  # noqa: F401  (re-exported for the notebook)
+)
 from analysis.core.status import NOT_MET, WATCH
 from analysis.rules.indicators import onlending_quarters_through
 from analysis.state import State, load_state
@@ -60,7 +63,7 @@ def header(ctx: CityContext) -> HTML:
     return HTML(
         f'<header class="report-header"><p class="office">{esc(ctx.policy.issuing_office)}</p>'
         f"<h1>全市小微企业金融服务情况总览</h1>"
-        f'<p class="subtitle">{ctx.period.year}年{ctx.period.month}月末 · 银行业机构 {n_banks} 家、保险机构 {n_ins} 家 · '
+        f'<p class="subtitle">{month_label(ctx.period)}末 · 银行业机构 {n_banks} 家、保险机构 {n_ins} 家 · '
         f"依据 {esc(ctx.policy.notice)}</p></header>"
     )
 
@@ -502,7 +505,7 @@ def loan_checks(ctx: CityContext) -> HTML:
         return HTML('<p class="note">本期未提供借据级数据（数据目录下无 loans/ 文件夹），未进行借据核查。</p>')
     table = overview_findings(findings, ctx.period)
     if table.empty:
-        return HTML(f'<p class="note">{ctx.period.year}年{ctx.period.month}月无借据级数据。</p>')
+        return HTML(f'<p class="note">{month_label(ctx.period)}无借据级数据。</p>')
     names = ctx.state.dataset.institutions.set_index("institution_id")["name"]
     counts = table.pivot_table(index="institution_id", columns="label", values="findings", aggfunc="sum", fill_value=0)
     counts = counts[(counts > 0).any(axis=1)].astype(int)

@@ -39,3 +39,13 @@ def parse_period(text: str | date | pd.Timestamp) -> pd.Timestamp:
 
 
 __all__ = ["CHINA_TZ", "parse_period"]
+
+
+def month_label(period: date | pd.Timestamp) -> str:
+    """A month as reports and documents write it, unpadded: 2025年6月 (never 2025年06月)."""
+    return f"{period.year}年{period.month}月"
+
+
+def chinese_date(day: date | pd.Timestamp) -> str:
+    """A day as reports and documents write it, unpadded: 2024年1月22日."""
+    return f"{day.year}年{day.month}月{day.day}日"

@@ -14,6 +14,7 @@ import pandas as pd
 from analysis.content import wording
 from analysis.content.display import fmt_number
 from analysis.core.compare import fmt_signed, snap_zero
+from analysis.core.periods import chinese_date, month_label
 from analysis.outputs.documents.templates import DocumentSettings
 
 # ---------------------------------------------------------------- numbers as the reports show them
@@ -71,10 +72,6 @@ def period_name(period: pd.Timestamp) -> str:
     return f"{period.year}年{span}"
 
 
-def chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 #: what a document shows for a setting the office has not filled in (联系人, 联系电话): a line to write on
 BLANK = "＿＿＿＿＿＿"
 
@@ -95,7 +92,7 @@ def _common(
         "notice_title": policy.title,
         "jurisdiction": policy.jurisdiction or "",
         "period": f"{period:%Y-%m}",
-        "period_end": f"{period.year}年{period.month}月末",
+        "period_end": f"{month_label(period)}末",
         "period_name": period_name(period),
         "year": period.year,
         "year_end": period.month == 12,

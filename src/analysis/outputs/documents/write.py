@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.files import atomic_path, replace_folder
-from analysis.core.periods import parse_period
+from analysis.core.periods import chinese_date, parse_period
 from analysis.outputs.documents.bulletin import bulletin_context
-from analysis.outputs.documents.context import chinese_date
 from analysis.outputs.documents.letter import letter_context
 from analysis.outputs.documents.templates import (
     BULLETIN_KEY,
