@@ -51,6 +51,9 @@ ISSUED = date(2024, 1, 22)
         (wording.standard(3.0, "个百分点"), "3个百分点"),
         (wording.standard(2.5, "个百分点"), "2.5个百分点"),
         (wording.standard(None, "个百分点"), "—"),
+        # a plan's completion: 3,758.47 of 6,000 万元 = 62.64%; a fall is no share
+        (wording.completion(3758.47 / 6000 * 100), "完成62.64%"),
+        (wording.completion(-61.19), "完成率为负"),
     ],
 )
 def test_signs_are_said_in_words(said, expected):

@@ -176,13 +176,6 @@ def _gap_said(value, unit: str, digits: int) -> str:
     return "两者相当" if said == "相当" else said
 
 
-def _completion(value) -> str:
-    """A plan's completion in running text: "完成85.00%"; below zero (the balance fell) "完成率为负"."""
-    if not _isnan(value) and snap_zero(float(value)) < 0:
-        return "完成率为负"
-    return f"完成{_pct(value)}"
-
-
 def _said(indicator: str, value, subject: bool = True) -> str:
     """An indicator's value in running text, its sign in words: "制造业小微企业中长期贷款较年初下降0.88%",
     "信用贷款占比较年初下降3.57个百分点", "首贷户数较上年同期减少5户". A change (label ending 变化) or
@@ -337,7 +330,7 @@ def verdicts(ctx: InstitutionContext) -> list[Verdict]:
                 p.label("plan"),
                 r["status_plan"],
                 f"较年初{wording.change(r['inclusive_ytd_increase'])}，年度计划{_amount(r['planned_increase'])}，"
-                f"{_completion(r['plan_completion_pct'])}（时序进度{_pct(r['time_progress_pct'])}）",
+                f"{wording.completion(r['plan_completion_pct'])}（时序进度{_pct(r['time_progress_pct'])}）",
                 p.clause("plan"),
                 _reason(r, "plan"),
             )
@@ -467,7 +460,7 @@ def _growth_text(r: pd.Series, p: Policy) -> str:
     ti = p.two_increases
     if r["differentiated"] and ti is not None and ti.differentiated_on_plan:
         return (
-            f"差异化考核：以信贷计划完成情况替代增速考核（{_completion(r['plan_completion_pct'])}；"
+            f"差异化考核：以信贷计划完成情况替代增速考核（{wording.completion(r['plan_completion_pct'])}；"
             f"普惠型小微企业贷款较年初{wording.growth(r['inclusive_ytd_growth_pct'])}，各项贷款较年初"
             f"{wording.growth(r['total_loans_ytd_growth_pct'])}）"
         )

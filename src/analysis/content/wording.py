@@ -57,6 +57,13 @@ def standard(value, unit: str = "", digits: int = 2) -> str:
     return f"{number:.{digits}f}".rstrip("0").rstrip(".") + unit
 
 
+def completion(value_pct) -> str:
+    """A plan's completion in running text: 完成62.64%; when the balance fell, 完成率为负 (a negative
+    share is not said as one)."""
+    number = _number(value_pct)
+    return "完成率为负" if number is not None and number < 0 else f"完成{percent(value_pct)}"
+
+
 def percent(value) -> str:
     """A percentage as the 通报 and the overview print it: 109.38%."""
     return figure(value, PERCENT_DIGITS, "%")

@@ -21,7 +21,6 @@ from analysis.outputs.documents.context import (
     chinese_number,
     count,
     pct,
-    plan_completion_phrase,
     pp,
 )
 from analysis.outputs.documents.templates import DocumentSettings
@@ -42,7 +41,7 @@ def _miss_detail(target, row: pd.Series) -> str:
             f"同类机构（{wording.percent(row['benchmark_rate_pct'])}）{wording.gap(row['rate_gap_bp'], '个基点', 0)}"
         )
     if target.status == "status_plan":
-        text = f"较年初{wording.change(row['inclusive_ytd_increase'])}，年度计划{plan_completion_phrase(row['plan_completion_pct'])}"
+        text = f"较年初{wording.change(row['inclusive_ytd_increase'])}，年度计划{wording.completion(row['plan_completion_pct'])}"
         return f"{text}（{row['assessment']}）" if row.get("assessment") else text
     if target.status == "status_rate_change":
         return f"新发放贷款加权平均利率较上年{wording.rise(row['rate_change_bp'], '个基点', 0)}"
@@ -93,7 +92,7 @@ def _behind_rows(ctx) -> list[dict]:
             n,
             r,
             pct(r["plan_completion_pct"]),
-            f"年度计划{plan_completion_phrase(r['plan_completion_pct'])}，"
+            f"年度计划{wording.completion(r['plan_completion_pct'])}，"
             f"低于时序进度（{wording.percent(r['time_progress_pct'])}）",
         )
         for n, (_, r) in enumerate(behind.iterrows(), start=1)

@@ -11,7 +11,6 @@ from datetime import date
 
 import pandas as pd
 
-from analysis.content import wording
 from analysis.content.display import fmt_number
 from analysis.core.compare import fmt_signed, snap_zero
 from analysis.core.periods import chinese_date, month_label
@@ -109,9 +108,3 @@ def _common(
         "contact_name": settings.contact.name or BLANK,
         "contact_phone": settings.contact.phone or BLANK,
     }
-
-
-def plan_completion_phrase(completion_pct) -> str:
-    """完成…的62.64% — or, when the balance fell, 完成率为负 (a negative share is not said as one)."""
-    value = pd.to_numeric(completion_pct, errors="coerce")
-    return "完成率为负" if pd.notna(value) and value < 0 else f"完成{wording.percent(value)}"

@@ -19,7 +19,6 @@ from analysis.outputs.documents.context import (
     chinese_number,
     count,
     pct,
-    plan_completion_phrase,
     pp,
 )
 from analysis.outputs.documents.templates import DocumentSettings
@@ -120,7 +119,7 @@ def _borrowers_sentence(r: pd.Series, policy) -> str:
 def _plan_sentence(r: pd.Series, period: pd.Timestamp) -> str:
     text = (
         f"普惠型小微企业贷款较年初{wording.change(r['inclusive_ytd_increase'])}，年度信贷计划"
-        f"{amount(r['planned_increase'])}，{plan_completion_phrase(r['plan_completion_pct'])}"
+        f"{amount(r['planned_increase'])}，{wording.completion(r['plan_completion_pct'])}"
     )
     if period.month == 12:
         return f"{text}，全年计划未完成"
